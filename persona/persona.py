@@ -1,0 +1,61 @@
+"""Who Twin is for this user: a persona, and the stable system prompt built from it.
+
+The system prompt must stay byte-identical across turns so the LLM's prefix cache applies; anything
+that changes per turn (memories, the time) goes after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from models.errors import TwinError
+
+
+class PersonaError(TwinError):
+    code = "persona_invalid"
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str = "Twin"
+    description: str = "a friendly, capable voice assistant that runs on the user's own device"
+    warmth: float = 0.7
+    verbosity: float = 0.4
+    humour: float = 0.3
+    formality: float = 0.3
+    language: str = "en"
+    voice: str = "piper-en_US-joe-medium"
+    speaking_rate: float = 1.0
+
+
+def load_persona(name_or_path: str) -> Persona:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        text = path.read_text(encoding="utf-8")
+    else:
+        try:
+            text = resources.files("persona").joinpath(f"{name_or_path}.yaml").read_text("utf-8")
+        except FileNotFoundError:
+            raise PersonaError(
+                f"unknown persona '{name_or_path}'", "use 'twin' or a path to a persona YAML file"
+            ) from None
+    try:
+        data = yaml.safe_load(text) or {}
+        return Persona(**data)
+    except (yaml.YAMLError, TypeError) as exc:
+        raise PersonaError(f"persona '{name_or_path}' is invalid: {exc}", "fix the YAML keys") from None
+
+
+def system_prompt(persona: Persona, device_style: str, max_sentences: int) -> str:
+    tone = "warm and kind" if persona.warmth >= 0.5 else "calm and matter-of-fact"
+    return (
+        f"You are {persona.name}, {persona.description}. {device_style} "
+        f"Your words are spoken aloud, so talk like a person: plain sentences, {tone}, "
+        f"no lists, no markdown, no code, no emoji. Answer the question directly in at most "
+        f"{max_sentences} short sentences; the first sentence carries the answer. "
+        "If you do not know something, say so briefly. Never claim to have done an action."
+    )

@@ -1,0 +1,109 @@
+"""The `twin` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from models.errors import TwinError
+
+
+def _add_global(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir", type=Path, help="user data directory (default: $TWIN_DATA_DIR or ~/.local/share/twin)"
+    )
+    p.add_argument("--config", type=Path, help="config file (default: DATA_DIR/config.toml)")
+    p.add_argument("--profile", choices=["speaker", "glasses", "car", "companion"], help="device profile")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "metal"], help="compute device for models")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _add_global(common)
+    parser = argparse.ArgumentParser(
+        prog="twin", description="Twin: an on-device voice assistant", parents=[common]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "demo", parents=[common], help="a scripted spoken conversation through the whole pipeline"
+    )
+    p.add_argument("--output-dir", type=Path, help="where reply audio goes (default: DATA_DIR/demo)")
+
+    p = sub.add_parser("listen", parents=[common], help="one voice turn from an audio file")
+    p.add_argument("audio", type=Path)
+    p.add_argument("--output", type=Path, help="reply WAV (default: DATA_DIR/replies/turn-<time>.wav)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("live", parents=[common], help="talk with Twin through the microphone and speaker")
+
+    p = sub.add_parser("ask", parents=[common], help="one text turn, no audio")
+    p.add_argument("text")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("transcribe", parents=[common], help="speech to text only")
+    p.add_argument("files", type=Path, nargs="+")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("say", parents=[common], help="text to speech only")
+    p.add_argument("text")
+    p.add_argument("--output", type=Path, required=True)
+
+    p = sub.add_parser("models", parents=[common], help="the configured models and where they were found")
+    p.add_argument("--check", action="store_true", help="also load each model and report its device")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("trace", parents=[common], help="timestamped stage events of recent turns")
+    p.add_argument("--last", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("bench", parents=[common], help="benchmarks")
+    bsub = p.add_subparsers(dest="bench", required=True)
+    b = bsub.add_parser("latency", parents=[common], help="voice-to-voice latency vs a naive baseline")
+    b.add_argument("--turns", type=int, default=20)
+    b.add_argument("--json", type=Path, dest="json_file")
+    return parser
+
+
+def _config(args: argparse.Namespace):
+    from .config import ensure_data_dir, load_config
+
+    overrides: dict[str, Any] = {}
+    if args.profile:
+        overrides["profile"] = args.profile
+    if args.device:
+        overrides["models"] = {"device": args.device}
+    cfg = load_config(args.config, args.data_dir, overrides)
+    ensure_data_dir(cfg.data_path)
+    if not cfg.models.allow_download:
+        os.environ["HF_HUB_OFFLINE"] = "1"  # nothing leaves the device unless the user allows it
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except TwinError as exc:
+        print(exc.user_message(), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from . import commands
+
+    cfg = _config(args)
+    handler = getattr(commands, f"cmd_{args.command}")
+    return handler(cfg, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

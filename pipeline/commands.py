@@ -1,0 +1,235 @@
+"""What each `twin` subcommand does. Output for people by default, `--json` for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+
+from devices.sinks import BufferSink
+from voice.audio import load_audio, write_wav
+
+from .components import Components
+from .config import TwinConfig
+from .engine import Twin
+from .turn import TurnResult
+
+DEMO_SCRIPT = (
+    "Hi Twin, my name is Sam. What can you help me with?",
+    "What is the capital of France?",
+    "Give me one quick tip for sleeping better.",
+    "Thanks. Do you remember my name?",
+)
+
+
+def _timing_line(t: dict[str, float | None]) -> str:
+    keys = ("vad", "asr", "llm_first_token", "llm_total", "tts_first_audio", "voice_to_voice")
+    return "  ".join(f"{k}={t[k]:.0f}ms" for k in keys if t.get(k) is not None)
+
+
+def _result_json(r: TurnResult) -> dict:
+    return {
+        "transcript": r.transcript,
+        "reply": r.reply,
+        "audio_out": r.audio_path or None,
+        "timings_ms": r.timings_ms,
+        "status": r.status,
+        "language": r.language,
+        "notice": r.notice or None,
+    }
+
+
+def _save_reply(r: TurnResult, path: Path) -> None:
+    if len(r.audio):
+        write_wav(path, r.audio, r.sample_rate)
+        r.audio_path = str(path)
+
+
+def cmd_demo(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    out_dir = args.output_dir or cfg.data_path / "demo"
+    comps = Components(cfg)
+    print("Loading models (VAD, ASR, LLM, TTS)…", flush=True)
+    t0 = time.monotonic()
+    comps.load_all()
+    print(
+        f"Loaded in {time.monotonic() - t0:.1f} s. Playing a {len(DEMO_SCRIPT)}-turn spoken conversation.\n"
+    )
+    twin = Twin(cfg, comps)
+
+    async def run() -> None:
+        for i, line in enumerate(DEMO_SCRIPT, 1):
+            # The user's voice: synthesized with the bundled voice, then heard through VAD and ASR.
+            clip = _speak_as_user(comps, line)
+            write_wav(out_dir / f"turn{i}-user.wav", clip.samples, 16_000)
+            sink = BufferSink()
+            r = await twin.listen_clip(clip, sink)
+            _save_reply(r, out_dir / f"turn{i}-twin.wav")
+            print(f"turn {i}")
+            print(f"  user said : {line}")
+            print(f"  Twin heard: {r.transcript}")
+            print(f"  Twin said : {r.reply}")
+            print(f"  timings   : {_timing_line(r.timings_ms)}")
+            print(f"  audio     : {r.audio_path}\n", flush=True)
+
+    asyncio.run(run())
+    print(f'Reply audio is in {out_dir}. Try `twin listen FILE`, `twin ask "..."` or `twin trace`.')
+    comps.close()
+    return 0
+
+
+def _speak_as_user(comps: Components, text: str):
+    from voice.audio import SAMPLE_RATE, AudioClip, resample
+
+    audio = comps.tts.synthesize_all(text)
+    samples = resample(audio, comps.tts.sample_rate, SAMPLE_RATE)
+    return AudioClip(samples, SAMPLE_RATE, source=f"synthesized: {text}")
+
+
+def cmd_listen(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    clip = load_audio(args.audio, max_seconds=cfg.audio.max_file_minutes * 60)
+    comps = Components(cfg)
+    comps.load_all()
+    twin = Twin(cfg, comps)
+    result = asyncio.run(twin.listen_clip(clip, BufferSink()))
+    if result.status == "no_speech":
+        from voice.errors import NoSpeechError
+
+        raise NoSpeechError(
+            f"no words were recognised in {args.audio}", "speak clearly, closer to the microphone"
+        )
+    out = args.output or cfg.data_path / "replies" / f"turn-{datetime.now():%Y%m%d-%H%M%S}.wav"
+    _save_reply(result, out)
+    if args.json:
+        print(json.dumps(_result_json(result), ensure_ascii=False))
+    else:
+        print(f"heard: {result.transcript}\nsaid : {result.reply}")
+        if result.notice:
+            print(f"note : {result.notice}")
+        print(f"audio: {result.audio_path or '-'}\n{_timing_line(result.timings_ms)}")
+    comps.close()
+    return 0
+
+
+def cmd_ask(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    text = args.text.strip()
+    if not text:
+        from .llm import LlmError
+
+        raise LlmError("nothing to ask: the text is empty", 'twin ask "what time is it in Tokyo?"')
+    comps = Components(cfg)
+    twin = Twin(cfg, comps)
+    result = asyncio.run(twin.ask(text))
+    if args.json:
+        print(json.dumps(_result_json(result) | {"transcript": text}, ensure_ascii=False))
+    else:
+        print(result.reply)
+    comps.close()
+    return 0
+
+
+def cmd_transcribe(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    comps = Components(cfg)
+    rows = []
+    for f in args.files:
+        clip = load_audio(f, max_seconds=cfg.audio.max_file_minutes * 60)
+        t0 = time.monotonic()
+        tr = comps.asr.transcribe(clip, cfg.asr.language, cfg.asr.vad_filter)
+        ms = (time.monotonic() - t0) * 1000
+        rows.append(
+            {
+                "file": str(f),
+                "text": tr.text,
+                "language": tr.language,
+                "duration_s": round(clip.duration, 2),
+                "asr_ms": round(ms, 1),
+            }
+        )
+        if not args.json:
+            print(f"{f}: {tr.text}" if len(args.files) > 1 else tr.text)
+    if args.json:
+        print(json.dumps(rows if len(rows) > 1 else rows[0], ensure_ascii=False))
+    return 0
+
+
+def cmd_say(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from persona import to_spoken
+
+    text = to_spoken(args.text)
+    if not text:
+        from voice.errors import AudioError
+
+        raise AudioError("nothing to say: the text is empty", 'twin say "hello" --output hello.wav')
+    comps = Components(cfg)
+    twin = Twin(cfg, comps)
+    audio = comps.tts.synthesize_all(text, twin.prosody)
+    write_wav(args.output, audio, comps.tts.sample_rate)
+    print(f"{args.output} ({len(audio) / comps.tts.sample_rate:.1f} s)")
+    return 0
+
+
+def cmd_models(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    comps = Components(cfg)
+    rows = comps.report(load=args.check)
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], indent=1))
+        return 0
+    print(f"{'role':5} {'model':30} {'source':8} {'size':>9} {'sha256':8} {'device':14} path")
+    for r in rows:
+        ok = "ok" if r.sha256_ok else "unchecked"
+        print(
+            f"{r.role:5} {r.name:30} {r.source:8} {r.size_bytes / 2**20:7.1f}MB {ok:8} {r.device:14} {r.path}"
+        )
+    return 0
+
+
+def cmd_trace(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from .trace import TraceStore
+
+    records = TraceStore(cfg.data_path / "traces.jsonl", cfg.trace_turns).load()[-max(1, args.last) :]
+    if args.json:
+        print(json.dumps(records, ensure_ascii=False, indent=1))
+        return 0
+    if not records:
+        print("no turns recorded yet: run `twin demo`, `twin listen FILE` or `twin ask TEXT`")
+        return 0
+    for r in records:
+        print(f"turn {r['turn_id']} at {r['at']} ({r['mode']}, {r['status']})")
+        print(f"  heard: {r['heard_from_user']}\n  said : {r['reply']}")
+        for e in r["events"]:
+            detail = {k: v for k, v in e.items() if k not in ("event", "t", "t_ms", "turn_id")}
+            text = ", ".join(f"{k}={str(v)[:60]}" for k, v in detail.items())
+            print(f"  {e['t_ms']:>9.1f} ms  {e['event']:16} {text}")
+        print(f"  timings: {_timing_line(r['timings_ms'])}\n")
+    return 0
+
+
+def cmd_live(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from devices.sinks import SpeakerSink
+    from devices.sources import MicrophoneSource
+
+    source = MicrophoneSource(cfg.audio.input_device)
+    sink = SpeakerSink(cfg.audio.output_device)
+    comps = Components(cfg)
+    print("Loading models…", flush=True)
+    comps.load_all()
+    twin = Twin(cfg, comps)
+    print(f"Listening ({cfg.profile} profile). Speak; Ctrl-C to stop.", flush=True)
+
+    def show(r: TurnResult) -> None:
+        print(
+            f"you : {r.transcript}\ntwin: {r.heard}{' [interrupted]' if r.status == 'interrupted' else ''}"
+            f"\n      {_timing_line(r.timings_ms)}",
+            flush=True,
+        )
+
+    asyncio.run(twin.live(source, sink, on_turn=show))
+    return 0
+
+
+def cmd_bench(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from .bench_latency import run_latency_bench
+
+    return run_latency_bench(cfg, args.turns, args.json_file)

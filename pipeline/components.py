@@ -1,0 +1,90 @@
+"""The loaded models of one Twin session: each resolved through the manifest and loaded once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+
+from models import ModelResolver, ResolvedModel, get_spec
+from voice.asr import WhisperAsr
+from voice.tts import PiperTts, pick_ort_providers
+from voice.vad import SileroVad
+
+from .config import TwinConfig
+from .llm import LlamaCppLlm
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    role: str
+    name: str
+    source: str
+    path: str
+    size_bytes: int
+    sha256_ok: bool
+    device: str
+
+
+class Components:
+    def __init__(self, cfg: TwinConfig) -> None:
+        self.cfg = cfg
+        m = cfg.models
+        self.resolver = ModelResolver(m.paths, m.dir, allow_download=m.allow_download)
+        # One worker per stage, so synthesis of sentence 1 overlaps generation of sentence 2.
+        self.vad_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-vad")
+        self.asr_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-asr")
+        self.llm_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-llm")
+        self.tts_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-tts")
+
+    def resolved(self, role: str) -> ResolvedModel:
+        return self.resolver.resolve(getattr(self.cfg.models, role), role)
+
+    @cached_property
+    def vad(self) -> SileroVad:
+        return SileroVad(self.resolved("vad").path, ["CPUExecutionProvider"])
+
+    @cached_property
+    def asr(self) -> WhisperAsr:
+        r = self.resolved("asr")
+        langs = get_spec(r.name).languages if r.source != "custom" else ()
+        return WhisperAsr(
+            r.path, r.name, langs, self.cfg.models.device, self.cfg.asr.threads, self.cfg.asr.beam_size
+        )
+
+    @cached_property
+    def tts(self) -> PiperTts:
+        r = self.resolved("tts")
+        return PiperTts(r.path, r.name, self.cfg.models.device, self.cfg.tts.threads)
+
+    @cached_property
+    def llm(self) -> LlamaCppLlm:
+        r = self.resolved("llm")
+        c = self.cfg.llm
+        return LlamaCppLlm(r.main_path, r.name, c.n_ctx, c.threads, self.cfg.models.device, c.temperature)
+
+    def load_all(self) -> None:
+        for part in ("vad", "asr", "tts", "llm"):
+            getattr(self, part)
+
+    def report(self, load: bool) -> list[ModelReport]:
+        """What `twin models` prints. With `load`, each model is loaded to report its real device."""
+        rows = []
+        for role in ("vad", "asr", "llm", "tts"):
+            r = self.resolved(role)
+            device = "-"
+            if load:
+                obj = getattr(self, role)
+                device = getattr(getattr(obj, "descriptor", None), "device", None) or ",".join(
+                    getattr(obj, "providers", ["cpu"])
+                )
+            elif role in ("vad", "tts"):
+                device = (
+                    pick_ort_providers(self.cfg.models.device)[0].replace("ExecutionProvider", "").lower()
+                )
+            rows.append(ModelReport(role, r.name, r.source, str(r.path), r.size_bytes, r.verified, device))
+        return rows
+
+    def close(self) -> None:
+        for pool in (self.vad_pool, self.asr_pool, self.llm_pool, self.tts_pool):
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,123 @@
+"""Endpointing: from per-frame speech probabilities to utterances.
+
+An utterance starts after a short run of speech frames and ends after the profile's silence window.
+The true end of speech (last voiced frame) is kept apart from the moment the endpoint is decided, so
+voice-to-voice latency counts the silence Twin waited for.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from voice.audio import SAMPLE_RATE, AudioClip
+from voice.vad import FRAME
+
+from .events import now
+
+FRAME_S = FRAME / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Utterance:
+    audio: AudioClip
+    start: float  # seconds into the stream
+    end: float  # true end of speech
+    speech_end_t: float  # monotonic time the speech truly ended
+    endpoint_t: float  # monotonic time the endpoint was decided
+
+
+@dataclass(frozen=True)
+class SpeechStart:
+    position: float
+
+
+class Endpointer:
+    def __init__(
+        self,
+        silence_ms: int,
+        threshold: float = 0.5,
+        start_frames: int = 3,
+        min_speech_ms: int = 200,
+        preroll_ms: int = 300,
+        tail_ms: int = 150,
+        max_utterance_s: float = 30.0,
+    ) -> None:
+        self.silence_frames = max(1, round(silence_ms / 1000 / FRAME_S))
+        self.threshold = threshold
+        self.neg_threshold = max(0.05, threshold - 0.15)
+        self.start_frames = start_frames
+        self.min_speech_frames = round(min_speech_ms / 1000 / FRAME_S)
+        self.tail_frames = round(tail_ms / 1000 / FRAME_S)
+        self.max_frames = round(max_utterance_s / FRAME_S)
+        self._preroll: deque[np.ndarray] = deque(maxlen=round(preroll_ms / 1000 / FRAME_S))
+        self.reset()
+
+    def reset(self) -> None:
+        self._frames: list[np.ndarray] = []
+        self._in_speech = False
+        self._run = 0
+        self._silence = 0
+        self._voiced = 0
+        self._start_pos = 0.0
+        self._last_voiced_pos = 0.0
+        self._last_voiced_t = 0.0
+        self._last_voiced_index = 0
+
+    def push(
+        self, prob: float, frame: np.ndarray, position: float, arrival_t: float | None = None
+    ) -> SpeechStart | Utterance | None:
+        """Feed one frame. `arrival_t` is when the frame arrived (live); None when fed faster than
+        real time (files), in which case the true speech end is back-computed from audio time."""
+        if not self._in_speech:
+            self._preroll.append(frame)
+            self._run = self._run + 1 if prob >= self.threshold else 0
+            if self._run >= self.start_frames:
+                self._in_speech = True
+                self._frames = list(self._preroll)
+                self._start_pos = position - (len(self._frames) - 1) * FRAME_S
+                self._voiced = self._run
+                self._mark_voiced(position, arrival_t)
+                self._preroll.clear()
+                return SpeechStart(self._start_pos)
+            return None
+        self._frames.append(frame)
+        if prob >= self.threshold:
+            self._silence = 0
+            self._voiced += 1
+            self._mark_voiced(position, arrival_t)
+        elif prob < self.neg_threshold or self._silence:
+            self._silence += 1
+        if self._silence >= self.silence_frames or len(self._frames) >= self.max_frames:
+            return self._finish(position)
+        return None
+
+    def flush(self, position: float) -> Utterance | None:
+        """End of input: close an open utterance as if the silence window had passed."""
+        if not self._in_speech:
+            return None
+        return self._finish(position + (self.silence_frames - self._silence) * FRAME_S)
+
+    def _mark_voiced(self, position: float, arrival_t: float | None) -> None:
+        self._last_voiced_pos = position + FRAME_S
+        self._last_voiced_t = arrival_t if arrival_t is not None else -1.0
+        self._last_voiced_index = len(self._frames)
+
+    def _finish(self, position: float) -> Utterance | None:
+        t = now()
+        keep = min(len(self._frames), self._last_voiced_index + self.tail_frames)
+        samples = np.concatenate(self._frames[:keep]) if keep else np.zeros(0, np.float32)
+        enough = self._voiced >= self.min_speech_frames
+        hangover = max(0.0, position + FRAME_S - self._last_voiced_pos)
+        speech_end_t = self._last_voiced_t if self._last_voiced_t >= 0 else t - hangover
+        utt = Utterance(
+            AudioClip(samples.astype(np.float32)),
+            self._start_pos,
+            self._last_voiced_pos,
+            speech_end_t,
+            t,
+        )
+        self.reset()
+        return utt if enough else None

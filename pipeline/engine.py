@@ -1,0 +1,454 @@
+"""The conversation engine: turns audio or text into a spoken reply, one asyncio task per turn.
+
+A turn owns everything it starts (generation thread, synthesis, playback) through a TaskGroup, so
+cancelling the turn (barge-in) reaches every part: the LLM thread sees its stop flag within a token,
+no new sentence is synthesized, and queued audio is dropped. History keeps what was heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import numpy as np
+
+from devices.sinks import BufferSink
+from devices.sources import InputFrame
+from memory import MemoryRecall
+from persona import load_persona, system_prompt, to_spoken
+from voice.audio import AudioClip
+from voice.errors import NoSpeechError
+from voice.tts import Prosody
+from voice.vad import regions_from_probabilities
+
+from .components import Components
+from .config import TwinConfig
+from .endpointing import Endpointer, SpeechStart, Utterance
+from .events import (
+    AsrStarted,
+    EventQueue,
+    Interrupt,
+    LlmRequested,
+    Notice,
+    ReplyAudioChunk,
+    ReplyAudioStart,
+    ReplyAudioStop,
+    ReplyTextChunk,
+    ReplyTextStart,
+    ReplyTextStop,
+    SentenceReady,
+    SpeechEnded,
+    TranscriptReady,
+    TurnEnded,
+    TurnStarted,
+)
+from .llm import LlmError
+from .sentences import SentenceSplitter
+from .trace import TraceStore
+from .turn import TurnRecorder, TurnResult
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "nl": "Dutch",
+    "zh": "Chinese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "pt": "Portuguese",
+}
+
+
+class Sink(Protocol):
+    played_samples: int
+
+    def begin(self, sample_rate: int) -> None: ...
+
+    async def write(self, samples: np.ndarray) -> None: ...
+
+    def interrupt(self) -> None: ...
+
+
+class FrameSource(Protocol):
+    def frames_iter(self) -> AsyncIterator[InputFrame]: ...
+
+
+def _post(loop: asyncio.AbstractEventLoop, q: asyncio.Queue, item: Any) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop closed under a finishing thread
+        loop.call_soon_threadsafe(q.put_nowait, item)
+
+
+class Twin:
+    def __init__(self, cfg: TwinConfig, components: Components | None = None) -> None:
+        self.cfg = cfg
+        self.c = components or Components(cfg)
+        self.profile = cfg.device_profile
+        self.persona = load_persona(cfg.persona)
+        self.system_prompt = system_prompt(self.persona, self.profile.style, self.profile.max_reply_sentences)
+        self.prosody = Prosody(length_scale=self.profile.speech_rate * self.persona.speaking_rate)
+        self.history: list[dict[str, str]] = []
+        self.memory: MemoryRecall | None = None
+        self.traces = TraceStore(cfg.data_path / "traces.jsonl", cfg.trace_turns)
+        self.observers: list[EventQueue] = []
+        self.last_result: TurnResult | None = None
+        self.generation_active = threading.Event()
+        self.generated_tokens = 0
+        self._ids = itertools.count(1)
+
+    # -- entry points ------------------------------------------------------------------------------
+    async def listen_clip(self, clip: AudioClip, sink: Sink | None = None, speak: bool = True) -> TurnResult:
+        """One voice turn from a recorded clip: the whole clip's speech is the user's turn. The
+        endpoint is placed where a live session would decide it: the profile's silence window after
+        the last speech, so voice-to-voice includes that wait."""
+        loop = asyncio.get_running_loop()
+        t0 = time.monotonic()
+        probs = await loop.run_in_executor(self.c.vad_pool, self.c.vad.probabilities, clip.samples)
+        regions = regions_from_probabilities(probs, len(clip.samples))
+        if not regions:
+            raise NoSpeechError(
+                f"no speech found in {clip.source or 'the audio'} ({clip.duration:.1f} s)",
+                "check the recording level, or speak closer to the microphone",
+            )
+        start, end = regions[0].start, regions[-1].end
+        hangover = self.profile.endpoint_silence_ms / 1000
+        endpoint_t = time.monotonic()
+        utt = Utterance(clip.slice(start, end), start, end, endpoint_t - hangover, endpoint_t)
+        vad_compute = endpoint_t - t0
+        return await self.voice_turn(utt, sink, speak, extra={"vad_compute_ms": round(vad_compute * 1000, 1)})
+
+    async def ask(self, text: str, sink: Sink | None = None, speak: bool = False) -> TurnResult:
+        rec = self._recorder("text")
+        return await self._run(rec, text, "en", sink, speak)
+
+    async def voice_turn(
+        self, utt: Utterance, sink: Sink | None = None, speak: bool = True, extra: dict | None = None
+    ) -> TurnResult:
+        rec = self._recorder("voice")
+        rec.emit(SpeechEnded, position=utt.end, speech_end_t=utt.speech_end_t, duration=utt.end - utt.start)
+        rec.events[-1] = SpeechEnded(  # the endpoint was decided at utt.endpoint_t, not now
+            turn_id=rec.turn_id,
+            t=utt.endpoint_t,
+            position=utt.end,
+            speech_end_t=utt.speech_end_t,
+            duration=utt.end - utt.start,
+        )
+        loop = asyncio.get_running_loop()
+        rec.emit(AsrStarted, audio_seconds=utt.audio.duration)
+        tr = await loop.run_in_executor(
+            self.c.asr_pool, self.c.asr.transcribe, utt.audio, self.cfg.asr.language, self.cfg.asr.vad_filter
+        )
+        rec.emit(TranscriptReady, text=tr.text, language=tr.language)
+        if not tr.text:
+            result = self._finish(rec, "no_speech", "", tr.language, "", "", sink, None)
+            return result
+        return await self._run(rec, tr.text, tr.language, sink, speak, extra)
+
+    async def live(
+        self,
+        source: FrameSource,
+        sink: Sink,
+        on_turn: Callable[[TurnResult], None] | None = None,
+        max_turns: int | None = None,
+    ) -> list[TurnResult]:
+        """The always-on loop: VAD per frame, endpointing, one task per turn, barge-in."""
+        loop = asyncio.get_running_loop()
+        vad = self.c.vad
+        vad.reset()
+        ep = Endpointer(self.profile.endpoint_silence_ms)
+        current: asyncio.Task[TurnResult] | None = None
+        results: list[TurnResult] = []
+        pending: list[asyncio.Task[TurnResult]] = []
+
+        def done(task: asyncio.Task[TurnResult]) -> None:
+            if not task.cancelled() and task.exception() is None:
+                results.append(task.result())
+                if on_turn:
+                    on_turn(task.result())
+
+        position = 0.0
+        async for frame in source.frames_iter():
+            position = frame.position
+            prob = await loop.run_in_executor(self.c.vad_pool, vad.frame_probability, frame.samples)
+            out = ep.push(prob, frame.samples, frame.position, frame.arrival_t)
+            if isinstance(out, SpeechStart):
+                if current is not None and not current.done() and self.profile.barge_in:
+                    self.interrupt(current, sink)
+            elif isinstance(out, Utterance):
+                current = asyncio.create_task(self.voice_turn(out, sink))
+                current.add_done_callback(done)
+                pending.append(current)
+            if max_turns is not None and len(results) >= max_turns:
+                break
+        tail = ep.flush(position)
+        if tail is not None:
+            current = asyncio.create_task(self.voice_turn(tail, sink))
+            current.add_done_callback(done)
+            pending.append(current)
+        for task in pending:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return results
+
+    def interrupt(self, task: asyncio.Task[TurnResult], sink: Sink) -> None:
+        turn_id = getattr(task, "turn_id", 0)
+        for q in self.observers:
+            q.put(Interrupt(turn_id=turn_id))
+        sink.interrupt()
+        task.cancel()
+
+    # -- the turn ----------------------------------------------------------------------------------
+    def _recorder(self, mode: str) -> TurnRecorder:
+        rec = TurnRecorder(next(self._ids), mode, list(self.observers))
+        task = asyncio.current_task()
+        if task is not None:
+            task.turn_id = rec.turn_id  # type: ignore[attr-defined]
+        rec.emit(TurnStarted, mode=mode)
+        return rec
+
+    def messages_for(self, text: str, language: str) -> list[dict[str, str]]:
+        """Stable system prompt first (prefix cache), then history, then per-turn context."""
+        keep = self.cfg.llm.history_turns * 2
+        msgs = [{"role": "system", "content": self.system_prompt}]
+        msgs += self.history[-keep:] if keep else []
+        context = []
+        if self.memory is not None:
+            recalled = self.memory.recall(text, None, 0.05)
+            if recalled:
+                context.append("What you remember about the user:\n" + "\n".join(recalled))
+        if language != "en":
+            context.append(f"The user spoke {LANGUAGE_NAMES.get(language, language)}; reply in it.")
+        if context:
+            msgs.append({"role": "system", "content": "\n".join(context)})
+        msgs.append({"role": "user", "content": text})
+        return msgs
+
+    async def _run(
+        self,
+        rec: TurnRecorder,
+        text: str,
+        language: str,
+        sink: Sink | None,
+        speak: bool,
+        extra: dict | None = None,
+    ) -> TurnResult:
+        notice = ""
+        if speak and language not in self.c.tts.descriptor.languages:
+            lang = LANGUAGE_NAMES.get(language, language)
+            notice = f"No voice is installed for {lang}; the reply is given as text only."
+            rec.emit(Notice, code="voice_unavailable", message=notice)
+            speak = False
+        sink = sink or BufferSink()
+        spoken: list[tuple[str, int]] = []  # (sentence, samples) handed to the sink
+        played_before = 0
+        stop = threading.Event()
+        reply_parts: list[str] = []
+        try:
+            sentence_q: asyncio.Queue[str | None] = asyncio.Queue()
+            audio_q: asyncio.Queue[tuple[str, np.ndarray] | None] = asyncio.Queue()
+            if speak:
+                sink.begin(self.c.tts.sample_rate)
+                played_before = sink.played_samples
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(
+                    self._generate(rec, self.messages_for(text, language), sentence_q, stop, reply_parts)
+                )
+                if speak:
+                    tg.create_task(self._synthesize(rec, sentence_q, audio_q))
+                    tg.create_task(self._play(audio_q, sink, spoken))
+                else:
+                    tg.create_task(self._drain(sentence_q))
+        except asyncio.CancelledError:
+            stop.set()
+            heard = (
+                self._heard(spoken, sink.played_samples - played_before) if speak else " ".join(reply_parts)
+            )
+            self._finish(
+                rec,
+                "interrupted",
+                text,
+                language,
+                " ".join(reply_parts),
+                heard,
+                sink if speak else None,
+                extra,
+                notice,
+            )
+            raise
+        except BaseExceptionGroup as eg:
+            stop.set()
+            first = eg.exceptions[0]
+            raise (first if isinstance(first, LlmError) else eg) from None
+        reply = " ".join(reply_parts)
+        heard = " ".join(s for s, _ in spoken) if speak else reply
+        return self._finish(
+            rec, "completed", text, language, reply, heard, sink if speak else None, extra, notice
+        )
+
+    async def _generate(
+        self,
+        rec: TurnRecorder,
+        messages: list[dict[str, str]],
+        sentence_q: asyncio.Queue[str | None],
+        stop: threading.Event,
+        reply_parts: list[str],
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        token_q: asyncio.Queue[Any] = asyncio.Queue()
+        llm = self.c.llm
+        max_tokens = self.profile.max_reply_tokens
+
+        def work() -> None:
+            self.generation_active.set()
+            try:
+                for piece in llm.stream(messages, max_tokens, stop):
+                    self.generated_tokens += 1
+                    _post(loop, token_q, piece)
+            except Exception as exc:  # reported to the turn as an LlmError
+                _post(loop, token_q, exc)
+            finally:
+                self.generation_active.clear()
+                _post(loop, token_q, None)
+
+        rec.emit(LlmRequested, backend=llm.descriptor.name, prompt_messages=len(messages))
+        future = loop.run_in_executor(self.c.llm_pool, work)
+        splitter = SentenceSplitter()
+        raw: list[str] = []
+        sentences = 0
+        try:
+            rec.emit(ReplyTextStart)
+            while True:
+                piece = await token_q.get()
+                if piece is None:
+                    break
+                if isinstance(piece, Exception):
+                    raise LlmError(f"the language model failed: {piece}", "run `twin models --check`")
+                raw.append(piece)
+                rec.emit(ReplyTextChunk, text=piece)
+                for s in splitter.feed(piece):
+                    sentences += await self._queue_sentence(rec, s, sentence_q, reply_parts, sentences)
+                if sentences >= self.profile.max_reply_sentences:
+                    stop.set()
+            if sentences < self.profile.max_reply_sentences:
+                for s in splitter.flush():
+                    sentences += await self._queue_sentence(rec, s, sentence_q, reply_parts, sentences)
+            rec.emit(ReplyTextStop, text="".join(raw), tokens=len(raw))
+            await sentence_q.put(None)
+        finally:
+            stop.set()
+            if not future.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(asyncio.wait_for(asyncio.shield(future), 2.0))
+
+    async def _queue_sentence(
+        self, rec: TurnRecorder, sentence: str, q: asyncio.Queue, reply_parts: list[str], index: int
+    ) -> int:
+        spoken = to_spoken(sentence)
+        if not spoken:
+            return 0
+        reply_parts.append(spoken)
+        rec.emit(SentenceReady, text=spoken, index=index)
+        await q.put(spoken)
+        return 1
+
+    async def _synthesize(
+        self, rec: TurnRecorder, sentence_q: asyncio.Queue[str | None], audio_q: asyncio.Queue
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        tts = self.c.tts
+        started = False
+        index = 0
+        while (sentence := await sentence_q.get()) is not None:
+            audio = await loop.run_in_executor(self.c.tts_pool, tts.synthesize_all, sentence, self.prosody)
+            if not len(audio):
+                continue
+            if not started:
+                rec.emit(ReplyAudioStart, sample_rate=tts.sample_rate)
+                started = True
+            rec.emit(ReplyAudioChunk, samples=audio, sentence=sentence, index=index)
+            index += 1
+            await audio_q.put((sentence, audio))
+        if started:
+            rec.emit(ReplyAudioStop)
+        await audio_q.put(None)
+
+    async def _play(self, audio_q: asyncio.Queue, sink: Sink, spoken: list[tuple[str, int]]) -> None:
+        while (item := await audio_q.get()) is not None:
+            sentence, audio = item
+            spoken.append((sentence, len(audio)))
+            await sink.write(audio)
+
+    @staticmethod
+    async def _drain(sentence_q: asyncio.Queue[str | None]) -> None:
+        while await sentence_q.get() is not None:
+            pass
+
+    @staticmethod
+    def _heard(spoken: list[tuple[str, int]], played: int) -> str:
+        """The spoken prefix: whole sentences played, and the played share of the one cut off."""
+        words: list[str] = []
+        for sentence, n in spoken:
+            if played >= n:
+                words.extend(sentence.split())
+                played -= n
+            else:
+                parts = sentence.split()
+                words.extend(parts[: int(len(parts) * played / max(n, 1))])
+                break
+        return " ".join(words)
+
+    def _finish(
+        self,
+        rec: TurnRecorder,
+        status: str,
+        text: str,
+        language: str,
+        reply: str,
+        heard: str,
+        sink: Sink | None,
+        extra: dict | None,
+        notice: str = "",
+    ) -> TurnResult:
+        rec.emit(TurnEnded, status=status)
+        if text and status in ("completed", "interrupted"):
+            self.history.append({"role": "user", "content": text})
+            said = heard + (" … [interrupted by the user]" if status == "interrupted" else "")
+            self.history.append({"role": "assistant", "content": said.strip()})
+        audio = sink.audio() if isinstance(sink, BufferSink) else np.zeros(0, np.float32)
+        sample_rate = getattr(sink, "sample_rate", 0) or 0
+        result = TurnResult(
+            rec.turn_id,
+            rec.mode,
+            status,
+            text,
+            language,
+            reply,
+            heard,
+            audio,
+            sample_rate,
+            rec.events,
+            notice,
+        )
+        self.last_result = result
+        record = {
+            "turn_id": rec.turn_id,
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "mode": rec.mode,
+            "status": status,
+            "heard_from_user": text,
+            "reply": reply,
+            "timings_ms": result.timings_ms | (extra or {}),
+            "events": [
+                e.to_record() | {"t_ms": round((e.t - rec.events[0].t) * 1000, 1)} for e in rec.events
+            ],
+        }
+        with contextlib.suppress(OSError):  # a full disk must not fail the reply; traces are diagnostics
+            self.traces.append(record)
+        return result

@@ -1,0 +1,206 @@
+"""Every event in Twin, as frozen dataclasses with a monotonic timestamp and a delivery class.
+
+- system events (interrupt, cancel) jump queues;
+- data events (audio, transcripts, reply text and audio) are ordered and dropped on interruption;
+- control events (turn start/end, speech start/end) are ordered and never dropped.
+Streams are start/chunk/stop triplets. Per-stage latency is read from these timestamps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class Delivery(Enum):
+    SYSTEM = "system"
+    DATA = "data"
+    CONTROL = "control"
+
+
+def now() -> float:
+    return time.monotonic()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    delivery: ClassVar[Delivery] = Delivery.CONTROL
+    turn_id: int = 0
+    t: float = field(default_factory=now)
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-safe view for traces: arrays are summarised, not stored."""
+        out: dict[str, Any] = {"event": type(self).__name__}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                out[f.name + "_samples"] = int(value.shape[-1])
+            elif isinstance(value, str | int | float | bool) or value is None:
+                out[f.name] = value
+            else:
+                out[f.name] = repr(value)
+        return out
+
+
+# -- system ----------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class Interrupt(Event):
+    """The user barged in: stop speaking now, drop queued reply data."""
+
+    delivery: ClassVar[Delivery] = Delivery.SYSTEM
+    reason: str = "barge-in"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelTurn(Event):
+    delivery: ClassVar[Delivery] = Delivery.SYSTEM
+    reason: str = ""
+
+
+# -- control ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class SpeechStarted(Event):
+    position: float  # seconds into the input stream
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechEnded(Event):
+    """Endpoint decided. `speech_end_t` is when the user's speech truly ended (monotonic clock)."""
+
+    position: float
+    speech_end_t: float
+    duration: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnStarted(Event):
+    mode: str = "voice"  # voice | text
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnEnded(Event):
+    status: str = "completed"  # completed | interrupted | cancelled | failed | no_speech
+    detail: str = ""
+
+
+# -- data ------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class AudioFrame(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    samples: np.ndarray
+    position: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsrStarted(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    audio_seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscriptReady(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    text: str
+    language: str
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LlmRequested(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    backend: str
+    prompt_messages: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyTextStart(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyTextChunk(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyTextStop(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    text: str
+    tokens: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SentenceReady(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    text: str
+    index: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyAudioStart(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    sample_rate: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyAudioChunk(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    samples: np.ndarray
+    sentence: str
+    index: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplyAudioStop(Event):
+    delivery: ClassVar[Delivery] = Delivery.DATA
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice(Event):
+    """Something the user should be told besides the reply (e.g. no voice for this language)."""
+
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    code: str
+    message: str
+
+
+class EventQueue:
+    """An async queue with the three delivery classes: system events first; an Interrupt drops the
+    queued data events of its turn (control events stay, in order)."""
+
+    def __init__(self) -> None:
+        self._system: deque[Event] = deque()
+        self._ordered: deque[Event] = deque()
+        self._ready = asyncio.Event()
+        self.dropped = 0
+
+    def put(self, event: Event) -> None:
+        if event.delivery is Delivery.SYSTEM:
+            self._system.append(event)
+            if isinstance(event, Interrupt | CancelTurn):
+                before = len(self._ordered)
+                self._ordered = deque(
+                    e
+                    for e in self._ordered
+                    if not (e.delivery is Delivery.DATA and e.turn_id == event.turn_id)
+                )
+                self.dropped += before - len(self._ordered)
+        else:
+            self._ordered.append(event)
+        self._ready.set()
+
+    async def get(self) -> Event:
+        while not (self._system or self._ordered):
+            self._ready.clear()
+            await self._ready.wait()
+        return self._system.popleft() if self._system else self._ordered.popleft()
+
+    def __len__(self) -> int:
+        return len(self._system) + len(self._ordered)
