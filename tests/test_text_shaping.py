@@ -1,0 +1,47 @@
+"""Sentence splitting of a streaming reply, and spoken-form cleanup."""
+
+from __future__ import annotations
+
+from persona.spoken import to_spoken
+from pipeline.sentences import SentenceSplitter
+
+
+def _stream(text: str, step: int = 3) -> list[str]:
+    sp = SentenceSplitter()
+    out: list[str] = []
+    for i in range(0, len(text), step):
+        out += sp.feed(text[i : i + step])
+    return out + sp.flush()
+
+
+def test_sentences_come_out_as_soon_as_they_end():
+    sp = SentenceSplitter()
+    assert sp.feed("Paris is the capital") == []
+    assert sp.feed(" of France. It is ") == ["Paris is the capital of France."]
+    assert sp.feed("lovely!") == []  # no following space yet: could be "lovely!!"
+    assert sp.flush() == ["It is lovely!"]
+
+
+def test_first_piece_may_end_at_a_clause_but_later_ones_do_not():
+    pieces = _stream("Well, to boil an egg, put it in water, then heat it for ten minutes. Then, enjoy it.")
+    assert pieces[0] == "Well, to boil an egg,"  # >= 5 words: a clause break is early enough
+    assert pieces[1] == "put it in water, then heat it for ten minutes."
+    assert pieces[2] == "Then, enjoy it."
+
+
+def test_abbreviations_and_numbers_do_not_split():
+    pieces = _stream("Dr. Smith lives at No. 5 Main St. in town. It costs 3.50 dollars.")
+    assert pieces == ["Dr. Smith lives at No. 5 Main St. in town.", "It costs 3.50 dollars."]
+
+
+def test_very_long_run_on_is_cut_at_a_clause():
+    text = "word " * 30 + ", and then more words follow here."
+    pieces = _stream("One. " + text)
+    assert len(pieces) >= 3 and all(len(p.split()) <= 31 for p in pieces)
+
+
+def test_spoken_form_strips_markdown_and_emoji():
+    raw = "## Tips\n- **Drink** water 💧\n- See [this guide](https://x.org/a) or https://y.org\n```py\nprint(1)\n```"
+    spoken = to_spoken(raw)
+    assert spoken == "Tips Drink water See this guide or the link"
+    assert to_spoken("Salt & pepper 😀") == "Salt and pepper"
