@@ -121,10 +121,8 @@ def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> in
 
     print(f"\n{'stage (ms)':18} {'median':>8} {'p95':>8}   {'naive median':>12} {'naive p95':>10}")
     for k in STAGES:
-        n = _stats(naive[k])
-        print(
-            f"{k:18} {stages[k]['median']:8.0f} {stages[k]['p95']:8.0f}   {n['median']:12.0f} {n['p95']:10.0f}"
-        )
+        s, n = stages[k], _stats(naive[k])
+        print(f"{k:18} {s['median']:8.0f} {s['p95']:8.0f}   {n['median']:12.0f} {n['p95']:10.0f}")
     print(f"\nvoice-to-voice: median {v2v['median']:.0f} ms, p95 {v2v['p95']:.0f} ms")
     print(f"naive baseline: median {baseline['median']:.0f} ms, p95 {baseline['p95']:.0f} ms")
     print(f"ratio (streaming / naive): median {ratio_median}, p95 {ratio_p95}")

@@ -11,21 +11,29 @@ from typing import Any
 from models.errors import TwinError
 
 
-def _add_global(p: argparse.ArgumentParser) -> None:
+def _add_global(p: argparse.ArgumentParser, suppress: bool) -> None:
+    """Global flags work before or after the subcommand; the subcommand's copy must not reset them."""
+    d = {"default": argparse.SUPPRESS} if suppress else {}
     p.add_argument(
-        "--data-dir", type=Path, help="user data directory (default: $TWIN_DATA_DIR or ~/.local/share/twin)"
+        "--data-dir",
+        type=Path,
+        help="user data directory (default: $TWIN_DATA_DIR or ~/.local/share/twin)",
+        **d,
     )
-    p.add_argument("--config", type=Path, help="config file (default: DATA_DIR/config.toml)")
-    p.add_argument("--profile", choices=["speaker", "glasses", "car", "companion"], help="device profile")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "metal"], help="compute device for models")
+    p.add_argument("--config", type=Path, help="config file (default: DATA_DIR/config.toml)", **d)
+    p.add_argument(
+        "--profile", choices=["speaker", "glasses", "car", "companion"], help="device profile", **d
+    )
+    p.add_argument(
+        "--device", choices=["auto", "cpu", "cuda", "metal"], help="compute device for models", **d
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    _add_global(common)
-    parser = argparse.ArgumentParser(
-        prog="twin", description="Twin: an on-device voice assistant", parents=[common]
-    )
+    _add_global(common, suppress=True)
+    parser = argparse.ArgumentParser(prog="twin", description="Twin: an on-device voice assistant")
+    _add_global(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser(

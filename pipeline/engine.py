@@ -21,6 +21,7 @@ import numpy as np
 from devices.sinks import BufferSink
 from devices.sources import InputFrame
 from memory import MemoryRecall
+from models.errors import TwinError
 from persona import load_persona, system_prompt, to_spoken
 from voice.asr import Transcript
 from voice.audio import AudioClip
@@ -124,7 +125,8 @@ class Twin:
         start, end = regions[0].start, regions[-1].end
         hangover = self.profile.endpoint_silence_ms / 1000
         endpoint_t = time.monotonic()
-        utt = Utterance(clip.slice(start, end), start, end, endpoint_t - hangover, endpoint_t)
+        # the same margins the live endpointer keeps: pre-roll before speech, a short tail after
+        utt = Utterance(clip.slice(start - 0.3, end + 0.15), start, end, endpoint_t - hangover, endpoint_t)
         vad_compute = endpoint_t - t0
         return await self.voice_turn(utt, sink, speak, extra={"vad_compute_ms": round(vad_compute * 1000, 1)})
 
@@ -182,10 +184,14 @@ class Twin:
         pending: list[asyncio.Task[TurnResult]] = []
 
         def done(task: asyncio.Task[TurnResult]) -> None:
-            if not task.cancelled() and task.exception() is None:
-                results.append(task.result())
+            if task.cancelled():
+                result = getattr(task, "turn_result", None)  # set by the turn as it was interrupted
+            else:
+                result = task.result() if task.exception() is None else None
+            if result is not None:
+                results.append(result)
                 if on_turn:
-                    on_turn(task.result())
+                    on_turn(result)
 
         position = 0.0
         async for frame in source.frames_iter():
@@ -204,6 +210,9 @@ class Twin:
                 current = asyncio.create_task(self.voice_turn(out, sink, early=use))
                 current.add_done_callback(done)
                 pending.append(current)
+                if frame.arrival_t is None:  # a recording fed faster than real time: one turn at a time
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await current
             if max_turns is not None and len(results) >= max_turns:
                 break
         tail = ep.flush(position)
@@ -243,15 +252,14 @@ class Twin:
         keep = self.cfg.llm.history_turns * 2
         msgs = [{"role": "system", "content": self.system_prompt}]
         msgs += self.history[-keep:] if keep else []
-        context = []
+        context = [f"It is now {datetime.now().astimezone():%A %d %B %Y, %H:%M}."]
         if self.memory is not None:
             recalled = self.memory.recall(text, None, 0.05)
             if recalled:
                 context.append("What you remember about the user:\n" + "\n".join(recalled))
         if language != "en":
             context.append(f"The user spoke {LANGUAGE_NAMES.get(language, language)}; reply in it.")
-        if context:
-            msgs.append({"role": "system", "content": "\n".join(context)})
+        msgs.append({"role": "system", "content": "\n".join(context)})
         msgs.append({"role": "user", "content": text})
         return msgs
 
@@ -298,7 +306,7 @@ class Twin:
             heard = (
                 self._heard(spoken, sink.played_samples - played_before) if speak else " ".join(reply_parts)
             )
-            self._finish(
+            interrupted = self._finish(
                 rec,
                 "interrupted",
                 text,
@@ -309,11 +317,14 @@ class Twin:
                 extra,
                 notice,
             )
+            task = asyncio.current_task()
+            if task is not None:
+                task.turn_result = interrupted  # type: ignore[attr-defined]
             raise
         except BaseExceptionGroup as eg:
             stop.set()
             first = eg.exceptions[0]
-            raise (first if isinstance(first, LlmError) else eg) from None
+            raise (first if isinstance(first, TwinError) else eg) from None
         reply = " ".join(reply_parts)
         heard = " ".join(s for s, _ in spoken) if speak else reply
         return self._finish(

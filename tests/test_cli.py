@@ -1,0 +1,150 @@
+"""The `twin` command as a user runs it: bad input gets a typed one-line error, a non-zero exit, no
+traceback, and stored data is left alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, fixture_path
+
+
+def twin(
+    *args: str, data_dir: Path, env: dict | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=full_env,
+    )
+
+
+@pytest.fixture()
+def data_dir(tmp_path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir(mode=0o700)
+    (d / "traces.jsonl").write_text('{"turn_id": 1, "note": "earlier data"}\n')
+    return d
+
+
+def _untouched(d: Path) -> None:
+    assert (d / "traces.jsonl").read_text() == '{"turn_id": 1, "note": "earlier data"}\n'
+
+
+def _wav(path: Path, samples: np.ndarray, rate: int = 16_000) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "exit_code"),
+    [
+        (lambda p: p.write_bytes(os.urandom(5000)) or p, "audio_unreadable", 2),
+        (lambda p: _wav(p, np.zeros(1000)), "audio_too_short", 2),
+        (lambda p: p.parent / "missing.wav", "audio_unreadable", 2),
+    ],
+)
+def test_listen_bad_audio(tmp_path, data_dir, make, code, exit_code):
+    path = make(tmp_path / "in.wav") or tmp_path / "in.wav"
+    r = twin("listen", str(path), data_dir=data_dir)
+    assert r.returncode == exit_code, r.stderr
+    assert f"error [{code}]" in r.stderr and "hint:" in r.stderr and "Traceback" not in r.stderr
+    _untouched(data_dir)
+
+
+@pytest.mark.models
+def test_listen_silence_is_no_speech(tmp_path, data_dir):
+    r = twin("listen", str(_wav(tmp_path / "quiet.wav", np.zeros(16_000 * 2))), data_dir=data_dir)
+    assert r.returncode == 2 and "error [no_speech]" in r.stderr and "Traceback" not in r.stderr
+    _untouched(data_dir)
+
+
+def test_config_typo_and_unknown_model(data_dir):
+    (data_dir / "config.toml").write_text("profil = 'car'\n")
+    r = twin("ask", "hello", data_dir=data_dir)
+    assert r.returncode == 2 and "unknown config key 'profil'" in r.stderr and "'profile'" in r.stderr
+    (data_dir / "config.toml").write_text("[models]\nllm = 'qwen-7b'\n")
+    r = twin("ask", "hello", data_dir=data_dir)
+    assert r.returncode == 3 and "error [model_unknown]" in r.stderr and "Traceback" not in r.stderr
+    _untouched(data_dir)
+
+
+def test_corrupt_model_file_is_reported(tmp_path, data_dir):
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"not a model")
+    (data_dir / "config.toml").write_text(f"[models.paths]\n'silero-vad-v6' = '{bad}'\n")
+    r = twin("models", data_dir=data_dir)
+    assert r.returncode == 3 and "error [model_checksum]" in r.stderr and str(bad) in r.stderr
+    _untouched(data_dir)
+
+
+def test_live_without_audio_device_points_to_listen(data_dir):
+    try:
+        import sounddevice as sd
+
+        has_input = any(d["max_input_channels"] > 0 for d in sd.query_devices())
+    except OSError:
+        has_input = False
+    if has_input:
+        pytest.skip("this machine has a microphone; the no-device error cannot be provoked")
+    r = twin("live", data_dir=data_dir, timeout=60)
+    assert r.returncode == 4 and "error [audio_device]" in r.stderr and "twin listen" in r.stderr
+    _untouched(data_dir)
+
+
+@pytest.mark.models
+def test_listen_json_and_trace(tmp_path, data_dir):
+    clip = fixture_path("speech_to_phrase_en/wav/what's the date.wav")
+    out = tmp_path / "reply.wav"
+    r = twin("listen", str(clip), "--output", str(out), "--json", data_dir=data_dir)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert set(doc["timings_ms"]) == {
+        "vad",
+        "asr",
+        "llm_first_token",
+        "llm_total",
+        "tts_first_audio",
+        "voice_to_voice",
+    }
+    assert (
+        "date" in doc["transcript"].lower()
+        and doc["reply"]
+        and Path(doc["audio_out"]) == out
+        and out.exists()
+    )
+    r = twin("trace", "--last", "1", "--json", data_dir=data_dir)
+    records = json.loads(r.stdout)
+    assert records[-1]["heard_from_user"] == doc["transcript"]
+    assert [e["event"] for e in records[-1]["events"]][:3] == ["TurnStarted", "SpeechEnded", "AsrStarted"]
+    assert (data_dir / "traces.jsonl").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.models
+def test_transcribe_say_models(tmp_path, data_dir):
+    out = tmp_path / "hello.wav"
+    r = twin("say", "Hello from Twin.", "--output", str(out), data_dir=data_dir)
+    assert r.returncode == 0 and out.exists(), r.stderr
+    r = twin("transcribe", str(out), "--json", data_dir=data_dir)
+    assert r.returncode == 0 and "hello from twin" in json.loads(r.stdout)["text"].lower()
+    r = twin("models", "--check", "--json", data_dir=data_dir)
+    rows = json.loads(r.stdout)
+    assert {row["role"] for row in rows} == {"vad", "asr", "llm", "tts"}
+    assert all(row["sha256_ok"] and row["device"] not in ("", "-") for row in rows)
+    r = twin("say", "   ", "--output", str(tmp_path / "x.wav"), data_dir=data_dir)
+    assert r.returncode != 0 and "Traceback" not in r.stderr

@@ -1,0 +1,137 @@
+"""Whole turns on the real models: a recorded question gets a spoken answer; cancelling a turn stops
+generation and synthesis; the live loop endpoints, speculates and handles barge-in."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from devices.sinks import BufferSink
+from devices.sources import ClipSource
+from pipeline.events import ReplyAudioChunk, ReplyTextChunk, TurnEnded
+from tests.conftest import fixture_path, normalize, wer
+from voice.audio import SAMPLE_RATE, AudioClip, load_audio, resample
+
+pytestmark = pytest.mark.models
+
+
+def _hear(components, result) -> str:
+    return components.asr.transcribe(AudioClip(resample(result.audio, result.sample_rate))).text
+
+
+def test_recorded_question_gets_a_spoken_reply(twin, components):
+    clip = load_audio(fixture_path("speech_to_phrase_en/wav/what's the date.wav"))
+    result = asyncio.run(twin.listen_clip(clip, BufferSink()))
+    assert result.status == "completed"
+    assert "date" in result.transcript.lower()
+    reply_heard = _hear(components, result)
+    print(f"\nheard {result.transcript!r} -> said {result.reply!r} -> ASR of reply {reply_heard!r}")
+    assert wer([result.reply], [reply_heard]) <= 0.35  # the audio says the reply
+    today = datetime.now().astimezone()
+    said = result.reply.lower()
+    assert any(
+        w in said for w in (today.strftime("%B").lower(), today.strftime("%A").lower(), str(today.year))
+    )
+    t = result.timings_ms
+    assert all(t[k] is not None and t[k] >= 0 for k in ("vad", "asr", "llm_first_token", "tts_first_audio"))
+    assert t["voice_to_voice"] >= t["vad"] + t["asr"]  # measured from the true end of speech
+
+
+def test_spoken_question_answer_is_about_it(twin, components, synth):
+    result = asyncio.run(twin.listen_clip(synth("What is the capital of France?"), BufferSink()))
+    assert "capital of france" in result.transcript.lower()
+    assert "paris" in _hear(components, result).lower()
+
+
+def test_history_keeps_context_across_turns(twin):
+    asyncio.run(twin.ask("My name is Ingrid and I live in Oslo."))
+    result = asyncio.run(twin.ask("What is my name?"))
+    assert "ingrid" in result.reply.lower()
+    assert [m["role"] for m in twin.history] == ["user", "assistant", "user", "assistant"]
+
+
+def test_cancelling_a_turn_stops_generation_and_synthesis(twin, components):
+    twin.profile = type(twin.profile)(
+        **{**twin.profile.__dict__, "max_reply_sentences": 12, "max_reply_tokens": 400}
+    )
+
+    async def scenario():
+        sink = BufferSink()
+        task = asyncio.create_task(
+            twin.ask("Tell me a long story about a dragon who learns to bake bread.", sink, speak=True)
+        )
+        rec_events = None
+        for _ in range(400):  # wait for the first reply audio
+            await asyncio.sleep(0.025)
+            if twin.generation_active.is_set():
+                rec_events = True
+            if sink.chunks:
+                break
+        assert rec_events and sink.chunks, "no audio arrived before the cancel"
+        tokens_at_cancel = twin.generated_tokens
+        cancel_t = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        stopped_in = None
+        for _ in range(100):
+            if not twin.generation_active.is_set():
+                stopped_in = time.monotonic() - cancel_t
+                break
+            await asyncio.sleep(0.01)
+        tokens_after = twin.generated_tokens
+        await asyncio.sleep(0.5)
+        return cancel_t, tokens_at_cancel, tokens_after, stopped_in, len(sink.chunks)
+
+    cancel_t, at_cancel, after, stopped_in, chunks = asyncio.run(scenario())
+    result = twin.last_result
+    assert result is not None and result.status == "interrupted"
+    assert stopped_in is not None and stopped_in < 0.5  # the LLM thread saw its stop flag
+    assert twin.generated_tokens == after  # and nothing was generated afterwards
+    assert after - at_cancel <= 3
+    late_audio = [e for e in result.events if isinstance(e, ReplyAudioChunk) and e.t > cancel_t + 0.05]
+    assert late_audio == []
+    # history keeps what was heard, marked as interrupted, not the unspoken rest
+    assert twin.history[-1]["content"].endswith("[interrupted by the user]")
+    assert len(result.heard) <= len(result.reply)
+    assert isinstance(result.events[-1], TurnEnded) and result.events[-1].status == "interrupted"
+    assert any(isinstance(e, ReplyTextChunk) for e in result.events)
+
+
+def _conversation(synth, lines: list[str], gaps: list[float]) -> AudioClip:
+    parts = [np.zeros(int(0.3 * SAMPLE_RATE), np.float32)]
+    for line, gap in zip(lines, gaps, strict=True):
+        parts += [synth(line).samples, np.zeros(int(gap * SAMPLE_RATE), np.float32)]
+    return AudioClip(np.concatenate(parts))
+
+
+def test_live_loop_takes_turns_from_a_stream(twin, synth):
+    clip = _conversation(synth, ["What is two plus two?", "Name a colour of the sky."], [3.0, 0.5])
+    results = asyncio.run(twin.live(ClipSource(clip, realtime=False), BufferSink()))
+    assert [r.status for r in results] == ["completed", "completed"]
+    assert normalize(results[0].transcript) == ["what", "is", "2", "plus", "2"]
+    assert "colour" in results[1].transcript.lower() or "color" in results[1].transcript.lower()
+
+
+def test_live_barge_in_interrupts_the_current_turn(twin, synth):
+    # The second question starts 0.7 s after the first ends: Twin is still busy with the first.
+    clip = _conversation(synth, ["Tell me about the history of Rome.", "Stop. What time is it?"], [0.7, 0.2])
+    results = asyncio.run(twin.live(ClipSource(clip, realtime=True, trailing_silence=1.0), BufferSink()))
+    statuses = [r.status for r in results]
+    print("\nlive statuses:", statuses, [r.transcript for r in results])
+    assert statuses == ["interrupted", "completed"]
+    assert twin.history[1]["content"].endswith("[interrupted by the user]")
+    assert "time" in twin.history[-2]["content"].lower()
+
+
+def test_speculative_transcript_is_used_in_real_time(twin, synth):
+    clip = _conversation(synth, ["What is the capital of Italy?"], [1.0])
+    results = asyncio.run(twin.live(ClipSource(clip, realtime=True), BufferSink()))
+    assert len(results) == 1 and "italy" in results[0].transcript.lower()
+    t = results[0].timings_ms
+    # ASR began at the pause, before the endpoint: it finished sooner after the endpoint than it took.
+    assert t["voice_to_voice"] < t["vad"] + t["asr"] + t["llm_total"] + t["tts_first_audio"]
