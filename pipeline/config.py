@@ -58,12 +58,12 @@ class AsrConfig(_Strict):
     beam_size: int = Field(1, ge=1, le=10)
     threads: int = Field(2, ge=1, le=64)
     vad_filter: bool = True
-    # A 10 s encoder window for utterances under 8.5 s: ~3x faster ASR, slightly higher WER (README).
-    short_window: bool = False
+    # A 15 s encoder window for utterances under 13 s: ~2.3x faster ASR, same WER within a word (README).
+    short_window: bool = True
 
 
 class TtsConfig(_Strict):
-    threads: int = Field(1, ge=1, le=64)
+    threads: int = Field(2, ge=1, le=64)
 
 
 class AudioConfig(_Strict):
@@ -75,6 +75,7 @@ class AudioConfig(_Strict):
 class TwinConfig(_Strict):
     profile: Literal["speaker", "glasses", "car", "companion"] = "speaker"
     persona: str = "twin"
+    barge_in: bool | None = None  # None: the profile decides; false without echo cancellation
     data_dir: Path | None = None
     trace_turns: int = Field(20, ge=1, le=1000)
     models: ModelsConfig = Field(default_factory=ModelsConfig)

@@ -7,7 +7,9 @@ voice-to-voice latency counts the silence Twin waited for.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,40 @@ from voice.vad import FRAME
 from .events import now
 
 FRAME_S = FRAME / SAMPLE_RATE
+
+
+class Endpoint:
+    """The end of the user's turn, possibly not decided yet. A turn started speculatively at a
+    pause waits on it before releasing any reply; one started after the endpoint gets it decided."""
+
+    def __init__(self, utterance: Utterance | None = None) -> None:
+        self._event = asyncio.Event()
+        self.utterance: Utterance | None = None
+        self._listeners: list[Callable[[Utterance], None]] = []
+        if utterance is not None:
+            self.confirm(utterance)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.utterance is not None
+
+    def on_confirm(self, callback: Callable[[Utterance], None]) -> None:
+        if self.utterance is not None:
+            callback(self.utterance)
+        else:
+            self._listeners.append(callback)
+
+    def confirm(self, utterance: Utterance) -> None:
+        self.utterance = utterance
+        self._event.set()
+        for callback in self._listeners:
+            callback(utterance)
+        self._listeners.clear()
+
+    async def wait(self) -> Utterance:
+        await self._event.wait()
+        assert self.utterance is not None
+        return self.utterance
 
 
 @dataclass(frozen=True)
@@ -32,6 +68,13 @@ class Utterance:
 
 @dataclass(frozen=True)
 class SpeechStart:
+    position: float
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Speech went on after a Pause: anything started on the pause's audio is stale."""
+
     position: float
 
 
@@ -80,7 +123,7 @@ class Endpointer:
 
     def push(
         self, prob: float, frame: np.ndarray, position: float, arrival_t: float | None = None
-    ) -> SpeechStart | Pause | Utterance | None:
+    ) -> SpeechStart | Pause | Resume | Utterance | None:
         """Feed one frame. `arrival_t` is when the frame arrived (live); None when fed faster than
         real time (files), in which case the true speech end is back-computed from audio time."""
         if not self._in_speech:
@@ -96,7 +139,9 @@ class Endpointer:
                 return SpeechStart(self._start_pos)
             return None
         self._frames.append(frame)
+        resumed = False
         if prob >= self.threshold:
+            resumed = self.pause_frames < self.silence_frames and self._silence >= self.pause_frames
             self._silence = 0
             self._voiced += 1
             self._mark_voiced(position, arrival_t)
@@ -106,7 +151,7 @@ class Endpointer:
             return self._finish(position)
         if self._silence == self.pause_frames and self.pause_frames < self.silence_frames:
             return Pause(AudioClip(self._speech_samples()), self._voiced)
-        return None
+        return Resume(position) if resumed else None
 
     def _speech_samples(self) -> np.ndarray:
         keep = min(len(self._frames), self._last_voiced_index + self.tail_frames)

@@ -13,6 +13,7 @@ import itertools
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -31,7 +32,7 @@ from voice.vad import regions_from_probabilities
 
 from .components import Components
 from .config import TwinConfig
-from .endpointing import Endpointer, Pause, SpeechStart, Utterance
+from .endpointing import Endpoint, Endpointer, Pause, Resume, SpeechStart, Utterance
 from .events import (
     AsrStarted,
     EventQueue,
@@ -69,6 +70,16 @@ LANGUAGE_NAMES = {
 }
 
 
+@dataclass
+class _Playback:
+    begun: bool = False
+    spoken: list[tuple[str, int]] = field(default_factory=list)  # (sentence, samples) sent to the sink
+
+
+# A text turn has no speech to wait for: its endpoint is decided from the start.
+_TEXT_TURN = Utterance(AudioClip(np.zeros(0, np.float32)), 0.0, 0.0, 0.0, 0.0)
+
+
 class Sink(Protocol):
     played_samples: int
 
@@ -96,6 +107,7 @@ class Twin:
         self.naive = naive
         self.c = components or Components(cfg)
         self.profile = cfg.device_profile
+        self.barge_in = cfg.barge_in if cfg.barge_in is not None else self.profile.barge_in
         self.persona = load_persona(cfg.persona)
         self.system_prompt = system_prompt(self.persona, self.profile.style, self.profile.max_reply_sentences)
         self.prosody = Prosody(length_scale=self.profile.speech_rate * self.persona.speaking_rate)
@@ -127,8 +139,8 @@ class Twin:
         endpoint_t = time.monotonic()
         # the same margins the live endpointer keeps: pre-roll before speech, a short tail after
         utt = Utterance(clip.slice(start - 0.3, end + 0.15), start, end, endpoint_t - hangover, endpoint_t)
-        vad_compute = endpoint_t - t0
-        return await self.voice_turn(utt, sink, speak, extra={"vad_compute_ms": round(vad_compute * 1000, 1)})
+        extra = {"vad_compute_ms": round((endpoint_t - t0) * 1000, 1)}
+        return await self.voice_turn(utt.audio, Endpoint(utt), sink, speak, extra)
 
     async def ask(self, text: str, sink: Sink | None = None, speak: bool = False) -> TurnResult:
         rec = self._recorder("text")
@@ -136,35 +148,32 @@ class Twin:
 
     async def voice_turn(
         self,
-        utt: Utterance,
+        audio: AudioClip,
+        endpoint: Endpoint,
         sink: Sink | None = None,
         speak: bool = True,
         extra: dict | None = None,
-        early: tuple[float, asyncio.Future[Transcript]] | None = None,
     ) -> TurnResult:
-        """ASR then reply. `early` is a transcription already started at a pause (start time, future)
-        on exactly this audio; it is used instead of starting ASR now."""
+        """ASR, then the reply. With an undecided `endpoint` (a pause, not yet the end of the turn)
+        everything runs ahead, but no reply is released until the endpoint is confirmed; if the user
+        speaks on, the live loop cancels this turn and it leaves no trace."""
         rec = self._recorder("voice")
-        rec.emit(SpeechEnded, position=utt.end, speech_end_t=utt.speech_end_t, duration=utt.end - utt.start)
-        rec.events[-1] = SpeechEnded(  # the endpoint was decided at utt.endpoint_t, not now
-            turn_id=rec.turn_id,
-            t=utt.endpoint_t,
-            position=utt.end,
-            speech_end_t=utt.speech_end_t,
-            duration=utt.end - utt.start,
+        endpoint.on_confirm(
+            lambda u: rec.emit(
+                SpeechEnded,
+                t=u.endpoint_t,
+                position=u.end,
+                speech_end_t=u.speech_end_t,
+                duration=u.end - u.start,
+            )
         )
-        if early is not None:
-            rec.emit(AsrStarted, audio_seconds=utt.audio.duration)
-            rec.events[-1] = AsrStarted(turn_id=rec.turn_id, t=early[0], audio_seconds=utt.audio.duration)
-            tr = await early[1]
-        else:
-            rec.emit(AsrStarted, audio_seconds=utt.audio.duration)
-            tr = await self._transcribe(utt.audio)
+        rec.emit(AsrStarted, audio_seconds=audio.duration)
+        tr = await self._transcribe(audio)
         rec.emit(TranscriptReady, text=tr.text, language=tr.language)
         if not tr.text:
-            result = self._finish(rec, "no_speech", "", tr.language, "", "", sink, None)
-            return result
-        return await self._run(rec, tr.text, tr.language, sink, speak, extra)
+            await endpoint.wait()
+            return self._finish(rec, "no_speech", "", tr.language, "", "", None, extra)
+        return await self._run(rec, tr.text, tr.language, sink, speak, extra, endpoint)
 
     async def live(
         self,
@@ -179,7 +188,7 @@ class Twin:
         vad.reset()
         ep = Endpointer(self.profile.endpoint_silence_ms)
         current: asyncio.Task[TurnResult] | None = None
-        early: tuple[int, float, asyncio.Future[Transcript]] | None = None
+        speculative: tuple[int, asyncio.Task[TurnResult], Endpoint] | None = None
         results: list[TurnResult] = []
         pending: list[asyncio.Task[TurnResult]] = []
 
@@ -193,33 +202,50 @@ class Twin:
                 if on_turn:
                     on_turn(result)
 
+        def start(audio: AudioClip, endpoint: Endpoint) -> asyncio.Task[TurnResult]:
+            task = asyncio.create_task(self.voice_turn(audio, endpoint, sink))
+            task.add_done_callback(done)
+            pending.append(task)
+            return task
+
+        def discard() -> None:
+            nonlocal speculative
+            if speculative is not None:
+                speculative[1].cancel()
+                speculative = None
+
         position = 0.0
         async for frame in source.frames_iter():
             position = frame.position
             prob = await loop.run_in_executor(self.c.vad_pool, vad.frame_probability, frame.samples)
             out = ep.push(prob, frame.samples, frame.position, frame.arrival_t)
             if isinstance(out, SpeechStart):
-                if current is not None and not current.done() and self.profile.barge_in:
+                if current is not None and not current.done() and self.barge_in:
                     self.interrupt(current, sink)
-            elif isinstance(out, Pause) and not self.naive:
-                # The user may be done: transcribe now, while the endpoint's silence window runs.
-                early = (out.voiced, time.monotonic(), asyncio.ensure_future(self._transcribe(out.audio)))
+            elif isinstance(out, Pause) and not self.naive and frame.arrival_t is not None:
+                # The user may be done: start the turn now, while the endpoint's silence runs.
+                discard()
+                pending_end = Endpoint()
+                speculative = (out.voiced, start(out.audio, pending_end), pending_end)
+            elif isinstance(out, Resume):
+                discard()
             elif isinstance(out, Utterance):
-                use = early[1:] if early is not None and early[0] == out.voiced else None
-                early = None
-                current = asyncio.create_task(self.voice_turn(out, sink, early=use))
-                current.add_done_callback(done)
-                pending.append(current)
+                if speculative is not None and speculative[0] == out.voiced:
+                    current = speculative[1]
+                    speculative[2].confirm(out)
+                    speculative = None
+                else:
+                    discard()
+                    current = start(out.audio, Endpoint(out))
                 if frame.arrival_t is None:  # a recording fed faster than real time: one turn at a time
                     with contextlib.suppress(asyncio.CancelledError):
                         await current
             if max_turns is not None and len(results) >= max_turns:
                 break
+        discard()
         tail = ep.flush(position)
         if tail is not None:
-            current = asyncio.create_task(self.voice_turn(tail, sink))
-            current.add_done_callback(done)
-            pending.append(current)
+            start(tail.audio, Endpoint(tail))
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -271,7 +297,9 @@ class Twin:
         sink: Sink | None,
         speak: bool,
         extra: dict | None = None,
+        endpoint: Endpoint | None = None,
     ) -> TurnResult:
+        endpoint = endpoint or Endpoint(_TEXT_TURN)
         notice = ""
         if speak and language not in self.c.tts.descriptor.languages:
             lang = LANGUAGE_NAMES.get(language, language)
@@ -279,54 +307,48 @@ class Twin:
             rec.emit(Notice, code="voice_unavailable", message=notice)
             speak = False
         sink = sink or BufferSink()
-        spoken: list[tuple[str, int]] = []  # (sentence, samples) handed to the sink
-        played_before = 0
+        playback = _Playback()
         stop = threading.Event()
+        # On 2 cores the first piece's synthesis competes with generation: generation waits for
+        # the first audio (the rest of the reply is generated faster than it is spoken).
+        llm_may_run = threading.Event()
+        llm_may_run.set()
         reply_parts: list[str] = []
         try:
             sentence_q: asyncio.Queue[str | None] = asyncio.Queue()
             audio_q: asyncio.Queue[tuple[str, np.ndarray] | None] = asyncio.Queue()
-            if speak:
-                sink.begin(self.c.tts.sample_rate)
-                played_before = sink.played_samples
+            messages = self.messages_for(text, language)
             async with asyncio.TaskGroup() as tg:
-                tg.create_task(
-                    self._generate(rec, self.messages_for(text, language), sentence_q, stop, reply_parts)
-                )
-                if speak and self.naive:
-                    tg.create_task(self._synthesize_at_end(rec, sentence_q, audio_q))
-                    tg.create_task(self._play(audio_q, sink, spoken))
-                elif speak:
-                    tg.create_task(self._synthesize(rec, sentence_q, audio_q))
-                    tg.create_task(self._play(audio_q, sink, spoken))
+                first_gate = llm_may_run if speak and not self.naive else None
+                tg.create_task(self._generate(rec, messages, sentence_q, stop, reply_parts, first_gate))
+                if speak:
+                    synthesize = self._synthesize_at_end if self.naive else self._synthesize
+                    tg.create_task(synthesize(rec, sentence_q, audio_q, endpoint, llm_may_run))
+                    tg.create_task(self._play(audio_q, sink, playback))
                 else:
                     tg.create_task(self._drain(sentence_q))
+            await endpoint.wait()
         except asyncio.CancelledError:
             stop.set()
-            heard = (
-                self._heard(spoken, sink.played_samples - played_before) if speak else " ".join(reply_parts)
-            )
-            interrupted = self._finish(
-                rec,
-                "interrupted",
-                text,
-                language,
-                " ".join(reply_parts),
-                heard,
-                sink if speak else None,
-                extra,
-                notice,
-            )
+            llm_may_run.set()
+            if not endpoint.confirmed:
+                raise  # a speculative turn the user talked over: it never happened
+            heard = self._heard(playback.spoken, sink.played_samples) if playback.begun else ""
+            if not speak:
+                heard = " ".join(reply_parts)
+            said = " ".join(reply_parts)
+            result = self._finish(rec, "interrupted", text, language, said, heard, sink, extra, notice)
             task = asyncio.current_task()
             if task is not None:
-                task.turn_result = interrupted  # type: ignore[attr-defined]
+                task.turn_result = result  # type: ignore[attr-defined]
             raise
         except BaseExceptionGroup as eg:
             stop.set()
+            llm_may_run.set()
             first = eg.exceptions[0]
             raise (first if isinstance(first, TwinError) else eg) from None
         reply = " ".join(reply_parts)
-        heard = " ".join(s for s, _ in spoken) if speak else reply
+        heard = " ".join(sentence for sentence, _ in playback.spoken) if speak else reply
         return self._finish(
             rec, "completed", text, language, reply, heard, sink if speak else None, extra, notice
         )
@@ -338,6 +360,7 @@ class Twin:
         sentence_q: asyncio.Queue[str | None],
         stop: threading.Event,
         reply_parts: list[str],
+        first_gate: threading.Event | None,
     ) -> None:
         loop = asyncio.get_running_loop()
         token_q: asyncio.Queue[Any] = asyncio.Queue()
@@ -350,6 +373,9 @@ class Twin:
                 for piece in llm.stream(messages, max_tokens, stop):
                     self.generated_tokens += 1
                     _post(loop, token_q, piece)
+                    if first_gate is not None:
+                        while not first_gate.wait(0.02) and not stop.is_set():
+                            pass
             except Exception as exc:  # reported to the turn as an LlmError
                 _post(loop, token_q, exc)
             finally:
@@ -372,6 +398,8 @@ class Twin:
                 raw.append(piece)
                 rec.emit(ReplyTextChunk, text=piece)
                 for s in splitter.feed(piece):
+                    if sentences == 0 and first_gate is not None:
+                        first_gate.clear()
                     sentences += await self._queue_sentence(rec, s, sentence_q, reply_parts, sentences)
                 if sentences >= self.profile.max_reply_sentences:
                     stop.set()
@@ -382,8 +410,10 @@ class Twin:
             await sentence_q.put(None)
         finally:
             stop.set()
+            if first_gate is not None:
+                first_gate.set()
             if not future.done():
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.shield(asyncio.wait_for(asyncio.shield(future), 2.0))
 
     async def _queue_sentence(
@@ -398,35 +428,52 @@ class Twin:
         return 1
 
     async def _synthesize(
-        self, rec: TurnRecorder, sentence_q: asyncio.Queue[str | None], audio_q: asyncio.Queue
+        self,
+        rec: TurnRecorder,
+        sentence_q: asyncio.Queue[str | None],
+        audio_q: asyncio.Queue,
+        endpoint: Endpoint,
+        llm_may_run: threading.Event,
     ) -> None:
         loop = asyncio.get_running_loop()
         tts = self.c.tts
-        started = False
         index = 0
-        while (sentence := await sentence_q.get()) is not None:
-            audio = await loop.run_in_executor(self.c.tts_pool, tts.synthesize_all, sentence, self.prosody)
-            if not len(audio):
-                continue
-            if not started:
-                rec.emit(ReplyAudioStart, sample_rate=tts.sample_rate)
-                started = True
-            rec.emit(ReplyAudioChunk, samples=audio, sentence=sentence, index=index)
-            index += 1
-            await audio_q.put((sentence, audio))
-        if started:
-            rec.emit(ReplyAudioStop)
-        await audio_q.put(None)
+        try:
+            while (sentence := await sentence_q.get()) is not None:
+                audio = await loop.run_in_executor(
+                    self.c.tts_pool, tts.synthesize_all, sentence, self.prosody
+                )
+                llm_may_run.set()
+                if not len(audio):
+                    continue
+                if index == 0:
+                    await endpoint.wait()  # nothing is released before the user's turn has ended
+                    rec.emit(ReplyAudioStart, sample_rate=tts.sample_rate)
+                rec.emit(ReplyAudioChunk, samples=audio, sentence=sentence, index=index)
+                index += 1
+                await audio_q.put((sentence, audio))
+            if index:
+                rec.emit(ReplyAudioStop)
+        finally:
+            llm_may_run.set()
+            audio_q.put_nowait(None)
 
     async def _synthesize_at_end(
-        self, rec: TurnRecorder, sentence_q: asyncio.Queue[str | None], audio_q: asyncio.Queue
+        self,
+        rec: TurnRecorder,
+        sentence_q: asyncio.Queue[str | None],
+        audio_q: asyncio.Queue,
+        endpoint: Endpoint,
+        llm_may_run: threading.Event,
     ) -> None:
+        """The naive baseline: the whole reply first, then all of its synthesis."""
         sentences = []
         while (sentence := await sentence_q.get()) is not None:
             sentences.append(sentence)
         text = " ".join(sentences)
         loop = asyncio.get_running_loop()
         audio = await loop.run_in_executor(self.c.tts_pool, self.c.tts.synthesize_all, text, self.prosody)
+        await endpoint.wait()
         if len(audio):
             rec.emit(ReplyAudioStart, sample_rate=self.c.tts.sample_rate)
             rec.emit(ReplyAudioChunk, samples=audio, sentence=text, index=0)
@@ -434,10 +481,13 @@ class Twin:
             await audio_q.put((text, audio))
         await audio_q.put(None)
 
-    async def _play(self, audio_q: asyncio.Queue, sink: Sink, spoken: list[tuple[str, int]]) -> None:
+    async def _play(self, audio_q: asyncio.Queue, sink: Sink, playback: _Playback) -> None:
         while (item := await audio_q.get()) is not None:
             sentence, audio = item
-            spoken.append((sentence, len(audio)))
+            if not playback.begun:
+                sink.begin(self.c.tts.sample_rate)
+                playback.begun = True
+            playback.spoken.append((sentence, len(audio)))
             await sink.write(audio)
 
     @staticmethod

@@ -1,7 +1,8 @@
 """Cut a streaming reply into speakable pieces as early as is natural.
 
-The first piece may end at a clause break (comma, colon, semicolon, dash) once it has a few words,
-so the first audio starts sooner; later pieces end at sentence ends.
+The first piece may end at a clause break (comma, colon, semicolon, dash) or just before a word
+where a speaker would breathe ("because", "which", ...) once it has a few words, so the first audio
+starts sooner; later pieces end at sentence ends.
 """
 
 from __future__ import annotations
@@ -11,10 +12,16 @@ import re
 _ABBREV = {"mr", "mrs", "ms", "dr", "st", "vs", "etc", "e.g", "i.e", "approx", "no", "jr", "sr", "prof"}
 _SENTENCE_END = re.compile(r"([.!?…]+[\"')\]]*)(\s+)")
 _CLAUSE_END = re.compile(r"([,;:]|\s[-–—])(\s+)")
+# Words before which a speaker naturally takes a breath: the first piece may end just before one.
+_BREATH = re.compile(
+    r"\s(?=(?:because|and|but|which|that|so|when|while|if|or|since|although|though|unless|until|"
+    r"where|who|after|before|as)\s)",
+    re.IGNORECASE,
+)
 
 
 class SentenceSplitter:
-    def __init__(self, first_clause_words: int = 5, max_words: int = 28) -> None:
+    def __init__(self, first_clause_words: int = 3, max_words: int = 28) -> None:
         self.first_clause_words = first_clause_words
         self.max_words = max_words
         self._buf = ""
@@ -50,6 +57,10 @@ class SentenceSplitter:
             for m in _CLAUSE_END.finditer(buf):
                 if len(buf[: m.start()].split()) >= self.first_clause_words:
                     return self._cut(m.end())
+        if self._emitted == 0 and words > self.first_clause_words:
+            for m in _BREATH.finditer(buf):
+                if len(buf[: m.start()].split()) >= self.first_clause_words:
+                    return self._cut(m.start())
         if "\n" in buf.strip():
             idx = buf.index("\n", len(buf) - len(buf.lstrip()))
             return self._cut(idx + 1)

@@ -24,9 +24,18 @@ def test_sentences_come_out_as_soon_as_they_end():
 
 def test_first_piece_may_end_at_a_clause_but_later_ones_do_not():
     pieces = _stream("Well, to boil an egg, put it in water, then heat it for ten minutes. Then, enjoy it.")
-    assert pieces[0] == "Well, to boil an egg,"  # >= 5 words: a clause break is early enough
+    assert pieces[0] == "Well, to boil an egg,"  # >= 3 words: a clause break is early enough
     assert pieces[1] == "put it in water, then heat it for ten minutes."
     assert pieces[2] == "Then, enjoy it."
+
+
+def test_first_piece_may_end_before_a_breath_word():
+    pieces = _stream("The sky is blue because it scatters blue light the most. So it looks blue.")
+    assert pieces == ["The sky is blue", "because it scatters blue light the most.", "So it looks blue."]
+    sp = SentenceSplitter()
+    assert sp.feed("It is so") == []  # "so" might be "some": wait for the word to end
+    assert sp.feed("mething that") == []
+    assert sp.feed(" works") == ["It is something"]
 
 
 def test_abbreviations_and_numbers_do_not_split():

@@ -12,7 +12,7 @@ import pytest
 
 from devices.sinks import BufferSink
 from devices.sources import ClipSource
-from pipeline.events import ReplyAudioChunk, ReplyTextChunk, TurnEnded
+from pipeline.events import EventQueue, ReplyAudioChunk, ReplyTextChunk, TurnEnded, TurnStarted
 from tests.conftest import fixture_path, normalize, wer
 from voice.audio import SAMPLE_RATE, AudioClip, load_audio, resample
 
@@ -135,3 +135,26 @@ def test_speculative_transcript_is_used_in_real_time(twin, synth):
     t = results[0].timings_ms
     # ASR began at the pause, before the endpoint: it finished sooner after the endpoint than it took.
     assert t["voice_to_voice"] < t["vad"] + t["asr"] + t["llm_total"] + t["tts_first_audio"]
+
+
+def test_speculative_turn_is_dropped_when_the_user_speaks_on(twin, synth):
+    """A 250 ms pause starts a turn early; speaking on discards it without a trace."""
+    parts = [
+        np.zeros(int(0.3 * SAMPLE_RATE), np.float32),
+        synth("What is the weather like").samples,
+        np.zeros(int(0.25 * SAMPLE_RATE), np.float32),
+        synth("in Paris in spring?").samples,
+    ]
+    clip = AudioClip(np.concatenate(parts))
+    seen = []
+    twin.observers.append(queue := EventQueue())
+    results = asyncio.run(twin.live(ClipSource(clip, realtime=True, trailing_silence=1.2), BufferSink()))
+    while len(queue):
+        seen.append(asyncio.run(queue.get()))
+    assert len(results) == 1 and results[0].status == "completed"
+    assert "paris" in results[0].transcript.lower() and "weather" in results[0].transcript.lower()
+    assert len(twin.history) == 2  # the abandoned early turn left nothing behind
+    started = {e.turn_id for e in seen if isinstance(e, TurnStarted)}
+    assert len(started) >= 2  # at least one turn was started early and dropped
+    audio_turns = {e.turn_id for e in seen if isinstance(e, ReplyAudioChunk)}
+    assert audio_turns == {results[0].turn_id}  # only the real turn ever released audio

@@ -93,6 +93,8 @@ def test_endpointer_ignores_blips_and_merges_short_pauses():
     assert len(utterances) == 1
     pauses = [r for _, r in talk if isinstance(r, Pause)]
     assert len(pauses) == 2 and pauses[0].voiced != utterances[0].voiced
+    kinds = [type(r).__name__ for _, r in talk]
+    assert kinds == ["SpeechStart", "Pause", "Resume", "Pause", "Utterance"]
 
 
 def test_endpointer_flush_and_max_length():
