@@ -94,11 +94,15 @@ def twin(cfg, components):
 
 @pytest.fixture(scope="session")
 def synth(components):
-    """Speech synthesized with the bundled voice, as 16 kHz clips (the user's side of a test)."""
+    """Speech synthesized with the bundled voice, as 16 kHz clips (the user's side of a test).
+    Piper's sampling noise is off, so the same text gives the same audio in every run."""
     from voice.audio import SAMPLE_RATE, AudioClip, resample
+    from voice.tts import Prosody
+
+    steady = Prosody(noise_scale=0.0, noise_w_scale=0.0)
 
     def make(text: str):
-        audio = components.tts.synthesize_all(text)
+        audio = components.tts.synthesize_all(text, steady)
         return AudioClip(resample(audio, components.tts.sample_rate, SAMPLE_RATE), SAMPLE_RATE, text)
 
     return make

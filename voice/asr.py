@@ -146,11 +146,12 @@ class WhisperAsr:
             lang_token, lang_prob = self.model.model.detect_language(encoded)[0][0]
             language = lang_token[2:-2]
         tok = Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe", language=language)
+        max_len = min(200, 24 + int(duration * 10))
         result = self.model.model.generate(
             encoded,
             [list(tok.sot_sequence) + [tok.no_timestamps]],
             beam_size=self.beam_size,
-            max_length=min(200, 24 + int(duration * 10)),
+            max_length=max_len,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
@@ -158,8 +159,9 @@ class WhisperAsr:
         ids = [t for t in result.sequences_ids[0] if t < tok.eot]
         text = tok.decode(ids).strip()
         avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1)
-        if _compression_ratio(text) > self.compression_threshold or len(ids) >= 24 + int(duration * 10) - 1:
-            return None
+        degenerate = _compression_ratio(text) > self.compression_threshold or len(ids) >= max_len - 1
+        if degenerate or result.no_speech_prob > self.no_speech_threshold:
+            return None  # unsure: let the standard path (and its tuned gates) decide
         seg = _Segment(text, result.no_speech_prob, avg_logprob, _compression_ratio(text))
         rejected = self._phantom(seg)
         kept = () if rejected or not text else (text,)
