@@ -21,7 +21,7 @@ if ! ldconfig -p 2>/dev/null | grep -q libportaudio; then
   say "Installing the PortAudio library (live microphone and speaker)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   if command -v apt-get >/dev/null; then
-    ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq libportaudio2) \
+    ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq libportaudio2 >/dev/null) \
       || echo "warning: could not install libportaudio2; 'twin live' will explain how to get it" >&2
   else
     echo "warning: install PortAudio (libportaudio2) with your package manager for 'twin live'" >&2

@@ -17,12 +17,33 @@ def _command_clips(sub: str) -> list[tuple[str, AudioClip]]:
 
 
 @pytest.mark.parametrize(("sub", "bound"), [("", 0.32), ("/generated", 0.1)])
-def test_command_word_error_rate(components, sub, bound):
+@pytest.mark.parametrize("short_window", [True, False], ids=["15s-window", "30s-window"])
+def test_command_word_error_rate(components, sub, bound, short_window):
     clips = _command_clips(sub)
-    hyps = [components.asr.transcribe(c).text for _, c in clips]
+    components.asr.short_window = short_window
+    try:
+        hyps = [components.asr.transcribe(c).text for _, c in clips]
+    finally:
+        components.asr.short_window = components.cfg.asr.short_window
     score = wer([r for r, _ in clips], hyps)
-    print(f"\nASR WER on speech_to_phrase_en/wav{sub} ({len(clips)} clips): {score:.3f}")
+    window = "15 s" if short_window else "30 s"
+    print(f"\nASR WER on speech_to_phrase_en/wav{sub} ({len(clips)} clips, {window} window): {score:.3f}")
     assert score <= bound
+
+
+def test_speechbrain_sentences_word_error_rate(components):
+    """Two real speakers reading Harvard-style sentences (labels for snt1-5; a few are sloppy)."""
+    import json
+
+    refs, hyps = [], []
+    for name in ("ASR_train.json", "ASR_dev.json"):
+        for item in json.loads(fixture_path(f"speechbrain_samples/annotation/{name}").read_text()).values():
+            wav = fixture_path("speechbrain_samples/ASR/" + item["wav"].split("/")[-1])
+            refs.append(item["words"])
+            hyps.append(components.asr.transcribe(load_audio(wav)).text)
+    score = wer(refs, hyps)
+    print(f"\nASR WER on speechbrain_samples/ASR ({len(refs)} clips): {score:.3f}")
+    assert score <= 0.3
 
 
 def test_jfk_and_two_speakers(components):
