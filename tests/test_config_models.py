@@ -28,6 +28,12 @@ def test_file_env_and_flags_layer(tmp_path, monkeypatch):
     assert cfg.profile == "glasses" and cfg.llm.threads == 2
 
 
+def test_empty_language_means_detect(tmp_path):
+    (tmp_path / "config.toml").write_text('[models]\nasr = "whisper-base"\n[asr]\nlanguage = ""\n')
+    cfg = load_config(data_dir=tmp_path)
+    assert cfg.asr.language is None and cfg.models.asr == "whisper-base"
+
+
 def test_config_typo_names_the_key_and_suggests(tmp_path):
     (tmp_path / "config.toml").write_text("[llm]\ntemprature = 0.2\n")
     with pytest.raises(ConfigError) as err:
