@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from devices.sinks import BufferSink
+from devices.sources import ClipSource
 from voice.audio import load_audio, write_wav
 
 from .components import Components
@@ -58,14 +59,19 @@ def cmd_demo(cfg: TwinConfig, args: argparse.Namespace) -> int:
         f"Loaded in {time.monotonic() - t0:.1f} s. Playing a {len(DEMO_SCRIPT)}-turn spoken conversation.\n"
     )
     twin = Twin(cfg, comps)
+    twin.warm_up()
 
     async def run() -> None:
         for i, line in enumerate(DEMO_SCRIPT, 1):
             # The user's voice: synthesized with the bundled voice, then heard through VAD and ASR.
             clip = _speak_as_user(comps, line)
             write_wav(out_dir / f"turn{i}-user.wav", clip.samples, 16_000)
-            sink = BufferSink()
-            r = await twin.listen_clip(clip, sink)
+            # Played into the live loop at the pace a microphone delivers it.
+            results = await twin.live(ClipSource(clip, realtime=True, trailing_silence=1.0), BufferSink())
+            if not results:
+                print(f"turn {i}: Twin heard no speech in the user's audio\n")
+                continue
+            r = results[-1]
             _save_reply(r, out_dir / f"turn{i}-twin.wav")
             print(f"turn {i}")
             print(f"  user said : {line}")
@@ -216,6 +222,7 @@ def cmd_live(cfg: TwinConfig, args: argparse.Namespace) -> int:
     print("Loading models…", flush=True)
     comps.load_all()
     twin = Twin(cfg, comps)
+    twin.warm_up()
     print(f"Listening ({cfg.profile} profile). Speak; Ctrl-C to stop.", flush=True)
 
     def show(r: TurnResult) -> None:

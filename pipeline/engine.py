@@ -120,6 +120,11 @@ class Twin:
         self.generated_tokens = 0
         self._ids = itertools.count(1)
 
+    def warm_up(self) -> None:
+        """Before the first turn of a session: put the system prompt in the model's cache, so the
+        first reply starts as fast as the later ones (~0.6 s saved on 2 cores)."""
+        self.c.llm.prefill(self.messages_for("Hello.", "en"))
+
     # -- entry points ------------------------------------------------------------------------------
     async def listen_clip(self, clip: AudioClip, sink: Sink | None = None, speak: bool = True) -> TurnResult:
         """One voice turn from a recorded clip: the whole clip's speech is the user's turn. The
@@ -274,10 +279,9 @@ class Twin:
         return rec
 
     def messages_for(self, text: str, language: str) -> list[dict[str, str]]:
-        """Stable system prompt first (prefix cache), then history, then per-turn context."""
-        keep = self.cfg.llm.history_turns * 2
-        msgs = [{"role": "system", "content": self.system_prompt}]
-        msgs += self.history[-keep:] if keep else []
+        """Append-only, so llama.cpp's prefix cache covers everything but the new turn: the stable
+        system prompt, then past turns exactly as they were sent (each with its own context line),
+        then this turn's context and the user's words."""
         context = [f"It is now {datetime.now().astimezone():%A %d %B %Y, %H:%M}."]
         if self.memory is not None:
             recalled = self.memory.recall(text, None, 0.05)
@@ -285,9 +289,30 @@ class Twin:
                 context.append("What you remember about the user:\n" + "\n".join(recalled))
         if language != "en":
             context.append(f"The user spoke {LANGUAGE_NAMES.get(language, language)}; reply in it.")
-        msgs.append({"role": "system", "content": "\n".join(context)})
-        msgs.append({"role": "user", "content": text})
-        return msgs
+        return [
+            {"role": "system", "content": self.system_prompt},
+            *self.history,
+            {"role": "system", "content": "\n".join(context)},
+            {"role": "user", "content": text},
+        ]
+
+    @property
+    def dialogue(self) -> list[dict[str, str]]:
+        """What was said, without the per-turn context lines."""
+        return [m for m in self.history if m["role"] != "system"]
+
+    def _remember_turn(self, context: str, text: str, said: str) -> None:
+        self.history += [
+            {"role": "system", "content": context},
+            {"role": "user", "content": text},
+            {"role": "assistant", "content": said},
+        ]
+        limit = self.cfg.llm.history_turns
+        if len(self.history) > 3 * limit:
+            # Drop to half at once rather than one turn per turn: the prompt prefix (and the
+            # model's cache of it) then stays the same for the next several turns.
+            keep = 3 * (limit // 2)
+            self.history = self.history[len(self.history) - keep :] if keep else []
 
     async def _run(
         self,
@@ -318,6 +343,7 @@ class Twin:
             sentence_q: asyncio.Queue[str | None] = asyncio.Queue()
             audio_q: asyncio.Queue[tuple[str, np.ndarray] | None] = asyncio.Queue()
             messages = self.messages_for(text, language)
+            rec.context = messages[-2]["content"]
             async with asyncio.TaskGroup() as tg:
                 first_gate = llm_may_run if speak and not self.naive else None
                 tg.create_task(self._generate(rec, messages, sentence_q, stop, reply_parts, first_gate))
@@ -523,9 +549,8 @@ class Twin:
     ) -> TurnResult:
         rec.emit(TurnEnded, status=status)
         if text and status in ("completed", "interrupted"):
-            self.history.append({"role": "user", "content": text})
             said = heard + (" … [interrupted by the user]" if status == "interrupted" else "")
-            self.history.append({"role": "assistant", "content": said.strip()})
+            self._remember_turn(rec.context, text, said.strip())
         audio = sink.audio() if isinstance(sink, BufferSink) else np.zeros(0, np.float32)
         sample_rate = getattr(sink, "sample_rate", 0) or 0
         result = TurnResult(

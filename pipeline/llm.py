@@ -87,6 +87,11 @@ class LlamaCppLlm:
             name, True, "on-device", n_ctx, "gpu" if layers else f"cpu x{n_threads}"
         )
 
+    def prefill(self, messages: list[dict[str, str]]) -> None:
+        """Evaluate a prompt once so its prefix is in the KV cache before the first real turn."""
+        with self._lock:
+            self.model.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)  # type: ignore[arg-type]
+
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 

@@ -27,6 +27,7 @@ class TurnRecorder:
     mode: str
     observers: list[EventQueue] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    context: str = ""  # the per-turn context line sent with the user's words
 
     def emit(self, cls: type[Event], **kwargs: Any) -> Event:
         event = cls(turn_id=self.turn_id, **kwargs)

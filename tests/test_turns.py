@@ -51,7 +51,13 @@ def test_history_keeps_context_across_turns(twin):
     asyncio.run(twin.ask("My name is Ingrid and I live in Oslo."))
     result = asyncio.run(twin.ask("What is my name?"))
     assert "ingrid" in result.reply.lower()
-    assert [m["role"] for m in twin.history] == ["user", "assistant", "user", "assistant"]
+    assert [m["role"] for m in twin.dialogue] == ["user", "assistant", "user", "assistant"]
+    # the next prompt extends the last one: the model's prefix cache covers all of it
+    prompt = twin.messages_for("And where do I live?", "en")
+    assert prompt[: 1 + len(twin.history)] == [
+        {"role": "system", "content": twin.system_prompt},
+        *twin.history,
+    ]
 
 
 def test_cancelling_a_turn_stops_generation_and_synthesis(twin, components):
@@ -96,7 +102,7 @@ def test_cancelling_a_turn_stops_generation_and_synthesis(twin, components):
     late_audio = [e for e in result.events if isinstance(e, ReplyAudioChunk) and e.t > cancel_t + 0.05]
     assert late_audio == []
     # history keeps what was heard, marked as interrupted, not the unspoken rest
-    assert twin.history[-1]["content"].endswith("[interrupted by the user]")
+    assert twin.dialogue[-1]["content"].endswith("[interrupted by the user]")
     assert len(result.heard) <= len(result.reply)
     assert isinstance(result.events[-1], TurnEnded) and result.events[-1].status == "interrupted"
     assert any(isinstance(e, ReplyTextChunk) for e in result.events)
@@ -130,8 +136,8 @@ def test_live_barge_in_interrupts_the_current_turn(twin, synth):
     statuses = [r.status for r in results]
     print("\nlive statuses:", statuses, [r.transcript for r in results])
     assert statuses[0] == "interrupted" and statuses[-1] == "completed"
-    assert twin.history[1]["content"].endswith("[interrupted by the user]")
-    assert "time" in twin.history[-2]["content"].lower()
+    assert twin.dialogue[1]["content"].endswith("[interrupted by the user]")
+    assert "time" in twin.dialogue[-2]["content"].lower()
 
 
 def test_speculative_transcript_is_used_in_real_time(twin, synth):
@@ -153,8 +159,17 @@ def test_speculative_turn_is_dropped_when_the_user_speaks_on(twin, synth):
         seen.append(asyncio.run(queue.get()))
     assert len(results) == 1 and results[0].status == "completed"
     assert "weather" in results[0].transcript.lower() and "spring" in results[0].transcript.lower()
-    assert len(twin.history) == 2  # the abandoned early turn left nothing behind
+    assert len(twin.dialogue) == 2  # the abandoned early turn left nothing behind
     started = {e.turn_id for e in seen if isinstance(e, TurnStarted)}
     assert len(started) >= 2  # at least one turn was started early and dropped
     audio_turns = {e.turn_id for e in seen if isinstance(e, ReplyAudioChunk)}
     assert audio_turns == {results[0].turn_id}  # only the real turn ever released audio
+
+
+def test_history_is_trimmed_in_halves(cfg, components):
+    from pipeline.engine import Twin
+
+    twin = Twin(cfg.model_copy(update={"llm": cfg.llm.model_copy(update={"history_turns": 4})}), components)
+    for i in range(5):
+        twin._remember_turn(f"context {i}", f"question {i}", f"answer {i}")
+    assert [m["content"] for m in twin.dialogue] == ["question 3", "answer 3", "question 4", "answer 4"]
