@@ -13,22 +13,20 @@ class DeviceProfile:
     max_reply_sentences: int
     max_reply_tokens: int
     speech_rate: float  # piper length_scale: >1 is slower
-    barge_in: bool
     style: str  # one line for the system prompt
 
 
 PROFILES: dict[str, DeviceProfile] = {
     p.name: p
     for p in (
-        DeviceProfile("speaker", 400, 3, 110, 1.0, True, "You speak through a home speaker."),
-        DeviceProfile("glasses", 350, 2, 70, 0.95, True, "You speak through smart glasses: be terse."),
+        DeviceProfile("speaker", 400, 3, 110, 1.0, "You speak through a home speaker."),
+        DeviceProfile("glasses", 350, 2, 70, 0.95, "You speak through smart glasses: be terse."),
         DeviceProfile(
             "car",
             450,
             2,
             70,
             1.0,
-            True,
             "You speak to a driver: at most two short sentences, never lists, defer what is not urgent.",
         ),
         DeviceProfile(
@@ -37,7 +35,6 @@ PROFILES: dict[str, DeviceProfile] = {
             3,
             110,
             1.15,
-            True,
             "You are a patient companion for an older person: speak warmly and simply, "
             "and never mind repeated questions.",
         ),

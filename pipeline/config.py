@@ -80,7 +80,9 @@ class AudioConfig(_Strict):
 class TwinConfig(_Strict):
     profile: Literal["speaker", "glasses", "car", "companion"] = "speaker"
     persona: str = "twin"
-    barge_in: bool | None = None  # None: the profile decides; false without echo cancellation
+    # Speaking over Twin interrupts it. Off by default: without echo cancellation a loudspeaker's
+    # sound reaches the microphone, so Twin listens only while it is not speaking (half duplex).
+    barge_in: bool = False
     data_dir: Path | None = None
     trace_turns: int = Field(20, ge=1, le=1000)
     models: ModelsConfig = Field(default_factory=ModelsConfig)

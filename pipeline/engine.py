@@ -107,7 +107,7 @@ class Twin:
         self.naive = naive
         self.c = components or Components(cfg)
         self.profile = cfg.device_profile
-        self.barge_in = cfg.barge_in if cfg.barge_in is not None else self.profile.barge_in
+        self.barge_in = cfg.barge_in
         self.persona = load_persona(cfg.persona)
         self.system_prompt = system_prompt(self.persona, self.profile.style, self.profile.max_reply_sentences)
         self.prosody = Prosody(length_scale=self.profile.speech_rate * self.persona.speaking_rate)
@@ -223,10 +223,14 @@ class Twin:
         async for frame in source.frames_iter():
             position = frame.position
             prob = await loop.run_in_executor(self.c.vad_pool, vad.frame_probability, frame.samples)
+            busy = current is not None and not current.done()
+            if busy and not self.barge_in:
+                ep.reset()  # half duplex: what the microphone hears while Twin speaks is not the user
+                continue
             out = ep.push(prob, frame.samples, frame.position, frame.arrival_t)
             if isinstance(out, SpeechStart):
-                if current is not None and not current.done() and self.barge_in:
-                    self.interrupt(current, sink)
+                if busy:
+                    self.interrupt(current, sink)  # type: ignore[arg-type]
             elif isinstance(out, Pause) and not self.naive and frame.arrival_t is not None:
                 # The user may be done: start the turn now, while the endpoint's silence runs.
                 discard()
@@ -576,7 +580,8 @@ class Twin:
             "reply": reply,
             "timings_ms": result.timings_ms | (extra or {}),
             "events": [
-                e.to_record() | {"t_ms": round((e.t - rec.events[0].t) * 1000, 1)} for e in rec.events
+                e.to_record() | {"t_ms": round((e.t - rec.events[0].t) * 1000, 1)}
+                for e in sorted(rec.events, key=lambda e: e.t)
             ],
         }
         with contextlib.suppress(OSError):  # a full disk must not fail the reply; traces are diagnostics

@@ -129,7 +129,10 @@ def test_live_loop_takes_turns_from_a_stream(twin, synth):
     assert "colour" in results[1].transcript.lower() or "color" in results[1].transcript.lower()
 
 
-def test_live_barge_in_interrupts_the_current_turn(twin, synth):
+def test_live_barge_in_interrupts_the_current_turn(cfg, components, synth):
+    from pipeline.engine import Twin
+
+    twin = Twin(cfg.model_copy(update={"barge_in": True}), components)
     # The second question starts 0.7 s after the first ends: Twin is still busy with the first.
     clip = _conversation(synth, ["Tell me about the history of Rome.", "Wait, what time is it?"], [0.7, 0.2])
     results = asyncio.run(twin.live(ClipSource(clip, realtime=True, trailing_silence=1.0), BufferSink()))
@@ -138,6 +141,16 @@ def test_live_barge_in_interrupts_the_current_turn(twin, synth):
     assert statuses[0] == "interrupted" and statuses[-1] == "completed"
     assert twin.dialogue[1]["content"].endswith("[interrupted by the user]")
     assert "time" in twin.dialogue[-2]["content"].lower()
+
+
+def test_half_duplex_by_default_ignores_speech_while_twin_is_busy(twin, synth):
+    """Without echo cancellation Twin must not hear itself: by default, sound that arrives while a
+    turn is under way neither interrupts it nor starts a turn of its own."""
+    assert twin.barge_in is False
+    clip = _conversation(synth, ["Tell me about the history of Rome.", "Wait, what time is it?"], [0.7, 0.2])
+    results = asyncio.run(twin.live(ClipSource(clip, realtime=True, trailing_silence=1.0), BufferSink()))
+    assert results[0].status == "completed" and "rome" in results[0].transcript.lower()
+    assert all(r.status != "interrupted" for r in results)
 
 
 def test_speculative_transcript_is_used_in_real_time(twin, synth):
