@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -137,10 +138,20 @@ def cmd_ask(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_transcribe(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    """Each file on its own: a bad file is reported and the others are still transcribed."""
+    from models.errors import TwinError
+
     comps = Components(cfg)
-    rows = []
+    rows: list[dict] = []
+    failed = 0
     for f in args.files:
-        clip = load_audio(f, max_seconds=cfg.audio.max_file_minutes * 60)
+        try:
+            clip = load_audio(f, max_seconds=cfg.audio.max_file_minutes * 60)
+        except TwinError as exc:
+            failed += 1
+            print(exc.user_message(), file=sys.stderr)
+            rows.append({"file": str(f), "error": exc.code, "message": exc.message})
+            continue
         t0 = time.monotonic()
         tr = comps.asr.transcribe(clip, cfg.asr.language, cfg.asr.vad_filter)
         ms = (time.monotonic() - t0) * 1000
@@ -157,7 +168,7 @@ def cmd_transcribe(cfg: TwinConfig, args: argparse.Namespace) -> int:
             print(f"{f}: {tr.text}" if len(args.files) > 1 else tr.text)
     if args.json:
         print(json.dumps(rows if len(rows) > 1 else rows[0], ensure_ascii=False))
-    return 0
+    return 2 if failed else 0
 
 
 def cmd_say(cfg: TwinConfig, args: argparse.Namespace) -> int:

@@ -131,7 +131,8 @@ def test_listen_json_and_trace(tmp_path, data_dir):
     r = twin("trace", "--last", "1", "--json", data_dir=data_dir)
     records = json.loads(r.stdout)
     assert records[-1]["heard_from_user"] == doc["transcript"]
-    assert [e["event"] for e in records[-1]["events"]][:3] == ["TurnStarted", "SpeechEnded", "AsrStarted"]
+    # in time order: the endpoint (placed where a live session would decide it) precedes the turn
+    assert [e["event"] for e in records[-1]["events"]][:3] == ["SpeechEnded", "TurnStarted", "AsrStarted"]
     assert (data_dir / "traces.jsonl").stat().st_mode & 0o077 == 0
 
 
@@ -148,3 +149,45 @@ def test_transcribe_say_models(tmp_path, data_dir):
     assert all(row["sha256_ok"] and row["device"] not in ("", "-") for row in rows)
     r = twin("say", "   ", "--output", str(tmp_path / "x.wav"), data_dir=data_dir)
     assert r.returncode != 0 and "Traceback" not in r.stderr
+
+
+@pytest.mark.models
+def test_transcribe_reports_a_bad_file_and_goes_on(tmp_path, data_dir):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"\x00" * 100)
+    good = fixture_path("speech_to_phrase_en/wav/what's the date.wav")
+    r = twin("transcribe", str(bad), str(good), "--json", data_dir=data_dir)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    rows = json.loads(r.stdout)
+    assert rows[0]["error"] == "audio_unreadable" and "date" in rows[1]["text"].lower()
+
+
+def test_unwritable_output_is_a_typed_error(tmp_path, data_dir):
+    from voice.audio import write_wav
+    from voice.errors import AudioWriteError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(AudioWriteError) as err:
+        write_wav(blocker / "reply.wav", np.zeros(100, np.float32), 22_050)
+    assert "reply.wav" in err.value.message and "--output" in err.value.hint
+    with pytest.raises(AudioWriteError):  # never replaces a device or directory
+        write_wav(tmp_path, np.zeros(100, np.float32), 22_050)
+
+
+def test_full_disk_while_writing_audio_is_a_typed_error(tmp_path, monkeypatch):
+    import errno
+
+    import soundfile
+
+    from voice.audio import write_wav
+    from voice.errors import AudioWriteError
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(soundfile, "write", no_space)
+    with pytest.raises(AudioWriteError) as err:
+        write_wav(tmp_path / "reply.wav", np.zeros(100, np.float32), 22_050)
+    assert "No space left" in err.value.message
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind

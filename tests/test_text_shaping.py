@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from persona.spoken import to_spoken
+from pipeline.events import EventQueue
 from pipeline.sentences import SentenceSplitter
 
 
@@ -54,3 +55,24 @@ def test_spoken_form_strips_markdown_and_emoji():
     spoken = to_spoken(raw)
     assert spoken == "Tips Drink water See this guide or the link"
     assert to_spoken("Salt & pepper 😀") == "Salt and pepper"
+
+
+def test_event_queue_delivery_classes():
+    import asyncio
+
+    from pipeline.events import Interrupt, ReplyAudioChunk, ReplyTextChunk, TurnEnded, TurnStarted
+
+    async def scenario():
+        q = EventQueue()
+        q.put(TurnStarted(turn_id=1))
+        q.put(ReplyTextChunk(turn_id=1, text="a"))
+        q.put(ReplyTextChunk(turn_id=2, text="other turn"))
+        q.put(TurnEnded(turn_id=1, status="interrupted"))
+        q.put(ReplyTextChunk(turn_id=1, text="b"))
+        q.put(Interrupt(turn_id=1))
+        return [await q.get() for _ in range(len(q))], q.dropped
+
+    got, dropped = asyncio.run(scenario())
+    assert [type(e).__name__ for e in got] == ["Interrupt", "TurnStarted", "ReplyTextChunk", "TurnEnded"]
+    assert got[2].turn_id == 2 and dropped == 2  # data of the interrupted turn dropped, control kept
+    assert ReplyAudioChunk.delivery.value == "data"

@@ -17,6 +17,7 @@ from .errors import (
     AudioFormatError,
     AudioTooLongError,
     AudioTooShortError,
+    AudioWriteError,
     NoSpeechError,
     VoiceUnavailableError,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "AudioFormatError",
     "AudioTooLongError",
     "AudioTooShortError",
+    "AudioWriteError",
     "EmotionEstimate",
     "EmotionEstimator",
     "NoSpeechError",

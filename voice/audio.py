@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AudioDecodeError, AudioTooLongError, AudioTooShortError
+from .errors import AudioDecodeError, AudioTooLongError, AudioTooShortError, AudioWriteError
 
 SAMPLE_RATE = 16_000
 MIN_SECONDS = 0.2
@@ -121,14 +121,26 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
     import soundfile as sf
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".wav")
-    os.close(fd)
+    if path.exists() and not path.is_file():
+        raise AudioWriteError(f"'{path}' exists and is not a regular file", "choose another --output path")
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".wav")
+        os.close(fd)
         sf.write(tmp, np.clip(samples, -1.0, 1.0), sample_rate, subtype="PCM_16")
         os.replace(tmp, path)
+    except (OSError, sf.LibsndfileError) as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise AudioWriteError(
+            f"cannot write audio to '{path}': {reason}",
+            "free some disk space or choose another --output path",
+        ) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
     return path
 

@@ -30,6 +30,10 @@ class AudioFormatError(AudioError):
     code = "audio_format"
 
 
+class AudioWriteError(AudioError):
+    code = "audio_write_failed"
+
+
 class VoiceUnavailableError(TwinError):
     """No TTS voice for the reply's language: the reply is still given as text."""
 
