@@ -226,6 +226,7 @@ def cmd_trace(cfg: TwinConfig, args: argparse.Namespace) -> int:
 def cmd_live(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from devices.sinks import SpeakerSink
     from devices.sources import MicrophoneSource
+    from models.errors import TwinError
 
     source = MicrophoneSource(cfg.audio.input_device)
     sink = SpeakerSink(cfg.audio.output_device)
@@ -243,7 +244,13 @@ def cmd_live(cfg: TwinConfig, args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    asyncio.run(twin.live(source, sink, on_turn=show))
+    def failed(error: BaseException) -> None:
+        if isinstance(error, TwinError):
+            print(error.user_message(), file=sys.stderr, flush=True)
+        else:
+            print(f"error [internal]: that turn failed ({error!r}); still listening", file=sys.stderr)
+
+    asyncio.run(twin.live(source, sink, on_turn=show, on_error=failed))
     return 0
 
 

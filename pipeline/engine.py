@@ -186,8 +186,10 @@ class Twin:
         sink: Sink,
         on_turn: Callable[[TurnResult], None] | None = None,
         max_turns: int | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
     ) -> list[TurnResult]:
-        """The always-on loop: VAD per frame, endpointing, one task per turn, barge-in."""
+        """The always-on loop: VAD per frame, endpointing, one task per turn, barge-in. A turn that
+        fails is reported through `on_error` and the loop keeps listening."""
         loop = asyncio.get_running_loop()
         vad = self.c.vad
         vad.reset()
@@ -200,8 +202,12 @@ class Twin:
         def done(task: asyncio.Task[TurnResult]) -> None:
             if task.cancelled():
                 result = getattr(task, "turn_result", None)  # set by the turn as it was interrupted
+            elif (error := task.exception()) is not None:
+                result = None
+                if on_error is not None:
+                    on_error(error)  # without a handler, the await at the end raises it
             else:
-                result = task.result() if task.exception() is None else None
+                result = task.result()
             if result is not None:
                 results.append(result)
                 if on_turn:
@@ -247,8 +253,7 @@ class Twin:
                     discard()
                     current = start(out.audio, Endpoint(out))
                 if frame.arrival_t is None:  # a recording fed faster than real time: one turn at a time
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await current
+                    await asyncio.wait([current])
             if max_turns is not None and len(results) >= max_turns:
                 break
         discard()
@@ -257,7 +262,10 @@ class Twin:
             start(tail.audio, Endpoint(tail))
         for task in pending:
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                if on_error is None:
+                    await task
+                else:
+                    await asyncio.wait([task])
         return results
 
     async def _transcribe(self, audio: AudioClip) -> Transcript:

@@ -186,3 +186,31 @@ def test_history_is_trimmed_in_halves(cfg, components):
     for i in range(5):
         twin._remember_turn(f"context {i}", f"question {i}", f"answer {i}")
     assert [m["content"] for m in twin.dialogue] == ["question 3", "answer 3", "question 4", "answer 4"]
+
+
+class FailingLlmFake:
+    """A fake LLM that breaks mid-reply: stands in for a crashed backend, not for the model."""
+
+    descriptor = type("D", (), {"name": "failing-fake"})()
+
+    def stream(self, messages, max_tokens, stop):
+        yield "Let me"
+        raise RuntimeError("backend crashed")
+
+
+def test_live_loop_reports_a_failed_turn_and_keeps_listening(cfg, components, synth):
+    from pipeline.components import Components
+    from pipeline.engine import Twin
+    from pipeline.llm import LlmError
+
+    comps = Components(cfg)
+    for shared in ("vad", "asr", "tts"):
+        comps.__dict__[shared] = getattr(components, shared)
+    comps.__dict__["llm"] = FailingLlmFake()
+    twin = Twin(cfg, comps)
+    errors: list[BaseException] = []
+    clip = _conversation(synth, ["What is the capital of Spain?", "And of Portugal?"], [1.0, 1.0])
+    results = asyncio.run(twin.live(ClipSource(clip), BufferSink(), on_error=errors.append))
+    assert results == [] and len(errors) == 2  # both turns failed, the loop went on to the second
+    assert all(isinstance(e, LlmError) and "backend crashed" in e.message for e in errors)
+    assert twin.dialogue == []  # nothing half-done enters history
