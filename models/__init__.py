@@ -1,6 +1,7 @@
 """Model manifest and resolver: which weights, where they come from, and their checksums."""
 
 from .errors import (
+    BadInputError,
     ModelChecksumError,
     ModelError,
     ModelLoadError,
@@ -12,6 +13,7 @@ from .manifest import MANIFEST, ModelSpec, get_spec
 from .resolver import ModelResolver, ResolvedModel, default_cache_dir, sha256_file
 
 __all__ = [
+    "BadInputError",
     "MANIFEST",
     "ModelChecksumError",
     "ModelError",

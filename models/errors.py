@@ -23,6 +23,11 @@ class TwinError(Exception):
         return text
 
 
+class BadInputError(TwinError):
+    code = "bad_input"
+    exit_code = 2
+
+
 class ModelError(TwinError):
     code = "model_error"
     exit_code = 3

@@ -57,7 +57,8 @@ def cmd_demo(cfg: TwinConfig, args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     comps.load_all()
     print(
-        f"Loaded in {time.monotonic() - t0:.1f} s. Playing a {len(DEMO_SCRIPT)}-turn spoken conversation.\n"
+        f"Loaded in {time.monotonic() - t0:.1f} s. A {len(DEMO_SCRIPT)}-turn spoken conversation follows: "
+        "the user's voice is synthesized and played into the live loop in real time.\n"
     )
     twin = Twin(cfg, comps)
     twin.warm_up()
@@ -123,9 +124,9 @@ def cmd_listen(cfg: TwinConfig, args: argparse.Namespace) -> int:
 def cmd_ask(cfg: TwinConfig, args: argparse.Namespace) -> int:
     text = args.text.strip()
     if not text:
-        from .llm import LlmError
+        from models.errors import BadInputError
 
-        raise LlmError("nothing to ask: the text is empty", 'twin ask "what time is it in Tokyo?"')
+        raise BadInputError("nothing to ask: the text is empty", 'twin ask "what time is it in Tokyo?"')
     comps = Components(cfg)
     twin = Twin(cfg, comps)
     result = asyncio.run(twin.ask(text))
@@ -176,9 +177,9 @@ def cmd_say(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
     text = to_spoken(args.text)
     if not text:
-        from voice.errors import AudioError
+        from models.errors import BadInputError
 
-        raise AudioError("nothing to say: the text is empty", 'twin say "hello" --output hello.wav')
+        raise BadInputError("nothing to say: the text is empty", 'twin say "hello" --output hello.wav')
     comps = Components(cfg)
     twin = Twin(cfg, comps)
     audio = comps.tts.synthesize_all(text, twin.prosody)

@@ -148,7 +148,9 @@ def test_transcribe_say_models(tmp_path, data_dir):
     assert {row["role"] for row in rows} == {"vad", "asr", "llm", "tts"}
     assert all(row["sha256_ok"] and row["device"] not in ("", "-") for row in rows)
     r = twin("say", "   ", "--output", str(tmp_path / "x.wav"), data_dir=data_dir)
-    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "error [bad_input]" in r.stderr and "Traceback" not in r.stderr
+    r = twin("ask", "", data_dir=data_dir)
+    assert r.returncode == 2 and "error [bad_input]" in r.stderr
 
 
 @pytest.mark.models
