@@ -119,11 +119,14 @@ class Twin:
         self.generation_active = threading.Event()
         self.generated_tokens = 0
         self._ids = itertools.count(1)
+        self._warm = False
 
     def warm_up(self) -> None:
         """Before the first turn of a session: put the system prompt in the model's cache, so the
-        first reply starts as fast as the later ones (~0.6 s saved on 2 cores)."""
-        self.c.llm.prefill(self.messages_for("Hello.", "en"))
+        first reply starts as fast as the later ones (~0.5 s saved on 2 cores)."""
+        if not self._warm:
+            self._warm = True
+            self.c.llm.prefill(self.messages_for("Hello.", "en"))
 
     # -- entry points ------------------------------------------------------------------------------
     async def listen_clip(self, clip: AudioClip, sink: Sink | None = None, speak: bool = True) -> TurnResult:
