@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -27,6 +28,11 @@ def _add_global(p: argparse.ArgumentParser, suppress: bool) -> None:
     p.add_argument(
         "--device", choices=["auto", "cpu", "cuda", "metal"], help="compute device for models", **d
     )
+
+
+# Modules that add subcommands: each has register(sub, common, bench_sub), and its parsers set
+# `handler=func(cfg, args) -> int` with set_defaults. Keeps each capability's CLI beside its code.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = bsub.add_parser("latency", parents=[common], help="voice-to-voice latency vs a naive baseline")
     b.add_argument("--turns", type=int, default=20)
     b.add_argument("--json", type=Path, dest="json_file")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, common, bsub)
     return parser
 
 
@@ -109,7 +117,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     from . import commands
 
     cfg = _config(args)
-    handler = getattr(commands, f"cmd_{args.command}")
+    handler = getattr(args, "handler", None) or getattr(commands, f"cmd_{args.command}")
     return handler(cfg, args)
 
 
