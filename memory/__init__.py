@@ -1,9 +1,14 @@
-"""Long-term memory. The foundation defines the seam the conversation engine calls; the typed store
-on Qdrant fills it (see the memory issue)."""
+"""Long-term memory: typed items on Qdrant, a deliberate write policy, hybrid recall under a time
+budget, per-speaker scopes, and the user's controls (list, search, forget, export, import)."""
 
 from __future__ import annotations
 
 from typing import Protocol
+
+from .items import Kind, MemoryError_, MemoryInputError, MemoryItem
+from .policy import extract, parse_command
+from .service import HOUSEHOLD, Hit, Memory
+from .store import MemoryStoreError
 
 
 class MemoryRecall(Protocol):
@@ -11,9 +16,25 @@ class MemoryRecall(Protocol):
         """Up to a few short memory lines relevant to `query`, within `budget_s` seconds."""
         ...
 
-    def observe(self, user_text: str, reply_text: str, speaker: str | None) -> None:
+    def observe(self, user_text: str, reply_text: str, speaker: str | None) -> list[MemoryItem]:
         """After a turn, off the voice path: decide what (if anything) to remember."""
         ...
 
+    def handle_command(self, text: str, speaker: str | None) -> str | None:
+        """A spoken memory command ("forget that") answered directly, or None."""
+        ...
 
-__all__ = ["MemoryRecall"]
+
+__all__ = [
+    "HOUSEHOLD",
+    "Hit",
+    "Kind",
+    "Memory",
+    "MemoryError_",
+    "MemoryInputError",
+    "MemoryItem",
+    "MemoryRecall",
+    "MemoryStoreError",
+    "extract",
+    "parse_command",
+]

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
+from memory import Memory
 from models import ModelResolver, ResolvedModel, get_spec
 from voice.asr import WhisperAsr
 from voice.tts import PiperTts, pick_ort_providers
@@ -36,6 +37,7 @@ class Components:
         self.asr_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-asr")
         self.llm_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-llm")
         self.tts_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-tts")
+        self.memory_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-memory")
 
     def resolved(self, role: str) -> ResolvedModel:
         return self.resolver.resolve(getattr(self.cfg.models, role), role)
@@ -64,6 +66,13 @@ class Components:
         c = self.cfg.llm
         return LlamaCppLlm(r.main_path, r.name, c.n_ctx, c.threads, self.cfg.models.device, c.temperature)
 
+    @cached_property
+    def memory(self) -> Memory | None:
+        """The user's long-term memory (one open store per process), or None when disabled."""
+        if not self.cfg.memory.enabled:
+            return None
+        return Memory.open(self.cfg.data_path / "memory", self.cfg.memory.url)
+
     def load_all(self) -> None:
         for part in ("vad", "asr", "tts", "llm"):
             getattr(self, part)
@@ -89,3 +98,6 @@ class Components:
     def close(self) -> None:
         for pool in (self.vad_pool, self.asr_pool, self.llm_pool, self.tts_pool):
             pool.shutdown(wait=False, cancel_futures=True)
+        self.memory_pool.shutdown(wait=True)  # memory writes finish: nothing committed is lost
+        if "memory" in self.__dict__ and self.memory is not None:
+            self.memory.close()

@@ -71,6 +71,12 @@ class TtsConfig(_Strict):
     threads: int = Field(2, ge=1, le=64)
 
 
+class MemoryConfig(_Strict):
+    enabled: bool = True
+    url: str | None = None  # a Qdrant server; default: the embedded store in DATA_DIR/memory
+    recall_budget_ms: int = Field(60, ge=5, le=2000)  # recall never holds a reply longer than this
+
+
 class AudioConfig(_Strict):
     input_device: str | int | None = None
     output_device: str | int | None = None
@@ -90,6 +96,7 @@ class TwinConfig(_Strict):
     asr: AsrConfig = Field(default_factory=AsrConfig)
     tts: TtsConfig = Field(default_factory=TtsConfig)
     audio: AudioConfig = Field(default_factory=AudioConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
 
     @property
     def device_profile(self) -> DeviceProfile:

@@ -8,6 +8,7 @@ no new sentence is synthesized, and queued audio is dropped. History keeps what 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
 import threading
@@ -21,7 +22,7 @@ import numpy as np
 
 from devices.sinks import BufferSink
 from devices.sources import InputFrame
-from memory import MemoryRecall
+from memory import MemoryRecall, parse_command
 from models.errors import TwinError
 from persona import load_persona, system_prompt, to_spoken
 from voice.asr import Transcript
@@ -112,7 +113,8 @@ class Twin:
         self.system_prompt = system_prompt(self.persona, self.profile.style, self.profile.max_reply_sentences)
         self.prosody = Prosody(length_scale=self.profile.speech_rate * self.persona.speaking_rate)
         self.history: list[dict[str, str]] = []
-        self.memory: MemoryRecall | None = None
+        self.memory: MemoryRecall | None = self.c.memory
+        self._memory_writes: list[asyncio.Future] = []
         self.traces = TraceStore(cfg.data_path / "traces.jsonl", cfg.trace_turns)
         self.observers: list[EventQueue] = []
         self.last_result: TurnResult | None = None
@@ -120,6 +122,8 @@ class Twin:
         self.generated_tokens = 0
         self._ids = itertools.count(1)
         self._warm = False
+        # recall has its own thread so a slow one never queues behind memory writes
+        self._recall_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="twin-recall")
 
     def warm_up(self) -> None:
         """Before the first turn of a session: put the system prompt in the model's cache, so the
@@ -293,15 +297,17 @@ class Twin:
         rec.emit(TurnStarted, mode=mode)
         return rec
 
-    def messages_for(self, text: str, language: str) -> list[dict[str, str]]:
+    def messages_for(
+        self, text: str, language: str, recalled: list[str] | None = None
+    ) -> list[dict[str, str]]:
         """Append-only, so llama.cpp's prefix cache covers everything but the new turn: the stable
         system prompt, then past turns exactly as they were sent (each with its own context line),
-        then this turn's context and the user's words."""
+        then this turn's context (time, recalled memories, language) and the user's words."""
         context = [f"It is now {datetime.now().astimezone():%A %d %B %Y, %H:%M}."]
-        if self.memory is not None:
-            recalled = self.memory.recall(text, None, 0.05)
-            if recalled:
-                context.append("What you remember about the user:\n" + "\n".join(recalled))
+        if recalled:
+            context.append(
+                "What you remember about the user (use only if it helps):\n- " + "\n- ".join(recalled)
+            )
         if language != "en":
             context.append(f"The user spoke {LANGUAGE_NAMES.get(language, language)}; reply in it.")
         return [
@@ -338,6 +344,7 @@ class Twin:
         speak: bool,
         extra: dict | None = None,
         endpoint: Endpoint | None = None,
+        speaker: str | None = None,
     ) -> TurnResult:
         endpoint = endpoint or Endpoint(_TEXT_TURN)
         notice = ""
@@ -357,11 +364,15 @@ class Twin:
         try:
             sentence_q: asyncio.Queue[str | None] = asyncio.Queue()
             audio_q: asyncio.Queue[tuple[str, np.ndarray] | None] = asyncio.Queue()
-            messages = self.messages_for(text, language)
+            fixed = await self._memory_command(text, speaker, endpoint)
+            recalled = [] if fixed else await self._recall(text, speaker)
+            messages = self.messages_for(text, language, recalled)
             rec.context = messages[-2]["content"]
             async with asyncio.TaskGroup() as tg:
                 first_gate = llm_may_run if speak and not self.naive else None
-                tg.create_task(self._generate(rec, messages, sentence_q, stop, reply_parts, first_gate))
+                tg.create_task(
+                    self._generate(rec, messages, sentence_q, stop, reply_parts, first_gate, fixed)
+                )
                 if speak:
                     synthesize = self._synthesize_at_end if self.naive else self._synthesize
                     tg.create_task(synthesize(rec, sentence_q, audio_q, endpoint, llm_may_run))
@@ -394,6 +405,42 @@ class Twin:
             rec, "completed", text, language, reply, heard, sink if speak else None, extra, notice
         )
 
+    async def _memory_command(self, text: str, speaker: str | None, endpoint: Endpoint) -> str | None:
+        """'Forget that', 'what do you remember about me?': answered from memory, not the model.
+        A command changes stored data, so it waits until the user has surely finished speaking."""
+        if self.memory is None or parse_command(text) is None:
+            return None
+        await endpoint.wait()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.c.memory_pool, self.memory.handle_command, text, speaker)
+
+    async def _recall(self, text: str, speaker: str | None) -> list[str]:
+        """Memories for this turn within the budget; a slow store never holds the reply."""
+        if self.memory is None:
+            return []
+        loop = asyncio.get_running_loop()
+        budget = self.cfg.memory.recall_budget_ms / 1000
+        future = loop.run_in_executor(self._recall_pool, self.memory.recall, text, speaker, budget)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), budget)
+        except TimeoutError:
+            return []
+
+    def _observe(self, text: str, said: str, speaker: str | None, turn_id: int) -> None:
+        """After the turn, off the voice path: the write policy decides what to keep."""
+        if self.memory is None:
+            return
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(
+            self.c.memory_pool, self.memory.observe, text, said, speaker, f"turn {turn_id}"
+        )
+        self._memory_writes = [f for f in self._memory_writes if not f.done()] + [fut]
+
+    async def flush_memory(self) -> None:
+        """Wait for this session's pending memory writes (tests, shutdown)."""
+        if self._memory_writes:
+            await asyncio.gather(*self._memory_writes, return_exceptions=True)
+
     async def _generate(
         self,
         rec: TurnRecorder,
@@ -402,16 +449,20 @@ class Twin:
         stop: threading.Event,
         reply_parts: list[str],
         first_gate: threading.Event | None,
+        fixed: str | None = None,
     ) -> None:
+        """Stream the reply (or speak `fixed`, a reply decided without the model) sentence by
+        sentence into `sentence_q`."""
         loop = asyncio.get_running_loop()
         token_q: asyncio.Queue[Any] = asyncio.Queue()
         llm = self.c.llm
         max_tokens = self.profile.max_reply_tokens
+        pieces = iter([fixed]) if fixed else None
 
         def work() -> None:
             self.generation_active.set()
             try:
-                for piece in llm.stream(messages, max_tokens, stop):
+                for piece in pieces or llm.stream(messages, max_tokens, stop):
                     self.generated_tokens += 1
                     _post(loop, token_q, piece)
                     if first_gate is not None:
@@ -566,6 +617,7 @@ class Twin:
         if text and status in ("completed", "interrupted"):
             said = heard + (" … [interrupted by the user]" if status == "interrupted" else "")
             self._remember_turn(rec.context, text, said.strip())
+            self._observe(text, said, rec.speaker, rec.turn_id)
         audio = sink.audio() if isinstance(sink, BufferSink) else np.zeros(0, np.float32)
         sample_rate = getattr(sink, "sample_rate", 0) or 0
         result = TurnResult(

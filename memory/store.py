@@ -1,0 +1,111 @@
+"""Durable storage on Qdrant: embedded (a local folder) by default, a Qdrant server by URL when one
+machine is outgrown. Every item's payload holds the whole item, so the store alone can rebuild
+everything else."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from .items import MemoryError_, MemoryItem
+
+COLLECTION = "memories"
+_NS = uuid.UUID("6c1f6a52-3f0e-4c39-9d0f-4f7b2b0e8a11")
+
+
+class MemoryStoreError(MemoryError_):
+    code = "memory_store"
+
+
+def point_id(item_id: str) -> str:
+    """Qdrant point ids are UUIDs; imported items keep their own ids in the payload."""
+    try:
+        return str(uuid.UUID(item_id))
+    except ValueError:
+        return str(uuid.uuid5(_NS, item_id))
+
+
+class QdrantStore:
+    def __init__(self, dim: int, path: Path | None = None, url: str | None = None) -> None:
+        from qdrant_client import QdrantClient, models
+
+        self.models = models
+        self.dim = dim
+        where = url or str(path)
+        try:
+            if url:
+                self.client = QdrantClient(url=url, timeout=5)
+            else:
+                assert path is not None
+                path.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self.client = QdrantClient(path=str(path))
+            if not self.client.collection_exists(COLLECTION):
+                self.client.create_collection(
+                    COLLECTION, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                )
+        except RuntimeError as exc:
+            if "already accessed" in str(exc):
+                raise MemoryStoreError(
+                    f"the memory store {where} is in use by another Twin process",
+                    "stop the other twin (e.g. `twin live`), or set memory.url to a Qdrant server",
+                ) from None
+            raise self._corrupt(where, exc) from None
+        except MemoryStoreError:
+            raise
+        except Exception as exc:  # qdrant raises many types for unreadable storage or an unreachable server
+            if url:
+                raise MemoryStoreError(
+                    f"cannot reach the Qdrant server at {url}: {exc}",
+                    "check memory.url and that the server runs; remove memory.url to use the local store",
+                ) from None
+            raise self._corrupt(where, exc) from None
+
+    @staticmethod
+    def _corrupt(where: str, exc: Exception) -> MemoryStoreError:
+        return MemoryStoreError(
+            f"the memory store {where} cannot be opened ({type(exc).__name__}: {str(exc)[:120]})",
+            "move that folder aside and run `twin memory import` with your last `twin memory export`",
+        )
+
+    def upsert(self, items: list[MemoryItem], vectors: np.ndarray) -> None:
+        points = [
+            self.models.PointStruct(id=point_id(it.id), vector=vec.tolist(), payload=it.to_payload())
+            for it, vec in zip(items, vectors, strict=True)
+        ]
+        try:
+            self.client.upsert(COLLECTION, points=points, wait=True)
+        except OSError as exc:
+            raise MemoryStoreError(f"cannot write to the memory store: {exc}", "free disk space") from None
+
+    def set_payload(self, item: MemoryItem) -> None:
+        self.client.overwrite_payload(
+            COLLECTION, payload=item.to_payload(), points=[point_id(item.id)], wait=True
+        )
+
+    def delete(self, item_ids: list[str]) -> None:
+        if item_ids:
+            self.client.delete(
+                COLLECTION,
+                points_selector=self.models.PointIdsList(points=[point_id(i) for i in item_ids]),
+                wait=True,
+            )
+
+    def scan(self, batch: int = 1000) -> Iterator[tuple[MemoryItem, np.ndarray]]:
+        offset = None
+        while True:
+            points, offset = self.client.scroll(
+                COLLECTION, limit=batch, offset=offset, with_payload=True, with_vectors=True
+            )
+            for p in points:
+                yield MemoryItem.from_payload(p.payload or {}), np.asarray(p.vector, np.float32)
+            if offset is None:
+                break
+
+    def count(self) -> int:
+        return self.client.count(COLLECTION).count
+
+    def close(self) -> None:
+        self.client.close()
