@@ -152,38 +152,22 @@ _RULES: list[tuple[re.Pattern[str], Kind, str, float]] = [
 
 
 def first_person(text: str) -> str:
-    """Store facts about the user in the third person, as Twin would say them back."""
+    """Store what the user says of themselves as Twin will say it back: "I live in Leeds" becomes
+    "You live in Leeds" (the model repeats it naturally, and so does the spoken memory list)."""
     subs = [
-        (r"\bI am\b", "the user is"),
-        (r"\bI'm\b", "the user is"),
-        (r"\bI\b", "the user"),
-        (r"\bmy\b", "the user's"),
-        (r"\bme\b", "the user"),
-        (r"\bmine\b", "the user's"),
+        (r"\bI am\b", "you are"),
+        (r"\bI'm\b", "you're"),
+        (r"\bI was\b", "you were"),
+        (r"\bI\b", "you"),
+        (r"\bmy\b", "your"),
+        (r"\bme\b", "you"),
+        (r"\bmine\b", "yours"),
+        (r"\bmyself\b", "yourself"),
     ]
     out = text
     for pattern, repl in subs:
         out = re.sub(pattern, repl, out, flags=re.I)
-    out = re.sub(
-        r"\bthe user (?!is\b|was\b)([a-z]+)\b", lambda m: "the user " + _third_person(m.group(1)), out
-    )
     return out[:1].upper() + out[1:]
-
-
-_IRREGULAR = {"have": "has", "do": "does", "go": "goes", "are": "is", "were": "was"}
-_VERBS = (
-    "live like love enjoy prefer work hate dislike need want own play speak drive walk take eat drink go do "
-    "have keep use read watch listen visit call cook run swim study teach feel think know"
-)
-_BASE_VERBS = frozenset(_VERBS.split(" "))
-
-
-def _third_person(verb: str) -> str:
-    if verb in _IRREGULAR:
-        return _IRREGULAR[verb]
-    if verb not in _BASE_VERBS:
-        return verb
-    return verb + ("es" if verb.endswith(("ch", "sh", "s", "x")) else "s")
 
 
 def extract(text: str) -> list[Candidate]:

@@ -25,6 +25,8 @@ from .store import QdrantStore
 from .timeparse import time_window
 
 HOUSEHOLD = "household"  # items every speaker may hear
+# With no speaker identification, the device's user is its owner; a voice that identification
+# could not place ("unknown") is a guest, who sees only household items.
 RRF_K = 60.0
 DUPLICATE_COSINE = 0.93
 RECENCY_DAYS = 30.0
@@ -59,6 +61,7 @@ class Memory:
 
     def __init__(self, path: Path | None, url: str | None = None, embedder: Embedder | None = None) -> None:
         self._key: str | None = None
+        path = Path(path) if path is not None else None
         self.embedder = embedder or UseEmbedder()
         self.store = QdrantStore(self.embedder.dim, path, url)
         self.items: dict[str, MemoryItem] = {}
@@ -191,7 +194,7 @@ class Memory:
         q = self.embedder.embed([query])[0]
         window = time_window(query)
         now = now or time.time()
-        scopes = [_speaker(speaker or "guest")] + ([] if own_only else [HOUSEHOLD])
+        scopes = [_speaker(speaker or "owner")] + ([] if own_only else [HOUSEHOLD])
         fused: dict[str, float] = {}
         with self._lock:
             for scope in dict.fromkeys(scopes):
@@ -408,6 +411,8 @@ class Memory:
 
 def _speaker(name: str) -> str:
     name = (name or "").strip().lower()
+    if name == "unknown":
+        return "guest"
     if not name or len(name) > 64 or not all(ch.isalnum() or ch in "-_. " for ch in name):
         raise MemoryInputError(
             f"invalid speaker name '{name[:40]}'", "use letters, digits, '-', '_' or spaces"

@@ -114,7 +114,7 @@ class Twin:
         self.prosody = Prosody(length_scale=self.profile.speech_rate * self.persona.speaking_rate)
         self.history: list[dict[str, str]] = []
         self.memory: MemoryRecall | None = self.c.memory
-        self._memory_writes: list[asyncio.Future] = []
+        self._memory_writes: list[concurrent.futures.Future] = []
         self.traces = TraceStore(cfg.data_path / "traces.jsonl", cfg.trace_turns)
         self.observers: list[EventQueue] = []
         self.last_result: TurnResult | None = None
@@ -430,16 +430,12 @@ class Twin:
         """After the turn, off the voice path: the write policy decides what to keep."""
         if self.memory is None:
             return
-        loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(
-            self.c.memory_pool, self.memory.observe, text, said, speaker, f"turn {turn_id}"
-        )
+        fut = self.c.memory_pool.submit(self.memory.observe, text, said, speaker, f"turn {turn_id}")
         self._memory_writes = [f for f in self._memory_writes if not f.done()] + [fut]
 
-    async def flush_memory(self) -> None:
+    def flush_memory(self, timeout: float = 30.0) -> None:
         """Wait for this session's pending memory writes (tests, shutdown)."""
-        if self._memory_writes:
-            await asyncio.gather(*self._memory_writes, return_exceptions=True)
+        concurrent.futures.wait(self._memory_writes, timeout)
 
     async def _generate(
         self,

@@ -1,0 +1,231 @@
+"""`twin memory ...`: the user's controls over what Twin remembers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .config import TwinConfig
+
+
+def register(sub, common: argparse.ArgumentParser, bench_sub) -> None:
+    p = sub.add_parser("memory", parents=[common], help="see, search, export and erase what Twin remembers")
+    msub = p.add_subparsers(dest="memory_command", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        q = msub.add_parser(name, parents=[common], help=help_text)
+        q.add_argument("--json", action="store_true")
+        q.set_defaults(handler=_handle)
+        return q
+
+    q = add("list", "every current memory (--all: with superseded history)")
+    q.add_argument("--speaker")
+    q.add_argument("--all", action="store_true")
+    q = add("search", "hybrid search")
+    q.add_argument("query")
+    q.add_argument("--speaker", default="owner")
+    q.add_argument("--k", type=int, default=10)
+    q = add("show", "one memory in full")
+    q.add_argument("id")
+    q = add("remember", "store a memory by hand")
+    q.add_argument("text")
+    q.add_argument("--speaker", default="owner")
+    q.add_argument("--kind", default="fact")
+    q = add("forget", "delete memories: by id, --about TOPIC, or --everything")
+    q.add_argument("ids", nargs="*")
+    q.add_argument("--speaker", default="owner")
+    q.add_argument("--about")
+    q.add_argument("--everything", action="store_true")
+    q = add("export", "write all memories as portable JSON")
+    q.add_argument("file", type=Path)
+    q = add("import", "read memories from an export (JSON) or JSONL lines")
+    q.add_argument("file", type=Path)
+    q = add("stats", "counts by speaker and kind")
+    q = add("recall", "ranked recall for one query, or a batch (--batch QUERIES.jsonl)")
+    q.add_argument("query", nargs="?")
+    q.add_argument("--speaker", default="owner")
+    q.add_argument("--batch", type=Path)
+    q.add_argument("--k", type=int, default=10)
+
+    b = bench_sub.add_parser(
+        "memory", parents=[common], help="memory recall quality and latency vs baselines"
+    )
+    b.add_argument("--sizes", default="1000,10000,100000", help="index sizes for the latency scan")
+    b.add_argument("--json", type=Path, dest="json_file")
+    b.set_defaults(handler=_bench)
+
+
+def _bench(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from .bench_memory import run_memory_bench
+
+    return run_memory_bench(cfg, [int(s) for s in args.sizes.split(",") if s], args.json_file)
+
+
+def _handle(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from memory import Memory, MemoryInputError
+
+    if not cfg.memory.enabled:
+        raise MemoryInputError("memory is turned off in the config", "set memory.enabled = true")
+    mem = Memory.open(cfg.data_path / "memory", cfg.memory.url)
+    try:
+        return _COMMANDS[args.memory_command](mem, args)
+    finally:
+        mem.close()
+
+
+def _out(args: argparse.Namespace, data: object, text: str) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=1) if args.json else text)
+
+
+def _row(it) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(it.valid_from))
+    flag = "" if it.current else f"  (superseded {time.strftime('%Y-%m-%d', time.localtime(it.valid_to))})"
+    return f"{it.id[:8]}  {when}  {it.speaker:8} {it.kind.value:10} {it.text}{flag}"
+
+
+def _list(mem, args) -> int:
+    items = mem.list(args.speaker, include_history=args.all)
+    if args.speaker and not items and args.speaker.lower() not in {i.speaker for i in mem.list(None, True)}:
+        from memory import MemoryInputError
+
+        known = sorted({i.speaker for i in mem.list(None, True)})
+        raise MemoryInputError(
+            f"no memories for speaker '{args.speaker}'", "known speakers: " + (", ".join(known) or "none yet")
+        )
+    _out(args, [i.to_payload() for i in items], "\n".join(_row(i) for i in items) or "nothing remembered yet")
+    return 0
+
+
+def _search(mem, args) -> int:
+    hits = mem.search(args.query, args.speaker, k=args.k, include_history=True)
+    _out(
+        args,
+        [{"id": h.item.id, "score": round(h.score, 5), "text": h.item.text} for h in hits],
+        "\n".join(f"{h.score:.4f}  {_row(h.item)}" for h in hits) or "no match",
+    )
+    return 0
+
+
+def _find(mem, prefix: str):
+    from memory import MemoryInputError
+
+    matches = [i for i in mem.items.values() if i.id == prefix or i.id.startswith(prefix)]
+    if len(matches) != 1:
+        raise MemoryInputError(
+            f"{'no' if not matches else 'more than one'} memory with id '{prefix}'",
+            "see the ids with `twin memory list --all`",
+        )
+    return matches[0]
+
+
+def _show(mem, args) -> int:
+    it = _find(mem, args.id)
+    _out(args, it.to_payload(), "\n".join(f"{k:14} {v}" for k, v in it.to_payload().items()))
+    return 0
+
+
+def _remember(mem, args) -> int:
+    it = mem.remember(args.text, args.speaker, args.kind, importance=0.8, source="cli")
+    _out(args, it.to_payload(), f"remembered: {_row(it)}")
+    return 0
+
+
+def _forget(mem, args) -> int:
+    if args.everything:
+        n = mem.forget_all(args.speaker)
+    elif args.about:
+        n = mem.forget_about(args.about, args.speaker)
+    else:
+        if not args.ids:
+            from memory import MemoryInputError
+
+            raise MemoryInputError(
+                "say what to forget", "twin memory forget ID | --about TOPIC | --everything"
+            )
+        n = mem.forget([_find(mem, i).id for i in args.ids])
+    _out(args, {"deleted": n}, f"deleted {n} memories")
+    return 0
+
+
+def _export(mem, args) -> int:
+    n = mem.export(args.file)
+    _out(args, {"exported": n, "file": str(args.file)}, f"exported {n} memories to {args.file}")
+    return 0
+
+
+def _import(mem, args) -> int:
+    from memory import MemoryInputError
+
+    if not args.file.exists():
+        raise MemoryInputError(f"{args.file} does not exist", "check the path")
+    n, errors = mem.import_file(args.file)
+    for line, msg in errors:
+        print(f"line {line}: skipped: {msg}", file=sys.stderr)
+    _out(
+        args,
+        {"imported": n, "errors": [{"line": n_, "error": m} for n_, m in errors]},
+        f"imported {n} memories",
+    )
+    return 2 if errors else 0
+
+
+def _stats(mem, args) -> int:
+    s = mem.stats()
+    _out(args, s, "\n".join(f"{k:12} {v}" for k, v in s.items()))
+    return 0
+
+
+def _recall(mem, args) -> int:
+    from memory import MemoryInputError
+
+    if args.batch is None and not args.query:
+        raise MemoryInputError("give a query or --batch FILE", "twin memory recall 'where do I live?'")
+    if args.batch is None:
+        queries = [{"query": args.query, "speaker": args.speaker}]
+    else:
+        queries = []
+        for n, line in enumerate(args.batch.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    queries.append(json.loads(line))
+                except ValueError:
+                    print(f"line {n}: skipped: not valid JSON", file=sys.stderr)
+    results = []
+    for q in queries:
+        when = q.get("time")
+        now = None
+        if isinstance(when, str):
+            from datetime import datetime
+
+            now = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
+        hits = mem.search(q["query"], q.get("speaker") or args.speaker, k=args.k, now=now)
+        results.append(
+            {
+                "query": q["query"],
+                "ids": [h.item.id for h in hits],
+                "scores": [round(h.score, 5) for h in hits],
+            }
+        )
+    if args.json or args.batch is not None:
+        for r in results:
+            print(json.dumps(r, ensure_ascii=False))
+    else:
+        for h_id, score in zip(results[0]["ids"], results[0]["scores"], strict=True):
+            print(f"{score:.4f}  {_row(mem.items[h_id])}")
+    return 0
+
+
+_COMMANDS = {
+    "list": _list,
+    "search": _search,
+    "show": _show,
+    "remember": _remember,
+    "forget": _forget,
+    "export": _export,
+    "import": _import,
+    "stats": _stats,
+    "recall": _recall,
+}
