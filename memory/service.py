@@ -92,7 +92,8 @@ class Memory:
         kind = Kind(kind)
         vec = self.embedder.embed([text])[0]
         with self._lock:
-            dup = self._duplicate(text, vec, speaker, kind, key)
+            when = at if at is not None else time.time()
+            dup = self._duplicate(text, vec, speaker, kind, key, when)
             if dup is not None:
                 dup.use_count += 1
                 dup.importance = min(1.0, dup.importance + 0.1)
@@ -100,7 +101,6 @@ class Memory:
                 self.store.set_payload(dup)
                 self.parts[speaker].update(dup)
                 return dup
-            when = at if at is not None else time.time()
             item = MemoryItem(
                 text=text,
                 kind=kind,
@@ -187,12 +187,13 @@ class Memory:
         now: float | None = None,
         mode: str = "hybrid",
         own_only: bool = False,
+        time_aware: bool = True,
     ) -> list[Hit]:
         """Dense + BM25 fused by reciprocal rank, with recency and importance as tie-breakers.
         A speaker sees their own items and the household's, never another person's."""
         query = validate_text(query)
         q = self.embedder.embed([query])[0]
-        window = time_window(query)
+        window = time_window(query) if time_aware else None
         now = now or time.time()
         scopes = [_speaker(speaker or "owner")] + ([] if own_only else [HOUSEHOLD])
         fused: dict[str, float] = {}
@@ -393,14 +394,20 @@ class Memory:
         self.items[item.id] = item
         part.add(item, vec)
 
-    def _duplicate(self, text: str, vec: np.ndarray, speaker: str, kind: Kind, key: str) -> MemoryItem | None:
+    def _duplicate(
+        self, text: str, vec: np.ndarray, speaker: str, kind: Kind, key: str, when: float
+    ) -> MemoryItem | None:
+        """The same fact said again; an episode repeats only if it is the same day's event."""
         part = self.parts.get(speaker)
         if part is None or not len(part):
             return None
         for row, score in part.dense(vec, part.mask(False, None), 3):
             it = self.items.get(part.ids[row])
-            if it and it.kind == kind and it.key == key and (score >= DUPLICATE_COSINE or it.text == text):
-                return it
+            if not it or it.kind != kind or it.key != key or (score < DUPLICATE_COSINE and it.text != text):
+                continue
+            if kind == Kind.EPISODE and abs(it.valid_from - when) > 12 * 3600:
+                continue
+            return it
         return None
 
     def _current_for_key(self, speaker: str, key: str) -> MemoryItem | None:

@@ -46,6 +46,8 @@ class QdrantStore:
                 self.client.create_collection(
                     COLLECTION, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
                 )
+            if not url:
+                self._tune_local_storage()
         except RuntimeError as exc:
             if "already accessed" in str(exc):
                 raise MemoryStoreError(
@@ -62,6 +64,19 @@ class QdrantStore:
                     "check memory.url and that the server runs; remove memory.url to use the local store",
                 ) from None
             raise self._corrupt(where, exc) from None
+
+    def _tune_local_storage(self) -> None:
+        """The embedded store commits each point in its own SQLite transaction with a full fsync
+        (~18 ms a point here). WAL journaling with synchronous=NORMAL keeps every commit safe from
+        a killed process (kill -9 loses nothing: see the tests) and makes writes ~10x faster; only
+        a power cut could lose the last few. Reaches into qdrant-client's local internals (pinned
+        version); if they change, the store simply keeps its slower defaults."""
+        try:
+            conn = self.client._client.collections[COLLECTION].storage.storage  # type: ignore[union-attr]
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except (AttributeError, KeyError, TypeError):
+            pass
 
     @staticmethod
     def _corrupt(where: str, exc: Exception) -> MemoryStoreError:
