@@ -261,6 +261,49 @@ class Memory:
             with contextlib.suppress(Exception):  # a use count is not worth failing anything for
                 self.store.set_payload(it)
 
+    # -- consolidation ---------------------------------------------------------------------------
+    def consolidate(
+        self, now: float | None = None, episode_days: float = 30.0, fade_days: float = 90.0
+    ) -> dict[str, int]:
+        """Keep memory clean as it grows: episodes older than `episode_days` become one summary per
+        speaker and week (the originals are deleted); low-value items unused for `fade_days`
+        fade away. Use reinforces: recall refreshes `last_used`, and importance slows the fade."""
+        now = now or time.time()
+        summarised = faded = 0
+        groups: dict[tuple[str, int], list[MemoryItem]] = {}
+        for it in list(self.items.values()):
+            age_days = (now - it.valid_from) / 86400
+            if it.kind == Kind.EPISODE and age_days > episode_days and it.source != "summary":
+                week = int(it.valid_from // (7 * 86400))
+                groups.setdefault((it.speaker, week), []).append(it)
+        for (speaker, week), items in groups.items():
+            if len(items) < 2:
+                continue
+            items.sort(key=lambda it: it.valid_from)
+            start = time.strftime("%d %B %Y", time.localtime(week * 7 * 86400))
+            text = f"In the week of {start}: " + "; ".join(_lower_first(it.text) for it in items) + "."
+            summary = MemoryItem(
+                text=text[:2000],
+                kind=Kind.EPISODE,
+                speaker=speaker,
+                source="summary",
+                importance=max(it.importance for it in items),
+                created=items[0].valid_from,
+                valid_from=items[0].valid_from,
+                use_count=sum(it.use_count for it in items),
+            )
+            vec = self.embedder.embed([summary.text])
+            with self._lock:
+                self.store.upsert([summary], vec)
+                self._index(summary, vec[0])
+            summarised += self.forget([it.id for it in items])
+        for it in list(self.items.values()):
+            idle_days = (now - (it.last_used or it.created)) / 86400
+            strength = it.importance * (1 + it.use_count)
+            if it.current and strength < 0.5 and idle_days > fade_days * (1 + strength):
+                faded += self.forget([it.id])
+        return {"episodes_summarised": summarised, "faded": faded}
+
     # -- spoken controls -------------------------------------------------------------------------
     def handle_command(self, text: str, speaker: str | None) -> str | None:
         """'What do you remember about me?', 'forget that', 'forget everything about my old job'.
@@ -430,6 +473,10 @@ def _speaker(name: str) -> str:
 def _line(it: MemoryItem) -> str:
     when = time.strftime("%a %d %b %Y", time.localtime(it.valid_from))
     return f"{it.text} ({it.kind.value}, {when})" if it.kind == Kind.EPISODE else it.text
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != "I " else text
 
 
 def _from_jsonl(data: object) -> MemoryItem:

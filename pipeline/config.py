@@ -75,6 +75,8 @@ class MemoryConfig(_Strict):
     enabled: bool = True
     url: str | None = None  # a Qdrant server; default: the embedded store in DATA_DIR/memory
     recall_budget_ms: int = Field(60, ge=5, le=2000)  # recall never holds a reply longer than this
+    episode_days: float = Field(30.0, gt=0)  # older episodes are summarised, one summary a week
+    fade_days: float = Field(90.0, gt=0)  # unused low-value items fade after this (longer if used)
 
 
 class AudioConfig(_Strict):

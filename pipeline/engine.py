@@ -131,6 +131,9 @@ class Twin:
         if not self._warm:
             self._warm = True
             self.c.llm.prefill(self.messages_for("Hello.", "en"))
+            if self.memory is not None and hasattr(self.memory, "consolidate"):
+                m = self.cfg.memory  # housekeeping, off the voice path
+                self.c.memory_pool.submit(self.memory.consolidate, None, m.episode_days, m.fade_days)
 
     # -- entry points ------------------------------------------------------------------------------
     async def listen_clip(self, clip: AudioClip, sink: Sink | None = None, speak: bool = True) -> TurnResult:

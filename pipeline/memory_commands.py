@@ -44,6 +44,7 @@ def register(sub, common: argparse.ArgumentParser, bench_sub) -> None:
     q = add("import", "read memories from an export (JSON) or JSONL lines")
     q.add_argument("file", type=Path)
     q = add("stats", "counts by speaker and kind")
+    q = add("consolidate", "summarise old episodes, let unused low-value items fade")
     q = add("recall", "ranked recall for one query, or a batch (--batch QUERIES.jsonl)")
     q.add_argument("query", nargs="?")
     q.add_argument("--speaker", default="owner")
@@ -70,6 +71,7 @@ def _handle(cfg: TwinConfig, args: argparse.Namespace) -> int:
     if not cfg.memory.enabled:
         raise MemoryInputError("memory is turned off in the config", "set memory.enabled = true")
     mem = Memory.open(cfg.data_path / "memory", cfg.memory.url)
+    args.config_obj = cfg
     try:
         return _COMMANDS[args.memory_command](mem, args)
     finally:
@@ -218,7 +220,15 @@ def _recall(mem, args) -> int:
     return 0
 
 
+def _consolidate(mem, args) -> int:
+    c = args.config_obj.memory
+    result = mem.consolidate(episode_days=c.episode_days, fade_days=c.fade_days)
+    _out(args, result, ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.items()))
+    return 0
+
+
 _COMMANDS = {
+    "consolidate": _consolidate,
     "list": _list,
     "search": _search,
     "show": _show,

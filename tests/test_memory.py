@@ -264,3 +264,25 @@ def test_memory_cli(tmp_path):
     assert r.returncode == 2 and "error [memory_bad_input]" in r.stderr
     assert twin("forget", "--everything").returncode == 0
     assert json.loads(twin("stats", "--json").stdout)["items"] == 0
+
+
+def test_consolidation_summarises_old_episodes_and_fades_unused_items(mem):
+    now = time.time()
+    week_start = (now - 60 * 86400) // (7 * 86400) * 7 * 86400 + 86400
+    old = [
+        mem.remember(f"You {what}", "anna", Kind.EPISODE, at=week_start + i * 3600)
+        for i, what in enumerate(["played tennis with Sam", "visited the museum", "baked bread"])
+    ]
+    recent = mem.remember("You went to the cinema", "anna", Kind.EPISODE, at=now - 86400)
+    trivia = mem.remember("The user once mentioned a blue umbrella", "anna", importance=0.1)
+    trivia.created = trivia.valid_from = now - 400 * 86400
+    important = mem.remember("You are allergic to penicillin", "anna", importance=0.9)
+    important.created = important.valid_from = now - 400 * 86400
+    result = mem.consolidate(now=now, episode_days=30, fade_days=90)
+    assert result == {"episodes_summarised": 3, "faded": 1}
+    texts = [i.text for i in mem.list("anna")]
+    summary = next(t for t in texts if t.startswith("In the week of"))
+    assert all(w in summary for w in ("tennis with Sam", "museum", "baked bread"))
+    assert recent.id in mem.items and important.id in mem.items and trivia.id not in mem.items
+    assert not any(o.id in mem.items for o in old) and mem.store.count() == len(mem.items)
+    assert "tennis" in mem.search("who did I play tennis with?", "anna", k=1)[0].item.text
