@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +62,12 @@ def cmd_demo(cfg: TwinConfig, args: argparse.Namespace) -> int:
         "the user's voice is synthesized and played into the live loop in real time.\n"
     )
     twin = Twin(cfg, comps)
+    # The scripted user is not you: the demo remembers into a scratch store, never your memory.
+    scratch = tempfile.TemporaryDirectory(prefix="twin-demo-memory-")
+    if twin.memory is not None:
+        from memory import Memory
+
+        twin.memory = Memory.open(Path(scratch.name))
     twin.warm_up()
 
     async def run() -> None:
@@ -83,6 +90,10 @@ def cmd_demo(cfg: TwinConfig, args: argparse.Namespace) -> int:
             print(f"  audio     : {r.audio_path}\n", flush=True)
 
     asyncio.run(run())
+    if twin.memory is not None:
+        twin.flush_memory()
+        twin.memory.close()  # type: ignore[attr-defined]
+    scratch.cleanup()
     print(f'Reply audio is in {out_dir}. Try `twin listen FILE`, `twin ask "..."` or `twin trace`.')
     comps.close()
     return 0
