@@ -64,6 +64,13 @@ class Components:
         c = self.cfg.llm
         return LlamaCppLlm(r.main_path, r.name, c.n_ctx, c.threads, self.cfg.models.device, c.temperature)
 
+    @cached_property
+    def planner_model(self):
+        """The tool planner's own llama.cpp context on the same weights (its prompt stays cached)."""
+        from .planner import LlamaPlannerModel
+
+        return LlamaPlannerModel(self.resolved("llm").main_path, self.cfg.llm.threads)
+
     def load_all(self) -> None:
         for part in ("vad", "asr", "tts", "llm"):
             getattr(self, part)

@@ -120,6 +120,8 @@ class Twin:
         self.generated_tokens = 0
         self._ids = itertools.count(1)
         self._warm = False
+        self.tools: Any = None  # the ToolSession, built on the first turn that may need a tool
+        self.confirmer: Any = None  # asks the user out loud; None: every confirmation is "not done"
 
     def warm_up(self) -> None:
         """Before the first turn of a session: put the system prompt in the model's cache, so the
@@ -357,11 +359,17 @@ class Twin:
         try:
             sentence_q: asyncio.Queue[str | None] = asyncio.Queue()
             audio_q: asyncio.Queue[tuple[str, np.ndarray] | None] = asyncio.Queue()
+            plan = await self._plan(text, endpoint)  # tools first: a reply from tool results, or context
             messages = self.messages_for(text, language)
+            if plan is not None and plan.context:
+                messages[-2] = {"role": "system", "content": messages[-2]["content"] + "\n" + plan.context}
             rec.context = messages[-2]["content"]
             async with asyncio.TaskGroup() as tg:
                 first_gate = llm_may_run if speak and not self.naive else None
-                tg.create_task(self._generate(rec, messages, sentence_q, stop, reply_parts, first_gate))
+                if plan is not None and plan.reply:
+                    tg.create_task(self._say(rec, plan.reply, sentence_q, reply_parts))
+                else:
+                    tg.create_task(self._generate(rec, messages, sentence_q, stop, reply_parts, first_gate))
                 if speak:
                     synthesize = self._synthesize_at_end if self.naive else self._synthesize
                     tg.create_task(synthesize(rec, sentence_q, audio_q, endpoint, llm_may_run))
@@ -393,6 +401,38 @@ class Twin:
         return self._finish(
             rec, "completed", text, language, reply, heard, sink if speak else None, extra, notice
         )
+
+    # -- tools (pipeline/planner.py): the only place the engine touches them ----------------------
+    async def _plan(self, text: str, endpoint: Endpoint) -> Any:
+        """The planner's result for this turn, or None when it needs no tool (plain reply). Nothing
+        acts on a speculative turn: tools wait until the user's turn has really ended."""
+        from .planner import might_need_tools
+
+        if self.naive or not self.cfg.tools.enabled or not might_need_tools(text):
+            return None
+        if self.tools is None:
+            from .tool_session import ToolSession
+
+            loop = asyncio.get_running_loop()
+            model = await loop.run_in_executor(self.c.llm_pool, lambda: self.c.planner_model)
+            self.tools = ToolSession(self.cfg, model, lambda q, t: self._confirm(q, t))
+        await endpoint.wait()
+        return await self.tools.plan(text)
+
+    async def _confirm(self, question: str, timeout_s: float) -> str | None:
+        return None if self.confirmer is None else await self.confirmer(question, timeout_s)
+
+    async def _say(
+        self, rec: TurnRecorder, text: str, sentence_q: asyncio.Queue, reply_parts: list[str]
+    ) -> None:
+        """Speak a reply composed from tool results, exactly as composed (no model in between)."""
+        rec.emit(ReplyTextStart)
+        splitter = SentenceSplitter()
+        n = 0
+        for s in [*splitter.feed(text), *splitter.flush()]:
+            n += await self._queue_sentence(rec, s, sentence_q, reply_parts, n)
+        rec.emit(ReplyTextStop, text=text, tokens=0)
+        await sentence_q.put(None)
 
     async def _generate(
         self,

@@ -200,4 +200,6 @@ class ToolRunner:
             # Started, so it finishes: commit its result when it does, then let the turn end.
             future.add_done_callback(settle)
             raise
+        except Exception:
+            pass  # the tool's own error: settle() reports it as the call's result
         return settle(future)
