@@ -174,6 +174,11 @@ class PermissionGate:
                 "arguments from untrusted text: "
                 + ", ".join(f"{k}<-{'/'.join(v)}" for k, v in tainted.items())
             )
+        if tool.tier != Tier.READ and prov.untrusted and not tainted:
+            # A change decided after reading untrusted text may be the text's decision, not the user's,
+            # even when it has no arguments to trace (stop, cancel all): ask.
+            tainted = {"(decision)": sorted({ch for ch, _ in prov.untrusted})}
+            reasons.append("a change decided after reading untrusted text")
         sensitive = tool.tier == Tier.SENSITIVE
         if sensitive:
             reasons.append("sensitive action")
