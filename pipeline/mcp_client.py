@@ -62,9 +62,9 @@ class McpServer:
             cmd = self.config.command
             return stdio_client(StdioServerParameters(command=cmd[0], args=cmd[1:]))
         if self.config.url:
-            from mcp.client.streamable_http import streamablehttp_client
+            from mcp.client.streamable_http import streamable_http_client
 
-            return streamablehttp_client(self.config.url)
+            return streamable_http_client(self.config.url)
         raise McpError(f"MCP server '{self.name}' has neither a command nor a url", "set one in the config")
 
     async def _session(self, work):

@@ -33,6 +33,13 @@ class ToolSession:
         self.cfg = cfg
         self.local = LocalTools(cfg.data_path, now=now)
         self.registry = registry or self.local.registry()
+        self.mcp_problems: list[str] = []
+        if registry is None and cfg.tools.mcp:
+            from .mcp_client import load_mcp_tools
+
+            mcp_tools, self.mcp_problems = load_mcp_tools(cfg.tools.mcp)
+            for tool in mcp_tools:
+                self.registry.add(tool)
         self.gate = PermissionGate(
             owner_verifier=owner_verifier, confirm_timeout_s=cfg.tools.confirm_timeout_s
         )
