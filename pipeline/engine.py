@@ -414,8 +414,9 @@ class Twin:
             from .tool_session import ToolSession
 
             loop = asyncio.get_running_loop()
-            model = await loop.run_in_executor(self.c.llm_pool, lambda: self.c.planner_model)
-            self.tools = ToolSession(self.cfg, model, lambda q, t: self._confirm(q, t))
+            self.tools = await loop.run_in_executor(  # loads a model and starts MCP servers: off the loop
+                self.c.llm_pool, lambda: ToolSession(self.cfg, self.c.planner_model, self._confirm)
+            )
         await endpoint.wait()
         return await self.tools.plan(text)
 
