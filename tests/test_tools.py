@@ -267,3 +267,10 @@ def test_tampered_or_truncated_audit_is_detected_not_repaired(tmp_path, tamper, 
     check = log.verify()
     assert not check.ok and check.broken_line == line, check
     assert log.path.read_bytes() == before
+
+
+def test_cancel_all_timers(local):
+    local.set_timer({"minutes": 5, "label": "tea"})
+    local.set_timer({"minutes": 9, "label": "eggs"})
+    assert local.cancel_timer({"label": "eggs"}).ok and "tea" in local.list_timers({}).summary
+    assert local.cancel_timer({"label": "all"}).ok and local.timers.read()["timers"] == []

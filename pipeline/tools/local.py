@@ -93,6 +93,7 @@ class LocalTools:
 
     def cancel_timer(self, a: dict[str, Any]) -> ToolResult:
         label = a.get("label", "")
+        label = "" if label.lower() in ("all", "every", "everything") else label
 
         def drop(s: dict[str, Any]) -> list[dict[str, Any]]:
             gone = [t for t in s["timers"] if not label or label in (t["label"], t["id"])]
