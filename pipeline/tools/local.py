@@ -144,6 +144,7 @@ class LocalTools:
 
     def delete_notes(self, a: dict[str, Any]) -> ToolResult:
         target = a.get("id", "all")
+        target = "all" if target.lower().startswith("all") else target
 
         def drop(s: dict[str, Any]) -> int:
             before = len(s["notes"])
