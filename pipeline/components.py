@@ -73,6 +73,13 @@ class Components:
             return None
         return Memory.open(self.cfg.data_path / "memory", self.cfg.memory.url)
 
+    @cached_property
+    def planner_model(self):
+        """The tool planner's own llama.cpp context on the same weights (its prompt stays cached)."""
+        from .planner import LlamaPlannerModel
+
+        return LlamaPlannerModel(self.resolved("llm").main_path, self.cfg.llm.threads)
+
     def load_all(self) -> None:
         for part in ("vad", "asr", "tts", "llm"):
             getattr(self, part)

@@ -85,6 +85,25 @@ class AudioConfig(_Strict):
     max_file_minutes: float = Field(30.0, gt=0)
 
 
+class McpServerConfig(_Strict):
+    """One MCP server the user has opted in to. Only tools named in `allow` are offered to the
+    planner, and all of them carry the tier the user grants (`sensitive` when data leaves the device)."""
+
+    command: list[str] = Field(default_factory=list)  # stdio: the command line that starts it
+    url: str = ""  # streamable HTTP endpoint, instead of a command
+    allow: list[str] = Field(default_factory=list)
+    tier: Literal["read", "act", "sensitive"] = "sensitive"
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+
+class ToolsConfig(_Strict):
+    enabled: bool = True  # the planner may use tools; false: every turn is a plain reply
+    max_steps: int = Field(3, ge=1, le=8)
+    time_budget_s: float = Field(8.0, gt=0, le=60)
+    confirm_timeout_s: float = Field(8.0, gt=0, le=60)
+    mcp: dict[str, McpServerConfig] = Field(default_factory=dict)
+
+
 class TwinConfig(_Strict):
     profile: Literal["speaker", "glasses", "car", "companion"] = "speaker"
     persona: str = "twin"
@@ -99,6 +118,7 @@ class TwinConfig(_Strict):
     tts: TtsConfig = Field(default_factory=TtsConfig)
     audio: AudioConfig = Field(default_factory=AudioConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
 
     @property
     def device_profile(self) -> DeviceProfile:

@@ -124,6 +124,8 @@ class Twin:
         self._warm = False
         # recall has its own thread so a slow one never queues behind memory writes
         self._recall_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="twin-recall")
+        self.tools: Any = None  # the ToolSession, built on the first turn that may need a tool
+        self.confirmer: Any = None  # asks the user out loud; None: every confirmation is "not done"
 
     def warm_up(self) -> None:
         """Before the first turn of a session: put the system prompt in the model's cache, so the
@@ -368,14 +370,21 @@ class Twin:
             sentence_q: asyncio.Queue[str | None] = asyncio.Queue()
             audio_q: asyncio.Queue[tuple[str, np.ndarray] | None] = asyncio.Queue()
             fixed = await self._memory_command(text, speaker, endpoint)
-            recalled = [] if fixed else await self._recall(text, speaker)
+            plan = (
+                None if fixed else await self._plan(text, endpoint)
+            )  # tools: a reply from results, or context
+            recalled = [] if fixed or (plan is not None and plan.reply) else await self._recall(text, speaker)
             messages = self.messages_for(text, language, recalled)
+            if plan is not None and plan.context:
+                messages[-2] = {"role": "system", "content": messages[-2]["content"] + "\n" + plan.context}
             rec.context = messages[-2]["content"]
+            direct = fixed or (plan.reply if plan is not None else None)
             async with asyncio.TaskGroup() as tg:
                 first_gate = llm_may_run if speak and not self.naive else None
-                tg.create_task(
-                    self._generate(rec, messages, sentence_q, stop, reply_parts, first_gate, fixed)
-                )
+                if direct:  # composed without the model: a memory answer or tool results
+                    tg.create_task(self._say(rec, direct, sentence_q, reply_parts))
+                else:
+                    tg.create_task(self._generate(rec, messages, sentence_q, stop, reply_parts, first_gate))
                 if speak:
                     synthesize = self._synthesize_at_end if self.naive else self._synthesize
                     tg.create_task(synthesize(rec, sentence_q, audio_q, endpoint, llm_may_run))
@@ -440,6 +449,39 @@ class Twin:
         """Wait for this session's pending memory writes (tests, shutdown)."""
         concurrent.futures.wait(self._memory_writes, timeout)
 
+    # -- tools (pipeline/planner.py): the only place the engine touches them ----------------------
+    async def _plan(self, text: str, endpoint: Endpoint) -> Any:
+        """The planner's result for this turn, or None when it needs no tool (plain reply). Nothing
+        acts on a speculative turn: tools wait until the user's turn has really ended."""
+        from .planner import might_need_tools
+
+        if self.naive or not self.cfg.tools.enabled or not might_need_tools(text):
+            return None
+        if self.tools is None:
+            from .tool_session import ToolSession
+
+            loop = asyncio.get_running_loop()
+            self.tools = await loop.run_in_executor(  # loads a model and starts MCP servers: off the loop
+                self.c.llm_pool, lambda: ToolSession(self.cfg, self.c.planner_model, self._confirm)
+            )
+        await endpoint.wait()
+        return await self.tools.plan(text)
+
+    async def _confirm(self, question: str, timeout_s: float) -> str | None:
+        return None if self.confirmer is None else await self.confirmer(question, timeout_s)
+
+    async def _say(
+        self, rec: TurnRecorder, text: str, sentence_q: asyncio.Queue, reply_parts: list[str]
+    ) -> None:
+        """Speak a reply composed from tool results, exactly as composed (no model in between)."""
+        rec.emit(ReplyTextStart)
+        splitter = SentenceSplitter()
+        n = 0
+        for s in [*splitter.feed(text), *splitter.flush()]:
+            n += await self._queue_sentence(rec, s, sentence_q, reply_parts, n)
+        rec.emit(ReplyTextStop, text=text, tokens=0)
+        await sentence_q.put(None)
+
     async def _generate(
         self,
         rec: TurnRecorder,
@@ -448,20 +490,17 @@ class Twin:
         stop: threading.Event,
         reply_parts: list[str],
         first_gate: threading.Event | None,
-        fixed: str | None = None,
     ) -> None:
-        """Stream the reply (or speak `fixed`, a reply decided without the model) sentence by
-        sentence into `sentence_q`."""
+        """Stream the model's reply sentence by sentence into `sentence_q`."""
         loop = asyncio.get_running_loop()
         token_q: asyncio.Queue[Any] = asyncio.Queue()
         llm = self.c.llm
         max_tokens = self.profile.max_reply_tokens
-        pieces = iter([fixed]) if fixed else None
 
         def work() -> None:
             self.generation_active.set()
             try:
-                for piece in pieces or llm.stream(messages, max_tokens, stop):
+                for piece in llm.stream(messages, max_tokens, stop):
                     self.generated_tokens += 1
                     _post(loop, token_q, piece)
                     if first_gate is not None:

@@ -233,7 +233,7 @@ def test_told_on_monday_recalled_on_friday_by_voice(cfg, components, synth, tmp_
     assert later.dialogue[0]["content"].lower().startswith("when is my dentist")
     recalled = components.memory.recall("When is my dentist appointment?", None, 1.0)
     assert any("friday" in line.lower() for line in recalled)
-    assert "friday" in result.reply.lower(), (recalled, result.reply)
+    assert "friday" in result.reply.lower(), (recalled, later.history[0]["content"], result.reply)
     listing = asyncio.run(later.ask("What do you remember about me?"))
     assert "dentist" in listing.reply.lower()
     asyncio.run(later.ask("Forget everything about my dentist appointment."))

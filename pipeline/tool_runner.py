@@ -1,0 +1,205 @@
+"""Runs one tool call through the permission gate, with a timeout, an idempotency key, and an audit
+entry for every decision.
+
+A call belongs to the generation that produced it: once that generation is cancelled, calls not yet
+started never start. A call that has started runs to completion in its worker thread and its result
+is committed (idempotency store, audit, the turn's record) even if the turn is cancelled meanwhile,
+so a retry returns the committed result instead of running the action twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .audit import AuditLog
+from .permissions import Confirmer, PermissionGate, Provenance, Speaker
+from .tools.base import Tier, ToolCall, ToolRegistry, ToolResult
+from .tools.errors import ToolError, ToolTimeoutError
+from .tools.store import JsonState
+
+
+@dataclass
+class TurnTools:
+    """One turn's tool context: who asked, what the turn has seen, how to ask, whether it is over."""
+
+    speaker: Speaker
+    provenance: Provenance
+    confirmer: Confirmer | None = None
+    turn_id: str = "0"
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    committed: list[CallOutcome] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    tool: str
+    args: dict[str, Any]
+    tier: str
+    decision: str  # auto | confirmed | denied | not_run
+    status: str  # ok | failed | error | timeout | blocked | cancelled | replayed
+    summary: str
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("ok", "replayed")
+
+
+class ToolRunner:
+    def __init__(self, registry: ToolRegistry, gate: PermissionGate, audit: AuditLog, data_dir: Path) -> None:
+        self.registry = registry
+        self.gate = gate
+        self.audit = audit
+        self.done_keys = JsonState(data_dir / "tools" / "idempotency.json", {"keys": {}})
+        # Its own small pool: a hung tool holds one of these threads, never the event loop's default.
+        self.pool = ThreadPoolExecutor(4, thread_name_prefix="twin-tool")
+
+    @staticmethod
+    def key_for(turn_id: str, call: ToolCall) -> str:
+        body = json.dumps([turn_id, call.tool, call.args], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+    def _log(self, turn: TurnTools, out: CallOutcome, key: str) -> CallOutcome:
+        self.audit.append(
+            tool=out.tool,
+            args=out.args,
+            tier=out.tier,
+            decision=out.decision,
+            status=out.status,
+            who=f"{turn.speaker.name} ({turn.speaker.role})",
+            result=out.summary[:300],
+            reasons=list(out.reasons),
+            turn=turn.turn_id,
+            key=key,
+        )
+        return out
+
+    async def run(self, call: ToolCall, turn: TurnTools, key: str | None = None) -> CallOutcome:
+        key = key or self.key_for(turn.turn_id, call)
+        try:
+            tool = self.registry.get(call.tool)
+            args = tool.validate(call.args)
+        except ToolError as exc:
+            out = CallOutcome(call.tool, call.args, "?", "denied", "error", exc.message, (exc.code,))
+            return self._log(turn, out, key)
+        prior = self.done_keys.read()["keys"].get(key)
+        if prior is not None:
+            return CallOutcome(tool.name, args, tool.tier, prior["decision"], "replayed", prior["summary"])
+        if turn.cancelled.is_set():
+            return self._log(
+                turn,
+                CallOutcome(
+                    tool.name,
+                    args,
+                    tool.tier,
+                    "not_run",
+                    "cancelled",
+                    "the turn was cancelled before this call ran",
+                ),
+                key,
+            )
+        a = self.gate.assess(tool, args, turn.speaker, turn.provenance)
+        decision = "auto"
+        if not a.allowed:
+            return self._log(
+                turn,
+                CallOutcome(
+                    tool.name,
+                    args,
+                    tool.tier,
+                    "denied",
+                    "blocked",
+                    "not allowed: " + "; ".join(a.reasons),
+                    a.reasons,
+                ),
+                key,
+            )
+        if a.needs_owner_voice:
+            ok, why = self.gate.owner_verified()
+            if not ok:
+                return self._log(
+                    turn,
+                    CallOutcome(
+                        tool.name,
+                        args,
+                        tool.tier,
+                        "denied",
+                        "blocked",
+                        "not done: the owner's voice was not verified",
+                        (*a.reasons, why),
+                    ),
+                    key,
+                )
+        if a.needs_confirmation:
+            ok, why = await self.gate.confirm(tool, args, turn.confirmer)
+            if not ok:
+                return self._log(
+                    turn,
+                    CallOutcome(
+                        tool.name, args, tool.tier, "denied", "blocked", f"not done: {why}", (*a.reasons, why)
+                    ),
+                    key,
+                )
+            decision = "confirmed"
+        if turn.cancelled.is_set():
+            return self._log(
+                turn,
+                CallOutcome(
+                    tool.name,
+                    args,
+                    tool.tier,
+                    "not_run",
+                    "cancelled",
+                    "the turn was cancelled before this call ran",
+                ),
+                key,
+            )
+        return await self._execute(tool, args, turn, key, decision, a.reasons)
+
+    async def _execute(self, tool, args, turn: TurnTools, key: str, decision: str, reasons) -> CallOutcome:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.pool, tool.handler, args)
+
+        def commit(result: ToolResult | None, status: str, summary: str) -> CallOutcome:
+            out = CallOutcome(tool.name, args, tool.tier, decision, status, summary, tuple(reasons))
+            if status in ("ok", "failed") and tool.tier != Tier.READ:
+                self.done_keys.update(
+                    lambda s: s["keys"].__setitem__(key, {"decision": decision, "summary": summary})
+                )
+            if result is not None and result.untrusted_text:
+                channel = "mcp" if tool.source.startswith("mcp") else "tool_result"
+                turn.provenance.add_untrusted(channel, result.untrusted_text)
+            turn.committed.append(out)
+            return self._log(turn, out, key)
+
+        def settle(f: asyncio.Future) -> CallOutcome:
+            try:
+                r: ToolResult = f.result()
+            except ToolError as exc:
+                return commit(None, "error", exc.message)
+            except Exception as exc:  # a tool's own failure is reported, never raised into the turn
+                return commit(None, "error", f"{type(exc).__name__}: {exc}")
+            if r.untrusted_text:
+                return commit(r, "ok" if r.ok else "failed", r.summary + "\n" + r.untrusted_text[:1500])
+            return commit(r, "ok" if r.ok else "failed", r.summary)
+
+        try:
+            await asyncio.wait_for(asyncio.shield(future), tool.timeout_s)
+        except TimeoutError:
+            future.add_done_callback(lambda f: None)
+            err = ToolTimeoutError(f"'{tool.name}' took longer than {tool.timeout_s:g} s", "try again later")
+            return commit(None, "timeout", err.message)
+        except asyncio.CancelledError:
+            # Started, so it finishes: commit its result when it does, then let the turn end.
+            future.add_done_callback(settle)
+            raise
+        except Exception:
+            pass  # the tool's own error: settle() reports it as the call's result
+        return settle(future)

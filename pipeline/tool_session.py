@@ -1,0 +1,64 @@
+"""Everything one session needs to act: the tool registry (local tools and allow-listed MCP tools),
+the permission gate, the audit log, the runner and the planner, built from the config."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import datetime
+
+from .audit import AuditLog
+from .config import TwinConfig
+from .permissions import Confirmer, PermissionGate, Provenance, Speaker
+from .planner import Planner, PlannerModel, PlanResult
+from .tool_runner import ToolRunner, TurnTools
+from .tools.base import ToolRegistry
+from .tools.local import LocalTools
+
+
+def audit_path(cfg: TwinConfig):
+    return cfg.data_path / "audit.jsonl"
+
+
+class ToolSession:
+    def __init__(
+        self,
+        cfg: TwinConfig,
+        model: PlannerModel | None = None,
+        confirmer: Confirmer | None = None,
+        owner_verifier: Callable[[], float] | None = None,
+        registry: ToolRegistry | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.local = LocalTools(cfg.data_path, now=now)
+        self.registry = registry or self.local.registry()
+        self.mcp_problems: list[str] = []
+        if registry is None and cfg.tools.mcp:
+            from .mcp_client import load_mcp_tools
+
+            mcp_tools, self.mcp_problems = load_mcp_tools(cfg.tools.mcp)
+            for tool in mcp_tools:
+                self.registry.add(tool)
+        self.gate = PermissionGate(
+            owner_verifier=owner_verifier, confirm_timeout_s=cfg.tools.confirm_timeout_s
+        )
+        self.audit = AuditLog(audit_path(cfg))
+        self.runner = ToolRunner(self.registry, self.gate, self.audit, cfg.data_path)
+        self.confirmer = confirmer
+        self.planner = (
+            Planner(model, self.registry, self.runner, cfg.tools.max_steps, cfg.tools.time_budget_s)
+            if model is not None
+            else None
+        )
+        self._ids = itertools.count(1)
+        self._session = datetime.now().strftime("%Y%m%d%H%M%S%f")
+
+    def turn(self, text: str, speaker: Speaker | None = None) -> TurnTools:
+        return TurnTools(
+            speaker or Speaker(), Provenance(text), self.confirmer, f"{self._session}-{next(self._ids)}"
+        )
+
+    async def plan(self, text: str, speaker: Speaker | None = None) -> PlanResult:
+        assert self.planner is not None, "a ToolSession without a model cannot plan"
+        return await self.planner.plan(text, self.turn(text, speaker))

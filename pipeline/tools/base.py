@@ -1,0 +1,147 @@
+"""What a tool is: a name, a risk tier, a typed argument schema, a timeout and a handler.
+
+The tier is declared by the tool (or granted by the user, for MCP tools), never chosen by the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .errors import MalformedToolCallError, ToolArgumentError, UnknownToolError
+
+
+class Tier(StrEnum):
+    READ = "read"  # answers from state, changes nothing
+    ACT = "act"  # a reversible change
+    SENSITIVE = "sensitive"  # money, messages to others, locks, deleting data, data leaving the device
+
+
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    ok: bool
+    summary: str  # one line a person can read; goes to the audit log and the reply
+    data: Any = None
+    untrusted_text: str = ""  # text from outside the user's own words (notes, documents, MCP output)
+
+
+@dataclass
+class Tool:
+    name: str
+    description: str
+    tier: Tier
+    params: dict[str, dict[str, Any]]  # JSON-schema properties
+    handler: Callable[[dict[str, Any]], ToolResult]
+    required: tuple[str, ...] = ()
+    timeout_s: float = 5.0
+    source: str = "local"  # local | mcp:<server>
+    verb: str = ""  # how a confirmation question names the action ("send a message")
+    category: str = ""  # buy | message | ... for per-speaker policy
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object", "properties": self.params, "required": list(self.required)}
+
+    def validate(self, args: Any) -> dict[str, Any]:
+        """Check types and required keys; ints are accepted for numbers, nothing else is coerced."""
+        if not isinstance(args, dict):
+            raise ToolArgumentError(
+                f"arguments for '{self.name}' must be an object, got {type(args).__name__}",
+                f"pass a JSON object matching: {json.dumps(self.schema())}",
+            )
+        for key in self.required:
+            if key not in args:
+                raise ToolArgumentError(f"'{self.name}' needs argument '{key}'", f"add '{key}'")
+        clean: dict[str, Any] = {}
+        for key, value in args.items():
+            spec = self.params.get(key)
+            if spec is None:
+                raise ToolArgumentError(
+                    f"'{self.name}' has no argument '{key}'",
+                    "valid arguments: " + (", ".join(self.params) or "none"),
+                )
+            want = spec.get("type", "string")
+            types = _PY_TYPES.get(want, (object,))
+            if isinstance(value, bool) and want != "boolean" or not isinstance(value, types):
+                raise ToolArgumentError(
+                    f"argument '{key}' of '{self.name}' must be {want}, got {type(value).__name__}",
+                    f"give '{key}' as a JSON {want}",
+                )
+            if "enum" in spec and value not in spec["enum"]:
+                raise ToolArgumentError(
+                    f"argument '{key}' of '{self.name}' must be one of {spec['enum']}, got {value!r}",
+                    "use one of the listed values",
+                )
+            clean[key] = value
+        return clean
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    tool: str
+    args: dict[str, Any]
+
+    @staticmethod
+    def parse(raw: str | dict[str, Any]) -> ToolCall:
+        """From model output or a test: {"tool": name, "args": {...}}; anything else is malformed."""
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise MalformedToolCallError(
+                    f"tool call is not valid JSON ({exc.msg} at char {exc.pos})",
+                    'a call looks like {"tool": "set_timer", "args": {"minutes": 5}}',
+                ) from None
+        if not isinstance(raw, dict) or not isinstance(raw.get("tool"), str):
+            raise MalformedToolCallError(
+                "tool call must be an object with a string 'tool'",
+                'a call looks like {"tool": "set_timer", "args": {"minutes": 5}}',
+            )
+        args = raw.get("args", {})
+        if not isinstance(args, dict):
+            raise MalformedToolCallError("tool call 'args' must be an object", "use {} for no arguments")
+        return ToolCall(raw["tool"], args)
+
+
+class ToolRegistry:
+    def __init__(self, tools: list[Tool] | None = None) -> None:
+        self._tools: dict[str, Tool] = {}
+        for t in tools or []:
+            self.add(t)
+
+    def add(self, tool: Tool) -> None:
+        self._tools[tool.name] = tool
+
+    def get(self, name: str) -> Tool:
+        tool = self._tools.get(name)
+        if tool is None:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(self._tools), n=1)
+            raise UnknownToolError(
+                f"unknown tool '{name}'",
+                f"did you mean '{close[0]}'?" if close else "see `twin tools list`",
+            )
+        return tool
+
+    def __iter__(self):
+        return iter(sorted(self._tools.values(), key=lambda t: t.name))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._tools
+
+    def names(self) -> list[str]:
+        return sorted(self._tools)

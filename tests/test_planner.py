@@ -1,0 +1,138 @@
+"""The tool planner: fakes isolate the loop's rules; the real Qwen2.5 0.5B plans the real turns."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from pipeline.planner import Planner, compose_reply, is_state_question, might_need_tools, parse_step
+from pipeline.tool_session import ToolSession
+from pipeline.tools.errors import MalformedToolCallError
+
+
+class FakeScriptedModel:
+    """A fake planner model that answers each step from a script (unit isolation only)."""
+
+    def __init__(self, steps: list[str]) -> None:
+        self.steps = list(steps)
+        self.calls = 0
+
+    def choose(self, messages, schema, stop=None) -> str:
+        self.calls += 1
+        return self.steps.pop(0) if self.steps else '{"action": "reply"}'
+
+
+def call(tool: str, **args) -> str:
+    return json.dumps({"action": "call", "tool": tool, "args": args})
+
+
+@pytest.fixture()
+def session(tmp_path):
+    from pipeline.config import load_config
+
+    return ToolSession(load_config(data_dir=tmp_path))
+
+
+def plan(session: ToolSession, steps: list[str], text: str, max_steps: int = 3):
+    model = FakeScriptedModel(steps)
+    session.planner = Planner(model, session.registry, session.runner, max_steps, 5.0)
+    return asyncio.run(session.plan(text)), model
+
+
+def test_gate_and_question_detection():
+    assert might_need_tools("set a timer for 5 minutes") and might_need_tools("what's 3 + 4")
+    assert not might_need_tools("tell me about the history of Rome")
+    assert is_state_question("is the volume up?") and is_state_question("what's on my list")
+    assert not is_state_question("can you set a timer for five minutes?")
+    assert not is_state_question("set the volume to 40")
+
+
+def test_parse_step_repairs_chatty_output_and_rejects_garbage():
+    assert parse_step('Sure! ```json\n{"action": "reply"}\n```')["action"] == "reply"
+    with pytest.raises(MalformedToolCallError):
+        parse_step("I will set a timer")
+
+
+def test_malformed_output_is_retried_then_answered_plainly(session):
+    r, model = plan(session, ["not json", '{"action": "call", "tool": "nope", "args": {}}'], "set a timer")
+    assert r.outcomes == [] and r.reply is None and "gave up" in " ".join(r.notes) and model.calls == 2
+    assert "do not say" in r.context
+    r, _ = plan(session, ["{oops", call("set_timer", minutes=5)], "set a timer for 5 minutes")
+    assert [o.status for o in r.outcomes] == ["ok"] and "retried" in r.notes[0]
+
+
+def test_wrong_argument_types_are_caught_before_running(session):
+    r, _ = plan(session, [call("set_volume", level="loud"), call("set_volume", level="x")], "volume loud")
+    assert r.outcomes == [] and session.local.device.read()["volume"] == 50
+
+
+def test_a_question_never_changes_state(session):
+    r, _ = plan(session, [call("set_volume", level=100)], "is the volume at 100?")
+    assert r.outcomes == [] and session.local.device.read()["volume"] == 50
+    assert "asked a question" in r.notes[0]
+
+
+def test_step_budget(session):
+    steps = [call("add_to_list", list="a", item=str(i)) for i in range(5)]
+    r, model = plan(session, steps, "add 0 and 1 and 2 and 3 and 4 to list a", max_steps=2)
+    assert model.calls == 2 and len(r.outcomes) == 2
+
+
+def test_reply_never_claims_an_action_that_did_not_happen(session):
+    r, _ = plan(session, [call("send_message", to="Anna", text="hi")], "send hi to Anna")
+    assert r.outcomes[0].status == "blocked"
+    assert r.reply.startswith("I did not send message") and "queued" not in r.reply
+    assert compose_reply([]) == "Nothing was done."
+
+
+def test_cancelled_turn_runs_no_pending_call(session):
+    class FakeSlowModel(FakeScriptedModel):
+        def choose(self, messages, schema, stop=None):
+            stop.wait(3)
+            return call("set_timer", minutes=5)
+
+    session.planner = Planner(FakeSlowModel([]), session.registry, session.runner, 3, 5.0)
+
+    async def main():
+        task = asyncio.create_task(session.plan("set a timer for 5 minutes"))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.3)
+
+    asyncio.run(main())
+    assert session.local.timers.read()["timers"] == []
+
+
+# -- the real model --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_session(tmp_path_factory, components):
+    from pipeline.config import load_config
+
+    cfg = load_config(data_dir=tmp_path_factory.mktemp("planner"))
+    return ToolSession(cfg, components.planner_model)
+
+
+@pytest.mark.models
+def test_real_planner_sets_a_timer_with_schema_constrained_output(real_session):
+    r = asyncio.run(real_session.plan("set a timer for 10 minutes"))
+    assert [(o.tool, o.args.get("minutes"), o.status) for o in r.outcomes] == [("set_timer", 10, "ok")]
+    assert r.reply.startswith("Timer set for 10 minutes")
+    assert len(real_session.local.timers.read()["timers"]) == 1
+    assert real_session.audit.verify().ok
+
+
+@pytest.mark.models
+def test_engine_turn_uses_tools_and_questions_change_nothing(cfg, components, tmp_path):
+    from pipeline.engine import Twin
+
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    result = asyncio.run(twin.ask("Is the speaker muted?"))
+    assert result.status == "completed"
+    assert twin.tools.local.device.read() == {"volume": 50, "muted": False, "playing": False}
+    assert all(o.tier == "read" for o in twin.tools.runner.audit.entries() if "tier" in o)
