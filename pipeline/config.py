@@ -71,6 +71,14 @@ class TtsConfig(_Strict):
     threads: int = Field(2, ge=1, le=64)
 
 
+class VoiceIdConfig(_Strict):
+    """Speaker identification and emotion, run beside ASR on every voice turn."""
+
+    speakers: bool = True
+    emotion: bool = True
+    emotion_model: Path | None = None  # a user-supplied model: .onnx (+ labels.txt) or a speechbrain dir
+
+
 class AudioConfig(_Strict):
     input_device: str | int | None = None
     output_device: str | int | None = None
@@ -90,6 +98,7 @@ class TwinConfig(_Strict):
     asr: AsrConfig = Field(default_factory=AsrConfig)
     tts: TtsConfig = Field(default_factory=TtsConfig)
     audio: AudioConfig = Field(default_factory=AudioConfig)
+    identity: VoiceIdConfig = Field(default_factory=VoiceIdConfig)
 
     @property
     def device_profile(self) -> DeviceProfile:

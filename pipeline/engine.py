@@ -24,6 +24,7 @@ from devices.sources import InputFrame
 from memory import MemoryRecall
 from models.errors import TwinError
 from persona import load_persona, system_prompt, to_spoken
+from persona.style import StylePolicy, TurnStyle
 from voice.asr import Transcript
 from voice.audio import AudioClip
 from voice.errors import NoSpeechError
@@ -111,6 +112,7 @@ class Twin:
         self.persona = load_persona(cfg.persona)
         self.system_prompt = system_prompt(self.persona, self.profile.style, self.profile.max_reply_sentences)
         self.prosody = Prosody(length_scale=self.profile.speech_rate * self.persona.speaking_rate)
+        self.style = StylePolicy(self.persona, self.profile)
         self.history: list[dict[str, str]] = []
         self.memory: MemoryRecall | None = None
         self.traces = TraceStore(cfg.data_path / "traces.jsonl", cfg.trace_turns)
@@ -176,8 +178,12 @@ class Twin:
             )
         )
         rec.emit(AsrStarted, audio_seconds=audio.duration)
+        heard = self._hear_voice(audio)  # speaker and prosody, on their own thread beside ASR
         tr = await self._transcribe(audio)
-        rec.emit(TranscriptReady, text=tr.text, language=tr.language)
+        t_asr = time.monotonic()
+        speaker = await self._conclude_voice(rec, heard, tr)
+        extra = (extra or {}) | {"voice_id_wait_ms": round((time.monotonic() - t_asr) * 1000, 1)}
+        rec.emit(TranscriptReady, text=tr.text, language=tr.language, speaker=speaker)
         if not tr.text:
             await endpoint.wait()
             return self._finish(rec, "no_speech", "", tr.language, "", "", None, extra)
@@ -277,6 +283,31 @@ class Twin:
             self.c.asr_pool, self.c.asr.transcribe, audio, self.cfg.asr.language, self.cfg.asr.vad_filter
         )
 
+    def _hear_voice(self, audio: AudioClip) -> asyncio.Future | None:
+        ident = self.cfg.identity
+        if not (ident.speakers or ident.emotion) or self.naive:
+            return None
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self.c.identity_pool, self.c.listener.hear, audio)
+
+    async def _conclude_voice(
+        self, rec: TurnRecorder, heard: asyncio.Future | None, tr: Transcript
+    ) -> str | None:
+        """Who spoke, and this turn's style from how they sound. A failure here costs the turn
+        nothing but the hint: the reply goes on in the default style."""
+        if heard is None:
+            return None
+        try:
+            signals = await heard
+            emotion = self.c.listener.conclude(signals, tr.text, tr.language)
+        except Exception as exc:  # identity is a hint, never a reason to fail a turn
+            rec.emit(Notice, code="voice_signals_failed", message=str(exc)[:200])
+            return None
+        rec.style = self.style.for_turn(emotion)
+        rec.emotion = emotion
+        name = signals.speaker.name
+        return None if name == "unknown" else name
+
     def interrupt(self, task: asyncio.Task[TurnResult], sink: Sink) -> None:
         turn_id = getattr(task, "turn_id", 0)
         for q in self.observers:
@@ -293,11 +324,13 @@ class Twin:
         rec.emit(TurnStarted, mode=mode)
         return rec
 
-    def messages_for(self, text: str, language: str) -> list[dict[str, str]]:
+    def messages_for(self, text: str, language: str, style: TurnStyle | None = None) -> list[dict[str, str]]:
         """Append-only, so llama.cpp's prefix cache covers everything but the new turn: the stable
         system prompt, then past turns exactly as they were sent (each with its own context line),
         then this turn's context and the user's words."""
         context = [f"It is now {datetime.now().astimezone():%A %d %B %Y, %H:%M}."]
+        if style is not None and style.line:
+            context.append(style.line)  # per turn, so the system prompt (and its cache) stays put
         if self.memory is not None:
             recalled = self.memory.recall(text, None, 0.05)
             if recalled:
@@ -357,7 +390,7 @@ class Twin:
         try:
             sentence_q: asyncio.Queue[str | None] = asyncio.Queue()
             audio_q: asyncio.Queue[tuple[str, np.ndarray] | None] = asyncio.Queue()
-            messages = self.messages_for(text, language)
+            messages = self.messages_for(text, language, rec.style)
             rec.context = messages[-2]["content"]
             async with asyncio.TaskGroup() as tg:
                 first_gate = llm_may_run if speak and not self.naive else None
@@ -407,6 +440,8 @@ class Twin:
         token_q: asyncio.Queue[Any] = asyncio.Queue()
         llm = self.c.llm
         max_tokens = self.profile.max_reply_tokens
+        style: TurnStyle | None = rec.style
+        max_sentences = style.max_sentences if style else self.profile.max_reply_sentences
 
         def work() -> None:
             self.generation_active.set()
@@ -442,9 +477,9 @@ class Twin:
                     if sentences == 0 and first_gate is not None:
                         first_gate.clear()
                     sentences += await self._queue_sentence(rec, s, sentence_q, reply_parts, sentences)
-                if sentences >= self.profile.max_reply_sentences:
+                if sentences >= max_sentences:
                     stop.set()
-            if sentences < self.profile.max_reply_sentences:
+            if sentences < max_sentences:
                 for s in splitter.flush():
                     sentences += await self._queue_sentence(rec, s, sentence_q, reply_parts, sentences)
             rec.emit(ReplyTextStop, text="".join(raw), tokens=len(raw))
@@ -482,7 +517,7 @@ class Twin:
         try:
             while (sentence := await sentence_q.get()) is not None:
                 audio = await loop.run_in_executor(
-                    self.c.tts_pool, tts.synthesize_all, sentence, self.prosody
+                    self.c.tts_pool, tts.synthesize_all, sentence, self._turn_prosody(rec)
                 )
                 llm_may_run.set()
                 if not len(audio):
@@ -498,6 +533,10 @@ class Twin:
         finally:
             llm_may_run.set()
             audio_q.put_nowait(None)
+
+    def _turn_prosody(self, rec: TurnRecorder) -> Prosody:
+        style: TurnStyle | None = rec.style
+        return style.prosody if style is not None else self.prosody
 
     async def _synthesize_at_end(
         self,

@@ -28,6 +28,8 @@ class TurnRecorder:
     observers: list[EventQueue] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     context: str = ""  # the per-turn context line sent with the user's words
+    style: Any = None  # persona.style.TurnStyle for this turn, from how the user sounded
+    emotion: Any = None  # voice.EmotionEstimate
 
     def emit(self, cls: type[Event], **kwargs: Any) -> Event:
         event = cls(turn_id=self.turn_id, **kwargs)
