@@ -95,10 +95,29 @@ class ResemblyzerEmbedder:
     """GE2E d-vectors (256-d); the weights ship inside the `resemblyzer` wheel."""
 
     def __init__(self, device: str = "cpu") -> None:
+        import torch
         from resemblyzer import VoiceEncoder
 
+        # One thread: it runs beside ASR on a 2-core device, and torch's spinning worker threads
+        # stall for seconds when the cores are oversubscribed.
+        torch.set_num_threads(1)
         self.encoder = VoiceEncoder("cpu" if device in ("auto", "metal") else device, verbose=False)
         self.descriptor = EmbedderDescriptor("resemblyzer-ge2e", 256)
+        self._warm_up()
+
+    BATCH = 8
+
+    def _warm_up(self) -> None:
+        """Pay the first-call costs (librosa's mel filters, torch's kernels) at load, not in a turn."""
+        import torch
+        from resemblyzer import audio as ra
+        from resemblyzer import preprocess_wav
+
+        rng = np.random.default_rng(0)
+        preprocess_wav((0.1 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32), source_sr=SAMPLE_RATE)
+        ra.wav_to_mel_spectrogram(np.zeros(2 * SAMPLE_RATE, np.float32))
+        with torch.no_grad():
+            self.encoder(torch.zeros(self.BATCH, 160, 40))
 
     def embed(self, audio: AudioClip) -> SpeechEmbedding:
         from resemblyzer import preprocess_wav
@@ -114,8 +133,31 @@ class ResemblyzerEmbedder:
         speech = len(wav) / SAMPLE_RATE
         if speech < 0.3:
             return SpeechEmbedding(np.zeros(256, np.float32), np.zeros((0, 256), np.float32), speech)
-        vector, partials, _ = self.encoder.embed_utterance(wav, return_partials=True, rate=2.5)
+        partials = self._partials(wav)
+        vector = _unit(partials.mean(0))
         return SpeechEmbedding(vector.astype(np.float32), partials.astype(np.float32), speech)
+
+    def _partials(self, wav: np.ndarray) -> np.ndarray:
+        """Resemblyzer's embed_utterance, with the windows run through the LSTM in fixed-size
+        batches: each new batch size costs torch a slow first call (seconds on 2 cores), and the
+        number of windows varies with every utterance."""
+        import torch
+        from resemblyzer import audio as ra
+
+        wav_slices, mel_slices = self.encoder.compute_partial_slices(len(wav), rate=2.5, min_coverage=0.75)
+        if wav_slices[-1].stop >= len(wav):
+            wav = np.pad(wav, (0, wav_slices[-1].stop - len(wav)))
+        mel = ra.wav_to_mel_spectrogram(wav)
+        mels = np.array([mel[s] for s in mel_slices], np.float32)
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(mels), self.BATCH):
+                chunk = mels[i : i + self.BATCH]
+                n = len(chunk)
+                if n < self.BATCH:
+                    chunk = np.concatenate([chunk, np.repeat(chunk[-1:], self.BATCH - n, 0)])
+                out.append(self.encoder(torch.from_numpy(chunk)).numpy()[:n])
+        return np.concatenate(out)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
