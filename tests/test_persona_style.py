@@ -116,3 +116,31 @@ def test_voice_turn_names_the_speaker_and_styles_by_mood(twin, components, synth
         assert sad.timings_ms  # the turn completed
     finally:
         registry.remove("Anna")
+
+
+@pytest.mark.models
+def test_failing_voice_signals_never_fail_the_turn(twin, components, synth):
+    """A fake listener that raises (unit seam): the turn still completes, with a notice."""
+    from pipeline.events import Notice
+
+    class FakeBrokenListener:
+        def hear(self, audio):
+            raise RuntimeError("embedder crashed")
+
+    real = components.__dict__.get("listener")
+    components.__dict__["listener"] = FakeBrokenListener()
+    try:
+        result = asyncio.run(twin.listen_clip(synth("What is the capital of France?"), speak=False))
+    finally:
+        components.__dict__["listener"] = real
+    assert result.status == "completed" and result.reply
+    assert any(isinstance(e, Notice) and e.code == "voice_signals_failed" for e in result.events)
+
+
+def test_eer_and_min_dcf():
+    from pipeline.bench_identity import eer_and_min_dcf
+
+    eer, thr, dcf = eer_and_min_dcf([0.9, 0.85, 0.8], [0.5, 0.6, 0.55])
+    assert eer == 0.0 and 0.6 < thr <= 0.8 and dcf == 0.0
+    eer, _, _ = eer_and_min_dcf([0.9, 0.7, 0.8, 0.6], [0.65, 0.5, 0.55, 0.4])
+    assert eer == pytest.approx(0.25)
