@@ -117,3 +117,15 @@ def test_missing_user_model_is_a_clear_error(tmp_path):
     with pytest.raises(ModelLoadError) as err:
         load_emotion_model(tmp_path / "nothing.onnx")
     assert err.value.hint
+
+
+def test_silence_and_noise_give_no_hint():
+    from voice.audio import AudioClip
+    from voice.emotion import ProsodyEmotionEstimator, prosody_features
+
+    rng = np.random.default_rng(0)
+    for samples in (np.zeros(32_000, np.float32), (1e-3 * rng.standard_normal(32_000)).astype(np.float32)):
+        features = prosody_features(AudioClip(samples))
+        assert features.speech_seconds == 0.0
+        e = ProsodyEmotionEstimator().estimate_from(features, "", None)
+        assert e.label == "neutral" and e.confidence == 0.0

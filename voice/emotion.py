@@ -84,6 +84,8 @@ def prosody_features(audio: AudioClip, text: str = "") -> ProsodyFeatures:
     pitch = snd.to_pitch(time_step=0.01, pitch_floor=60.0, pitch_ceiling=500.0)
     f0 = pitch.selected_array["frequency"]
     voiced = f0[f0 > 0]
+    if len(voiced) < 10:  # under 0.1 s of voicing: nothing to judge (silence, noise)
+        return ProsodyFeatures(math.nan, math.nan, math.nan, math.nan, math.nan, 0.0)
     st = 12 * np.log2(voiced / 100.0) if len(voiced) else np.zeros(0)
     intensity = snd.to_intensity(minimum_pitch=75.0, time_step=0.01)
     db = intensity.values[0]
@@ -102,7 +104,7 @@ def prosody_features(audio: AudioClip, text: str = "") -> ProsodyFeatures:
 
         peaks, _ = find_peaks(np.nan_to_num(db, nan=0.0), prominence=2.0, distance=10)
         syllables = int(np.sum(loud[peaks])) if len(peaks) else 0
-    rate = syllables / speech_s if speech_s > 0.2 else math.nan
+    rate = syllables / speech_s if speech_s > 0.2 and syllables else math.nan
     voiced_db = db[loud]
     return ProsodyFeatures(
         float(np.median(st)) if len(st) else math.nan,
@@ -253,6 +255,8 @@ class ProsodyEmotionEstimator:
         language: str = "en",
         model_probs: dict[str, float] | None = None,
     ) -> EmotionEstimate:
+        if features.speech_seconds < 0.3 and not text.strip() and not model_probs:
+            return EmotionEstimate(0.0, 0.0, "neutral", 0.0)  # no speech: no hint
         baseline = self.baselines.get(speaker or "") or None
         arousal, coverage = self.arousal(features, baseline)
         sentiment = text_valence(text, language)
