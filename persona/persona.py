@@ -17,6 +17,7 @@ from models.errors import TwinError
 
 class PersonaError(TwinError):
     code = "persona_invalid"
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,8 @@ def load_persona(name_or_path: str) -> Persona:
             text = resources.files("persona").joinpath(f"{name_or_path}.yaml").read_text("utf-8")
         except FileNotFoundError:
             raise PersonaError(
-                f"unknown persona '{name_or_path}'", "use 'twin' or a path to a persona YAML file"
+                f"unknown persona '{name_or_path}'",
+                "see `twin persona list`, or give a path to a persona YAML file",
             ) from None
     try:
         data = yaml.safe_load(text) or {}

@@ -32,7 +32,12 @@ def _add_global(p: argparse.ArgumentParser, suppress: bool) -> None:
 
 # Modules that add subcommands: each has register(sub, common, bench_sub), and its parsers set
 # `handler=func(cfg, args) -> int` with set_defaults. Keeps each capability's CLI beside its code.
-COMMAND_MODULES: tuple[str, ...] = ("pipeline.memory_commands", "pipeline.tools_cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "pipeline.memory_commands",
+    "pipeline.tools_cli",
+    "pipeline.identity_commands",
+    "pipeline.persona_commands",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,9 @@ from functools import cached_property
 from memory import Memory
 from models import ModelResolver, ResolvedModel, get_spec
 from voice.asr import WhisperAsr
+from voice.emotion import load_emotion_model
+from voice.listener import VoiceListener
+from voice.speakers import ResemblyzerEmbedder, SpeakerRegistry, twin_voice_references
 from voice.tts import PiperTts, pick_ort_providers
 from voice.vad import SileroVad
 
@@ -38,6 +41,7 @@ class Components:
         self.llm_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-llm")
         self.tts_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-tts")
         self.memory_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-memory")
+        self.identity_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-identity")
 
     def resolved(self, role: str) -> ResolvedModel:
         return self.resolver.resolve(getattr(self.cfg.models, role), role)
@@ -80,9 +84,26 @@ class Components:
 
         return LlamaPlannerModel(self.resolved("llm").main_path, self.cfg.llm.threads)
 
+    @cached_property
+    def speakers(self) -> SpeakerRegistry:
+        """Enrolled voices; Twin's own voice is the reference that no enrolment or check may match."""
+        embedder = ResemblyzerEmbedder(self.cfg.models.device)
+        directory = self.cfg.data_path / "speakers"
+        refs = twin_voice_references(self.tts, embedder, self.cfg.data_path / "cache")
+        return SpeakerRegistry(directory, embedder, refs)
+
+    @cached_property
+    def listener(self) -> VoiceListener:
+        ident = self.cfg.identity
+        model = load_emotion_model(ident.emotion_model) if ident.emotion_model else None
+        return VoiceListener(self.speakers if ident.speakers else None, ident.emotion, model)
+
     def load_all(self) -> None:
         for part in ("vad", "asr", "tts", "llm"):
             getattr(self, part)
+        ident = self.cfg.identity
+        if ident.speakers or ident.emotion:
+            self.listener  # noqa: B018 - loaded here, not on the first turn's worker thread
 
     def report(self, load: bool) -> list[ModelReport]:
         """What `twin models` prints. With `load`, each model is loaded to report its real device."""
@@ -103,7 +124,7 @@ class Components:
         return rows
 
     def close(self) -> None:
-        for pool in (self.vad_pool, self.asr_pool, self.llm_pool, self.tts_pool):
+        for pool in (self.vad_pool, self.asr_pool, self.llm_pool, self.tts_pool, self.identity_pool):
             pool.shutdown(wait=False, cancel_futures=True)
         self.memory_pool.shutdown(wait=True)  # memory writes finish: nothing committed is lost
         if "memory" in self.__dict__ and self.memory is not None:

@@ -79,6 +79,14 @@ class MemoryConfig(_Strict):
     fade_days: float = Field(90.0, gt=0)  # unused low-value items fade after this (longer if used)
 
 
+class VoiceIdConfig(_Strict):
+    """Speaker identification and emotion, run beside ASR on every voice turn."""
+
+    speakers: bool = True
+    emotion: bool = True
+    emotion_model: Path | None = None  # a user-supplied model: .onnx (+ labels.txt) or a speechbrain dir
+
+
 class AudioConfig(_Strict):
     input_device: str | int | None = None
     output_device: str | int | None = None
@@ -119,6 +127,7 @@ class TwinConfig(_Strict):
     audio: AudioConfig = Field(default_factory=AudioConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
+    identity: VoiceIdConfig = Field(default_factory=VoiceIdConfig)
 
     @property
     def device_profile(self) -> DeviceProfile:

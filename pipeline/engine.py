@@ -25,6 +25,7 @@ from devices.sources import InputFrame
 from memory import MemoryRecall, parse_command
 from models.errors import TwinError
 from persona import load_persona, system_prompt, to_spoken
+from persona.style import StylePolicy, TurnStyle
 from voice.asr import Transcript
 from voice.audio import AudioClip
 from voice.errors import NoSpeechError
@@ -112,6 +113,7 @@ class Twin:
         self.persona = load_persona(cfg.persona)
         self.system_prompt = system_prompt(self.persona, self.profile.style, self.profile.max_reply_sentences)
         self.prosody = Prosody(length_scale=self.profile.speech_rate * self.persona.speaking_rate)
+        self.style = StylePolicy(self.persona, self.profile)
         self.history: list[dict[str, str]] = []
         self.memory: MemoryRecall | None = self.c.memory
         self._memory_writes: list[concurrent.futures.Future] = []
@@ -185,12 +187,17 @@ class Twin:
             )
         )
         rec.emit(AsrStarted, audio_seconds=audio.duration)
+        heard = self._hear_voice(audio)  # speaker and prosody, on their own thread beside ASR
         tr = await self._transcribe(audio)
-        rec.emit(TranscriptReady, text=tr.text, language=tr.language)
+        t_asr = time.monotonic()
+        speaker = await self._conclude_voice(rec, heard, tr)
+        extra = (extra or {}) | {"voice_id_wait_ms": round((time.monotonic() - t_asr) * 1000, 1)}
+        rec.emit(TranscriptReady, text=tr.text, language=tr.language, speaker=speaker)
         if not tr.text:
             await endpoint.wait()
             return self._finish(rec, "no_speech", "", tr.language, "", "", None, extra)
-        return await self._run(rec, tr.text, tr.language, sink, speak, extra, endpoint)
+        rec.speaker = speaker
+        return await self._run(rec, tr.text, tr.language, sink, speak, extra, endpoint, speaker)
 
     async def live(
         self,
@@ -286,6 +293,33 @@ class Twin:
             self.c.asr_pool, self.c.asr.transcribe, audio, self.cfg.asr.language, self.cfg.asr.vad_filter
         )
 
+    def _hear_voice(self, audio: AudioClip) -> asyncio.Future | None:
+        ident = self.cfg.identity
+        if not (ident.speakers or ident.emotion) or self.naive:
+            return None
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self.c.identity_pool, self.c.listener.hear, audio)
+
+    async def _conclude_voice(
+        self, rec: TurnRecorder, heard: asyncio.Future | None, tr: Transcript
+    ) -> str | None:
+        """Who spoke, and this turn's style from how they sound. A failure here costs the turn
+        nothing but the hint: the reply goes on in the default style."""
+        if heard is None:
+            return None
+        try:
+            signals = await heard
+            emotion = self.c.listener.conclude(signals, tr.text, tr.language)
+        except Exception as exc:  # identity is a hint, never a reason to fail a turn
+            rec.emit(Notice, code="voice_signals_failed", message=str(exc)[:200])
+            return None
+        rec.style = self.style.for_turn(emotion)
+        rec.emotion = emotion
+        name = signals.speaker.name
+        if name == "unknown" and self.c.speakers.names():
+            return "unknown"  # voices are enrolled and this is none of them: a guest (memory scopes)
+        return None if name == "unknown" else name
+
     def interrupt(self, task: asyncio.Task[TurnResult], sink: Sink) -> None:
         turn_id = getattr(task, "turn_id", 0)
         for q in self.observers:
@@ -303,12 +337,14 @@ class Twin:
         return rec
 
     def messages_for(
-        self, text: str, language: str, recalled: list[str] | None = None
+        self, text: str, language: str, recalled: list[str] | None = None, style: TurnStyle | None = None
     ) -> list[dict[str, str]]:
         """Append-only, so llama.cpp's prefix cache covers everything but the new turn: the stable
         system prompt, then past turns exactly as they were sent (each with its own context line),
         then this turn's context (time, recalled memories, language) and the user's words."""
         context = [f"It is now {datetime.now().astimezone():%A %d %B %Y, %H:%M}."]
+        if style is not None and style.line:
+            context.append(style.line)  # per turn, so the system prompt (and its cache) stays put
         if recalled:
             context.append(
                 "What you remember about the user (use only if it helps):\n- " + "\n- ".join(recalled)
@@ -370,11 +406,10 @@ class Twin:
             sentence_q: asyncio.Queue[str | None] = asyncio.Queue()
             audio_q: asyncio.Queue[tuple[str, np.ndarray] | None] = asyncio.Queue()
             fixed = await self._memory_command(text, speaker, endpoint)
-            plan = (
-                None if fixed else await self._plan(text, endpoint)
-            )  # tools: a reply from results, or context
+            # tools: a reply composed from their results, or context for the model's reply
+            plan = None if fixed else await self._plan(text, endpoint)
             recalled = [] if fixed or (plan is not None and plan.reply) else await self._recall(text, speaker)
-            messages = self.messages_for(text, language, recalled)
+            messages = self.messages_for(text, language, recalled, rec.style)
             if plan is not None and plan.context:
                 messages[-2] = {"role": "system", "content": messages[-2]["content"] + "\n" + plan.context}
             rec.context = messages[-2]["content"]
@@ -496,6 +531,8 @@ class Twin:
         token_q: asyncio.Queue[Any] = asyncio.Queue()
         llm = self.c.llm
         max_tokens = self.profile.max_reply_tokens
+        style: TurnStyle | None = rec.style
+        max_sentences = style.max_sentences if style else self.profile.max_reply_sentences
 
         def work() -> None:
             self.generation_active.set()
@@ -531,9 +568,9 @@ class Twin:
                     if sentences == 0 and first_gate is not None:
                         first_gate.clear()
                     sentences += await self._queue_sentence(rec, s, sentence_q, reply_parts, sentences)
-                if sentences >= self.profile.max_reply_sentences:
+                if sentences >= max_sentences:
                     stop.set()
-            if sentences < self.profile.max_reply_sentences:
+            if sentences < max_sentences:
                 for s in splitter.flush():
                     sentences += await self._queue_sentence(rec, s, sentence_q, reply_parts, sentences)
             rec.emit(ReplyTextStop, text="".join(raw), tokens=len(raw))
@@ -571,7 +608,7 @@ class Twin:
         try:
             while (sentence := await sentence_q.get()) is not None:
                 audio = await loop.run_in_executor(
-                    self.c.tts_pool, tts.synthesize_all, sentence, self.prosody
+                    self.c.tts_pool, tts.synthesize_all, sentence, self._turn_prosody(rec)
                 )
                 llm_may_run.set()
                 if not len(audio):
@@ -587,6 +624,10 @@ class Twin:
         finally:
             llm_may_run.set()
             audio_q.put_nowait(None)
+
+    def _turn_prosody(self, rec: TurnRecorder) -> Prosody:
+        style: TurnStyle | None = rec.style
+        return style.prosody if style is not None else self.prosody
 
     async def _synthesize_at_end(
         self,

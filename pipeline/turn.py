@@ -29,6 +29,8 @@ class TurnRecorder:
     events: list[Event] = field(default_factory=list)
     context: str = ""  # the per-turn context line sent with the user's words
     speaker: str | None = None  # who spoke, when known
+    style: Any = None  # persona.style.TurnStyle for this turn, from how the user sounded
+    emotion: Any = None  # voice.EmotionEstimate
 
     def emit(self, cls: type[Event], **kwargs: Any) -> Event:
         event = cls(turn_id=self.turn_id, **kwargs)

@@ -1,0 +1,171 @@
+"""`twin enroll`, `twin speakers list|remove`, `twin who` and `twin bench identity`: the voice-identity
+commands, kept beside each other and registered through cli.COMMAND_MODULES."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from .config import TwinConfig
+
+
+def register(sub, common, bench_sub) -> None:
+    p = sub.add_parser(
+        "enroll", parents=[common], help="enrol (or re-enrol) a person's voice from recordings"
+    )
+    p.add_argument("name")
+    p.add_argument("audio", type=Path, nargs="+", help="two or more recordings of the person alone")
+    p.add_argument("--add", action="store_true", help="add these recordings to an existing profile")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_enroll)
+
+    p = sub.add_parser("speakers", parents=[common], help="enrolled voices: list or remove")
+    ssub = p.add_subparsers(dest="speakers_action", required=True)
+    s = ssub.add_parser("list", parents=[common], help="the enrolled voices")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(handler=cmd_speakers_list)
+    s = ssub.add_parser("remove", parents=[common], help="forget a person's voice")
+    s.add_argument("name")
+    s.set_defaults(handler=cmd_speakers_remove)
+
+    p = sub.add_parser("who", parents=[common], help="who is speaking in a recording, and how they sound")
+    p.add_argument("audio", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_who)
+
+    b = bench_sub.add_parser(
+        "identity", parents=[common], help="speaker EER/accuracy (clean, noise, reverb), added turn cost"
+    )
+    b.add_argument("--json", type=Path, dest="json_file", help="also write the figures here")
+    b.set_defaults(handler=cmd_bench_identity)
+
+
+def _components(cfg: TwinConfig):
+    from .components import Components
+
+    return Components(cfg)
+
+
+def cmd_enroll(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from voice.audio import load_audio
+    from voice.emotion import baseline_from, prosody_features
+
+    clips = [load_audio(f, max_seconds=120) for f in args.audio]
+    comps = _components(cfg)
+    t0 = time.monotonic()
+    registry = comps.speakers
+    # The transcript gives the syllable count for the speaker's usual speaking rate.
+    texts = [comps.asr.transcribe(c, cfg.asr.language, cfg.asr.vad_filter).text for c in clips]
+    baseline = baseline_from([prosody_features(c, t) for c, t in zip(clips, texts, strict=True)])
+    t1 = time.monotonic()
+    profile = registry.enroll(args.name, clips, baseline, replace=not args.add)
+    enrol_s = time.monotonic() - t1
+    speech = sum(c.duration for c in clips)
+    out = {
+        "name": profile.name,
+        "recordings": len(profile.embeddings),
+        "threshold": profile.threshold,
+        "audio_seconds": round(speech, 1),
+        "enrol_seconds": round(enrol_s, 2),
+        "total_seconds": round(time.monotonic() - t0, 2),
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(
+            f"Enrolled {profile.name} from {len(profile.embeddings)} recordings ({speech:.1f} s of audio); "
+            f"acceptance threshold {profile.threshold:.3f} (calibrated from these recordings)."
+        )
+        if len(profile.embeddings) < 3:
+            print("  tip: three or more recordings make identification more reliable")
+    comps.close()
+    return 0
+
+
+def _registry(cfg: TwinConfig):
+    """Listing and removing need no models: the embedder is only loaded to embed audio."""
+    from voice.speakers import SpeakerRegistry
+
+    class _NoEmbedder:
+        descriptor = None
+
+        def embed(self, audio):  # pragma: no cover - never called by list/remove
+            raise RuntimeError("no embedder loaded")
+
+    return SpeakerRegistry(cfg.data_path / "speakers", _NoEmbedder())  # type: ignore[arg-type]
+
+
+def cmd_speakers_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    reg = _registry(cfg)
+    rows = [
+        {
+            "name": p.name,
+            "recordings": len(p.embeddings),
+            "threshold": p.threshold,
+            "backend": p.backend,
+            "enrolled": datetime.fromtimestamp(p.created).isoformat(timespec="seconds"),
+            "updated": datetime.fromtimestamp(p.updated).isoformat(timespec="seconds"),
+        }
+        for p in reg.profiles.values()
+    ]
+    for path in reg.skipped:
+        print(f"warning: skipped the unreadable voice profile {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(rows))
+    elif not rows:
+        print("No voices enrolled. Enrol one with `twin enroll NAME a.wav b.wav c.wav`.")
+    else:
+        for r in rows:
+            print(
+                f"{r['name']:20} {r['recordings']} recordings  threshold {r['threshold']:.3f}  "
+                f"updated {r['updated']}"
+            )
+    return 0
+
+
+def cmd_speakers_remove(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    reg = _registry(cfg)
+    name = reg.get(args.name).name
+    reg.remove(name)
+    print(f"Removed {name}'s voice profile.")
+    return 0
+
+
+def cmd_who(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from voice.audio import load_audio
+    from voice.emotion import estimate_json
+
+    clip = load_audio(args.audio, max_seconds=cfg.audio.max_file_minutes * 60)
+    comps = _components(cfg)
+    listener = comps.listener
+    signals = listener.hear(clip)
+    tr = comps.asr.transcribe(clip, cfg.asr.language, cfg.asr.vad_filter)
+    emotion = listener.conclude(signals, tr.text, tr.language)
+    out = {"speaker": signals.speaker.name, "score": signals.speaker.score, "emotion": estimate_json(emotion)}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        who = (
+            signals.speaker.name
+            if signals.speaker.name != "unknown"
+            else "unknown (no enrolled voice matched)"
+        )
+        print(f"speaker: {who}  score {signals.speaker.score:.3f}")
+        print(
+            f"sounds : {emotion.label} (valence {emotion.valence:+.2f}, arousal {emotion.arousal:+.2f}, "
+            f"confidence {emotion.confidence:.2f})"
+        )
+        if tr.text:
+            print(f"said   : {tr.text}")
+    comps.close()
+    return 0
+
+
+def cmd_bench_identity(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from .bench_identity import run_identity_bench
+
+    return run_identity_bench(cfg, args.json_file)
