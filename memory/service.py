@@ -11,6 +11,7 @@ import os
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from .embedding import Embedder, UseEmbedder
 from .index import Partition, terms
 from .items import Kind, MemoryInputError, MemoryItem, validate_text
 from .policy import Candidate, Command, extract, parse_command, redact_secrets
-from .store import QdrantStore
+from .store import MemoryStoreError, QdrantStore
 from .timeparse import time_window
 
 HOUSEHOLD = "household"  # items every speaker may hear
@@ -69,6 +70,7 @@ class Memory:
         self._lock = threading.RLock()
         self._last_written: dict[str, str] = {}  # speaker -> id, for "forget that"
         self._closed = False
+        self._background = ThreadPoolExecutor(1, thread_name_prefix="twin-memory-use")
         atexit.register(self._close_store)  # an error exit still closes the store cleanly
         for item, vec in self.store.scan():
             self._index(item, vec)
@@ -244,8 +246,9 @@ class Memory:
                 continue
             if float(part.vecs[row] @ q) >= RECALL_MIN_COSINE or words & set(terms(h.item.text)):
                 relevant.append(h.item)
-        if relevant:
-            threading.Thread(target=self._mark_used, args=(relevant,), daemon=True).start()
+        if relevant and not self._closed:
+            with contextlib.suppress(RuntimeError):  # closing: the use count is not worth a write
+                self._background.submit(self._mark_used, relevant)
         return [_line(it) for it in relevant]
 
     def _mark_used(self, items: list[MemoryItem]) -> None:
@@ -258,7 +261,7 @@ class Memory:
                 it.last_used = now
                 self.parts[it.speaker].update(it)
         for it in live:
-            with contextlib.suppress(Exception):  # a use count is not worth failing anything for
+            with contextlib.suppress(MemoryStoreError, OSError):  # a use count is not worth failing for
                 self.store.set_payload(it)
 
     # -- consolidation ---------------------------------------------------------------------------
@@ -424,10 +427,11 @@ class Memory:
         self._close_store()
 
     def _close_store(self) -> None:
-        with self._lock:
-            if not self._closed:
-                self._closed = True
-                self.store.close()
+        if self._closed:
+            return
+        self._closed = True
+        self._background.shutdown(wait=True)  # pending use marks land before the store closes
+        self.store.close()
 
     # -- internals -------------------------------------------------------------------------------
     def _index(self, item: MemoryItem, vec: np.ndarray) -> None:

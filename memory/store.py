@@ -4,6 +4,8 @@ everything else."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +36,10 @@ class QdrantStore:
 
         self.models = models
         self.dim = dim
+        # One call at a time on the client, and none after close: the embedded store's SQLite
+        # connection must never be used from two threads at once or once it is closed.
+        self._lock = threading.RLock()
+        self._closed = False
         where = url or str(path)
         try:
             if url:
@@ -91,7 +97,8 @@ class QdrantStore:
             for it, vec in zip(items, vectors, strict=True)
         ]
         try:
-            self.client.upsert(COLLECTION, points=points, wait=True)
+            with self._open():
+                self.client.upsert(COLLECTION, points=points, wait=True)
         except OSError as exc:
             raise MemoryStoreError(f"cannot write to the memory store: {exc}", "free disk space") from None
 
@@ -102,11 +109,12 @@ class QdrantStore:
 
     def delete(self, item_ids: list[str]) -> None:
         if item_ids:
-            self.client.delete(
-                COLLECTION,
-                points_selector=self.models.PointIdsList(points=[point_id(i) for i in item_ids]),
-                wait=True,
-            )
+            with self._open():
+                self.client.delete(
+                    COLLECTION,
+                    points_selector=self.models.PointIdsList(points=[point_id(i) for i in item_ids]),
+                    wait=True,
+                )
 
     def scan(self, batch: int = 1000) -> Iterator[tuple[MemoryItem, np.ndarray]]:
         offset = None
@@ -120,7 +128,18 @@ class QdrantStore:
                 break
 
     def count(self) -> int:
-        return self.client.count(COLLECTION).count
+        with self._open():
+            return self.client.count(COLLECTION).count
 
     def close(self) -> None:
-        self.client.close()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self.client.close()
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[None]:
+        with self._lock:
+            if self._closed:
+                raise MemoryStoreError("the memory store is closed", "open it again (restart twin)")
+            yield
