@@ -295,7 +295,7 @@ class Twin:
 
     def _hear_voice(self, audio: AudioClip) -> asyncio.Future | None:
         ident = self.cfg.identity
-        if not (ident.speakers or ident.emotion) or self.naive:
+        if not (ident.speakers or ident.emotion):
             return None
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self.c.identity_pool, self.c.listener.hear, audio)
@@ -490,7 +490,7 @@ class Twin:
         acts on a speculative turn: tools wait until the user's turn has really ended."""
         from .planner import might_need_tools
 
-        if self.naive or not self.cfg.tools.enabled or not might_need_tools(text):
+        if not self.cfg.tools.enabled or not might_need_tools(text):
             return None
         if self.tools is None:
             from .tool_session import ToolSession

@@ -23,11 +23,18 @@ from .tool_runner import CallOutcome, ToolRunner, TurnTools
 from .tools.base import Tier, ToolCall, ToolRegistry
 from .tools.errors import MalformedToolCallError, ToolError
 
+# Words that signal a tool, in the forms people use when they mean one. Plain mentions ("a cup of
+# tea", "a long time ago", "a shopping list of ideas") must not route a turn through the planner:
+# its grammar-constrained call costs a second or more on 2 cores.
 _TOOL_WORDS = re.compile(
-    r"\b(timers?|alarms?|remind|reminders?|notes?|lists?|message|text|send|volume|louder|quieter|"
-    r"mute|muted|unmute|stop|pause|time|date|day|calculate|plus|minus|times|divided|percent|convert|"
-    r"miles?|km|kilometers?|pounds?|kg|celsius|fahrenheit|cups?|order|buy|calendar|document|"
-    r"schedule|wake me|delete|remove|add)\b|\d\s*[-+*/x]\s*\d",
+    r"\b(timers?|alarms?|remind(?:er|ers)?|wake me|notes?|to-?do|shopping list|my list|the list|"
+    r"volume|louder|quieter|mute|muted|unmute|calendar|agenda|schedule|document|delete|remove|"
+    r"order|buy|purchase|message|text (?:\w+ )?(?:to|that)|send|convert|calculate)\b"
+    r"|^(?:please\s+)?(?:stop|pause|cancel|resume|add)\b"
+    r"|\bwhat(?:'s| is) the (?:time|date|day)\b|\bwhat time is it\b|\bwhat day is (?:it|today)\b"
+    r"|\d\s*(?:[-+*/x]|plus|minus|times|divided by|percent of)\s*\d"
+    r"|\bhow many \w+ (?:in|is|are) \d|\b\d+(?:\.\d+)?\s*(?:miles?|km|kilomet(?:er|re)s?|pounds?|kg|"
+    r"kilos?|grams?|ounces?|cups?|celsius|fahrenheit|degrees|feet|foot|meters?|metres?|inches?)\b",
     re.IGNORECASE,
 )
 _QUESTION_START = re.compile(

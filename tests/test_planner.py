@@ -44,6 +44,25 @@ def plan(session: ToolSession, steps: list[str], text: str, max_steps: int = 3):
 def test_gate_and_question_detection():
     assert might_need_tools("set a timer for 5 minutes") and might_need_tools("what's 3 + 4")
     assert not might_need_tools("tell me about the history of Rome")
+    # everyday questions that merely mention a tool word go straight to the reply
+    for plain in (
+        "How do I make a cup of green tea?",
+        "How many days are in a leap year?",
+        "Give me a list of ideas for dinner",
+        "What time of year is best for Spain?",
+    ):
+        assert not might_need_tools(plain), plain
+    for tool in (
+        "what's the time",
+        "what time is it",
+        "add milk to my shopping list",
+        "convert 5 miles to km",
+        "what is 12 times 7",
+        "remind me to call mum",
+        "turn the volume down",
+        "stop",
+    ):
+        assert might_need_tools(tool), tool
     assert is_state_question("is the volume up?") and is_state_question("what's on my list")
     assert not is_state_question("can you set a timer for five minutes?")
     assert not is_state_question("set the volume to 40")
