@@ -92,75 +92,33 @@ class ToolRunner:
         prior = self.done_keys.read()["keys"].get(key)
         if prior is not None:
             return CallOutcome(tool.name, args, tool.tier, prior["decision"], "replayed", prior["summary"])
-        if turn.cancelled.is_set():
+
+        def stop(decision: str, status: str, summary: str, reasons: tuple = ()) -> CallOutcome:
+            """The call ends here, not run: logged like every other outcome."""
             return self._log(
-                turn,
-                CallOutcome(
-                    tool.name,
-                    args,
-                    tool.tier,
-                    "not_run",
-                    "cancelled",
-                    "the turn was cancelled before this call ran",
-                ),
-                key,
+                turn, CallOutcome(tool.name, args, tool.tier, decision, status, summary, reasons), key
             )
+
+        cancelled = "the turn was cancelled before this call ran"
+        if turn.cancelled.is_set():
+            return stop("not_run", "cancelled", cancelled)
         a = self.gate.assess(tool, args, turn.speaker, turn.provenance)
         decision = "auto"
         if not a.allowed:
-            return self._log(
-                turn,
-                CallOutcome(
-                    tool.name,
-                    args,
-                    tool.tier,
-                    "denied",
-                    "blocked",
-                    "not allowed: " + "; ".join(a.reasons),
-                    a.reasons,
-                ),
-                key,
-            )
+            return stop("denied", "blocked", "not allowed: " + "; ".join(a.reasons), a.reasons)
         if a.needs_owner_voice:
             ok, why = self.gate.owner_verified()
             if not ok:
-                return self._log(
-                    turn,
-                    CallOutcome(
-                        tool.name,
-                        args,
-                        tool.tier,
-                        "denied",
-                        "blocked",
-                        "not done: the owner's voice was not verified",
-                        (*a.reasons, why),
-                    ),
-                    key,
+                return stop(
+                    "denied", "blocked", "not done: the owner's voice was not verified", (*a.reasons, why)
                 )
         if a.needs_confirmation:
             ok, why = await self.gate.confirm(tool, args, turn.confirmer)
             if not ok:
-                return self._log(
-                    turn,
-                    CallOutcome(
-                        tool.name, args, tool.tier, "denied", "blocked", f"not done: {why}", (*a.reasons, why)
-                    ),
-                    key,
-                )
+                return stop("denied", "blocked", f"not done: {why}", (*a.reasons, why))
             decision = "confirmed"
-        if turn.cancelled.is_set():
-            return self._log(
-                turn,
-                CallOutcome(
-                    tool.name,
-                    args,
-                    tool.tier,
-                    "not_run",
-                    "cancelled",
-                    "the turn was cancelled before this call ran",
-                ),
-                key,
-            )
+        if turn.cancelled.is_set():  # the user may have barged in while Twin asked
+            return stop("not_run", "cancelled", cancelled)
         return await self._execute(tool, args, turn, key, decision, a.reasons)
 
     async def _execute(self, tool, args, turn: TurnTools, key: str, decision: str, reasons) -> CallOutcome:
