@@ -190,11 +190,12 @@ class Memory:
         mode: str = "hybrid",
         own_only: bool = False,
         time_aware: bool = True,
+        query_vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """Dense + BM25 fused by reciprocal rank, with recency and importance as tie-breakers.
         A speaker sees their own items and the household's, never another person's."""
         query = validate_text(query)
-        q = self.embedder.embed([query])[0]
+        q = self.embedder.embed([query])[0] if query_vector is None else query_vector
         window = time_window(query) if time_aware else None
         now = now or time.time()
         scopes = [_speaker(speaker or "owner")] + ([] if own_only else [HOUSEHOLD])
@@ -233,10 +234,11 @@ class Memory:
         question (close in meaning, or sharing a word with it). The caller enforces the budget
         (it runs this on a worker thread and stops waiting); use is recorded after the fact."""
         try:
-            hits = self.search(query, speaker, k=4)
+            query = validate_text(query)
         except MemoryInputError:
             return []
-        q = self.embedder.embed([query])[0]
+        q = self.embedder.embed([query])[0]  # once: for ranking and for the relevance floor
+        hits = self.search(query, speaker, k=4, query_vector=q)
         words = set(terms(query))
         relevant = []
         for h in hits:

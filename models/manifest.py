@@ -115,6 +115,7 @@ MANIFEST: dict[str, ModelSpec] = {
             hub=HubSource("Systran/faster-whisper-base"),
             is_dir=True,
             main_file="model.bin",
+            companion_files=("config.json", "tokenizer.json", "vocabulary.json"),
             languages=("en", "zh", "de", "es", "fr", "it", "ja", "ko", "nl", "pt", "ru", "ar", "hi", "yue"),
             description="Whisper base (CTranslate2), multilingual: detects the language spoken",
         ),

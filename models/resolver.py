@@ -256,6 +256,12 @@ class ModelResolver:
             raise ModelNotFoundError(
                 f"model '{spec.name}': expected file {main} is missing", _install_hint(spec)
             )
+        for name in spec.companion_files:  # a voice's .json, a Whisper dir's tokenizer...
+            companion = path / name if spec.is_dir else Path(f"{main}{name}")
+            if not companion.exists():
+                raise ModelNotFoundError(
+                    f"model '{spec.name}': {companion} is missing beside {main.name}", _install_hint(spec)
+                )
         got = self.verifier.sha256(main)
         if got != spec.sha256:
             raise ModelChecksumError(

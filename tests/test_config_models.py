@@ -123,3 +123,14 @@ def test_split_gguf_join_detects_a_bad_part(tmp_path, monkeypatch):
     with pytest.raises(ModelChecksumError):
         ModelResolver(cache_dir=tmp_path).resolve("qwen-bad-sum")
     assert not list((tmp_path / "models").glob("*"))  # no half-joined file left behind
+
+
+def test_a_missing_companion_file_is_named(tmp_path):
+    src = ModelResolver(cache_dir=tmp_path / "c").resolve("piper-en_US-joe-medium").path
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "piper-en_US-joe-medium.onnx").write_bytes(src.read_bytes())  # no .onnx.json
+    with pytest.raises(ModelNotFoundError) as err:
+        ModelResolver(user_model_dir=tmp_path / "models", cache_dir=tmp_path / "c").resolve(
+            "piper-en_US-joe-medium"
+        )
+    assert "piper-en_US-joe-medium.onnx.json" in err.value.message
