@@ -96,6 +96,11 @@ class FrameSource(Protocol):
     def frames_iter(self) -> AsyncIterator[InputFrame]: ...
 
 
+def _append_quietly(traces: TraceStore, record: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        traces.append(record)
+
+
 def _post(loop: asyncio.AbstractEventLoop, q: asyncio.Queue, item: Any) -> None:
     with contextlib.suppress(RuntimeError):  # the loop closed under a finishing thread
         loop.call_soon_threadsafe(q.put_nowait, item)
@@ -726,6 +731,7 @@ class Twin:
                 for e in sorted(rec.events, key=lambda e: e.t)
             ],
         }
-        with contextlib.suppress(OSError):  # a full disk must not fail the reply; traces are diagnostics
-            self.traces.append(record)
+        # Written (with an fsync) on the memory thread, in order, off the event loop; a full disk
+        # must not fail the reply: traces are diagnostics.
+        self.c.memory_pool.submit(_append_quietly, self.traces, record)
         return result
