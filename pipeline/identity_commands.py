@@ -1,5 +1,5 @@
-"""`twin enroll`, `twin speakers list|remove`, `twin who` and `twin bench identity`: the voice-identity
-commands, kept beside each other and registered through cli.COMMAND_MODULES."""
+"""`twin enroll`, `twin speakers list|remove|role`, `twin who` and `twin bench identity`: the
+voice-identity commands, kept beside each other and registered through cli.COMMAND_MODULES."""
 
 from __future__ import annotations
 
@@ -12,25 +12,57 @@ from pathlib import Path
 
 from .config import TwinConfig
 
+ROLES = ("owner", "adult", "child")  # voice.speakers.ROLES (kept here so --help needs no numpy)
+_FORCE_HELP = (
+    "with owner as the role: make this person the owner even though someone else is; "
+    "the previous owner becomes an adult (without --force that is refused: one owner per household)"
+)
+
 
 def register(sub, common, bench_sub) -> None:
     p = sub.add_parser(
-        "enroll", parents=[common], help="enrol (or re-enrol) a person's voice from recordings"
+        "enroll",
+        parents=[common],
+        help="enrol (or re-enrol) a person's voice from recordings",
+        description="Enrol (or re-enrol) a person's voice from two or more recordings of them alone. "
+        "The first person enrolled is the owner unless --role says otherwise; later ones are adults. "
+        "A household has one owner: --role owner while another owner is enrolled needs --force, "
+        "and the previous owner then becomes an adult.",
     )
     p.add_argument("name")
     p.add_argument("audio", type=Path, nargs="+", help="two or more recordings of the person alone")
     p.add_argument("--add", action="store_true", help="add these recordings to an existing profile")
+    p.add_argument(
+        "--role",
+        choices=ROLES,
+        help="household role: owner, adult or child (default: the current role when re-enrolling, "
+        "else owner for the first voice enrolled and adult after that)",
+    )
+    p.add_argument("--force", action="store_true", help=_FORCE_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_enroll)
 
-    p = sub.add_parser("speakers", parents=[common], help="enrolled voices: list or remove")
+    p = sub.add_parser("speakers", parents=[common], help="enrolled voices: list, remove, or change a role")
     ssub = p.add_subparsers(dest="speakers_action", required=True)
-    s = ssub.add_parser("list", parents=[common], help="the enrolled voices")
+    s = ssub.add_parser("list", parents=[common], help="the enrolled voices and their roles")
     s.add_argument("--json", action="store_true")
     s.set_defaults(handler=cmd_speakers_list)
     s = ssub.add_parser("remove", parents=[common], help="forget a person's voice")
     s.add_argument("name")
     s.set_defaults(handler=cmd_speakers_remove)
+    s = ssub.add_parser(
+        "role",
+        parents=[common],
+        help="change a person's household role (owner, adult, child)",
+        description="Change a person's household role. A household has one owner: making someone "
+        "the owner while another is enrolled is refused unless --force is given, and then the "
+        "previous owner becomes an adult.",
+    )
+    s.add_argument("name")
+    s.add_argument("role", choices=ROLES)
+    s.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(handler=cmd_speakers_role)
 
     p = sub.add_parser("who", parents=[common], help="who is speaking in a recording, and how they sound")
     p.add_argument("audio", type=Path)
@@ -54,6 +86,8 @@ def cmd_enroll(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from voice.audio import load_audio
     from voice.emotion import baseline_from, prosody_features
 
+    # The name, role and one-owner checks need no models: fail fast, before anything loads.
+    _registry(cfg).prepare_enrolment(args.name, args.role, args.force)
     clips = [load_audio(f, max_seconds=120) for f in args.audio]
     comps = _components(cfg)
     t0 = time.monotonic()
@@ -62,11 +96,15 @@ def cmd_enroll(cfg: TwinConfig, args: argparse.Namespace) -> int:
     texts = [comps.asr.transcribe(c, cfg.asr.language, cfg.asr.vad_filter).text for c in clips]
     baseline = baseline_from([prosody_features(c, t) for c, t in zip(clips, texts, strict=True)])
     t1 = time.monotonic()
-    profile = registry.enroll(args.name, clips, baseline, replace=not args.add)
+    previous_owners = registry.owner_names()
+    profile = registry.enroll(
+        args.name, clips, baseline, replace=not args.add, role=args.role, force=args.force
+    )
     enrol_s = time.monotonic() - t1
     speech = sum(c.duration for c in clips)
     out = {
         "name": profile.name,
+        "role": profile.role,
         "recordings": len(profile.embeddings),
         "threshold": profile.threshold,
         "audio_seconds": round(speech, 1),
@@ -78,8 +116,12 @@ def cmd_enroll(cfg: TwinConfig, args: argparse.Namespace) -> int:
     else:
         print(
             f"Enrolled {profile.name} from {len(profile.embeddings)} recordings ({speech:.1f} s of audio); "
-            f"acceptance threshold {profile.threshold:.3f} (calibrated from these recordings)."
+            f"acceptance threshold {profile.threshold:.3f} (calibrated from these recordings); "
+            f"role {profile.role}."
         )
+        for name in previous_owners:
+            if name != profile.name and profile.role == "owner":
+                print(f"  {name} is now an adult (one owner per household)")
         if len(profile.embeddings) < 3:
             print("  tip: three or more recordings make identification more reliable")
     comps.close()
@@ -104,6 +146,7 @@ def cmd_speakers_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
     rows = [
         {
             "name": p.name,
+            "role": p.role,
             "recordings": len(p.embeddings),
             "threshold": p.threshold,
             "backend": p.backend,
@@ -121,9 +164,28 @@ def cmd_speakers_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
     else:
         for r in rows:
             print(
-                f"{r['name']:20} {r['recordings']} recordings  threshold {r['threshold']:.3f}  "
+                f"{r['name']:20} {r['role']:6} {r['recordings']} recordings  threshold {r['threshold']:.3f}  "
                 f"updated {r['updated']}"
             )
+        if not reg.owner_names():
+            print("No owner: make someone the owner with `twin speakers role NAME owner`.")
+    return 0
+
+
+def cmd_speakers_role(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    reg = _registry(cfg)
+    before = reg.owner_names()
+    profile = reg.set_role(args.name, args.role, force=args.force)
+    demoted = [n for n in before if n != profile.name and n not in reg.owner_names()]
+    if args.json:
+        print(json.dumps({"name": profile.name, "role": profile.role, "demoted": demoted}))
+        return 0
+    said = {"owner": "the owner", "adult": "an adult", "child": "a child"}[profile.role]
+    print(f"{profile.name} is now {said}.")
+    for name in demoted:
+        print(f"{name} is now an adult (one owner per household).")
+    if not reg.owner_names():
+        print("Nobody is the owner now: make someone the owner with `twin speakers role NAME owner`.")
     return 0
 
 

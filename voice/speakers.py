@@ -4,6 +4,9 @@ Identification abstains ("unknown") rather than guesses: each profile carries it
 threshold, calibrated from the spread of its enrolment utterances and from how close the other
 enrolled voices (and Twin's own synthetic voice) come to it. Verification gives the permission layer
 a score and a decision; Twin's own TTS voice never passes as an enrolled person.
+
+Each profile has a household role (owner, adult, child), with one owner per household:
+`verify_owner()` is the score the permission layer asks for before owner-only actions.
 """
 
 from __future__ import annotations
@@ -29,7 +32,13 @@ from .capabilities import SpeakerMatch
 log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
+ROLES = ("owner", "adult", "child")
+GUEST = "guest"  # what role_of() answers for a voice that is not enrolled
 MIN_SPEECH_SECONDS = 1.0
+# Utterance-vs-utterance cosines (Resemblyzer) for when there is no enrolment data to calibrate from;
+# on the fixture speakers one person's utterances come >= 0.76 close, two people <= 0.65.
+SAME_VOICE_DEFAULT = 0.72
+IMPOSTOR_PAIR_DEFAULT = 0.65
 PROFILE_VERSION = 1
 _NAME = re.compile(r"^[\w][\w .'-]{0,39}$")
 
@@ -65,6 +74,29 @@ class UnknownSpeakerError(SpeakerError):
 
 class SpeakerNameError(SpeakerError):
     code = "speaker_name_invalid"
+
+
+class SpeakerRoleError(SpeakerError):
+    code = "speaker_role_invalid"
+
+
+class OwnerExistsError(SpeakerError):
+    """Making someone the owner while another owner is enrolled needs `force` (the old owner then
+    becomes an adult): a household has one owner, and the change is never silent."""
+
+    code = "speaker_owner_exists"
+
+
+class EnrolNameTakenError(SpeakerError):
+    """Enrolment by voice under a name that already belongs to a different voice."""
+
+    code = "enrol_name_taken"
+
+
+class EnrolAlreadyKnownError(SpeakerError):
+    """Enrolment by voice of a voice already enrolled under another name."""
+
+    code = "enrol_already_known"
 
 
 @dataclass(frozen=True)
@@ -194,6 +226,9 @@ class SpeakerProfile:
     updated: float
     baseline: dict[str, float] = field(default_factory=dict)  # the voice's usual prosody (emotion.py)
     version: int = PROFILE_VERSION
+    # "owner" | "adult" | "child"; "" in files written before roles existed (read as: the
+    # first-created profile is the owner, the others adults)
+    role: str = ""
 
     @property
     def centroid(self) -> np.ndarray:
@@ -272,12 +307,15 @@ class SpeakerRegistry:
                     profile = SpeakerProfile(**data)
                     if not profile.embeddings or profile.version != PROFILE_VERSION:
                         raise ValueError("no embeddings or an unknown version")
+                    if profile.role and profile.role not in ROLES:
+                        raise ValueError(f"unknown role {profile.role!r}")
                     np.asarray(profile.embeddings, np.float32).reshape(len(profile.embeddings), -1)
                 except (OSError, ValueError, TypeError) as exc:
                     log.warning("skipping unreadable voice profile %s: %s", path, exc)
                     self.skipped.append(str(path))
                     continue
                 self._profiles[profile.name] = profile
+            _resolve_roles(self._profiles)
         return self._profiles
 
     def _write(self, profile: SpeakerProfile) -> None:
@@ -353,28 +391,78 @@ class SpeakerRegistry:
         v = _unit(vector)
         return float(max(v @ s for s in self.synthetic))
 
+    def prepare_enrolment(
+        self, name: str, role: str | None = None, force: bool = False
+    ) -> tuple[str, SpeakerProfile | None, str]:
+        """The checks that need no audio, made before any is embedded: the name, the role, and
+        the one-owner rule. Returns (name, the profile it replaces or None, the role it gets)."""
+        name = name.strip()
+        if not _NAME.match(name) or name.lower() == UNKNOWN:
+            raise SpeakerNameError(
+                f"'{name}' cannot be used as a speaker name", "use letters, digits, spaces, - or ' (max 40)"
+            )
+        if role is not None and role not in ROLES:
+            raise SpeakerRoleError(f"'{role}' is not a household role", f"use one of: {', '.join(ROLES)}")
+        with_name = [p for p in self.profiles.values() if p.name.lower() == name.lower()]
+        old = with_name[0] if with_name else None
+        if role is None:
+            role = old.role if old else ("owner" if not self.profiles else "adult")
+        if role == "owner":
+            self._check_owner_change(name, force)
+        return name, old, role
+
+    def _check_owner_change(self, name: str, force: bool) -> None:
+        others = [o for o in self.owner_names() if o.lower() != name.lower()]
+        if others and not force:
+            raise OwnerExistsError(
+                f"{' and '.join(others)} is already the owner; a household has one owner",
+                f"to make {name} the owner instead, repeat with --force ({others[0]} becomes an adult)",
+            )
+
+    def _demote_other_owners(self, name: str) -> None:
+        for p in list(self.profiles.values()):
+            if p.role == "owner" and p.name.lower() != name.lower():
+                p.role = "adult"
+                self._write(p)
+
     def enroll(
         self,
         name: str,
         clips: Sequence[AudioClip],
         baseline: dict[str, float] | None = None,
         replace: bool = True,
+        role: str | None = None,
+        force: bool = False,
     ) -> SpeakerProfile:
-        """Enrol (or re-enrol, replacing the old voice unless `replace` is False) from several clips."""
-        name = name.strip()
-        if not _NAME.match(name) or name.lower() == UNKNOWN:
-            raise SpeakerNameError(
-                f"'{name}' cannot be used as a speaker name", "use letters, digits, spaces, - or ' (max 40)"
-            )
+        """Enrol (or re-enrol, replacing the old voice unless `replace` is False) from several clips.
+
+        `role` ("owner" | "adult" | "child") defaults to the person's current role on re-enrolment,
+        else owner for the first voice enrolled and adult after that. Making someone the owner while
+        another is enrolled raises OwnerExistsError unless `force` (the other becomes an adult)."""
+        # A bad name or role, or a second owner, is refused before any audio is embedded.
+        name, _, _ = self.prepare_enrolment(name, role, force)
         if not clips:
             raise EnrolNoSpeechError("no audio given to enrol", "pass two or more recordings of the person")
-        vectors = [self.check_clip(c).vector for c in clips]
-        old = None
-        with_name = [p for p in self.profiles.values() if p.name.lower() == name.lower()]
-        if with_name:
-            old = with_name[0]
-            if not replace:
-                vectors = [np.asarray(e, np.float32) for e in old.embeddings] + vectors
+        checked = [self.check_clip(c) for c in clips]
+        return self.enroll_embeddings(name, checked, baseline, replace, role, force)
+
+    def enroll_embeddings(
+        self,
+        name: str,
+        embeddings: Sequence[SpeechEmbedding],
+        baseline: dict[str, float] | None = None,
+        replace: bool = True,
+        role: str | None = None,
+        force: bool = False,
+    ) -> SpeakerProfile:
+        """enroll() from clips already passed through check_clip() (enrolment by voice checks each
+        utterance as it comes, and does not embed it twice)."""
+        name, old, role = self.prepare_enrolment(name, role, force)
+        if not embeddings:
+            raise EnrolNoSpeechError("no audio given to enrol", "pass two or more recordings of the person")
+        vectors = [np.asarray(e.vector, np.float32) for e in embeddings]
+        if old is not None and not replace:
+            vectors = [np.asarray(e, np.float32) for e in old.embeddings] + vectors
         if len(vectors) >= 2:
             g = np.stack([_unit(v) for v in vectors])
             loo = [float(_unit(np.delete(g, k, 0).mean(0)) @ g[k]) for k in range(len(g))]
@@ -400,14 +488,46 @@ class SpeakerRegistry:
             old.created if old else now,
             now,
             baseline or (old.baseline if old else {}),
+            role=role,
         )
         if old is not None and old.name != name:
             self._path(old.name).unlink(missing_ok=True)
             self.profiles.pop(old.name, None)
         self._write(profile)
         self.profiles[profile.name] = profile
+        if role == "owner":
+            self._demote_other_owners(profile.name)
         self._recalibrate_others(profile.name)
         return profile
+
+    # -- household roles ---------------------------------------------------------------------------
+    def set_role(self, name: str, role: str, force: bool = False) -> SpeakerProfile:
+        """Change a person's role. One owner per household: making someone the owner while another
+        is enrolled raises OwnerExistsError unless `force`, which makes the other an adult."""
+        if role not in ROLES:
+            raise SpeakerRoleError(f"'{role}' is not a household role", f"use one of: {', '.join(ROLES)}")
+        profile = self.get(name)
+        if role == "owner":
+            self._check_owner_change(profile.name, force)
+        if profile.role != role:
+            profile.role = role
+            self._write(profile)
+        if role == "owner":
+            self._demote_other_owners(profile.name)
+        return profile
+
+    def role_of(self, name: str | None) -> str:
+        """The person's household role, "owner", "adult" or "child"; "guest" for "unknown" or anyone
+        not enrolled (the least trusted answer: a permission check never fails open on a name)."""
+        if not name or name == UNKNOWN:
+            return GUEST
+        try:
+            return self.get(name).role
+        except UnknownSpeakerError:
+            return GUEST
+
+    def owner_names(self) -> list[str]:
+        return sorted(p.name for p in self.profiles.values() if p.role == "owner")
 
     def _recalibrate_others(self, changed: str) -> None:
         """A new voice is a new impostor for everyone else: their thresholds move away from it."""
@@ -460,6 +580,76 @@ class SpeakerRegistry:
         synthetic = self.synthetic_score(emb.vector) >= self.synthetic_limit
         accepted = score >= profile.threshold and not synthetic
         return Verification(profile.name, round(score, 4), profile.threshold, accepted, synthetic)
+
+    def _embedding_of(self, voice: AudioClip | SpeechEmbedding | np.ndarray) -> tuple[np.ndarray, float]:
+        """(vector, seconds of speech) from a clip, an embedding, or a bare vector (whose amount of
+        speech is unknown, so taken as enough)."""
+        if isinstance(voice, AudioClip):
+            voice = self.embedder.embed(voice)
+        if isinstance(voice, SpeechEmbedding):
+            return np.asarray(voice.vector, np.float32), voice.speech_seconds
+        return np.asarray(voice, np.float32).reshape(-1), float("inf")
+
+    def owner_verification(self, voice: AudioClip | SpeechEmbedding | np.ndarray) -> Verification:
+        """The best-matching owner's verification of this voice. Not accepted when nobody is the
+        owner, when there is too little speech, or when the voice is synthetic (Twin's own)."""
+        owners = [self.profiles[n] for n in self.owner_names()]
+        if not owners:
+            return Verification("", 0.0, 1.0, False, False)
+        vector, speech = self._embedding_of(voice)
+        if speech < 0.5 or not np.any(vector):
+            return Verification(owners[0].name, 0.0, owners[0].threshold, False, False)
+        v = _unit(vector)
+        best = max(owners, key=lambda p: float(v @ p.centroid))
+        score = float(v @ best.centroid)
+        if self.synthetic_score(v) >= self.synthetic_limit:
+            return Verification(best.name, 0.0, best.threshold, False, True)
+        return Verification(best.name, round(score, 4), best.threshold, score >= best.threshold, False)
+
+    def verify_owner(self, voice: AudioClip | SpeechEmbedding | np.ndarray) -> float:
+        """For the permission layer: how much this voice sounds like an owner (cosine, max over
+        the owner profiles); 0.0 when no owner is enrolled, with too little speech, or for a
+        synthetic voice (Twin's own TTS never passes). Compare with owner_verification(...).threshold
+        (that owner's calibrated acceptance threshold), or use owner_verification(...).accepted."""
+        return self.owner_verification(voice).score
+
+    def same_voice_threshold(self) -> float:
+        """The cosine above which two single utterances are taken for one voice (PresenceTracker),
+        calibrated from the enrolment data like the profile thresholds: halfway between the low
+        end of how close each person's enrolment utterances are to one another and the closest
+        two different enrolled people come (IMPOSTOR_PAIR_DEFAULT with one person enrolled).
+        SAME_VOICE_DEFAULT when no one has two utterances to learn from."""
+        groups = [
+            np.stack([_unit(np.asarray(e, np.float32)) for e in p.embeddings]) for p in self.profiles.values()
+        ]
+        genuine: list[float] = []
+        impostor: list[float] = []
+        for k, g in enumerate(groups):
+            genuine.extend((g @ g.T)[np.triu_indices(len(g), 1)].tolist())
+            for h in groups[k + 1 :]:
+                impostor.extend((g @ h.T).ravel().tolist())
+        if not genuine:
+            return SAME_VOICE_DEFAULT
+        low = min(float(np.mean(genuine)) - 2.5 * max(float(np.std(genuine)), 0.02), min(genuine) - 0.03)
+        high = max(impostor) if impostor else IMPOSTOR_PAIR_DEFAULT
+        threshold = (low + high) / 2 if high < low else low
+        return float(np.clip(threshold, 0.6, 0.9))
+
+    def voices_in(self, emb: SpeechEmbedding) -> int:
+        """2 when one utterance holds two voices (the same test, and limit, enrolment uses), else 1."""
+        return 2 if two_voice_score(emb.partials) > self.two_voice_limit else 1
+
+
+def _resolve_roles(profiles: dict[str, SpeakerProfile]) -> None:
+    """Profiles written before roles existed: the first-created one reads as the owner (unless an
+    owner is already set), the others as adults. Nothing is rewritten until a profile changes."""
+    unset = [p for p in profiles.values() if p.role not in ROLES]
+    if not unset:
+        return
+    has_owner = any(p.role == "owner" for p in profiles.values())
+    first = min(profiles.values(), key=lambda p: (p.created, p.name))
+    for p in unset:
+        p.role = "owner" if (p is first and not has_owner) else "adult"
 
 
 REFERENCE_SENTENCES = (
