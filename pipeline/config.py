@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices.profiles import PROFILES, DeviceProfile
 from models.errors import TwinError
@@ -104,12 +104,34 @@ class McpServerConfig(_Strict):
     timeout_s: float = Field(10.0, gt=0, le=120)
 
 
+class OutboxConfig(_Strict):
+    """How messages leave the device. `spool` writes them to DATA_DIR/outbox for the user's own
+    delivery; `smtp` sends mail through the user's server (password from the environment)."""
+
+    kind: Literal["spool", "smtp"] = "spool"
+    host: str = ""
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password_env: str = "TWIN_SMTP_PASSWORD"  # the name of the variable, never the password itself
+    sender: str = ""
+    subject: str = "Message from Twin"
+    timeout_s: float = Field(10.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _smtp_needs_server(self) -> OutboxConfig:
+        if self.kind == "smtp" and not (self.host and self.sender):
+            raise ValueError("tools.outbox kind 'smtp' needs 'host' and 'sender'")
+        return self
+
+
 class ToolsConfig(_Strict):
     enabled: bool = True  # the planner may use tools; false: every turn is a plain reply
     max_steps: int = Field(3, ge=1, le=8)
     time_budget_s: float = Field(8.0, gt=0, le=60)
     confirm_timeout_s: float = Field(8.0, gt=0, le=60)
     mcp: dict[str, McpServerConfig] = Field(default_factory=dict)
+    outbox: OutboxConfig = Field(default_factory=OutboxConfig)
 
 
 class TwinConfig(_Strict):

@@ -110,6 +110,11 @@ class Endpointer:
         self._preroll: deque[np.ndarray] = deque(maxlen=round(preroll_ms / 1000 / FRAME_S))
         self.reset()
 
+    @property
+    def in_speech(self) -> bool:
+        """The user is speaking (an utterance is open)."""
+        return self._in_speech
+
     def reset(self) -> None:
         self._frames: list[np.ndarray] = []
         self._in_speech = False

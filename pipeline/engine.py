@@ -32,6 +32,8 @@ from voice.errors import NoSpeechError
 from voice.tts import Prosody
 from voice.vad import regions_from_probabilities
 
+from .acting import Acting, TurnVoice, turn_voice
+from .asking import wait_turn_or_question
 from .components import Components
 from .config import TwinConfig
 from .endpointing import Endpoint, Endpointer, Pause, Resume, SpeechStart, Utterance
@@ -106,7 +108,7 @@ def _post(loop: asyncio.AbstractEventLoop, q: asyncio.Queue, item: Any) -> None:
         loop.call_soon_threadsafe(q.put_nowait, item)
 
 
-class Twin:
+class Twin(Acting):
     def __init__(self, cfg: TwinConfig, components: Components | None = None, naive: bool = False) -> None:
         """`naive` is the benchmark's baseline: wait for the whole transcript, generate the whole
         reply, then synthesize all of it; no speculation and no streaming."""
@@ -131,8 +133,8 @@ class Twin:
         self._warm = False
         # recall has its own thread so a slow one never queues behind memory writes
         self._recall_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="twin-recall")
-        self.tools: Any = None  # the ToolSession, built on the first turn that may need a tool
-        self.confirmer: Any = None  # asks the user out loud; None: every confirmation is "not done"
+        self._init_acting()
+        self._alert_playing = False
 
     def warm_up(self) -> None:
         """Before the first turn of a session: put the system prompt in the model's cache, so the
@@ -212,8 +214,10 @@ class Twin:
         max_turns: int | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> list[TurnResult]:
-        """The always-on loop: VAD per frame, endpointing, one task per turn, barge-in. A turn that
-        fails is reported through `on_error` and the loop keeps listening."""
+        """The always-on loop: VAD per frame, endpointing, one task per turn, barge-in, spoken
+        answers to Twin's own questions, and the clock that rings timers. A turn that fails is
+        reported through `on_error` and the loop keeps listening. Announcements (a timer's ring)
+        reach `on_turn` with mode "alert" and are not counted in the returned turns."""
         loop = asyncio.get_running_loop()
         vad = self.c.vad
         vad.reset()
@@ -249,48 +253,102 @@ class Twin:
                 speculative[1].cancel()
                 speculative = None
 
-        position = 0.0
-        async for frame in source.frames_iter():
-            position = frame.position
-            prob = await loop.run_in_executor(self.c.vad_pool, vad.frame_probability, frame.samples)
+        def idle() -> bool:
             busy = current is not None and not current.done()
-            if busy and not self.barge_in:
-                ep.reset()  # half duplex: what the microphone hears while Twin speaks is not the user
-                continue
-            out = ep.push(prob, frame.samples, frame.position, frame.arrival_t)
-            if isinstance(out, SpeechStart):
-                if busy:
-                    self.interrupt(current, sink)  # type: ignore[arg-type]
-            elif isinstance(out, Pause) and not self.naive and frame.arrival_t is not None:
-                # The user may be done: start the turn now, while the endpoint's silence runs.
-                discard()
-                pending_end = Endpoint()
-                speculative = (out.voiced, start(out.audio, pending_end), pending_end)
-            elif isinstance(out, Resume):
-                discard()
-            elif isinstance(out, Utterance):
-                if speculative is not None and speculative[0] == out.voiced:
-                    current = speculative[1]
-                    speculative[2].confirm(out)
-                    speculative = None
-                else:
+            return not (busy or ep.in_speech or self.asking.waiting)
+
+        async def ring() -> None:
+            async def alert(text: str) -> None:
+                self._alert_playing = True
+                try:
+                    result = await self.announce(text, sink)
+                finally:
+                    self._alert_playing = False
+                if on_turn:
+                    on_turn(result)
+
+            await self.ring_due(alert, idle)
+
+        self.live_sink = sink
+        clock = asyncio.create_task(ring()) if self.cfg.tools.enabled else None
+        position = 0.0
+        try:
+            async for frame in source.frames_iter():
+                position = frame.position
+                prob = await loop.run_in_executor(self.c.vad_pool, vad.frame_probability, frame.samples)
+                if self.asking.waiting:
+                    # Twin asked and waits: the next whole utterance is the answer, not a new turn.
+                    if self.asking.fresh:
+                        self.asking.fresh = False
+                        ep.reset()  # what was heard while Twin spoke the question is not the answer
+                    out = ep.push(prob, frame.samples, frame.position, frame.arrival_t)
+                    if isinstance(out, Utterance):
+                        self.asking.answer(out.audio)
+                    continue
+                busy = current is not None and not current.done()
+                if (busy and not self.barge_in) or self._alert_playing:
+                    ep.reset()  # half duplex: what the microphone hears while Twin speaks is not the user
+                    continue
+                out = ep.push(prob, frame.samples, frame.position, frame.arrival_t)
+                if isinstance(out, SpeechStart):
+                    if busy:
+                        self.interrupt(current, sink)  # type: ignore[arg-type]
+                elif isinstance(out, Pause) and not self.naive and frame.arrival_t is not None:
+                    # The user may be done: start the turn now, while the endpoint's silence runs.
                     discard()
-                    current = start(out.audio, Endpoint(out))
-                if frame.arrival_t is None:  # a recording fed faster than real time: one turn at a time
-                    await asyncio.wait([current])
-            if max_turns is not None and len(results) >= max_turns:
-                break
-        discard()
-        tail = ep.flush(position)
-        if tail is not None:
-            start(tail.audio, Endpoint(tail))
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError):
-                if on_error is None:
-                    await task
+                    pending_end = Endpoint()
+                    speculative = (out.voiced, start(out.audio, pending_end), pending_end)
+                elif isinstance(out, Resume):
+                    discard()
+                elif isinstance(out, Utterance):
+                    if speculative is not None and speculative[0] == out.voiced:
+                        current = speculative[1]
+                        speculative[2].confirm(out)
+                        speculative = None
+                    else:
+                        discard()
+                        current = start(out.audio, Endpoint(out))
+                    if frame.arrival_t is None:  # a recording fed faster than real time: one turn at a time
+                        await wait_turn_or_question(current, self.asking)
+                if max_turns is not None and len(results) >= max_turns:
+                    break
+            discard()
+            tail = ep.flush(position)
+            if tail is not None:
+                if self.asking.waiting:
+                    self.asking.answer(tail.audio)
                 else:
-                    await asyncio.wait([task])
+                    start(tail.audio, Endpoint(tail))
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    if on_error is None:
+                        await task
+                    else:
+                        await asyncio.wait([task])
+        finally:
+            self.live_sink = None
+            if clock is not None:
+                clock.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await clock
         return results
+
+    async def announce(self, text: str, sink: Sink | None = None) -> TurnResult:
+        """Say something Twin starts itself (a timer's ring): a turn of mode "alert" with no user
+        words, so it leaves nothing in the conversation history."""
+        rec = self._recorder("alert")
+        sink = sink or BufferSink()
+        playback = _Playback()
+        sentence_q: asyncio.Queue[str | None] = asyncio.Queue()
+        audio_q: asyncio.Queue = asyncio.Queue()
+        parts: list[str] = []
+        endpoint = Endpoint(_TEXT_TURN)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._say(rec, text, sentence_q, parts))
+            tg.create_task(self._synthesize(rec, sentence_q, audio_q, endpoint, threading.Event()))
+            tg.create_task(self._play(audio_q, sink, playback))
+        heard = " ".join(sentence for sentence, _ in playback.spoken)
+        return self._finish(rec, "completed", "", "en", " ".join(parts), heard, sink, None)
 
     async def _transcribe(self, audio: AudioClip) -> Transcript:
         loop = asyncio.get_running_loop()
@@ -412,7 +470,9 @@ class Twin:
             audio_q: asyncio.Queue[tuple[str, np.ndarray] | None] = asyncio.Queue()
             fixed = await self._memory_command(text, speaker, endpoint)
             # tools: a reply composed from their results, or context for the model's reply
-            plan = None if fixed else await self._plan(text, endpoint)
+            voice = TurnVoice(rec, sink if speak else None, speaker, rec.mode == "voice")
+            with turn_voice(voice):
+                plan = None if fixed else await self._plan(text, endpoint, speaker)
             recalled = [] if fixed or (plan is not None and plan.reply) else await self._recall(text, speaker)
             messages = self.messages_for(text, language, recalled, rec.style)
             if plan is not None and plan.context:
@@ -488,27 +548,6 @@ class Twin:
     def flush_memory(self, timeout: float = 30.0) -> None:
         """Wait for this session's pending memory writes (tests, shutdown)."""
         concurrent.futures.wait(self._memory_writes, timeout)
-
-    # -- tools (pipeline/planner.py): the only place the engine touches them ----------------------
-    async def _plan(self, text: str, endpoint: Endpoint) -> Any:
-        """The planner's result for this turn, or None when it needs no tool (plain reply). Nothing
-        acts on a speculative turn: tools wait until the user's turn has really ended."""
-        from .planner import might_need_tools
-
-        if not self.cfg.tools.enabled or not might_need_tools(text):
-            return None
-        if self.tools is None:
-            from .tool_session import ToolSession
-
-            loop = asyncio.get_running_loop()
-            self.tools = await loop.run_in_executor(  # loads a model and starts MCP servers: off the loop
-                self.c.llm_pool, lambda: ToolSession(self.cfg, self.c.planner_model, self._confirm)
-            )
-        await endpoint.wait()
-        return await self.tools.plan(text)
-
-    async def _confirm(self, question: str, timeout_s: float) -> str | None:
-        return None if self.confirmer is None else await self.confirmer(question, timeout_s)
 
     async def _say(
         self, rec: TurnRecorder, text: str, sentence_q: asyncio.Queue, reply_parts: list[str]

@@ -114,7 +114,9 @@ class Confirmer(Protocol):
         ...
 
 
-OwnerVerifier = Callable[[], float]  # verified-owner voice score 0..1 for the current utterance
+# The verified-owner voice score 0..1 of the current utterance; None when there is no voice to
+# check (a typed command at the device itself) or no owner is enrolled.
+OwnerVerifier = Callable[[], float | None]
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,10 @@ class PermissionGate:
     def owner_verified(self) -> tuple[bool, str]:
         if self.owner_verifier is None:
             return True, "no owner voice enrolled"
-        score = float(self.owner_verifier())
+        raw = self.owner_verifier()
+        if raw is None:
+            return True, "no voice to verify"
+        score = float(raw)
         ok = score >= self.owner_threshold
         return ok, f"owner voice score {score:.2f}" + ("" if ok else f" < {self.owner_threshold}")
 

@@ -81,6 +81,12 @@ class ToolRunner:
         )
         return out
 
+    def refuse(self, call: ToolCall, turn: TurnTools, why: str) -> CallOutcome:
+        """A call the planner will not make (its arguments are not the user's): logged, not run."""
+        tier = str(self.registry.get(call.tool).tier) if call.tool in self.registry else "?"
+        out = CallOutcome(call.tool, call.args, tier, "denied", "blocked", f"not done: {why}", (why,))
+        return self._log(turn, out, self.key_for(turn.turn_id, call))
+
     async def run(self, call: ToolCall, turn: TurnTools, key: str | None = None) -> CallOutcome:
         key = key or self.key_for(turn.turn_id, call)
         try:
@@ -123,7 +129,8 @@ class ToolRunner:
 
     async def _execute(self, tool, args, turn: TurnTools, key: str, decision: str, reasons) -> CallOutcome:
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.pool, tool.handler, args)
+        who = (turn.speaker.name,) if tool.needs_speaker else ()  # scoped tools get the turn's speaker
+        future = loop.run_in_executor(self.pool, tool.handler, args, *who)
 
         def commit(result: ToolResult | None, status: str, summary: str) -> CallOutcome:
             out = CallOutcome(tool.name, args, tool.tier, decision, status, summary, tuple(reasons))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from .audit import AuditLog
 from .config import TwinConfig
@@ -26,12 +27,16 @@ class ToolSession:
         cfg: TwinConfig,
         model: PlannerModel | None = None,
         confirmer: Confirmer | None = None,
-        owner_verifier: Callable[[], float] | None = None,
+        owner_verifier: Callable[[], float | None] | None = None,
         registry: ToolRegistry | None = None,
         now: Callable[[], datetime] | None = None,
+        memory: Any | None = None,
+        local: LocalTools | None = None,
     ) -> None:
+        """`memory` adds the remember/recall/forget tools; `local` shares the engine's LocalTools
+        (its clock rings the timers) instead of building another over the same files."""
         self.cfg = cfg
-        self.local = LocalTools(cfg.data_path, now=now)
+        self.local = local or LocalTools(cfg.data_path, now=now, outbox=cfg.tools.outbox, memory=memory)
         self.registry = registry or self.local.registry()
         self.mcp_problems: list[str] = []
         if registry is None and cfg.tools.mcp:

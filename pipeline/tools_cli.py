@@ -1,4 +1,5 @@
-"""`twin tools list`, `twin audit [--verify] [--json]` and `twin bench tools`."""
+"""`twin tools list`, `twin contacts add|list|remove`, `twin audit [--verify] [--json]` and
+`twin bench tools`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,20 @@ def register(sub: Any, common: argparse.ArgumentParser, bench_sub: Any) -> None:
     t.add_argument("--json", action="store_true")
     t.set_defaults(handler=cmd_tools_list)
 
+    p = sub.add_parser("contacts", parents=[common], help="the people Twin can send messages to")
+    csub = p.add_subparsers(dest="contacts_command", required=True)
+    c = csub.add_parser("add", parents=[common], help="add or replace a contact")
+    c.add_argument("name")
+    c.add_argument("--email", default="", help="where [tools.outbox] kind 'smtp' sends")
+    c.add_argument("--phone", default="")
+    c.set_defaults(handler=cmd_contacts_add)
+    c = csub.add_parser("list", parents=[common], help="every contact")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(handler=cmd_contacts_list)
+    c = csub.add_parser("remove", parents=[common], help="remove a contact")
+    c.add_argument("name")
+    c.set_defaults(handler=cmd_contacts_remove)
+
     p = sub.add_parser("audit", parents=[common], help="the tamper-evident log of every tool call")
     p.add_argument("--verify", action="store_true", help="check the hash chain; exit 5 where it breaks")
     p.add_argument("--json", action="store_true")
@@ -30,9 +45,19 @@ def register(sub: Any, common: argparse.ArgumentParser, bench_sub: Any) -> None:
     b.set_defaults(handler=cmd_bench_tools)
 
 
-def cmd_tools_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
+def _registry(cfg: TwinConfig) -> Any:
+    """Every tool a session offers, without opening memory (its tools are listed, not called)."""
     from .tool_session import ToolSession
+    from .tools.memory_tools import memory_tools
 
+    registry = ToolSession(cfg).registry
+    if cfg.memory.enabled:
+        for tool in memory_tools(None):  # type: ignore[arg-type]
+            registry.add(tool)
+    return registry
+
+
+def cmd_tools_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
     rows = [
         {
             "name": t.name,
@@ -43,7 +68,7 @@ def cmd_tools_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
             "source": t.source,
             "description": t.description,
         }
-        for t in ToolSession(cfg).registry
+        for t in _registry(cfg)
     ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -52,6 +77,39 @@ def cmd_tools_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
     for r in rows:
         a = ", ".join(f"{k}{'' if k in r['required'] else '?'}: {v}" for k, v in r["args"].items())
         print(f"{r['name']:<18} {r['tier']:<10} {r['timeout_s']:>6g}s  ({a}) {r['description']}")
+    return 0
+
+
+def cmd_contacts_add(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from .config import ensure_data_dir
+    from .tools.outbox import Contacts
+
+    ensure_data_dir(cfg.data_path)
+    entry = Contacts(cfg.data_path).add(args.name, args.email, args.phone)
+    print(f"saved {' '.join(args.name.split())}: " + ", ".join(f"{k} {v}" for k, v in entry.items()))
+    return 0
+
+
+def cmd_contacts_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from .tools.outbox import Contacts
+
+    contacts = Contacts(cfg.data_path).all()
+    if args.json:
+        print(json.dumps(contacts, ensure_ascii=False))
+    elif not contacts:
+        print("no contacts yet: twin contacts add NAME --email ADDRESS")
+    for name, entry in contacts.items() if not args.json else ():
+        print(f"{name:<24} {entry.get('email', '')} {entry.get('phone', '')}".rstrip())
+    return 0
+
+
+def cmd_contacts_remove(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from .tools.errors import ToolArgumentError
+    from .tools.outbox import Contacts
+
+    if not Contacts(cfg.data_path).remove(args.name):
+        raise ToolArgumentError(f"no contact named {args.name}", "see `twin contacts list`")
+    print(f"removed {args.name}")
     return 0
 
 

@@ -119,12 +119,12 @@ def test_act_tier_runs_without_asking_when_arguments_are_the_users(runner):
 def test_sensitive_needs_a_spoken_yes_and_silence_means_not_done(runner, local):
     out = run(runner, turn("send running late to Anna", None), "send_message", to="Anna", text="running late")
     assert (out.decision, out.status) == ("denied", "blocked") and "no answer" in out.summary
-    assert not local.outbox.exists()
+    assert not local.outbox.dir.exists()
     out = run(
         runner, turn("send running late to Anna", "yes"), "send_message", to="Anna", text="running late"
     )
     assert (out.decision, out.status) == ("confirmed", "ok")
-    assert len(list(local.outbox.iterdir())) == 1
+    assert len(list(local.outbox.dir.iterdir())) == 1
 
 
 def test_confirmation_that_never_comes_times_out(runner, local):
@@ -142,7 +142,7 @@ def test_guest_and_child_cannot_buy_or_message(runner, local):
         for tool, args in [("send_message", {"to": "Anna", "text": "hi"}), ("place_order", {"item": "tv"})]:
             out = run(runner, turn("send hi to Anna buy tv", "yes", role), tool, **args)
             assert out.status == "blocked", (role, tool)
-    assert not local.outbox.exists() and not local.orders.exists()
+    assert not local.outbox.dir.exists() and not local.orders.exists()
 
 
 def test_owner_voice_hook_gates_sensitive_calls(tmp_path, local):

@@ -44,12 +44,13 @@ class Tool:
     description: str
     tier: Tier
     params: dict[str, dict[str, Any]]  # JSON-schema properties
-    handler: Callable[[dict[str, Any]], ToolResult]
+    handler: Callable[..., ToolResult]  # handler(args) or, with needs_speaker, handler(args, speaker)
     required: tuple[str, ...] = ()
     timeout_s: float = 5.0
     source: str = "local"  # local | mcp:<server>
     verb: str = ""  # how a confirmation question names the action ("send a message")
     category: str = ""  # buy | message | ... for per-speaker policy
+    needs_speaker: bool = False  # the handler is called as handler(args, speaker_name)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def schema(self) -> dict[str, Any]:

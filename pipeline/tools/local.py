@@ -15,6 +15,8 @@ from typing import Any
 from .base import Tier, Tool, ToolRegistry, ToolResult
 from .calc import calculate, convert
 from .errors import ToolArgumentError
+from .memory_tools import memory_tools
+from .outbox import Outbox
 from .store import JsonState, atomic_write_text
 
 S = {"type": "string"}
@@ -42,7 +44,15 @@ def _hhmm(text: str) -> tuple[int, int]:
 class LocalTools:
     """Builds the registry of local tools over one data directory. `now` is injectable for tests."""
 
-    def __init__(self, data_dir: Path, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        now: Callable[[], datetime] | None = None,
+        outbox: Any | None = None,
+        memory: Any | None = None,
+    ) -> None:
+        """`outbox`: the [tools.outbox] config (None: the local spool); `memory`: a memory.Memory
+        for the remember/recall/forget tools (None: those tools are not offered)."""
         self.dir = data_dir / "tools"
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.now = now or (lambda: datetime.now().astimezone())
@@ -51,7 +61,8 @@ class LocalTools:
         self.notes = JsonState(self.dir / "notes.json", {"notes": []})
         self.lists = JsonState(self.dir / "lists.json", {"lists": {}})
         self.device = JsonState(self.dir / "device.json", {"volume": 50, "muted": False, "playing": False})
-        self.outbox = data_dir / "outbox"
+        self.outbox = Outbox(data_dir, outbox)
+        self.memory = memory
         self.orders = data_dir / "orders"
         self.documents = data_dir / "documents"
         self.calendar = data_dir / "calendar.ics"
@@ -106,22 +117,58 @@ class LocalTools:
         return ToolResult(True, f"cancelled {len(gone)} timer(s)", gone)
 
     def fire_due(self) -> list[dict[str, Any]]:
-        """Timers and alarms whose time has come: removed from the state and returned to ring.
-        Called by the session's clock; after a restart, anything that came due meanwhile rings."""
+        """Timers, alarms and reminders whose time has come, to ring. Timers and one-off reminders
+        are removed; a recurring reminder moves to its next time. Called by the live loop's clock
+        every second; after a restart, anything that came due meanwhile rings once. Nothing is
+        written when nothing is due."""
         now = self.now()
+        timers = [t for t in self.timers.read()["timers"] if datetime.fromisoformat(t["due"]) <= now]
+        reminders = [r for r in self.reminders.read()["reminders"] if self._reminder_due(r, now)]
+        fired: list[dict[str, Any]] = []
+        if timers:
 
-        def pop(s: dict[str, Any]) -> list[dict[str, Any]]:
-            due = [t for t in s["timers"] if datetime.fromisoformat(t["due"]) <= now]
-            s["timers"] = [t for t in s["timers"] if t not in due]
-            return due
+            def pop(s: dict[str, Any]) -> list[dict[str, Any]]:
+                due = [t for t in s["timers"] if datetime.fromisoformat(t["due"]) <= now]
+                s["timers"] = [t for t in s["timers"] if t not in due]
+                return due
 
-        return self.timers.update(pop)
+            fired += self.timers.update(pop)
+        if reminders:
+
+            def ring(s: dict[str, Any]) -> list[dict[str, Any]]:
+                due = [r for r in s["reminders"] if self._reminder_due(r, now)]
+                for r in due:
+                    r["last"] = now.isoformat()
+                s["reminders"] = [r for r in s["reminders"] if not (r in due and r["repeat"] == "none")]
+                return [r | {"kind": "reminder", "label": r["text"]} for r in due]
+
+            fired += self.reminders.update(ring)
+        return fired
+
+    @staticmethod
+    def _reminder_due(r: dict[str, Any], now: datetime) -> bool:
+        """Due when its time of day has passed since it was set (or last rang), on a day its
+        repeat allows."""
+        since = datetime.fromisoformat(r.get("last") or r.get("created") or now.isoformat())
+        h, m = (int(x) for x in r["time"].split(":"))
+        at = since.replace(hour=h, minute=m, second=0, microsecond=0)
+        if at <= since:
+            at += timedelta(days=1)
+        if r.get("repeat") == "weekly" and r.get("last"):
+            at = since.replace(hour=h, minute=m, second=0, microsecond=0) + timedelta(days=7)
+        return at <= now
 
     # -- reminders ---------------------------------------------------------------------------------
     def add_reminder(self, a: dict[str, Any]) -> ToolResult:
         h, m = _hhmm(a["time"])
         repeat = a.get("repeat", "none")
-        item = {"id": uuid.uuid4().hex[:8], "text": a["text"], "time": f"{h:02d}:{m:02d}", "repeat": repeat}
+        item = {
+            "id": uuid.uuid4().hex[:8],
+            "text": a["text"],
+            "time": f"{h:02d}:{m:02d}",
+            "repeat": repeat,
+            "created": self.now().isoformat(),
+        }
         self.reminders.update(lambda s: s["reminders"].append(item))
         every = "" if repeat == "none" else f" ({repeat})"
         return ToolResult(True, f"reminder '{a['text']}' at {h:02d}:{m:02d}{every}", item)
@@ -253,8 +300,8 @@ class LocalTools:
             raise ToolArgumentError(
                 "a message needs a recipient and text", "e.g. to='Anna', text='running late'"
             )
-        path = self._spool(self.outbox, {"to": to, "text": text, "at": self.now().isoformat()})
-        return ToolResult(True, f"message to {to} queued in the outbox", {"file": path.name})
+        summary, data = self.outbox.send(to, text, self.now().isoformat())
+        return ToolResult(True, summary, data)
 
     def place_order(self, a: dict[str, Any]) -> ToolResult:
         path = self._spool(self.orders, {"item": a["item"], "quantity": a.get("quantity", 1)})
@@ -384,6 +431,7 @@ class LocalTools:
                 ("to", "text"),
                 verb="send a message",
                 category="message",
+                timeout_s=float(getattr(self.outbox.cfg, "timeout_s", 5.0)) + 5.0,
             ),
             Tool(
                 "place_order",
@@ -396,4 +444,6 @@ class LocalTools:
                 category="buy",
             ),
         ]
+        if self.memory is not None:
+            t += memory_tools(self.memory)
         return ToolRegistry(t)

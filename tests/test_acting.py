@@ -1,0 +1,117 @@
+"""Acting in a live session on the real models: a sensitive request is confirmed (or not) by a
+spoken answer heard through the same microphone stream, timers ring while Twin runs (and ones that
+came due while it was off ring on start), and memory tools keep to the speaker's own scope."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from devices.sinks import BufferSink
+from devices.sources import ClipSource
+from pipeline.events import Notice
+from pipeline.permissions import Speaker, answer_with
+from tests.test_turns import _conversation
+from voice.audio import SAMPLE_RATE, AudioClip
+
+pytestmark = pytest.mark.models
+
+
+def _twin(cfg, components, tmp_path, **tools):
+    from pipeline.engine import Twin
+
+    cfg = cfg.model_copy(
+        update={
+            "data_dir": tmp_path,
+            "tools": cfg.tools.model_copy(update={"confirm_timeout_s": 6.0, **tools}),
+        }
+    )
+    return Twin(cfg, components)
+
+
+def _notices(result, code: str) -> list[str]:
+    return [e.message for e in result.events if isinstance(e, Notice) and e.code == code]
+
+
+def _outbox(tmp_path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((tmp_path / "outbox").glob("*.json"))]
+
+
+def test_spoken_yes_sends_the_message(cfg, components, synth, tmp_path):
+    twin = _twin(cfg, components, tmp_path)
+    clip = _conversation(synth, ["Send a message to Tom saying I am running late.", "Yes."], [2.5, 1.5])
+    results = asyncio.run(twin.live(ClipSource(clip), BufferSink()))
+    assert len(results) == 1, [r.transcript for r in results]  # the answer was not a turn of its own
+    r = results[0]
+    asked = _notices(r, "asking")
+    print("\nheard:", r.transcript, "asked:", asked, "answer:", _notices(r, "answer"), "reply:", r.reply)
+    assert asked and asked[0].startswith("Send '") and "Tom" in asked[0]
+    assert "yes" in _notices(r, "answer")[0].lower()
+    sent = _outbox(tmp_path)
+    assert len(sent) == 1 and sent[0]["to"] == "Tom" and "running late" in sent[0]["text"].lower()
+    assert r.reply == "Message to Tom queued in the outbox."
+    audit = twin.tools.audit.entries()
+    assert [(e["tool"], e["decision"], e["status"]) for e in audit] == [("send_message", "confirmed", "ok")]
+
+
+def test_spoken_no_or_silence_leaves_it_undone(cfg, components, synth, tmp_path):
+    twin = _twin(cfg, components, tmp_path, confirm_timeout_s=3.0)
+    clip = _conversation(synth, ["Send a message to Tom saying I am running late.", "No, don't."], [2.5, 1.5])
+    r = asyncio.run(twin.live(ClipSource(clip), BufferSink()))[0]
+    assert _outbox(tmp_path) == [] and r.reply.startswith("I did not send message")
+    # nobody answers: after the timeout, not done
+    clip = _conversation(synth, ["Send a message to Tom saying I am running late."], [1.0])
+    r = asyncio.run(twin.live(ClipSource(clip, realtime=True), BufferSink()))[0]
+    assert _outbox(tmp_path) == [] and "no answer" in r.reply
+    assert [e["decision"] for e in twin.tools.audit.entries()] == ["denied", "denied"]
+
+
+def test_timers_ring_in_the_live_loop_even_after_a_restart(cfg, components, tmp_path):
+    from pipeline.tools.local import LocalTools
+
+    # set while Twin was not running, already due: rings as soon as the loop starts
+    past = datetime.now().astimezone() - timedelta(minutes=5)
+    LocalTools(tmp_path, now=lambda: past).set_timer({"minutes": 1, "label": "tea"})
+    twin = _twin(cfg, components, tmp_path)
+    twin.local_tools.set_timer({"seconds": 1.5})  # and one that comes due while it runs
+    alerts = []
+    silence = AudioClip(__import__("numpy").zeros(int(3.5 * SAMPLE_RATE), "float32"), SAMPLE_RATE)
+    results = asyncio.run(
+        twin.live(ClipSource(silence, realtime=True, trailing_silence=0.5), BufferSink(), alerts.append)
+    )
+    assert results == []  # rings are not user turns
+    assert [a.reply for a in alerts] == ["Your tea timer is done.", "Your timer is done."]
+    assert all(a.mode == "alert" and a.status == "completed" and len(a.audio) for a in alerts)
+    assert twin.local_tools.timers.read()["timers"] == []
+    assert twin.dialogue == []  # nothing said by the user, nothing in the conversation
+
+
+def test_memory_tools_keep_to_the_speakers_scope(cfg, components, tmp_path):
+    from memory import Memory
+    from pipeline.tool_session import ToolSession
+    from pipeline.tools.base import ToolCall
+
+    memory = Memory.open(tmp_path / "memory")
+    cfg = cfg.model_copy(update={"data_dir": tmp_path})
+    session = ToolSession(cfg, None, answer_with("yes"), memory=memory)
+    owner, guest = Speaker("owner", "owner"), Speaker("unknown", "guest")
+
+    def run(tool: str, who: Speaker, words: str, **args):
+        return asyncio.run(session.runner.run(ToolCall(tool, args), session.turn(words, who)))
+
+    said = "remember that my locker code is 3141"
+    out = run("remember", owner, said, text="my locker code is 3141")
+    assert out.done and out.decision == "auto"
+    found = run("recall_memories", owner, "what is my locker code", query="locker code")
+    assert found.done and "3141" in found.summary
+    leaked = run("recall_memories", guest, "what is the locker code", query="locker code")
+    assert "3141" not in leaked.summary  # a guest never reads the owner's memories
+    # forgetting deletes data: sensitive, so a guest may not, and the owner is asked
+    assert run("forget_memories", guest, "forget my locker code", topic="locker code").status == "blocked"
+    gone = run("forget_memories", owner, "forget my locker code", topic="locker code")
+    assert gone.decision == "confirmed" and gone.done
+    assert "3141" not in run("recall_memories", owner, "what is my locker code", query="locker code").summary
+    memory.close()
