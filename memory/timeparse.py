@@ -1,4 +1,5 @@
-"""Time windows in recall questions: "what did I do yesterday / last Tuesday / 3 days ago?"."""
+"""Time windows in recall questions: "what did I do yesterday / last Tuesday / 3 days ago / on 14
+March?", and the same in Chinese ("昨天", "上周二", "三天前", "3月14日")."""
 
 from __future__ import annotations
 
@@ -6,35 +7,130 @@ import re
 from datetime import datetime, timedelta
 
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_MONTH = "|".join([*_MONTHS, *(m[:3] for m in _MONTHS if m != "may"), "sept"])
+_NUM_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "a": 1}
+_ZH_NUM = {"一": 1, "两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_ZH_DAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+
+Window = tuple[float, float]
 
 
-def _day(d: datetime) -> tuple[float, float]:
+def _day(d: datetime) -> Window:
     start = d.replace(hour=0, minute=0, second=0, microsecond=0)
     return start.timestamp(), (start + timedelta(days=1)).timestamp()
 
 
-def time_window(query: str, now: datetime | None = None) -> tuple[float, float] | None:
+def _month_index(name: str) -> int:
+    name = name.lower()
+    return next(i for i, m in enumerate(_MONTHS) if m.startswith(name[:3]))
+
+
+def _date(now: datetime, month: int, day: int) -> Window | None:
+    """The most recent 14 March on or before today (memories are of the past)."""
+    for year in (now.year, now.year - 1):
+        try:
+            d = now.replace(year=year, month=month + 1, day=day)
+        except ValueError:
+            continue
+        if d.date() <= now.date():
+            return _day(d)
+    return None
+
+
+def _zh_int(s: str) -> int | None:
+    """Chinese numerals up to 99 ("三", "十二", "二十") or digits."""
+    if s.isdigit():
+        return int(s)
+    if not s or any(ch not in _ZH_NUM for ch in s):
+        return None
+    if "十" not in s:
+        return _ZH_NUM[s] if len(s) == 1 else None
+    tens, _, units = s.partition("十")
+    return (_ZH_NUM[tens] if tens else 1) * 10 + (_ZH_NUM[units] if units else 0)
+
+
+def _last_weekday(now: datetime, target: int) -> Window:
+    back = (now.weekday() - target) % 7 or 7
+    return _day(now - timedelta(days=back))
+
+
+def _last_week(now: datetime) -> Window:
+    start = (now - timedelta(days=now.weekday() + 7)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.timestamp(), (start + timedelta(days=7)).timestamp()
+
+
+def _last_month(now: datetime) -> Window:
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    prev = (first - timedelta(days=1)).replace(day=1)
+    return prev.timestamp(), first.timestamp()
+
+
+def _chinese(q: str, now: datetime) -> Window | None:
+    if "前天" in q:
+        return _day(now - timedelta(days=2))
+    if "昨" in q:  # 昨天, 昨晚
+        return _day(now - timedelta(days=1))
+    if re.search(r"今天|今早|今晚|今天早上|早些时候", q):
+        return _day(now)
+    m = re.search(r"([0-9]+|[一二两三四五六七八九十]+)\s*天(?:以)?前", q)
+    if m and (n := _zh_int(m.group(1))) is not None:
+        return _day(now - timedelta(days=n))
+    m = re.search(r"上(?:个)?(?:周|星期|礼拜)([一二三四五六日天])", q)
+    if m:
+        return _last_weekday(now, _ZH_DAY[m.group(1)])
+    if re.search(r"上(?:个)?(?:周|星期|礼拜)", q):
+        return _last_week(now)
+    if re.search(r"上(?:个)?月", q):
+        return _last_month(now)
+    m = re.search(r"([0-9]+|[一二三四五六七八九十]+)月([0-9]+|[一二三四五六七八九十]+)[日号]", q)
+    if m:
+        month, day = _zh_int(m.group(1)), _zh_int(m.group(2))
+        if month and day and 1 <= month <= 12:
+            return _date(now, month - 1, day)
+    return None
+
+
+def time_window(query: str, now: datetime | None = None) -> Window | None:
     now = now or datetime.now().astimezone()
     q = query.lower()
+    if re.search(r"[\u4e00-\u9fff]", q):
+        zh = _chinese(q, now)
+        if zh is not None:
+            return zh
     if "yesterday" in q or "last night" in q:
         return _day(now - timedelta(days=1))
     if re.search(r"\btoday\b|\bthis morning\b|\bearlier\b", q):
         return _day(now)
-    m = re.search(r"\b(\d+|one|two|three|four|five|six|seven) days ago\b", q)
+    m = re.search(r"\b(\d+|one|two|three|four|five|six|seven|a) days? ago\b", q)
     if m:
-        words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7}
-        n = int(m.group(1)) if m.group(1).isdigit() else words[m.group(1)]
+        n = int(m.group(1)) if m.group(1).isdigit() else _NUM_WORDS[m.group(1)]
         return _day(now - timedelta(days=n))
     m = re.search(r"\b(?:last|on|this past)\s+(" + "|".join(_DAYS) + r")\b", q)
     if m:
-        target = _DAYS.index(m.group(1))
-        back = (now.weekday() - target) % 7 or 7
-        return _day(now - timedelta(days=back))
+        return _last_weekday(now, _DAYS.index(m.group(1)))
+    # "on 14 March", "on the 14th of March", "on March 14th"
+    m = re.search(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\b", q)
+    if m:
+        return _date(now, _month_index(m.group(2)), int(m.group(1)))
+    m = re.search(rf"\b(?:on|of)\s+({_MONTH})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", q)  # not "I may 3 ..."
+    if m:
+        return _date(now, _month_index(m.group(1)), int(m.group(2)))
     if "last week" in q:
-        start = (now - timedelta(days=now.weekday() + 7)).replace(hour=0, minute=0, second=0, microsecond=0)
-        return start.timestamp(), (start + timedelta(days=7)).timestamp()
+        return _last_week(now)
     if "last month" in q:
-        first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        prev = (first - timedelta(days=1)).replace(day=1)
-        return prev.timestamp(), first.timestamp()
+        return _last_month(now)
     return None
