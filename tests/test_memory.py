@@ -75,6 +75,27 @@ def test_time_aware_recall(mem):
     assert hits[0].item.text == "The user went to the dentist" and len(hits) == 1
 
 
+def test_time_windows_in_english_questions():
+    from memory.timeparse import time_window
+
+    now = datetime(2026, 11, 24, 15, 0).astimezone()  # a Tuesday
+
+    def day(query: str) -> str | None:
+        window = time_window(query, now)
+        return None if window is None else datetime.fromtimestamp(window[0]).strftime("%Y-%m-%d")
+
+    assert day("What did I do yesterday?") == "2026-11-23"
+    assert day("Who did I see 12 days ago?") == "2026-11-12"
+    assert day("what happened a day ago") == "2026-11-23"
+    assert day("Who did I call last Tuesday?") == "2026-11-17"
+    assert day("Who did I play tennis with on 14 March?") == "2026-03-14"
+    assert day("what did I do on the 3rd of November") == "2026-11-03"
+    assert day("Where was I on March 14th?") == "2026-03-14"
+    assert day("what did I do on 30 November?") == "2025-11-30"  # not yet this year: last year's
+    assert day("What is my dog called?") is None
+    assert day("I may 3 times have said it") is None
+
+
 def test_secrets_are_never_stored(mem, tmp_path):
     mem.observe("Remember my PIN is 4921", "", "anna")
     mem.observe("Remember that my card number is 4111 1111 1111 1111", "", "anna")
