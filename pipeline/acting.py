@@ -58,12 +58,8 @@ class Acting:
         self._local_tools: Any = None
 
     # -- who is asking -----------------------------------------------------------------------------
-    def _roles(self) -> dict[str, str]:
-        reg = self.c.speakers if self.cfg.identity.speakers else None
-        if reg is None:
-            return {}
-        role_of = getattr(reg, "role_of", None)
-        return {name: (role_of(name) if role_of else "adult") for name in reg.names()}
+    def _owners(self) -> list[str]:
+        return self.c.speakers.owner_names() if self.cfg.identity.speakers else []
 
     def tool_speaker(self, speaker: str | None) -> Speaker:
         """The permission layer's view of the turn's speaker: an enrolled voice's role, a guest for
@@ -72,14 +68,15 @@ class Acting:
             return Speaker("owner", "owner")
         if speaker == "unknown":
             return Speaker("unknown", "guest")
-        return Speaker(speaker, self._roles().get(speaker, "guest"))
+        role = self.c.speakers.role_of(speaker) if self.cfg.identity.speakers else "guest"
+        return Speaker(speaker, role)  # role_of: "guest" for anyone not enrolled
 
     def _owner_score(self) -> float | None:
         """The gate's owner check for the current turn: 1.0 when the turn's voice is an enrolled
         owner's, 0.0 when it is anyone else's; None when nothing can be checked (a typed command
         at the device, or no owner enrolled)."""
         voice = _TURN.get()
-        owners = [n for n, r in self._roles().items() if r == "owner"]
+        owners = self._owners()
         if voice is None or not voice.voiced or not owners:
             return None
         return 1.0 if voice.speaker in owners else 0.0
@@ -122,9 +119,9 @@ class Acting:
         return await self.tools.plan(text, self.tool_speaker(speaker))
 
     # -- asking out loud ---------------------------------------------------------------------------
-    async def _confirm(self, question: str, timeout_s: float) -> str | None:
-        if self.confirmer is not None:
-            return await self.confirmer(question, timeout_s)
+    async def ask_and_hear(self, question: str, timeout_s: float) -> tuple[AudioClip, str] | None:
+        """Say `question`, then hear the user's next utterance (and its transcript) within
+        `timeout_s`. None when there is no one to ask (not a live session) or no answer came."""
         voice = _TURN.get()
         sink = self.live_sink if voice is None or voice.sink is None else voice.sink
         if sink is None or self.live_sink is None:
@@ -138,19 +135,88 @@ class Acting:
         tr = await self._transcribe(clip)  # type: ignore[attr-defined]
         if voice is not None:
             voice.rec.emit(Notice, code="answer", message=tr.text)
+        return clip, tr.text
+
+    async def _confirm(self, question: str, timeout_s: float) -> str | None:
+        if self.confirmer is not None:
+            return await self.confirmer(question, timeout_s)
+        heard = await self.ask_and_hear(question, timeout_s)
+        if heard is None:
+            return None
+        clip, text = heard
         if not await self._answer_from_asker(clip):
+            voice = _TURN.get()
             if voice is not None:
                 voice.rec.emit(Notice, code="answer_voice", message="the answer came from another voice")
             return ""
-        return tr.text
+        return text
+
+    # -- enrolment by voice ------------------------------------------------------------------------
+    async def enrol_by_voice(self, text: str, speaker: str | None, endpoint: Any = None) -> str | None:
+        """ "This is my voice, I'm Anna": a short spoken dialogue that enrols the speaker. Returns
+        the reply to speak, or None when `text` is not such a request."""
+        from voice.speakers import SpeakerError
+
+        from .voice_enrol import VoiceEnrolment, parse_enrol_request, parse_name
+
+        if not self.cfg.identity.speakers:
+            return None
+        request = parse_enrol_request(text)
+        if request is None:
+            return None
+        if endpoint is not None:
+            await endpoint.wait()  # it changes stored data: only once the user has surely finished
+        if self.live_sink is None:
+            return (
+                "I can learn your voice in a live session, or from recordings with twin enroll, "
+                "your name and a few audio files."
+            )
+        reg = self.c.speakers
+        loop = asyncio.get_running_loop()
+        timeout = max(self.cfg.tools.confirm_timeout_s, 10.0)
+        owners = reg.owner_names()
+        if owners and speaker not in owners and not await self._owner_allows(owners[0], timeout):
+            return f"Only {owners[0]} can add a new voice, so I haven't learned this one."
+        name = request.name
+        if name is None:
+            heard = await self.ask_and_hear("What's your name?", timeout)
+            name = parse_name(heard[1]) if heard else None
+            if not name:
+                return "I didn't catch your name. Say: this is my voice, I'm, and then your name."
+        try:
+            job = await loop.run_in_executor(self.c.identity_pool, VoiceEnrolment, reg, name)
+            prompt: str | None = job.first_prompt()
+            while prompt is not None:
+                heard = await self.ask_and_hear(prompt, timeout)
+                if heard is None:
+                    return "I'll stop there. We can try again whenever you like."
+                prompt = await loop.run_in_executor(self.c.identity_pool, job.add, *heard)
+            return await loop.run_in_executor(self.c.identity_pool, job.finish)
+        except SpeakerError as exc:  # every message from the enrolment is written to be spoken
+            return exc.message
+
+    async def _owner_allows(self, owner: str, timeout_s: float) -> bool:
+        """The owner's say-so, in a voice identified as theirs (long enough to tell: a bare "yes"
+        is not enough here)."""
+        from .permissions import is_explicit_yes
+
+        heard = await self.ask_and_hear(
+            f"A new voice wants to be learned. {owner}, if you allow it, say: yes, I allow it.", timeout_s
+        )
+        if heard is None or not is_explicit_yes(heard[1]):
+            return False
+        reg = self.c.speakers
+        loop = asyncio.get_running_loop()
+        verdict = await loop.run_in_executor(self.c.identity_pool, reg.owner_verification, heard[0])
+        return bool(verdict.accepted)
 
     async def _answer_from_asker(self, clip: AudioClip) -> bool:
         """With an owner enrolled, a yes must not come from someone else: an answer long enough to
         identify must be the owner's voice; an enrolled non-owner's voice is refused at any length."""
-        owners = [n for n, r in self._roles().items() if r == "owner"]
+        reg = self.c.speakers
+        owners = reg.owner_names() if self.cfg.identity.speakers else []
         if not owners:
             return True
-        reg = self.c.speakers
         loop = asyncio.get_running_loop()
         emb = await loop.run_in_executor(self.c.identity_pool, reg.embedder.embed, clip)
         match = reg.identify_embedding(emb)

@@ -45,6 +45,7 @@ class AnswerWaiter:
         if not self.waiting:
             return False
         self._future.set_result(audio)  # type: ignore[union-attr]
+        self.wanted.clear()  # now, not when the waiter resumes: the loop may wait for the next ask
         return True
 
 

@@ -96,7 +96,10 @@ class Components:
     def listener(self) -> VoiceListener:
         ident = self.cfg.identity
         model = load_emotion_model(ident.emotion_model) if ident.emotion_model else None
-        return VoiceListener(self.speakers if ident.speakers else None, ident.emotion, model)
+        # Counting voices embeds every utterance even with nobody enrolled (~30 ms beside ASR):
+        # only the car needs it ("nothing private aloud when more than one voice is present").
+        registry = self.speakers if ident.speakers else None
+        return VoiceListener(registry, ident.emotion, model, count_voices=self.cfg.profile == "car")
 
     def load_all(self) -> None:
         for part in ("vad", "asr", "tts", "llm"):

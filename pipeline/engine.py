@@ -33,7 +33,7 @@ from voice.tts import Prosody
 from voice.vad import regions_from_probabilities
 
 from .acting import Acting, TurnVoice, turn_voice
-from .asking import wait_turn_or_question
+from .asking import AnswerWaiter, wait_turn_or_question
 from .components import Components
 from .config import TwinConfig
 from .endpointing import Endpoint, Endpointer, Pause, Resume, SpeechStart, Utterance
@@ -134,6 +134,12 @@ class Twin(Acting):
         # recall has its own thread so a slow one never queues behind memory writes
         self._recall_pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="twin-recall")
         self._init_acting()
+        # Who has spoken lately: the car says nothing private aloud while others can hear.
+        self.presence = None
+        if self.profile.name == "car" and cfg.identity.speakers:
+            from voice.listener import PresenceTracker
+
+            self.presence = PresenceTracker(registry=self.c.speakers)
         self._alert_playing = False
 
     def warm_up(self) -> None:
@@ -270,6 +276,7 @@ class Twin(Acting):
             await self.ring_due(alert, idle)
 
         self.live_sink = sink
+        self.asking = AnswerWaiter()  # its event belongs to this loop
         clock = asyncio.create_task(ring()) if self.cfg.tools.enabled else None
         position = 0.0
         try:
@@ -284,6 +291,8 @@ class Twin(Acting):
                     out = ep.push(prob, frame.samples, frame.position, frame.arrival_t)
                     if isinstance(out, Utterance):
                         self.asking.answer(out.audio)
+                        if frame.arrival_t is None and current is not None:
+                            await wait_turn_or_question(current, self.asking)  # it may ask again
                     continue
                 busy = current is not None and not current.done()
                 if (busy and not self.barge_in) or self._alert_playing:
@@ -376,7 +385,12 @@ class Twin(Acting):
         except Exception as exc:  # identity is a hint, never a reason to fail a turn
             rec.emit(Notice, code="voice_signals_failed", message=str(exc)[:200])
             return None
-        rec.style = self.style.for_turn(emotion)
+        voices = 1
+        if self.presence is not None:
+            self.presence.observe_signals(signals, time.monotonic())
+            voices = max(self.presence.voices_present(time.monotonic()), signals.voices)
+        rec.voices = voices
+        rec.style = self.style.for_turn(emotion, voices)
         rec.emotion = emotion
         name = signals.speaker.name
         if name == "unknown" and self.c.speakers.names():
@@ -468,12 +482,18 @@ class Twin(Acting):
         try:
             sentence_q: asyncio.Queue[str | None] = asyncio.Queue()
             audio_q: asyncio.Queue[tuple[str, np.ndarray] | None] = asyncio.Queue()
-            fixed = await self._memory_command(text, speaker, endpoint)
-            # tools: a reply composed from their results, or context for the model's reply
             voice = TurnVoice(rec, sink if speak else None, speaker, rec.mode == "voice")
             with turn_voice(voice):
+                # spoken dialogues and commands answered without the model, then tools: a reply
+                # composed from their results, or context for the model's reply
+                fixed = await self.enrol_by_voice(text, speaker, endpoint) if voice.voiced else None
+                fixed = fixed or await self._memory_command(text, speaker, endpoint)
                 plan = None if fixed else await self._plan(text, endpoint, speaker)
-            recalled = [] if fixed or (plan is not None and plan.reply) else await self._recall(text, speaker)
+            private_ok = rec.voices <= 1 or self.profile.name != "car"
+            if not private_ok:
+                rec.emit(Notice, code="others_present", message="others can hear: no memories recalled")
+            skip_recall = fixed or (plan is not None and plan.reply) or not private_ok
+            recalled = [] if skip_recall else await self._recall(text, speaker)
             messages = self.messages_for(text, language, recalled, rec.style)
             if plan is not None and plan.context:
                 messages[-2] = {"role": "system", "content": messages[-2]["content"] + "\n" + plan.context}

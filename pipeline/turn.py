@@ -31,6 +31,7 @@ class TurnRecorder:
     speaker: str | None = None  # who spoke, when known
     style: Any = None  # persona.style.TurnStyle for this turn, from how the user sounded
     emotion: Any = None  # voice.EmotionEstimate
+    voices: int = 1  # voices heard lately (car profile: others may be listening)
 
     def emit(self, cls: type[Event], **kwargs: Any) -> Event:
         event = cls(turn_id=self.turn_id, **kwargs)

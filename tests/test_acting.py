@@ -8,13 +8,14 @@ import asyncio
 import json
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 
 from devices.sinks import BufferSink
 from devices.sources import ClipSource
 from pipeline.events import Notice
 from pipeline.permissions import Speaker, answer_with
-from tests.test_turns import _conversation
+from tests.test_turns import _conversation, _trimmed
 from voice.audio import SAMPLE_RATE, AudioClip
 
 pytestmark = pytest.mark.models
@@ -78,7 +79,7 @@ def test_timers_ring_in_the_live_loop_even_after_a_restart(cfg, components, tmp_
     twin = _twin(cfg, components, tmp_path)
     twin.local_tools.set_timer({"seconds": 1.5})  # and one that comes due while it runs
     alerts = []
-    silence = AudioClip(__import__("numpy").zeros(int(3.5 * SAMPLE_RATE), "float32"), SAMPLE_RATE)
+    silence = AudioClip(np.zeros(int(3.5 * SAMPLE_RATE), np.float32), SAMPLE_RATE)
     results = asyncio.run(
         twin.live(ClipSource(silence, realtime=True, trailing_silence=0.5), BufferSink(), alerts.append)
     )
@@ -115,3 +116,68 @@ def test_memory_tools_keep_to_the_speakers_scope(cfg, components, tmp_path):
     assert gone.decision == "confirmed" and gone.done
     assert "3141" not in run("recall_memories", owner, "what is my locker code", query="locker code").summary
     memory.close()
+
+
+# -- a household: voices enrolled by voice, and who is listening -------------------------------------
+
+
+def _household(cfg, components, tmp_path, **update):
+    """A Twin over its own data directory (its own enrolled voices), sharing the session's loaded
+    models, so enrolling here never changes what other tests see."""
+    from pipeline.components import Components
+    from pipeline.engine import Twin
+    from voice.speakers import SpeakerRegistry
+
+    cfg = cfg.model_copy(update={"data_dir": tmp_path, **update})
+    comps = Components(cfg)
+    for name in ("vad", "asr", "tts", "llm", "planner_model"):
+        comps.__dict__[name] = getattr(components, name)
+    shared = components.speakers
+    comps.__dict__["speakers"] = SpeakerRegistry(tmp_path / "speakers", shared.embedder, shared.synthetic)
+    return Twin(cfg, comps), comps
+
+
+def _human(speaker: int, n: int) -> np.ndarray:
+    from tests.conftest import fixture_path
+    from voice.audio import load_audio
+
+    return load_audio(fixture_path(f"speechbrain_samples/ASR/spk{speaker}_snt{n}.wav")).samples
+
+
+def _stream(*parts: np.ndarray, gap: float = 1.5) -> AudioClip:
+    pause = np.zeros(int(gap * SAMPLE_RATE), np.float32)
+    return AudioClip(np.concatenate([pause] + [x for p in parts for x in (p.astype(np.float32), pause)]))
+
+
+def test_enrolment_by_voice_in_the_live_loop(cfg, components, synth, tmp_path):
+    twin, comps = _household(cfg, components, tmp_path)
+    request = _trimmed(synth("This is my voice, I'm Anna."))
+    clip = _stream(request, _human(1, 1), _human(1, 2), _human(1, 3))  # ~9 s of speech: enough
+    results = asyncio.run(twin.live(ClipSource(clip), BufferSink()))
+    assert len(results) == 1, [(r.transcript, r.reply, _notices(r, "asking")) for r in results]
+    r = results[0]
+    asked = _notices(r, "asking")
+    print("\nasked:", asked, "\nreply:", r.reply)
+    assert asked[0].startswith("Okay, Anna.") and len(asked) == 3
+    assert r.reply == "Thanks, Anna. I'll know your voice now."
+    reg = comps.speakers
+    assert reg.names() == ["Anna"] and reg.role_of("Anna") == "owner"  # the first voice owns the device
+    assert reg.identify(AudioClip(_human(1, 5))).name == "Anna"
+    assert reg.identify(AudioClip(_human(2, 1))).name == "unknown"
+    # Now there is an owner: a new voice needs Anna's say-so, in Anna's voice (a synthetic "yes" is not)
+    clip = _stream(_trimmed(synth("This is my voice, I'm Ben.")), _trimmed(synth("Yes, I allow it.")))
+    r = asyncio.run(twin.live(ClipSource(clip), BufferSink()))[0]
+    assert "Anna" in _notices(r, "asking")[0]
+    assert r.reply == "Only Anna can add a new voice, so I haven't learned this one."
+    assert reg.names() == ["Anna"]
+
+
+def test_car_says_nothing_private_when_others_can_hear(cfg, components, tmp_path):
+    twin, comps = _household(cfg, components, tmp_path, profile="car")
+    twin.memory.remember("my pin code is 4417", "owner")
+    clip = _stream(_human(1, 1), _human(2, 1), gap=2.0)
+    results = asyncio.run(twin.live(ClipSource(clip), BufferSink()))
+    assert len(results) == 2
+    first, second = results
+    assert _notices(first, "others_present") == []
+    assert _notices(second, "others_present") and "Others can hear" in twin.history[-3]["content"]
