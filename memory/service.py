@@ -6,7 +6,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
-import math
 import os
 import tempfile
 import threading
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .embedding import Embedder, UseEmbedder
-from .index import Partition, terms
+from .index import Partition, rank, terms
 from .items import Kind, MemoryInputError, MemoryItem, validate_text
 from .policy import Candidate, Command, extract, parse_command, redact_secrets
 from .store import MemoryStoreError, QdrantStore
@@ -28,9 +27,7 @@ from .timeparse import time_window
 HOUSEHOLD = "household"  # items every speaker may hear
 # With no speaker identification, the device's user is its owner; a voice that identification
 # could not place ("unknown") is a guest, who sees only household items.
-RRF_K = 60.0
 DUPLICATE_COSINE = 0.93
-RECENCY_DAYS = 30.0
 RECALL_MIN_COSINE = 0.35
 
 
@@ -192,15 +189,15 @@ class Memory:
         time_aware: bool = True,
         query_vector: np.ndarray | None = None,
     ) -> list[Hit]:
-        """Dense + BM25 fused by reciprocal rank, with recency and importance as tie-breakers.
-        A speaker sees their own items and the household's, never another person's."""
+        """Dense + BM25 fused into one score (memory/index.py `rank`), with importance and recency
+        as small priors. A speaker sees their own items and the household's, never another's."""
         query = validate_text(query)
         q = self.embedder.embed([query])[0] if query_vector is None else query_vector
         window = time_window(query) if time_aware else None
         now = now or time.time()
         scopes = [_speaker(speaker or "owner")] + ([] if own_only else [HOUSEHOLD])
-        fused: dict[str, float] = {}
         with self._lock:
+            scoped = []
             for scope in dict.fromkeys(scopes):
                 part = self.parts.get(scope)
                 if part is None or not len(part):
@@ -208,26 +205,9 @@ class Memory:
                 mask = part.mask(include_history, window)
                 if window is not None and not mask.any():
                     mask = part.mask(include_history, None)
-                lists = []
-                if mode in ("hybrid", "dense"):
-                    lists.append(part.dense(q, mask, k * 4))
-                if mode in ("hybrid", "bm25"):
-                    lists.append(part.bm25(query, mask, k * 4))
-                for ranked in lists:
-                    for rank, (row, _) in enumerate(ranked):
-                        item_id = part.ids[row]
-                        fused[item_id] = fused.get(item_id, 0.0) + 1.0 / (RRF_K + rank)
-                if mode == "hybrid":
-                    for item_id in list(fused):
-                        it = self.items.get(item_id)
-                        if it is None or it.speaker != scope:
-                            continue
-                        age_days = (now - (it.last_used or it.created)) / 86400
-                        fused[item_id] += 0.004 * it.importance + 0.004 * math.exp(
-                            -max(age_days, 0) / RECENCY_DAYS
-                        )
-            hits = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
-            return [Hit(self.items[i], s) for i, s in hits if i in self.items]
+                scoped.append((part, mask))
+            ranked = rank(scoped, q, query, k, mode, now)
+            return [Hit(self.items[i], s) for i, s in ranked if i in self.items]
 
     def recall(self, query: str, speaker: str | None, budget_s: float = 0.05) -> list[str]:
         """The engine's seam: a few memory lines for the prompt, only ones that are about the
