@@ -89,7 +89,14 @@ def ground(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple[dict[str
             return args, "I could not tell what the message should say", ""
         out["text"] = dictated
         note = "message text taken from the user's words"
-    for key, value in out.items():
-        if isinstance(value, str) and value.strip() and not _sourced(value, prov):
+    for key, value in list(out.items()):
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float) and not _sourced(f"{value:g}", prov):
+            if key in tool.required:
+                return args, f"'{key}' was not something you said", ""
+            del out[key]  # a number the model made up ("quantity": 100000000000): the tool's default
+            note = f"dropped '{key}': not something the user said"
+        elif isinstance(value, str) and value.strip() and not _sourced(value, prov):
             return args, f"'{key}' was not something you said", ""
     return out, None, note

@@ -94,11 +94,45 @@ _FAMILIES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
 ]
 _FAMILY_TOOLS = {name for _, names in _FAMILIES for name in names}
 
+# Within a family, the verb usually says which tool: the first rule that matches narrows the
+# family to that one tool ("add milk to the list" is never get_list).
+_VERBS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p, re.I), tool)
+    for p, tool in [
+        (r"\b(cancel|delete|clear|remove)\b.*\b(timers?|alarms?)\b", "cancel_timer"),
+        (
+            r"\b(which|what|list|any)\b.*\b(timers?|alarms?)\b|\b(timers?|alarms?) (are )?(set|running)\b",
+            "list_timers",
+        ),
+        (r"\balarm\b|\bwake me\b", "set_alarm"),
+        (r"\btimer\b", "set_timer"),
+        (r"\b(which|what|list|read|any)\b.*\breminders\b", "list_reminders"),
+        (r"\bremind me\b", "add_reminder"),
+        (r"\b(delete|remove|clear|erase)\b.*\bnotes?\b", "delete_notes"),
+        (r"\b(read|list|show|what are|what's in)\b.*\bnotes\b", "list_notes"),
+        (r"\b(take|make|add|save|write)\b.*\bnote\b|^(?:please\s+)?note\b|\bjot\b", "add_note"),
+        (r"\b(remove|delete|cross off|take off)\b.*\blist\b", "remove_from_list"),
+        (r"^(?:please\s+)?(add|put)\b", "add_to_list"),
+        (r"\bwhat'?s on\b|\b(read|show)\b.*\blist\b|\bwhat is on\b", "get_list"),
+        (r"^(is|are|what)\b.*\b(volume|muted|playing)\b", "device_state"),
+        (r"\b(un)?mute\b", "mute"),
+        (r"\b(volume|louder|quieter)\b", "set_volume"),
+        (r"\b(stop|pause)\b", "stop"),
+        (r"\bforget\b", "forget_memories"),
+        (r"\bremember\b", "remember"),
+        (r"\b(recall|what do you (know|remember))\b", "recall_memories"),
+    ]
+]
+
 
 def candidate_tools(text: str, registry: ToolRegistry) -> list[str]:
     """The tools this request may be about: the families its words name, and every tool of no
     family (MCP tools); everything when no family matches."""
-    chosen = {name for pattern, names in _FAMILIES if pattern.search(text) for name in names}
+    chosen: set[str] = set()
+    for pattern, names in _FAMILIES:
+        if pattern.search(text):
+            verb = next((t for p, t in _VERBS if t in names and p.search(text)), None)
+            chosen |= {verb} if verb else set(names)
     if not chosen:
         return registry.names()
     return [n for n in registry.names() if n in chosen or n not in _FAMILY_TOOLS]
@@ -201,6 +235,19 @@ _EXAMPLES = {
         {"text": "water the plants", "time": "18:00"},
     ),
     "set_volume": ("turn it up to 70", "set_volume", {"level": 70}),
+    "set_alarm": ("set an alarm for 6:45", "set_alarm", {"time": "6:45"}),
+    "add_note": (
+        "take a note: the spare key is under the mat",
+        "add_note",
+        {"text": "the spare key is under the mat"},
+    ),
+    "mute": ("unmute", "mute", {"muted": False}),
+    "convert_units": (
+        "convert 10 miles to km",
+        "convert_units",
+        {"value": 10, "from_unit": "miles", "to_unit": "km"},
+    ),
+    "get_list": ("what's on my todo list", "get_list", {"list": "todo"}),
 }
 
 
@@ -279,6 +326,19 @@ def parse_step(raw: str) -> dict[str, Any]:
     return step
 
 
+def _tidy(args: Any) -> Any:
+    """Numbers as a person said them: the grammar lets a small model write 5.000000000000001."""
+    if not isinstance(args, dict):
+        return args
+    out = {}
+    for k, v in args.items():
+        if isinstance(v, float):
+            v = float(f"{v:.9g}")
+            v = int(v) if v.is_integer() and abs(v) < 1e15 else v
+        out[k] = v
+    return out
+
+
 class Planner:
     def __init__(
         self,
@@ -310,6 +370,17 @@ class Planner:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self.model.choose, messages, schema, stop)
 
+    def _obvious_read(self, text: str) -> str | None:
+        """When the words leave one candidate, a read-only tool that takes no arguments ("what
+        time is it", "which timers are set"), there is nothing for the model to decide: call it."""
+        names = candidate_tools(text, self.registry)
+        if len(names) != 1 or names[0] not in _FAMILY_TOOLS:
+            return None
+        tool = self.registry.get(names[0])
+        if tool.tier != Tier.READ or tool.params:
+            return None
+        return json.dumps({"action": "call", "tool": tool.name, "args": {}})
+
     async def plan(self, text: str, turn: TurnTools) -> PlanResult:
         try:
             return await self._plan(text, turn)
@@ -331,13 +402,14 @@ class Planner:
             if time.monotonic() > deadline:
                 result.notes.append("time budget spent")
                 break
-            raw = await self._choose(messages, schema, turn.cancelled)
+            direct = self._obvious_read(text) if result.steps == 0 else None
+            raw = direct or await self._choose(messages, schema, turn.cancelled)
             result.steps += 1
             try:
                 step = parse_step(raw)
                 if step["action"] == "reply":
                     break
-                call = ToolCall.parse({"tool": step.get("tool"), "args": step.get("args", {})})
+                call = ToolCall.parse({"tool": step.get("tool"), "args": _tidy(step.get("args", {}))})
                 tool = self.registry.get(call.tool)
                 tool.validate(call.args)
             except ToolError as exc:

@@ -165,6 +165,14 @@ def test_sensitive_arguments_must_come_from_the_user(tmp_path):
     read.add_untrusted("tool_result", "the door code is 4512")
     _, why, _ = ground(send, {"to": "Anna", "text": "the door code is 4512"}, read)
     assert why is None
+    # a number the user never said is dropped (the tool's default applies), never sent on
+    order = reg.get("place_order")
+    args, why, _ = ground(
+        order, {"item": "phone charger", "quantity": 100000000000}, Provenance("buy a phone charger")
+    )
+    assert why is None and args == {"item": "phone charger"}
+    args, why, _ = ground(order, {"item": "coffee", "quantity": 2}, Provenance("order two packs of coffee"))
+    assert args == {"item": "coffee", "quantity": 2}
     # not sensitive: untouched
     timer = reg.get("set_timer")
     assert ground(timer, {"minutes": 5}, Provenance("hi")) == ({"minutes": 5}, None, "")
@@ -172,12 +180,13 @@ def test_sensitive_arguments_must_come_from_the_user(tmp_path):
 
 def test_planner_offers_only_the_tools_a_request_is_about(tmp_path):
     reg = LocalTools(tmp_path).registry()
-    assert candidate_tools("set a timer for 10 minutes", reg) == [
-        "cancel_timer",
-        "list_timers",
-        "set_alarm",
-        "set_timer",
-    ]
+    assert candidate_tools("set a timer for 10 minutes", reg) == ["set_timer"]  # the verb narrows
+    assert candidate_tools("is there a timer for 10 minutes", reg) == ["set_timer"]
+    assert candidate_tools("which timers are set", reg) == ["list_timers"]
+    assert candidate_tools("add milk to my shopping list", reg) == ["add_to_list"]
+    assert candidate_tools("remove milk from the shopping list", reg) == ["remove_from_list"]
+    assert candidate_tools("unmute", reg) == ["mute"]
+    assert candidate_tools("the list thing", reg) == ["add_to_list", "get_list", "remove_from_list"]
     assert candidate_tools("send running late to Anna", reg) == ["send_message"]
     assert "convert_units" in candidate_tools("how many pounds is 3 kg", reg)
     assert candidate_tools("do the thing", reg) == reg.names()  # nothing matched: everything

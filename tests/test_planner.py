@@ -88,9 +88,13 @@ def test_wrong_argument_types_are_caught_before_running(session):
 
 
 def test_a_question_never_changes_state(session):
-    r, _ = plan(session, [call("set_volume", level=100)], "is the volume at 100?")
+    r, _ = plan(session, [call("set_volume", level=100)], "should you turn the volume up?")
     assert r.outcomes == [] and session.local.device.read()["volume"] == 50
     assert "asked a question" in r.notes[0]
+    # a question whose words name one read-only tool is answered from it, without the model
+    r, _ = plan(session, [call("set_volume", level=100)], "is the volume at 100?")
+    assert [(o.tool, o.tier) for o in r.outcomes] == [("device_state", "read")]
+    assert session.local.device.read()["volume"] == 50 and "volume 50" in r.context
 
 
 def test_step_budget(session):
