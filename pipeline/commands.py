@@ -18,6 +18,7 @@ from voice.audio import load_audio, write_wav
 from .components import Components
 from .config import TwinConfig
 from .engine import Twin
+from .events import Notice
 from .turn import TurnResult
 
 DEMO_SCRIPT = (
@@ -250,11 +251,15 @@ def cmd_live(cfg: TwinConfig, args: argparse.Namespace) -> int:
     print(f"Listening ({cfg.profile} profile). Speak; Ctrl-C to stop.", flush=True)
 
     def show(r: TurnResult) -> None:
-        print(
-            f"you : {r.transcript}\ntwin: {r.heard}{' [interrupted]' if r.status == 'interrupted' else ''}"
-            f"\n      {_timing_line(r.timings_ms)}",
-            flush=True,
-        )
+        if r.mode == "alert":  # a timer, alarm or reminder ringing
+            print(f"twin (alert): {r.heard}", flush=True)
+            return
+        lines = [f"you : {r.transcript}"]
+        for e in r.events:  # Twin's questions and the spoken answers, in order
+            if isinstance(e, Notice) and e.code in ("asking", "answer"):
+                lines.append(f"{'twin' if e.code == 'asking' else 'you '}: {e.message}")
+        lines.append(f"twin: {r.heard}{' [interrupted]' if r.status == 'interrupted' else ''}")
+        print("\n".join(lines) + f"\n      {_timing_line(r.timings_ms)}", flush=True)
 
     def failed(error: BaseException) -> None:
         if isinstance(error, TwinError):
