@@ -56,13 +56,19 @@ def register(sub, common: argparse.ArgumentParser, bench_sub) -> None:
     )
     b.add_argument("--sizes", default="1000,10000,100000", help="index sizes for the latency scan")
     b.add_argument("--json", type=Path, dest="json_file")
+    b.add_argument(
+        "--quick",
+        action="store_true",
+        help="a quick look: a tenth of the small talk per session (same speakers, facts and questions)",
+    )
     b.set_defaults(handler=_bench)
 
 
 def _bench(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from .bench_memory import run_memory_bench
 
-    return run_memory_bench(cfg, [int(s) for s in args.sizes.split(",") if s], args.json_file)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    return run_memory_bench(cfg, sizes, args.json_file, scale=0.1 if args.quick else 1.0)
 
 
 def _handle(cfg: TwinConfig, args: argparse.Namespace) -> int:

@@ -287,6 +287,28 @@ def test_memory_cli(tmp_path):
     assert json.loads(twin("stats", "--json").stdout)["items"] == 0
 
 
+def test_bench_memory_quick_shrinks_the_history(monkeypatch):
+    """`twin bench memory --quick` runs the bench at a tenth of the small talk (the run itself is
+    checked by hand: ~20 s)."""
+    from pipeline import bench_memory
+    from pipeline.cli import build_parser
+
+    calls = []
+
+    def fake_bench(cfg, sizes, json_path, scale=1.0):
+        calls.append((sizes, scale))
+        return 0
+
+    monkeypatch.setattr(bench_memory, "run_memory_bench", fake_bench)
+    for argv, expected in [
+        (["bench", "memory", "--quick", "--sizes", "1000"], ([1000], 0.1)),
+        (["bench", "memory"], ([1000, 10000, 100000], 1.0)),
+    ]:
+        args = build_parser().parse_args(argv)
+        assert args.handler(None, args) == 0
+        assert calls.pop() == expected
+
+
 def test_consolidation_summarises_old_episodes_and_fades_unused_items(mem):
     now = time.time()
     week_start = (now - 60 * 86400) // (7 * 86400) * 7 * 86400 + 86400
