@@ -40,6 +40,14 @@ def sanitize_description(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups, cancellations passed over."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        real = [e for e in exc.exceptions if not isinstance(e, asyncio.CancelledError)]
+        exc = (real or list(exc.exceptions))[0]
+    return exc
+
+
 def _content_text(result: Any) -> str:
     parts = []
     for block in getattr(result, "content", None) or []:
@@ -64,6 +72,11 @@ class McpServer:
         if self.config.url:
             from mcp.client.streamable_http import streamable_http_client
 
+            if not self.config.url.startswith(("http://", "https://")):
+                raise McpError(
+                    f"MCP server '{self.name}' has url '{self.config.url}', not an http(s) address",
+                    f"set tools.mcp.{self.name}.url to the server's endpoint, e.g. http://127.0.0.1:8000/mcp",
+                )
             return streamable_http_client(self.config.url)
         raise McpError(f"MCP server '{self.name}' has neither a command nor a url", "set one in the config")
 
@@ -75,25 +88,56 @@ class McpServer:
             return await work(session)
 
     def _run(self, work) -> Any:
+        import anyio
+
+        scopes = []
+
         async def bounded():
-            return await asyncio.wait_for(self._session(work), self.config.timeout_s)
+            # An anyio deadline, not asyncio.wait_for: its cancellation reaches the transport's own
+            # clean-up too (an HTTP session's closing request to a server that froze mid-call would
+            # otherwise wait out the HTTP client's 300 s read timeout).
+            with anyio.fail_after(self.config.timeout_s) as scope:
+                scopes.append(scope)
+                return await self._session(work)
 
         try:
             return asyncio.run(bounded())
-        except TimeoutError:
-            raise McpError(
-                f"MCP server '{self.name}' did not answer within {self.config.timeout_s:g} s",
-                "check that it starts on its own; raise tools.mcp.<name>.timeout_s if it is just slow",
-            ) from None
         except McpError:
             raise
         except BaseException as exc:  # a crashed server surfaces as many kinds of error (groups too)
-            if isinstance(exc, KeyboardInterrupt):
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
-            raise McpError(
-                f"MCP server '{self.name}' failed: {type(exc).__name__}: {exc}"[:300],
-                "check its command and run it by hand",
-            ) from None
+            if isinstance(exc, TimeoutError) or (scopes and scopes[0].cancel_called):
+                where = (
+                    "it starts on its own" if self.config.command else f"it is running at {self.config.url}"
+                )
+                raise McpError(
+                    f"MCP server '{self.name}' did not answer within {self.config.timeout_s:g} s",
+                    f"check that {where}; raise tools.mcp.{self.name}.timeout_s if it is just slow",
+                ) from None
+            raise self._failure(_leaf(exc)) from None
+
+    def _failure(self, exc: BaseException) -> McpError:
+        """The typed, actionable form of what went wrong, naming the innermost cause."""
+        if isinstance(exc, McpError):
+            return exc
+        what = f"{type(exc).__name__}: {exc}"[:200]
+        if not self.config.url:
+            return McpError(
+                f"MCP server '{self.name}' failed: {what}", "check its command and run it by hand"
+            )
+        import httpx2
+
+        url, key = self.config.url, f"tools.mcp.{self.name}.url"
+        if isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | ConnectionError):
+            return McpError(
+                f"MCP server '{self.name}' is not reachable at {url} ({what})",
+                f"start it, or correct {key} if it listens elsewhere",
+            )
+        return McpError(
+            f"MCP server '{self.name}' at {url} failed: {what}",
+            f"check that it is still running, and that {key} is its streamable HTTP endpoint (often /mcp)",
+        )
 
     def discover(self) -> list[Tool]:
         async def work(session):
@@ -152,5 +196,5 @@ def load_mcp_tools(servers: dict[str, McpServerConfig]) -> tuple[list[Tool], lis
         try:
             tools += McpServer(name, conf).discover()
         except McpError as exc:
-            problems.append(exc.message)
+            problems.append(f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message)
     return tools, problems
