@@ -115,6 +115,9 @@ class Acting:
 
             # loads a model and starts MCP servers: off the loop
             self.tools = await loop.run_in_executor(self.c.llm_pool, build)
+            voice = _TURN.get()
+            for problem in self.tools.mcp_problems if voice is not None else ():
+                voice.rec.emit(Notice, code="mcp_unavailable", message=problem)
         await endpoint.wait()
         return await self.tools.plan(text, self.tool_speaker(speaker))
 

@@ -164,7 +164,7 @@ class McpServer:
                     params=props,
                     handler=self._caller(t.name),
                     required=tuple(schema.get("required") or ()),
-                    timeout_s=self.config.timeout_s + 1,
+                    timeout_s=self.config.timeout_s + 3,  # a stdio server's shutdown takes ~2 s more
                     source=f"mcp:{self.name}",
                     verb=f"use {self.name} {t.name}",
                     category="sensitive" if self.config.tier == "sensitive" else "",

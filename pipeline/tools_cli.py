@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from .audit import AuditBrokenError, AuditLog
@@ -50,7 +51,10 @@ def _registry(cfg: TwinConfig) -> Any:
     from .tool_session import ToolSession
     from .tools.memory_tools import memory_tools
 
-    registry = ToolSession(cfg).registry
+    session = ToolSession(cfg)
+    for problem in session.mcp_problems:  # a configured server that could not be reached
+        print(f"warning [mcp]: {problem}", file=sys.stderr)
+    registry = session.registry
     if cfg.memory.enabled:
         for tool in memory_tools(None):  # type: ignore[arg-type]
             registry.add(tool)
