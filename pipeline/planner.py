@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .grounding import ground
+from .grounding import ground, message_text, recipient
 from .tool_runner import CallOutcome, ToolRunner, TurnTools
 from .tools.base import Tier, Tool, ToolCall, ToolRegistry
 from .tools.errors import MalformedToolCallError, ToolError
@@ -381,6 +381,17 @@ class Planner:
             return None
         return json.dumps({"action": "call", "tool": tool.name, "args": {}})
 
+    def _dictated(self, text: str) -> dict[str, Any] | None:
+        """A message whose recipient and words are both plain in the request ("message mum I love
+        you"): the call, built from the user's words only. It still needs a spoken yes."""
+        if candidate_tools(text, self.registry) != ["send_message"]:
+            return None
+        to = recipient(text)
+        words = message_text(text, to) if to else None
+        if not (to and words):
+            return None
+        return {"action": "call", "tool": "send_message", "args": {"to": to, "text": words}}
+
     async def plan(self, text: str, turn: TurnTools) -> PlanResult:
         try:
             return await self._plan(text, turn)
@@ -407,6 +418,8 @@ class Planner:
             result.steps += 1
             try:
                 step = parse_step(raw)
+                if step["action"] == "reply" and result.steps == 1 and (dictated := self._dictated(text)):
+                    step = dictated  # the model let a plain dictated message pass: send it (after a yes)
                 if step["action"] == "reply":
                     break
                 call = ToolCall.parse({"tool": step.get("tool"), "args": _tidy(step.get("args", {}))})

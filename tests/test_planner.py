@@ -159,3 +159,16 @@ def test_engine_turn_uses_tools_and_questions_change_nothing(cfg, components, tm
     assert result.status == "completed"
     assert twin.tools.local.device.read() == {"volume": 50, "muted": False, "playing": False}
     assert all(o.tier == "read" for o in twin.tools.runner.audit.entries() if "tier" in o)
+
+
+def test_a_plainly_dictated_message_is_not_dropped_by_a_lazy_reply(session):
+    """The model answers "reply" to "message mum I love you": the call is built from the user's
+    words alone, and still needs a spoken yes (this session cannot ask: not done)."""
+    r, _ = plan(session, ['{"action": "reply"}'], "message mum I love you")
+    assert [(o.tool, o.args, o.status) for o in r.outcomes] == [
+        ("send_message", {"to": "mum", "text": "I love you"}, "blocked")
+    ]
+    assert r.reply == "I did not send message: no way to ask the user."
+    # nothing plain to send: the reply stands
+    r, _ = plan(session, ['{"action": "reply"}'], "send a message to Anna")
+    assert r.outcomes == []
