@@ -71,7 +71,32 @@ def test_text_valence_on_own_sentences():
     assert text_valence("This is wonderful news, thank you so much!") > 0.5
     assert text_valence("I feel awful, everything went wrong today.") < -0.4
     assert abs(text_valence("Set a timer for ten minutes.")) < 0.2
-    assert text_valence("今天天气很好", "zh") is None
+    assert text_valence("Il fait beau aujourd'hui", "fr") is None  # no lexicon for French
+
+
+def test_chinese_feelings_from_the_words():
+    import math
+
+    from voice.emotion import ProsodyEmotionEstimator, ProsodyFeatures, syllable_count, text_valence
+
+    assert text_valence("我今天很开心", "zh") > 0.5
+    assert text_valence("我好难过，什么都不想做", "zh") < -0.5
+    assert text_valence("我不开心", "zh") < 0  # negation turns it around
+    assert text_valence("我不累", "zh") > 0
+    assert text_valence("帮我设一个十分钟的计时器", "zh") == 0.0
+    assert syllable_count("我今天很开心") == 6 and syllable_count("hello 你好") == 4
+    flat = ProsodyFeatures(math.nan, math.nan, math.nan, math.nan, math.nan, 2.0)  # no prosody hint
+    est = ProsodyEmotionEstimator()
+    for text, label in [
+        ("我很担心明天的考试", "anxious"),
+        ("我累死了", "tired"),
+        ("这太让人生气了", "angry"),
+        ("我一个人好孤单", "sad"),
+        ("太好了，我好开心", "happy"),
+        ("我不累，也不担心", "neutral"),
+        ("帮我设一个十分钟的计时器", "neutral"),
+    ]:
+        assert est.estimate_from(flat, text, None, "zh").label == label, text
 
 
 @pytest.mark.models
