@@ -24,6 +24,7 @@ _MESSAGE_NAME = re.compile(
 )
 
 
+NO_MESSAGE_TEXT = "I could not tell what the message should say"
 _CUES = frozenset({"to", "text", "message", "tell", "email"})
 _NOT_NAMES = frozenset(
     {"a", "an", "the", "my", "our", "your", "his", "her", "their", "this", "that", "it", "to", "me"}
@@ -86,7 +87,7 @@ def ground(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple[dict[str
     if tool.name == "send_message" and isinstance(text, str) and not _sourced(text, prov):
         dictated = message_text(user_text, str(out.get("to", "")))
         if not dictated:
-            return args, "I could not tell what the message should say", ""
+            return args, NO_MESSAGE_TEXT, ""
         out["text"] = dictated
         note = "message text taken from the user's words"
     for key, value in list(out.items()):

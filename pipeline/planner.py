@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .grounding import ground, message_text, recipient
+from .grounding import NO_MESSAGE_TEXT, ground, message_text, recipient
 from .tool_runner import CallOutcome, ToolRunner, TurnTools
 from .tools.base import Tier, Tool, ToolCall, ToolRegistry
 from .tools.errors import MalformedToolCallError, ToolError
@@ -381,6 +381,24 @@ class Planner:
             return None
         return json.dumps({"action": "call", "tool": tool.name, "args": {}})
 
+    async def _ask_message(self, turn: TurnTools, args: dict[str, Any]) -> dict[str, Any] | None:
+        """'Send a message to Anna': ask what it should say; the answer is the user's own words."""
+        to = recipient(turn.provenance.user_text) or str(args.get("to", ""))
+        if turn.confirmer is None or not to or len(to.split()) > 3:
+            return None
+        timeout = self.runner.gate.confirm_timeout_s
+        try:
+            answer = await asyncio.wait_for(
+                turn.confirmer(f"What should the message to {to} say?", timeout), timeout
+            )
+        except TimeoutError:
+            return None
+        answer = (answer or "").strip().strip("\"'")
+        if not answer:
+            return None
+        turn.provenance.user_text += "\n" + answer  # dictated by the user: their own words
+        return {"to": to, "text": answer}
+
     def _dictated(self, text: str) -> dict[str, Any] | None:
         """A message whose recipient and words are both plain in the request ("message mum I love
         you"): the call, built from the user's words only. It still needs a spoken yes."""
@@ -446,6 +464,8 @@ class Planner:
             if turn.cancelled.is_set():
                 break
             args, why, repaired = ground(tool, call.args, turn.provenance)
+            if why == NO_MESSAGE_TEXT and (said := await self._ask_message(turn, args)) is not None:
+                args, why, repaired = said, None, "message text asked for"
             if repaired:
                 result.notes.append(repaired)
             call = ToolCall(call.tool, args)

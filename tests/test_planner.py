@@ -173,3 +173,31 @@ def test_a_plainly_dictated_message_is_not_dropped_by_a_lazy_reply(session):
     # nothing plain to send: the reply stands
     r, _ = plan(session, ['{"action": "reply"}'], "send a message to Anna")
     assert r.outcomes == []
+
+
+def test_a_message_without_words_asks_what_it_should_say(session):
+    """'Send a message to Anna' (the model makes up a text): Twin asks what it should say, takes
+    the answer as the user's words, then asks for the yes as always."""
+    asked: list[str] = []
+    answers = ["I am running late", "yes"]
+
+    async def confirmer(question: str, timeout_s: float) -> str | None:
+        asked.append(question)
+        return answers.pop(0) if answers else None
+
+    session.confirmer = confirmer
+    r, _ = plan(
+        session, [call("send_message", to="Anna", text="Hello Anna! How are you?")], "send a message to Anna"
+    )
+    assert asked == [
+        "What should the message to Anna say?",
+        "Send 'I am running late' to Anna? Say yes to send.",
+    ]
+    assert [(o.tool, o.args, o.decision, o.status) for o in r.outcomes] == [
+        ("send_message", {"to": "Anna", "text": "I am running late"}, "confirmed", "ok")
+    ]
+    # no answer to the first question: not sent, and said so
+    asked.clear()
+    r, _ = plan(session, [call("send_message", to="Anna", text="Hi!")], "send a message to Anna")
+    assert len(asked) == 1 and r.outcomes[0].status == "blocked"
+    assert r.reply == "I did not send message: I could not tell what the message should say."
