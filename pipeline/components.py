@@ -86,8 +86,17 @@ class Components:
 
     @cached_property
     def speakers(self) -> SpeakerRegistry:
-        """Enrolled voices; Twin's own voice is the reference that no enrolment or check may match."""
-        embedder = ResemblyzerEmbedder(self.cfg.models.device)
+        """Enrolled voices; Twin's own voice is the reference that no enrolment or check may match.
+        The speaker encoder is identity.embedder's: ECAPA raises SpeakerModelMissingError, naming
+        the missing files, when its folder is not complete."""
+        from voice.speakers import EcapaEmbedder, SpeakerEmbedder
+
+        ident = self.cfg.identity
+        embedder: SpeakerEmbedder
+        if ident.embedder == "ecapa":
+            embedder = EcapaEmbedder(ident.ecapa_path(self.cfg.data_path), self.cfg.models.device)
+        else:
+            embedder = ResemblyzerEmbedder(self.cfg.models.device)
         directory = self.cfg.data_path / "speakers"
         refs = twin_voice_references(self.tts, embedder, self.cfg.data_path / "cache")
         return SpeakerRegistry(directory, embedder, refs)

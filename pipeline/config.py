@@ -85,6 +85,17 @@ class VoiceIdConfig(_Strict):
     speakers: bool = True
     emotion: bool = True
     emotion_model: Path | None = None  # a user-supplied model: .onnx (+ labels.txt) or a speechbrain dir
+    # The speaker encoder: Resemblyzer (weights ship in its wheel), or speechbrain's ECAPA from the
+    # files of speechbrain/spkrec-ecapa-voxceleb the user put on disk (never downloaded). Profiles
+    # enrolled with one are skipped while the other is in use.
+    embedder: Literal["resemblyzer", "ecapa"] = "resemblyzer"
+    ecapa_dir: Path | None = None  # default: DATA_DIR/models/spkrec-ecapa-voxceleb
+
+    def ecapa_path(self, data_dir: Path) -> Path:
+        """Where the ECAPA files are looked for: `ecapa_dir`, else DATA_DIR/models/spkrec-ecapa-voxceleb."""
+        if self.ecapa_dir is not None:
+            return self.ecapa_dir.expanduser()
+        return Path(data_dir) / "models" / "spkrec-ecapa-voxceleb"
 
 
 class AudioConfig(_Strict):

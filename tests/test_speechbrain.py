@@ -15,14 +15,7 @@ import pytest
 import soundfile as sf
 
 from tests.conftest import fixture_path
-
-ECAPA_FILES = (
-    "hyperparams.yaml",
-    "embedding_model.ckpt",
-    "mean_var_norm_emb.ckpt",
-    "classifier.ckpt",
-    "label_encoder.txt",
-)
+from voice.speakers import ECAPA_FILES
 
 
 def _utt_path(speaker: int, n: int) -> Path:
@@ -163,9 +156,9 @@ embedding_model: !new:speechbrain.lobes.models.ECAPA_TDNN.ECAPA_TDNN
     kernel_sizes: [5, 3, 3, 3, 1]
     dilations: [1, 2, 3, 4, 1]
     attention_channels: 16
-    lin_neurons: 24
+    lin_neurons: {dim}
 classifier: !new:speechbrain.lobes.models.ECAPA_TDNN.Classifier
-    input_size: 24
+    input_size: {dim}
     out_neurons: 2
 mean_var_norm_emb: !new:speechbrain.processing.features.InputNormalization
     norm_type: global
@@ -191,6 +184,29 @@ pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
 """
 
 
+def _tiny_ecapa(model_dir: Path, dim: int = 24):
+    """A folder laid out like speechbrain/spkrec-ecapa-voxceleb holding a tiny ECAPA-TDNN with
+    random weights (`dim`-d embeddings). Answers the hyperparameters whose weights were written."""
+    import torch
+    from hyperpyyaml import load_hyperpyyaml
+    from speechbrain.dataio.encoder import CategoricalEncoder
+
+    model_dir.mkdir(parents=True)
+    text = _TINY_ECAPA_YAML.format(dim=dim)
+    (model_dir / "hyperparams.yaml").write_text(text)
+    torch.manual_seed(0)
+    hp = load_hyperpyyaml(text)
+    torch.save(hp["embedding_model"].state_dict(), model_dir / "embedding_model.ckpt")
+    torch.save(hp["classifier"].state_dict(), model_dir / "classifier.ckpt")
+    norm = hp["mean_var_norm_emb"]
+    norm.count, norm.glob_mean, norm.glob_std = 7, 0.1 * torch.randn(dim), torch.ones(dim)
+    norm._save(model_dir / "mean_var_norm_emb.ckpt")
+    labels = CategoricalEncoder()
+    labels.update_from_iterable(["spk1", "spk2"])
+    labels.save(model_dir / "label_encoder.txt")
+    return hp
+
+
 def _load_ecapa(model_dir: Path, savedir: Path):
     """Load an EncoderClassifier from a folder laid out like speechbrain/spkrec-ecapa-voxceleb. Its
     hyperparams.yaml names the hub repo as `pretrained_path`; overriding it keeps every checkpoint
@@ -209,35 +225,209 @@ def test_ecapa_loads_from_a_local_folder_offline(tmp_path, monkeypatch):
     """The loading path with random weights (no download): the checkpoints written here are the
     ones the classifier ends up with, and it embeds a real utterance."""
     import torch
-    from hyperpyyaml import load_hyperpyyaml
-    from speechbrain.dataio.encoder import CategoricalEncoder
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     model_dir = tmp_path / "tiny-ecapa"
-    model_dir.mkdir()
-    (model_dir / "hyperparams.yaml").write_text(_TINY_ECAPA_YAML)
-    torch.manual_seed(0)
-    hp = load_hyperpyyaml(_TINY_ECAPA_YAML)
-    torch.save(hp["embedding_model"].state_dict(), model_dir / "embedding_model.ckpt")
-    torch.save(hp["classifier"].state_dict(), model_dir / "classifier.ckpt")
-    norm = hp["mean_var_norm_emb"]
-    norm.count, norm.glob_mean, norm.glob_std = 7, torch.randn(24), torch.ones(24)
-    norm._save(model_dir / "mean_var_norm_emb.ckpt")
-    labels = CategoricalEncoder()
-    labels.update_from_iterable(["spk1", "spk2"])
-    labels.save(model_dir / "label_encoder.txt")
+    hp = _tiny_ecapa(model_dir)
 
     ecapa = _load_ecapa(model_dir, tmp_path / "saved")
     loaded = ecapa.mods.embedding_model.state_dict()
     for name, tensor in hp["embedding_model"].state_dict().items():
         assert torch.equal(loaded[name], tensor), name
-    assert torch.equal(ecapa.mods.mean_var_norm_emb.glob_mean, norm.glob_mean)
+    assert torch.equal(ecapa.mods.mean_var_norm_emb.glob_mean, hp["mean_var_norm_emb"].glob_mean)
     assert ecapa.hparams.label_encoder.decode_ndim(1) == "spk2"
 
     wav, rate = sf.read(_utt_path(1, 1), dtype="float32")
     assert rate == 16_000
     emb = ecapa.encode_batch(torch.from_numpy(wav).unsqueeze(0))
     assert emb.shape == (1, 1, 24) and torch.isfinite(emb).all()
+
+
+# ---- EcapaEmbedder: Twin's second speaker encoder, behind the SpeakerEmbedder Protocol ------------
+
+
+@pytest.fixture(scope="module")
+def tiny_ecapa_dir(tmp_path_factory) -> Path:
+    """A random ECAPA the size of the real one's output (192-d), in the spkrec-ecapa-voxceleb layout."""
+    model_dir = tmp_path_factory.mktemp("ecapa") / "spkrec-ecapa-voxceleb"
+    _tiny_ecapa(model_dir, dim=192)
+    return model_dir
+
+
+@pytest.fixture(scope="module")
+def tiny_ecapa(tiny_ecapa_dir):
+    from voice.speakers import EcapaEmbedder
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        return EcapaEmbedder(tiny_ecapa_dir)
+
+
+def _utt(speaker: int, n: int):
+    from voice.audio import load_audio
+
+    return load_audio(_utt_path(speaker, n))
+
+
+def test_ecapa_embedder_embeds_speech_and_finds_silence(tiny_ecapa):
+    import torch
+
+    from voice.audio import AudioClip
+    from voice.speakers import ECAPA_BACKEND
+
+    assert tiny_ecapa.descriptor.name == ECAPA_BACKEND and tiny_ecapa.descriptor.dim == 192
+    assert torch.get_num_threads() == 1
+
+    clip = _utt(1, 1)
+    emb = tiny_ecapa.embed(clip)
+    assert emb.vector.shape == (192,) and emb.vector.dtype == np.float32
+    assert float(np.linalg.norm(emb.vector)) == pytest.approx(1.0, abs=1e-5)
+    assert 1.0 < emb.speech_seconds <= len(clip.samples) / clip.sample_rate
+    # 1.6 s windows every 0.4 s over the trimmed speech (plus one flush with the end)
+    n = int(round(emb.speech_seconds * 16_000))
+    full = (n - tiny_ecapa.WINDOW) // tiny_ecapa.HOP + 1
+    assert emb.partials.shape[1] == 192 and full <= len(emb.partials) <= full + 1
+    assert len(emb.partials) >= 4  # enough for two_voice_score
+    assert np.allclose(np.linalg.norm(emb.partials, axis=1), 1.0, atol=1e-5)
+    assert np.isfinite(emb.partials).all()
+
+    # silence (and digital zero) hold no speech: a zero vector and no partials
+    for samples in (np.zeros(3 * 16_000, np.float32), np.full(16_000, 1e-6, np.float32)):
+        quiet = tiny_ecapa.embed(AudioClip(samples, 16_000, "silence"))
+        assert quiet.speech_seconds == 0.0 and not np.any(quiet.vector)
+        assert quiet.vector.shape == (192,) and quiet.partials.shape == (0, 192)
+    # under a window of speech: one partial, the whole clip
+    short = tiny_ecapa.embed(AudioClip(clip.samples[:16_000], 16_000, "short"))
+    assert short.speech_seconds <= 1.0 and short.partials.shape == (1, 192)
+    # another sample rate is resampled first
+    at_8k = AudioClip(clip.samples[::2].copy(), 8_000, "8 kHz")
+    assert tiny_ecapa.embed(at_8k).vector.shape == (192,)
+
+
+def _profile_file(directory: Path, name: str, backend: str, dim: int) -> Path:
+    import json
+
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(len(name))
+    vectors = rng.standard_normal((2, dim))
+    path = directory / f"{name.lower()}.json"
+    profile = {
+        "name": name,
+        "embeddings": (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).tolist(),
+        "threshold": 0.8,
+        "backend": backend,
+        "created": 1000.0,
+        "updated": 1000.0,
+        "baseline": {},
+        "version": 1,
+        "role": "owner",
+    }
+    path.write_text(json.dumps(profile))
+    return path
+
+
+def test_registry_with_ecapa_enrols_loads_and_skips_other_backends(tmp_path, tiny_ecapa, caplog):
+    from voice.capabilities import SpeakerMatch
+    from voice.speakers import ECAPA_BACKEND, SpeakerRegistry
+
+    directory = tmp_path / "speakers"
+    # a profile enrolled with Resemblyzer (256-d vectors) before the switch to ECAPA
+    old = _profile_file(directory, "Ben", "resemblyzer-ge2e", 256)
+    reg = SpeakerRegistry(directory, tiny_ecapa)
+    with caplog.at_level("WARNING", logger="voice.speakers"):
+        assert reg.names() == []
+    assert reg.skipped == [str(old)]
+    warning = caplog.text
+    assert "resemblyzer-ge2e" in warning and ECAPA_BACKEND in warning
+    assert "re-enrol Ben" in warning and 'identity.embedder = "resemblyzer"' in warning
+
+    profile = reg.enroll("Anna", [_utt(1, n) for n in (1, 2, 3)])
+    assert profile.backend == ECAPA_BACKEND and profile.role == "owner"
+    assert len(profile.embeddings) == 3 and all(len(e) == 192 for e in profile.embeddings)
+    assert 0.55 <= profile.threshold <= 0.95
+
+    fresh = SpeakerRegistry(directory, tiny_ecapa)  # from disk
+    assert fresh.names() == ["Anna"] and fresh.skipped == [str(old)]
+    assert np.allclose(fresh.get("Anna").centroid, profile.centroid, atol=1e-5)
+    match = fresh.identify(_utt(1, 4))
+    assert isinstance(match, SpeakerMatch) and match.name in ("Anna", "unknown")
+    assert old.exists()  # kept, for switching back
+
+    # and the other way round: back on Resemblyzer, the ECAPA profile is skipped, Ben is back
+    class _Resemblyzer:
+        from voice.speakers import EmbedderDescriptor
+
+        descriptor = EmbedderDescriptor("resemblyzer-ge2e", 256)
+
+        def embed(self, audio):  # pragma: no cover - loading profiles embeds nothing
+            raise AssertionError
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="voice.speakers"):
+        back = SpeakerRegistry(directory, _Resemblyzer())
+        assert back.names() == ["Ben"]
+    assert back.skipped == [str(directory / "anna.json")]
+    assert 'identity.embedder = "ecapa"' in caplog.text
+
+
+def test_synthetic_voice_cache_is_kept_per_speaker_encoder(tmp_path):
+    from voice.speakers import EmbedderDescriptor, SpeechEmbedding, twin_voice_references
+
+    class _Tts:
+        sample_rate = 16_000
+        descriptor = EmbedderDescriptor("piper-test", 0)
+        calls = 0
+
+        def synthesize_all(self, text, prosody):
+            _Tts.calls += 1
+            return np.sin(np.arange(16_000) * 0.05).astype(np.float32)
+
+    class _Embedder:
+        def __init__(self, name: str, dim: int) -> None:
+            self.descriptor = EmbedderDescriptor(name, dim)
+
+        def embed(self, audio):
+            v = np.ones(self.descriptor.dim, np.float32)
+            return SpeechEmbedding(v, v[None], 1.0)
+
+    cache = tmp_path / "cache"
+    a = twin_voice_references(_Tts(), _Embedder("resemblyzer-ge2e", 256), cache)
+    b = twin_voice_references(_Tts(), _Embedder("speechbrain-ecapa-voxceleb", 192), cache)
+    assert {v.shape for v in a} == {(256,)} and {v.shape for v in b} == {(192,)}
+    assert len(list(cache.glob("synthetic-*.npy"))) == 2
+    calls = _Tts.calls
+    again = twin_voice_references(_Tts(), _Embedder("speechbrain-ecapa-voxceleb", 192), cache)
+    assert _Tts.calls == calls and len(again) == len(b)  # from the cache, in the right space
+
+
+def test_components_with_ecapa_and_no_weights_gives_a_typed_error(tmp_path):
+    from models.errors import ModelError
+    from pipeline.components import Components
+    from pipeline.config import load_config
+    from voice.speakers import SpeakerModelMissingError
+
+    cfg = load_config(data_dir=tmp_path / "data", overrides={"identity": {"embedder": "ecapa"}})
+    assert cfg.identity.ecapa_path(cfg.data_path) == tmp_path / "data" / "models" / "spkrec-ecapa-voxceleb"
+    with pytest.raises(SpeakerModelMissingError) as err:
+        Components(cfg).speakers  # noqa: B018
+    assert isinstance(err.value, ModelError) and err.value.code == "speaker_model_missing"
+    text = err.value.user_message()
+    assert all(name in text for name in ECAPA_FILES)
+    assert "speechbrain/spkrec-ecapa-voxceleb" in err.value.hint
+    assert 'identity.embedder = "resemblyzer"' in err.value.hint
+
+    # an incomplete folder names only what is missing
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "hyperparams.yaml").write_text("x: 1\n")
+    (partial / "embedding_model.ckpt").write_bytes(b"")
+    cfg = load_config(
+        data_dir=tmp_path / "data", overrides={"identity": {"embedder": "ecapa", "ecapa_dir": str(partial)}}
+    )
+    with pytest.raises(SpeakerModelMissingError) as err:
+        Components(cfg).speakers  # noqa: B018
+    assert str(partial) in err.value.message
+    assert "mean_var_norm_emb.ckpt" in err.value.message and "hyperparams.yaml" not in err.value.message
 
 
 def _ecapa_dir() -> Path:
@@ -256,27 +446,24 @@ def _ecapa_dir() -> Path:
 @pytest.mark.models
 def test_ecapa_weights_tell_the_fixture_speakers_apart(tmp_path, monkeypatch):
     """The real speechbrain/spkrec-ecapa-voxceleb weights, when on disk (they are not in any
-    package; this machine cannot download them)."""
+    package; this machine cannot download them), through Twin's EcapaEmbedder and SpeakerRegistry."""
     import torch
     from speechbrain.utils.metric_stats import EER
 
+    from voice.speakers import EcapaEmbedder, SpeakerRegistry, missing_ecapa_files
+
     model_dir = _ecapa_dir()
-    missing = [name for name in ECAPA_FILES if not (model_dir / name).is_file()]
+    missing = missing_ecapa_files(model_dir)
     if missing:
         pytest.skip(
             f"ECAPA weights not on disk: {model_dir} lacks {', '.join(missing)} (put the files of "
             "speechbrain/spkrec-ecapa-voxceleb there, or point TWIN_ECAPA_DIR at a folder holding them)"
         )
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    ecapa = _load_ecapa(model_dir, tmp_path / "saved")
-    vectors = {}
-    for speaker in (1, 2):
-        for n in range(1, 7):
-            wav, rate = sf.read(_utt_path(speaker, n), dtype="float32")
-            assert rate == 16_000
-            emb = ecapa.encode_batch(torch.from_numpy(wav).unsqueeze(0))[0, 0]
-            assert emb.shape == (192,)
-            vectors[(speaker, n)] = torch.nn.functional.normalize(emb, dim=0)
+    embedder = EcapaEmbedder(model_dir)
+    assert embedder.descriptor.dim == 192
+    embeddings = {(s, n): embedder.embed(_utt(s, n)) for s in (1, 2) for n in range(1, 7)}
+    vectors = {k: e.vector for k, e in embeddings.items()}
     keys = sorted(vectors)
     pos, neg = [], []
     for i, a in enumerate(keys):
@@ -286,8 +473,10 @@ def test_ecapa_weights_tell_the_fixture_speakers_apart(tmp_path, monkeypatch):
     eer, _ = EER(torch.tensor(pos), torch.tensor(neg))
     assert eer <= 0.1
     # enrol on utterances 1-3, identify 4-6
-    enrolled = {s: torch.stack([vectors[(s, n)] for n in (1, 2, 3)]).mean(0) for s in (1, 2)}
-    for speaker in (1, 2):
+    reg = SpeakerRegistry(tmp_path / "speakers", embedder)
+    reg.enroll("Anna", [_utt(1, n) for n in (1, 2, 3)])
+    reg.enroll("Ben", [_utt(2, n) for n in (1, 2, 3)])
+    for speaker, name in ((1, "Anna"), (2, "Ben")):
         for n in (4, 5, 6):
-            scores = {s: float(vectors[(speaker, n)] @ c) for s, c in enrolled.items()}
-            assert max(scores, key=scores.get) == speaker, (speaker, n, scores)
+            match = reg.identify_embedding(embeddings[(speaker, n)])
+            assert match.name == name, (speaker, n, match, reg.score_all(vectors[(speaker, n)]))

@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from models.errors import TwinError
+from models.errors import ModelLoadError, ModelNotFoundError, TwinError
 
 from .audio import SAMPLE_RATE, AudioClip
 from .capabilities import SpeakerMatch
@@ -192,6 +192,138 @@ class ResemblyzerEmbedder:
         return np.concatenate(out)
 
 
+# The files of speechbrain/spkrec-ecapa-voxceleb that loading it needs (it is not in any package).
+ECAPA_FILES = (
+    "hyperparams.yaml",
+    "embedding_model.ckpt",
+    "mean_var_norm_emb.ckpt",
+    "classifier.ckpt",
+    "label_encoder.txt",
+)
+ECAPA_HUB_ID = "speechbrain/spkrec-ecapa-voxceleb"
+ECAPA_BACKEND = "speechbrain-ecapa-voxceleb"
+# What identity.embedder is set to for each profile backend (for the re-enrol hint).
+EMBEDDER_SETTINGS = {"resemblyzer-ge2e": "resemblyzer", ECAPA_BACKEND: "ecapa"}
+
+
+class SpeakerModelMissingError(ModelNotFoundError):
+    """The chosen speaker encoder's weights are not on disk (ECAPA: never downloaded by Twin)."""
+
+    code = "speaker_model_missing"
+
+
+def missing_ecapa_files(model_dir: Path) -> list[str]:
+    model_dir = Path(model_dir)
+    return [name for name in ECAPA_FILES if not (model_dir / name).is_file()]
+
+
+class EcapaEmbedder:
+    """speechbrain's ECAPA-TDNN x-vectors (192-d for spkrec-ecapa-voxceleb), loaded strictly
+    offline from a local folder holding the files of speechbrain/spkrec-ecapa-voxceleb.
+
+    Speech is found and trimmed as on the Resemblyzer path (volume normalised, long silences cut
+    by the same VAD), so `speech_seconds` means the same with either backend. The utterance vector
+    is the whole trimmed utterance's embedding; the partials are 1.6 s windows every 0.4 s (the
+    windows Resemblyzer uses), for two_voice_score()."""
+
+    WINDOW = int(1.6 * SAMPLE_RATE)
+    HOP = int(0.4 * SAMPLE_RATE)
+    BATCH = 8
+
+    def __init__(self, model_dir: Path | str, device: str = "cpu") -> None:
+        model_dir = Path(model_dir).expanduser()
+        missing = missing_ecapa_files(model_dir)
+        if missing:
+            raise SpeakerModelMissingError(
+                f"the ECAPA speaker encoder is not in {model_dir}: {', '.join(missing)} missing",
+                f"put the files of {ECAPA_HUB_ID} ({', '.join(ECAPA_FILES)}) in {model_dir}, "
+                "set identity.ecapa_dir to a folder holding them, "
+                'or set identity.embedder = "resemblyzer" (its weights ship with Twin)',
+            )
+        import torch
+
+        # One thread, as on the Resemblyzer path: it runs beside ASR on a 2-core device.
+        torch.set_num_threads(1)
+        device = "cpu" if device in ("auto", "metal") else device
+        try:
+            from speechbrain.inference.speaker import EncoderClassifier
+
+            # `pretrained_path` in its hyperparams.yaml names the hub repo: pointing it at the
+            # folder keeps every checkpoint local, so nothing is ever fetched.
+            self.encoder = EncoderClassifier.from_hparams(
+                source=str(model_dir),
+                savedir=str(model_dir),
+                overrides={"pretrained_path": str(model_dir)},
+                run_opts={"device": device},
+            )
+        except Exception as exc:  # noqa: BLE001 - any failure to load is the same error to the user
+            raise ModelLoadError(
+                f"the ECAPA speaker encoder in {model_dir} did not load: {type(exc).__name__}: {exc}",
+                f"replace the folder with the files of {ECAPA_HUB_ID}, "
+                'or set identity.embedder = "resemblyzer"',
+            ) from exc
+        self.encoder.eval()
+        self.model_dir = model_dir
+        dim = self._warm_up()
+        self.descriptor = EmbedderDescriptor(ECAPA_BACKEND, dim)
+
+    def _warm_up(self) -> int:
+        """Pay the first-call costs at load, not in a turn; answers the embedding size."""
+        from resemblyzer import preprocess_wav
+
+        rng = np.random.default_rng(0)
+        preprocess_wav((0.1 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32), source_sr=SAMPLE_RATE)
+        self._encode(np.zeros((self.BATCH, self.WINDOW), np.float32))
+        return int(self._encode(np.zeros((1, 2 * SAMPLE_RATE), np.float32)).shape[1])
+
+    def _encode(self, wavs: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            emb = self.encoder.encode_batch(torch.from_numpy(np.ascontiguousarray(wavs, np.float32)))
+        return emb.reshape(len(wavs), -1).cpu().numpy().astype(np.float32)
+
+    def embed(self, audio: AudioClip) -> SpeechEmbedding:
+        from resemblyzer import preprocess_wav
+
+        dim = self.descriptor.dim
+        samples = audio.samples
+        if audio.sample_rate != SAMPLE_RATE:
+            from .audio import resample
+
+            samples = resample(samples, audio.sample_rate, SAMPLE_RATE)
+        if len(samples) == 0 or float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) < 1e-4:
+            return SpeechEmbedding(np.zeros(dim, np.float32), np.zeros((0, dim), np.float32), 0.0)
+        wav = preprocess_wav(samples.astype(np.float32), source_sr=SAMPLE_RATE)
+        speech = len(wav) / SAMPLE_RATE
+        if speech < 0.3:
+            return SpeechEmbedding(np.zeros(dim, np.float32), np.zeros((0, dim), np.float32), speech)
+        vector = _unit(self._encode(wav[None])[0])
+        partials = self._partials(wav)
+        return SpeechEmbedding(vector.astype(np.float32), partials, speech)
+
+    def _partials(self, wav: np.ndarray) -> np.ndarray:
+        """Unit embeddings of 1.6 s windows every 0.4 s, the last one flush with the end when more
+        than half a hop is left over; one window (the whole clip) when it is shorter than that.
+        Run in fixed-size batches, so torch meets one batch shape, not a new one per utterance."""
+        if len(wav) <= self.WINDOW:
+            return np.stack([_unit(self._encode(wav[None])[0])]).astype(np.float32)
+        starts = list(range(0, len(wav) - self.WINDOW + 1, self.HOP))
+        if len(wav) - (starts[-1] + self.WINDOW) > self.HOP // 2:
+            starts.append(len(wav) - self.WINDOW)
+        windows = np.stack([wav[s : s + self.WINDOW] for s in starts]).astype(np.float32)
+        out = []
+        for i in range(0, len(windows), self.BATCH):
+            chunk = windows[i : i + self.BATCH]
+            n = len(chunk)
+            if n < self.BATCH:
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], self.BATCH - n, 0)])
+            out.append(self._encode(chunk)[:n])
+        partials = np.concatenate(out)
+        norms = np.linalg.norm(partials, axis=1, keepdims=True)
+        return (partials / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return v / n if n > 0 else v
@@ -266,7 +398,8 @@ def calibrate_threshold(genuine: Sequence[np.ndarray], impostors: Iterable[np.nd
 
 class SpeakerRegistry:
     """Enrolled voices, one JSON file per person in DATA_DIR/speakers (0600, written atomically).
-    A corrupt file is skipped with a warning; the other profiles keep working."""
+    A corrupt file is skipped with a warning, as is one enrolled with another speaker encoder (its
+    vectors live in another space); the other profiles keep working. Both are listed in `skipped`."""
 
     def __init__(
         self,
@@ -301,6 +434,8 @@ class SpeakerRegistry:
         if self._profiles is None:
             self._profiles = {}
             self.skipped = []
+            descriptor = getattr(self.embedder, "descriptor", None)  # None: listing needs no encoder
+            current = descriptor.name if descriptor is not None else None
             for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
                 try:
                     data = json.loads(path.read_text(encoding="utf-8"))
@@ -312,6 +447,23 @@ class SpeakerRegistry:
                     np.asarray(profile.embeddings, np.float32).reshape(len(profile.embeddings), -1)
                 except (OSError, ValueError, TypeError) as exc:
                     log.warning("skipping unreadable voice profile %s: %s", path, exc)
+                    self.skipped.append(str(path))
+                    continue
+                if current is not None and profile.backend != current:
+                    # Another encoder's vectors live in another space (another size, even): never
+                    # compared with this one's. The file stays, for switching back.
+                    log.warning(
+                        "skipping voice profile %s: '%s' was enrolled with the %s speaker encoder, "
+                        "but identity.embedder now uses %s; re-enrol %s (`twin enroll %s AUDIO...`), "
+                        'or set identity.embedder = "%s" to use this profile again',
+                        path,
+                        profile.name,
+                        profile.backend,
+                        current,
+                        profile.name,
+                        profile.name,
+                        EMBEDDER_SETTINGS.get(profile.backend, profile.backend),
+                    )
                     self.skipped.append(str(path))
                     continue
                 self._profiles[profile.name] = profile
@@ -661,17 +813,23 @@ REFERENCE_SENTENCES = (
 
 def twin_voice_references(tts, embedder: SpeakerEmbedder, cache_dir: Path | None = None) -> list[np.ndarray]:
     """Embeddings of Twin's own TTS voice at several speaking rates, so a recording of Twin (or a
-    replay of its replies) is never enrolled or verified as a person. Cached per voice."""
+    replay of its replies) is never enrolled or verified as a person. Cached per voice and per
+    speaker encoder (each encoder's vectors live in their own space)."""
     from .audio import resample
     from .tts import Prosody
 
     name = getattr(getattr(tts, "descriptor", None), "name", "tts")
-    cache = Path(cache_dir) / f"synthetic-{SpeakerRegistry._slug(name)}.npy" if cache_dir else None
+    encoder = embedder.descriptor
+    slug = f"{SpeakerRegistry._slug(name)}-{SpeakerRegistry._slug(encoder.name)}-{encoder.dim}"
+    cache = Path(cache_dir) / f"synthetic-{slug}.npy" if cache_dir else None
     if cache is not None and cache.exists():
         try:
-            return list(np.load(cache))
-        except (OSError, ValueError):
-            log.warning("rebuilding the unreadable synthetic-voice cache %s", cache)
+            cached = np.load(cache)
+            if cached.ndim != 2 or cached.shape[1] != encoder.dim:
+                raise ValueError(f"vectors of size {cached.shape[1:]}, not {encoder.dim}")
+            return list(cached)
+        except (OSError, ValueError) as exc:
+            log.warning("rebuilding the unreadable synthetic-voice cache %s: %s", cache, exc)
     refs = []
     for text in REFERENCE_SENTENCES:
         for rate in (0.85, 1.15):
