@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from models.errors import TwinError
 from voice.audio import AudioClip
 
 from .asking import AnswerWaiter
@@ -125,10 +126,10 @@ class Acting:
     async def ask_and_hear(self, question: str, timeout_s: float) -> tuple[AudioClip, str] | None:
         """Say `question`, then hear the user's next utterance (and its transcript) within
         `timeout_s`. None when there is no one to ask (not a live session) or no answer came."""
-        voice = _TURN.get()
-        sink = self.live_sink if voice is None or voice.sink is None else voice.sink
-        if sink is None or self.live_sink is None:
+        if self.live_sink is None:
             return None  # not in a live session: no one can answer
+        voice = _TURN.get()
+        sink = voice.sink if voice is not None and voice.sink is not None else self.live_sink
         if voice is not None:
             voice.rec.emit(Notice, code="asking", message=question)
         await self.speak_aside(question, sink)
@@ -177,7 +178,7 @@ class Acting:
         reg = self.c.speakers
         loop = asyncio.get_running_loop()
         timeout = max(self.cfg.tools.confirm_timeout_s, 10.0)
-        owners = reg.owner_names()
+        owners = self._owners()
         if owners and speaker not in owners and not await self._owner_allows(owners[0], timeout):
             return f"Only {owners[0]} can add a new voice, so I haven't learned this one."
         name = request.name
@@ -216,10 +217,10 @@ class Acting:
     async def _answer_from_asker(self, clip: AudioClip) -> bool:
         """With an owner enrolled, a yes must not come from someone else: an answer long enough to
         identify must be the owner's voice; an enrolled non-owner's voice is refused at any length."""
-        reg = self.c.speakers
-        owners = reg.owner_names() if self.cfg.identity.speakers else []
+        owners = self._owners()
         if not owners:
             return True
+        reg = self.c.speakers
         loop = asyncio.get_running_loop()
         emb = await loop.run_in_executor(self.c.identity_pool, reg.embedder.embed, clip)
         match = reg.identify_embedding(emb)
@@ -247,7 +248,7 @@ class Acting:
         while True:
             try:
                 due = await loop.run_in_executor(self.c.memory_pool, local.fire_due)
-            except OSError as exc:  # a full disk: the timer stays set and rings on the next tick
+            except (OSError, TwinError) as exc:  # a full disk or a damaged file: the clock goes on
                 log.warning("could not update timers: %s", exc)
                 due = []
             for item in due:

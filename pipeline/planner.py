@@ -356,9 +356,8 @@ class Planner:
         self._prompts: dict[tuple[str, ...], tuple[str, dict[str, Any]]] = {}
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="twin-planner")
 
-    def offer(self, text: str) -> tuple[str, dict[str, Any]]:
-        """The system prompt and step schema for this request's candidate tools (cached)."""
-        names = tuple(candidate_tools(text, self.registry))
+    def offer(self, names: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+        """The system prompt and step schema for these candidate tools (cached)."""
         if names not in self._prompts:
             tools = [self.registry.get(n) for n in names]
             self._prompts[names] = (planning_prompt(tools), step_schema(tools))
@@ -370,10 +369,9 @@ class Planner:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self.model.choose, messages, schema, stop)
 
-    def _obvious_read(self, text: str) -> str | None:
+    def _obvious_read(self, names: tuple[str, ...]) -> str | None:
         """When the words leave one candidate, a read-only tool that takes no arguments ("what
         time is it", "which timers are set"), there is nothing for the model to decide: call it."""
-        names = candidate_tools(text, self.registry)
         if len(names) != 1 or names[0] not in _FAMILY_TOOLS:
             return None
         tool = self.registry.get(names[0])
@@ -399,10 +397,10 @@ class Planner:
         turn.provenance.user_text += "\n" + answer  # dictated by the user: their own words
         return {"to": to, "text": answer}
 
-    def _dictated(self, text: str) -> dict[str, Any] | None:
+    def _dictated(self, text: str, names: tuple[str, ...]) -> dict[str, Any] | None:
         """A message whose recipient and words are both plain in the request ("message mum I love
         you"): the call, built from the user's words only. It still needs a spoken yes."""
-        if candidate_tools(text, self.registry) != ["send_message"]:
+        if names != ("send_message",):
             return None
         to = recipient(text)
         words = message_text(text, to) if to else None
@@ -423,7 +421,8 @@ class Planner:
             return result
         question = is_state_question(text)
         deadline = time.monotonic() + self.time_budget_s
-        system, schema = self.offer(text)
+        names = tuple(candidate_tools(text, self.registry))  # the words' routing, once per turn
+        system, schema = self.offer(names)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
         seen: set[str] = set()
         retried = False
@@ -431,12 +430,13 @@ class Planner:
             if time.monotonic() > deadline:
                 result.notes.append("time budget spent")
                 break
-            direct = self._obvious_read(text) if result.steps == 0 else None
+            direct = self._obvious_read(names) if result.steps == 0 else None
             raw = direct or await self._choose(messages, schema, turn.cancelled)
             result.steps += 1
             try:
                 step = parse_step(raw)
-                if step["action"] == "reply" and result.steps == 1 and (dictated := self._dictated(text)):
+                dictated = self._dictated(text, names) if result.steps == 1 else None
+                if step["action"] == "reply" and dictated:
                     step = dictated  # the model let a plain dictated message pass: send it (after a yes)
                 if step["action"] == "reply":
                     break

@@ -190,3 +190,19 @@ def test_planner_offers_only_the_tools_a_request_is_about(tmp_path):
     assert candidate_tools("send running late to Anna", reg) == ["send_message"]
     assert "convert_units" in candidate_tools("how many pounds is 3 kg", reg)
     assert candidate_tools("do the thing", reg) == reg.names()  # nothing matched: everything
+
+
+def test_a_damaged_state_file_is_a_typed_error_and_is_left_as_it_was(tmp_path):
+    from pipeline.tools.errors import ToolStateError
+
+    local = LocalTools(tmp_path)
+    local.add_note({"text": "the spare key is under the blue pot"})
+    notes = tmp_path / "tools" / "notes.json"
+    notes.write_text('{"notes": [{"text": "the spare key', encoding="utf-8")  # cut off mid-write
+    before = notes.read_bytes()
+    with pytest.raises(ToolStateError) as err:
+        local.add_note({"text": "another"})
+    assert err.value.code == "tool_state_damaged" and "notes.json" in err.value.message
+    assert "move it aside" in err.value.hint
+    assert notes.read_bytes() == before  # not overwritten: what is in it can still be recovered
+    assert local.list_timers({}).ok  # the other tools' files are untouched and keep working

@@ -28,3 +28,7 @@ class ToolTimeoutError(ToolError):
 
 class ToolFailedError(ToolError):
     code = "tool_failed"
+
+
+class ToolStateError(ToolError):
+    code = "tool_state_damaged"

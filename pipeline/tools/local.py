@@ -3,9 +3,7 @@ restart or a crash). Messages and orders go to local spools the user's outbox dr
 
 from __future__ import annotations
 
-import json
 import re
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,7 +15,7 @@ from .calc import calculate, convert
 from .errors import ToolArgumentError
 from .memory_tools import memory_tools
 from .outbox import Outbox
-from .store import JsonState, atomic_write_text
+from .store import JsonState, spool
 
 S = {"type": "string"}
 N = {"type": "number"}
@@ -151,11 +149,10 @@ class LocalTools:
         repeat allows."""
         since = datetime.fromisoformat(r.get("last") or r.get("created") or now.isoformat())
         h, m = (int(x) for x in r["time"].split(":"))
+        step = 7 if r.get("repeat") == "weekly" and r.get("last") else 1  # a week after it last rang
         at = since.replace(hour=h, minute=m, second=0, microsecond=0)
         if at <= since:
-            at += timedelta(days=1)
-        if r.get("repeat") == "weekly" and r.get("last"):
-            at = since.replace(hour=h, minute=m, second=0, microsecond=0) + timedelta(days=7)
+            at += timedelta(days=step)
         return at <= now
 
     # -- reminders ---------------------------------------------------------------------------------
@@ -288,12 +285,6 @@ class LocalTools:
         return ToolResult(True, f"volume {s['volume']}, {'muted' if s['muted'] else 'not muted'}", s)
 
     # -- leaving the device: sensitive -------------------------------------------------------------
-    def _spool(self, folder: Path, record: dict[str, Any]) -> Path:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.json"
-        atomic_write_text(path, json.dumps(record, ensure_ascii=False))
-        return path
-
     def send_message(self, a: dict[str, Any]) -> ToolResult:
         to, text = a["to"].strip(), a["text"].strip()
         if not to or not text:
@@ -304,7 +295,7 @@ class LocalTools:
         return ToolResult(True, summary, data)
 
     def place_order(self, a: dict[str, Any]) -> ToolResult:
-        path = self._spool(self.orders, {"item": a["item"], "quantity": a.get("quantity", 1)})
+        path = spool(self.orders, {"item": a["item"], "quantity": a.get("quantity", 1)})
         return ToolResult(True, f"ordered {a.get('quantity', 1)} x {a['item']}", {"file": path.name})
 
     def registry(self) -> ToolRegistry:

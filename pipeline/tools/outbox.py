@@ -15,19 +15,16 @@ Sending is a sensitive action: the permission gate asks before any of this runs.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 import smtplib
 import ssl
-import time
-import uuid
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 from .errors import ToolArgumentError, ToolFailedError
-from .store import JsonState, atomic_write_text
+from .store import JsonState, spool
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -93,12 +90,6 @@ class Outbox:
     def kind(self) -> str:
         return getattr(self.cfg, "kind", "spool")
 
-    def _spool(self, folder: Path, record: dict[str, Any]) -> Path:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.json"
-        atomic_write_text(path, json.dumps(record, ensure_ascii=False))
-        return path
-
     def send(self, to: str, text: str, at: str) -> tuple[str, dict[str, Any]]:
         """Deliver or queue one message; returns (summary, data). Raises a ToolError a user can act on."""
         found = self.contacts.find(to)
@@ -111,17 +102,17 @@ class Outbox:
             try:
                 self._smtp(entry["email"], name, text)
             except (OSError, smtplib.SMTPException) as exc:
-                path = self._spool(self.dir / "unsent", record | {"error": str(exc)[:300]})
+                path = spool(self.dir / "unsent", record | {"error": str(exc)[:300]})
                 host = f"{self.cfg.host}:{self.cfg.port}"
                 raise ToolFailedError(
                     f"could not send to {name}: the mail server {host} failed ({type(exc).__name__}: {exc})",
                     f"the message is kept in {path}; check [tools.outbox] and the network",
                 ) from None
-            self._spool(self.dir / "sent", record)
+            spool(self.dir / "sent", record)
             return f"message sent to {name}", {"address": entry["email"]}
         name = found[0] if found else to
         record = {"to": name, "text": text, "at": at} | ({"contact": found[1]} if found else {})
-        path = self._spool(self.dir, record)
+        path = spool(self.dir, record)
         return f"message to {name} queued in the outbox", {"file": path.name}
 
     def _smtp(self, address: str, name: str, text: str) -> None:

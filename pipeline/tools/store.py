@@ -7,8 +7,12 @@ import json
 import os
 import tempfile
 import threading
+import time
+import uuid
 from pathlib import Path
 from typing import Any
+
+from .errors import ToolStateError
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -25,6 +29,15 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def spool(folder: Path, record: dict[str, Any]) -> Path:
+    """One record as its own JSON file in `folder` (an outbox, the orders): written atomically, named
+    by time so a reader drains them in order."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.json"
+    atomic_write_text(path, json.dumps(record, ensure_ascii=False))
+    return path
+
+
 class JsonState:
     """A small JSON document with a lock: read-modify-write under `update()`."""
 
@@ -34,10 +47,20 @@ class JsonState:
         self._lock = threading.Lock()
 
     def read(self) -> dict[str, Any]:
+        """The document; a file that is not valid JSON is a typed error, and it is left as it is
+        (never overwritten by the next update), so nothing in it is lost."""
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            state = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return json.loads(json.dumps(self.default))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ToolStateError(
+                f"{self.path} is damaged ({exc}); Twin left it untouched",
+                f"repair it, or move it aside to start {self.path.stem} afresh",
+            ) from None
+        if not isinstance(state, dict):
+            raise ToolStateError(f"{self.path} does not hold a JSON object", "move it aside to start afresh")
+        return state
 
     def update(self, fn) -> Any:
         with self._lock:
