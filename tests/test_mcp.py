@@ -24,7 +24,7 @@ from pipeline.tool_session import ToolSession
 from pipeline.tools.base import ToolCall, ToolRegistry
 
 TINY = [sys.executable, str(Path(__file__).parent / "mcp_servers" / "tiny_server.py")]
-HTTP_SERVER = Path(__file__).parent / "mcp_servers" / "http_server.py"
+HTTP_SERVER = TINY[1]  # the same server, over HTTP when given a port
 HTTP_TIMEOUT_S = 3
 
 
@@ -107,7 +107,8 @@ def _free_port() -> int:
 
 
 class HttpServer:
-    """tests/mcp_servers/http_server.py as a subprocess on a free 127.0.0.1 port, up once it accepts."""
+    """tests/mcp_servers/tiny_server.py over HTTP, a subprocess on a free 127.0.0.1 port, up once
+    it accepts."""
 
     def __init__(self, log: Path, start_timeout_s: float = 20) -> None:
         self.port = _free_port()

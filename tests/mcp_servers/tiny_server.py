@@ -1,9 +1,13 @@
-"""A tiny MCP server the tests start over stdio: a normal tool, a tool with a hostile description,
-one not on the allow list, one that crashes the server and one that hangs."""
+"""A tiny MCP server the tests start themselves: over stdio, or over streamable HTTP on 127.0.0.1
+when given a port. A normal tool, a tool with a hostile description, one not on the allow list, one
+that hangs while the server stays up, one that crashes the server (stdio) and one that freezes the
+whole process (SIGSTOP to itself; SIGCONT thaws it)."""
 
 import os
-import time
+import signal
+import sys
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 
 server = MCPServer("tiny")
@@ -30,17 +34,27 @@ def hidden() -> str:
 
 
 @server.tool()
+async def hang() -> str:
+    """Never answers in time; the server itself stays up for other calls."""
+    await anyio.sleep(60)
+    return "late"
+
+
+@server.tool()
 def crash() -> str:
     """Exits the whole server mid-call."""
     os._exit(3)
 
 
 @server.tool()
-def hang() -> str:
-    """Never answers in time."""
-    time.sleep(60)
-    return "late"
+def freeze() -> str:
+    """Stops the whole server process mid-call, as a wedged server would."""
+    os.kill(os.getpid(), signal.SIGSTOP)
+    return "thawed"
 
 
 if __name__ == "__main__":
-    server.run()
+    if len(sys.argv) > 1:
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
+    else:
+        server.run()
