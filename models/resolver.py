@@ -11,10 +11,10 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .durable import atomic_concat, atomic_write_text
 from .errors import ModelChecksumError, ModelError, ModelNotFoundError
 from .manifest import HubSource, ModelSpec, PackageSource, SplitPackageSource, get_spec
 
@@ -73,49 +73,16 @@ class VerificationCache:
         entries[key] = [st.st_size, st.st_mtime_ns, digest]
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write_text(self.path, json.dumps(entries))
+            atomic_write_text(self.path, json.dumps(entries))
         except OSError:
             pass  # a cache that cannot be written only costs a re-hash next time
         return digest
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_join(parts: list[Path], target: Path) -> str:
-    """Concatenate `parts` into `target` via a temporary file; returns the sha256 written."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".part.")
-    digest = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as fh:
-                    for block in iter(lambda fh=fh: fh.read(1 << 22), b""):
-                        digest.update(block)
-                        out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return digest.hexdigest()
-
-
 def _atomic_copy(src: Path, dst: Path) -> None:
     if dst.exists() and dst.stat().st_size == src.stat().st_size:
         return
-    _atomic_join([src], dst)
+    atomic_concat([src], dst)
 
 
 def _package_file(src: PackageSource) -> Path | None:
@@ -232,7 +199,9 @@ class ModelResolver:
             target_dir.mkdir(parents=True, exist_ok=True)
             for path, c in companions:
                 _atomic_copy(path, target_dir / c.relpath.split("/")[-1])  # type: ignore[arg-type]
-            digest = _atomic_join(part_paths, target)  # type: ignore[arg-type]
+            hasher = hashlib.sha256()  # hashed as it is written: a 0.5 GB model is read once
+            atomic_concat(part_paths, target, on_block=hasher.update)  # type: ignore[arg-type]
+            digest = hasher.hexdigest()
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise ModelError(

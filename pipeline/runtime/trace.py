@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from models.durable import atomic_write_lines
 
 
 class TraceStore:
@@ -26,17 +26,8 @@ class TraceStore:
         return out
 
     def append(self, record: dict[str, Any]) -> None:
+        """Rewritten whole, atomically, to drop the oldest turns: a crash leaves the old file or the
+        new one; private (0600) because a trace holds what was said."""
         records = (self.load() + [record])[-self.keep :]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name + ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                for r in records:
-                    fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_lines(self.path, (json.dumps(r, ensure_ascii=False) for r in records))
