@@ -1,4 +1,4 @@
-"""Speech recognition with faster-whisper (CTranslate2).
+"""Speech recognition with faster-whisper (CTranslate2): the one module that imports either.
 
 Gates keep silence and noise from becoming phantom text: faster-whisper's own VAD filter, then per
 segment the no-speech probability, average log-probability and compression ratio.
@@ -6,33 +6,15 @@ segment the no-speech probability, average log-probability and compression ratio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from models.errors import ModelLoadError
 
-from .audio import AudioClip
-
-
-@dataclass(frozen=True)
-class Transcript:
-    text: str
-    language: str
-    language_probability: float
-    duration: float
-    segments: tuple[str, ...] = field(default_factory=tuple)
-    rejected: int = 0  # segments dropped by the phantom-text gates
-
-
-@dataclass(frozen=True)
-class AsrDescriptor:
-    name: str
-    languages: tuple[str, ...]
-    streaming: bool = False
-    local: bool = True
-    device: str = "cpu"
+from .capabilities import AsrDescriptor, Transcript
+from .clip import AudioClip
 
 
 def pick_ct2_device(device: str) -> str:

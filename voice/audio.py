@@ -1,33 +1,20 @@
-"""Reading audio of any common format, rate and channel count into 16 kHz mono float32."""
+"""Reading audio of any common format, rate and channel count into 16 kHz mono float32.
+
+The one module that imports the audio libraries (PyAV for decoding and resampling, soundfile for
+WAV files): everything else reads and writes audio through it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .clip import SAMPLE_RATE, AudioClip
 from .errors import AudioDecodeError, AudioTooLongError, AudioTooShortError, AudioWriteError
 
-SAMPLE_RATE = 16_000
 MIN_SECONDS = 0.2
 DEFAULT_MAX_SECONDS = 30 * 60
-
-
-@dataclass(frozen=True)
-class AudioClip:
-    samples: np.ndarray  # float32, mono, in [-1, 1]
-    sample_rate: int = SAMPLE_RATE
-    source: str = ""
-
-    @property
-    def duration(self) -> float:
-        return len(self.samples) / self.sample_rate
-
-    def slice(self, start_s: float, end_s: float) -> AudioClip:
-        a = max(0, int(start_s * self.sample_rate))
-        b = min(len(self.samples), int(end_s * self.sample_rate))
-        return AudioClip(self.samples[a:b], self.sample_rate, self.source)
 
 
 def load_audio(
@@ -111,6 +98,16 @@ def resample(samples: np.ndarray, src_rate: int, dst_rate: int = SAMPLE_RATE) ->
     out = [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
     out += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
+
+
+def read_samples(path: str | Path, dtype: str = "float32") -> tuple[np.ndarray, int]:
+    """A sound file's samples as stored, (frames,) or (frames, channels), and its rate: for callers
+    that need the channels apart or the file's own rate (room impulse responses, a stereo recording of
+    two speakers), which load_audio() would mix down and resample."""
+    import soundfile as sf
+
+    samples, rate = sf.read(path, dtype=dtype)
+    return samples, rate
 
 
 def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:

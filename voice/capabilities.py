@@ -1,16 +1,40 @@
-"""The seams: what the conversation engine needs from each voice capability."""
+"""The seams: what the conversation engine needs from each voice capability.
+
+Only Protocols and the plain data that crosses them live here, and this module imports no adapter:
+the adapters (asr, tts, vad, speakers, emotion) import it, so a caller can name a capability
+without loading the library behind it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from .asr import AsrDescriptor, Transcript
-from .audio import AudioClip
-from .tts import Prosody, TtsDescriptor
+from .clip import AudioClip
+
+# -- speech recognition ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    language: str
+    language_probability: float
+    duration: float
+    segments: tuple[str, ...] = field(default_factory=tuple)
+    rejected: int = 0  # segments dropped by the phantom-text gates
+
+
+@dataclass(frozen=True)
+class AsrDescriptor:
+    name: str
+    languages: tuple[str, ...]
+    streaming: bool = False
+    local: bool = True
+    device: str = "cpu"
 
 
 class Asr(Protocol):
@@ -21,25 +45,99 @@ class Asr(Protocol):
     ) -> Transcript: ...
 
 
+# -- speech synthesis ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prosody:
+    """How to speak: the knobs a style policy turns (piper's SynthesisConfig)."""
+
+    length_scale: float = 1.0  # >1 slower
+    noise_scale: float | None = None
+    noise_w_scale: float | None = None
+    volume: float = 1.0
+
+
+@dataclass(frozen=True)
+class TtsDescriptor:
+    name: str
+    languages: tuple[str, ...]
+    sample_rate: int
+    streaming: bool = True  # sentence by sentence
+    local: bool = True
+    device: str = "cpu"
+
+
 class Tts(Protocol):
     descriptor: TtsDescriptor
 
     @property
     def sample_rate(self) -> int: ...
 
-    def synthesize(self, text: str, prosody: Prosody | None = None) -> Iterator[np.ndarray]: ...
+    def synthesize(self, text: str, prosody: Prosody | None = None) -> Iterator[np.ndarray]:
+        """One chunk of audio per sentence, as each is ready."""
+        ...
+
+    def synthesize_all(self, text: str, prosody: Prosody | None = None) -> np.ndarray:
+        """All of `text` as one array (one sentence of a streamed reply, or a short aside)."""
+        ...
+
+
+# -- voice activity --------------------------------------------------------------------------------
 
 
 class Vad(Protocol):
-    def reset(self) -> None: ...
+    def reset(self) -> None:
+        """Forget the stream's state (a new live session)."""
+        ...
 
-    def frame_probability(self, frame: np.ndarray) -> float: ...
+    def frame_probability(self, frame: np.ndarray) -> float:
+        """Speech probability of the next frame of a stream."""
+        ...
+
+    def probabilities(self, samples: np.ndarray) -> np.ndarray:
+        """Speech probability of every frame of a whole recording."""
+        ...
+
+
+# -- who is speaking -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SpeakerMatch:
     name: str  # "unknown" when the identifier abstains
     score: float
+
+
+@dataclass(frozen=True)
+class EmbedderDescriptor:
+    name: str
+    dim: int
+    local: bool = True
+    expected_ms_per_3s: float = 105.0
+
+
+@dataclass(frozen=True)
+class SpeechEmbedding:
+    """One clip's voice: the utterance embedding, its partial (windowed) embeddings and how much
+    speech it held, so callers can refuse clips that are too short or hold two voices."""
+
+    vector: np.ndarray
+    partials: np.ndarray
+    speech_seconds: float
+
+
+class SpeakerEmbedder(Protocol):
+    descriptor: EmbedderDescriptor
+
+    def embed(self, audio: AudioClip) -> SpeechEmbedding: ...
+
+
+class SpeakerIdentifier(Protocol):
+    def identify(self, audio: AudioClip) -> SpeakerMatch: ...
+
+
+# -- how they sound --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -50,8 +148,10 @@ class EmotionEstimate:
     confidence: float
 
 
-class SpeakerIdentifier(Protocol):
-    def identify(self, audio: AudioClip) -> SpeakerMatch: ...
+class EmotionModel(Protocol):
+    """A user-supplied classifier: label -> probability for one clip."""
+
+    def predict(self, audio: AudioClip) -> dict[str, float]: ...
 
 
 class EmotionEstimator(Protocol):

@@ -1,67 +1,33 @@
-"""Text to speech with Piper, one chunk per sentence, with prosody set by the persona."""
+"""Text to speech with Piper, one chunk per sentence, with prosody set by the persona.
+
+The one module that imports piper; its ONNX session comes from onnx_runtime.py.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from models.errors import ModelLoadError
 
-
-@dataclass(frozen=True)
-class Prosody:
-    """How to speak: the knobs a style policy turns (piper's SynthesisConfig)."""
-
-    length_scale: float = 1.0  # >1 slower
-    noise_scale: float | None = None
-    noise_w_scale: float | None = None
-    volume: float = 1.0
-
-
-@dataclass(frozen=True)
-class TtsDescriptor:
-    name: str
-    languages: tuple[str, ...]
-    sample_rate: int
-    streaming: bool = True  # sentence by sentence
-    local: bool = True
-    device: str = "cpu"
-
-
-def pick_ort_providers(device: str) -> list[str]:
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if device in ("auto", "metal") and "CoreMLExecutionProvider" in available:
-        return ["CoreMLExecutionProvider", "CPUExecutionProvider"]
-    if device == "cuda":
-        raise ModelLoadError(
-            "config asks for device 'cuda' but onnxruntime has no CUDA provider",
-            "install onnxruntime-gpu, or use device auto/cpu",
-        )
-    return ["CPUExecutionProvider"]
+# Prosody and pick_ort_providers are still imported from here by callers outside voice/.
+from .capabilities import Prosody, TtsDescriptor
+from .onnx_runtime import create_session, pick_ort_providers
 
 
 class PiperTts:
     def __init__(self, model_path: Path, name: str, device: str = "auto", threads: int = 2) -> None:
-        import onnxruntime as ort
         from piper import PiperVoice
         from piper.config import PiperConfig
 
         config_path = Path(f"{model_path}.json")
         try:
             config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = threads
-            opts.inter_op_num_threads = 1
             providers = pick_ort_providers(device)
-            session = ort.InferenceSession(str(model_path), sess_options=opts, providers=providers)
+            session = create_session(model_path, providers, intra_op_threads=threads, inter_op_threads=1)
         except (OSError, ValueError, KeyError) as exc:
             raise ModelLoadError(
                 f"cannot load TTS voice '{name}' from {model_path}: {exc}",

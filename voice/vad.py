@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import SAMPLE_RATE
+from .clip import SAMPLE_RATE
+from .onnx_runtime import create_session
 
 FRAME = 512  # samples at 16 kHz = 32 ms, the size silero v6 is trained on
 _CONTEXT = 64
@@ -35,13 +36,8 @@ class SileroVad:
     descriptor = VadDescriptor()
 
     def __init__(self, model_path: Path, providers: list[str] | None = None) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(model_path), sess_options=opts, providers=providers or ["CPUExecutionProvider"]
+        self.session = create_session(
+            model_path, providers or ["CPUExecutionProvider"], intra_op_threads=1, inter_op_threads=1
         )
         self.providers = self.session.get_providers()
         self._sr = np.array(SAMPLE_RATE, dtype=np.int64)

@@ -1,0 +1,81 @@
+"""Who is speaking: speaker embeddings, enrolled voice profiles, identification and verification.
+
+Identification abstains ("unknown") rather than guesses: each profile carries its own acceptance
+threshold, calibrated from the spread of its enrolment utterances and from how close the other
+enrolled voices (and Twin's own synthetic voice) come to it. Verification gives the permission layer
+a score and a decision; Twin's own TTS voice never passes as an enrolled person.
+
+Each profile has a household role (owner, adult, child), with one owner per household:
+`verify_owner()` is the score the permission layer asks for before owner-only actions.
+
+The parts: the two speaker encoders (resemblyzer_encoder, ecapa_encoder), the profile store
+(profiles), household roles (roles), enrolment, calibration, Twin's own voice (twin_voice), and the
+registry that joins them. Callers import from here.
+"""
+
+from ..capabilities import EmbedderDescriptor, SpeakerEmbedder, SpeakerMatch, SpeechEmbedding
+from .calibration import IMPOSTOR_PAIR_DEFAULT, SAME_VOICE_DEFAULT, calibrate_threshold
+from .ecapa_encoder import ECAPA_BACKEND, ECAPA_FILES, ECAPA_HUB_ID, EcapaEmbedder, missing_ecapa_files
+from .enrolment import MIN_SPEECH_SECONDS
+from .errors import (
+    EnrolAlreadyKnownError,
+    EnrolInconsistentError,
+    EnrolNameTakenError,
+    EnrolNoSpeechError,
+    EnrolSyntheticVoiceError,
+    EnrolTooShortError,
+    EnrolTwoVoicesError,
+    OwnerExistsError,
+    SpeakerError,
+    SpeakerModelMissingError,
+    SpeakerNameError,
+    SpeakerRoleError,
+    UnknownSpeakerError,
+)
+from .profiles import EMBEDDER_SETTINGS, PROFILE_VERSION, SpeakerProfile
+from .registry import SpeakerRegistry, Verification
+from .resemblyzer_encoder import ResemblyzerEmbedder
+from .roles import GUEST, ROLES, UNKNOWN
+from .twin_voice import REFERENCE_SENTENCES, twin_voice_references
+from .vectors import two_voice_score
+
+__all__ = [
+    "ECAPA_BACKEND",
+    "ECAPA_FILES",
+    "ECAPA_HUB_ID",
+    "EMBEDDER_SETTINGS",
+    "GUEST",
+    "IMPOSTOR_PAIR_DEFAULT",
+    "MIN_SPEECH_SECONDS",
+    "PROFILE_VERSION",
+    "REFERENCE_SENTENCES",
+    "ROLES",
+    "SAME_VOICE_DEFAULT",
+    "UNKNOWN",
+    "EcapaEmbedder",
+    "EmbedderDescriptor",
+    "EnrolAlreadyKnownError",
+    "EnrolInconsistentError",
+    "EnrolNameTakenError",
+    "EnrolNoSpeechError",
+    "EnrolSyntheticVoiceError",
+    "EnrolTooShortError",
+    "EnrolTwoVoicesError",
+    "OwnerExistsError",
+    "ResemblyzerEmbedder",
+    "SpeakerEmbedder",
+    "SpeakerError",
+    "SpeakerMatch",
+    "SpeakerModelMissingError",
+    "SpeakerNameError",
+    "SpeakerProfile",
+    "SpeakerRegistry",
+    "SpeakerRoleError",
+    "SpeechEmbedding",
+    "UnknownSpeakerError",
+    "Verification",
+    "calibrate_threshold",
+    "missing_ecapa_files",
+    "twin_voice_references",
+    "two_voice_score",
+]

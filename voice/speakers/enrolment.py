@@ -1,0 +1,184 @@
+"""Enrolment: a person's voice learnt from several recordings, each checked first (speech, length,
+one voice, not Twin's own), with an acceptance threshold calibrated from them. A new voice is a new
+impostor for everyone else, so their thresholds are recalibrated too."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..capabilities import SpeakerEmbedder, SpeechEmbedding
+from ..clip import AudioClip
+from .calibration import calibrate_threshold, leave_one_out
+from .errors import (
+    EnrolInconsistentError,
+    EnrolNoSpeechError,
+    EnrolSyntheticVoiceError,
+    EnrolTooShortError,
+    EnrolTwoVoicesError,
+    SpeakerNameError,
+)
+from .profiles import ProfileStore, SpeakerProfile
+from .roles import UNKNOWN, Household, check_role
+from .twin_voice import TwinVoice
+from .vectors import two_voice_score, unit
+
+MIN_SPEECH_SECONDS = 1.0
+_NAME = re.compile(r"^[\w][\w .'-]{0,39}$")
+
+
+class Enrolment:
+    """Writes profiles into the store; every check that can refuse a voice runs before anything is
+    written, so a refused enrolment leaves the household as it was."""
+
+    def __init__(
+        self,
+        store: ProfileStore,
+        household: Household,
+        embedder: SpeakerEmbedder,
+        twin_voice: TwinVoice,
+        min_speech_seconds: float = MIN_SPEECH_SECONDS,
+        two_voice_limit: float = 0.2,
+    ) -> None:
+        self.store = store
+        self.household = household
+        self.embedder = embedder
+        self.twin_voice = twin_voice
+        self.min_speech = min_speech_seconds
+        self.two_voice_limit = two_voice_limit
+
+    def check_clip(self, clip: AudioClip) -> SpeechEmbedding:
+        """Embed one enrolment clip, or refuse it with the reason."""
+        where = clip.source or "the clip"
+        emb = self.embedder.embed(clip)
+        if emb.speech_seconds < 0.3 or not np.any(emb.vector):
+            raise EnrolNoSpeechError(
+                f"no speech found in {where}",
+                "record the person speaking a sentence or two, close to the mic",
+            )
+        if emb.speech_seconds < self.min_speech:
+            raise EnrolTooShortError(
+                f"{where} holds {emb.speech_seconds:.1f} s of speech; at least {self.min_speech:.0f} s "
+                "is needed",
+                "record a full sentence (3-10 s works best)",
+            )
+        if two_voice_score(emb.partials) > self.two_voice_limit:
+            raise EnrolTwoVoicesError(
+                f"{where} holds more than one voice",
+                "record the person alone, with nobody else talking",
+            )
+        if self.twin_voice.score(emb.vector) >= self.twin_voice.limit:
+            raise EnrolSyntheticVoiceError(
+                f"{where} is Twin's own synthetic voice, not a person",
+                "record the person speaking, not Twin's replies or another text-to-speech voice",
+            )
+        return emb
+
+    def prepare(
+        self, name: str, role: str | None = None, force: bool = False
+    ) -> tuple[str, SpeakerProfile | None, str]:
+        """The checks that need no audio, made before any is embedded: the name, the role, and
+        the one-owner rule. Returns (name, the profile it replaces or None, the role it gets)."""
+        name = name.strip()
+        if not _NAME.match(name) or name.lower() == UNKNOWN:
+            raise SpeakerNameError(
+                f"'{name}' cannot be used as a speaker name", "use letters, digits, spaces, - or ' (max 40)"
+            )
+        if role is not None:
+            check_role(role)
+        profiles = self.store.profiles
+        with_name = [p for p in profiles.values() if p.name.lower() == name.lower()]
+        old = with_name[0] if with_name else None
+        if role is None:
+            role = old.role if old else ("owner" if not profiles else "adult")
+        if role == "owner":
+            self.household.check_owner_change(name, force)
+        return name, old, role
+
+    def enroll(
+        self,
+        name: str,
+        clips: Sequence[AudioClip],
+        baseline: dict[str, float] | None = None,
+        replace: bool = True,
+        role: str | None = None,
+        force: bool = False,
+    ) -> SpeakerProfile:
+        # A bad name or role, or a second owner, is refused before any audio is embedded.
+        name, _, _ = self.prepare(name, role, force)
+        if not clips:
+            raise EnrolNoSpeechError("no audio given to enrol", "pass two or more recordings of the person")
+        checked = [self.check_clip(c) for c in clips]
+        return self.enroll_embeddings(name, checked, baseline, replace, role, force)
+
+    def enroll_embeddings(
+        self,
+        name: str,
+        embeddings: Sequence[SpeechEmbedding],
+        baseline: dict[str, float] | None = None,
+        replace: bool = True,
+        role: str | None = None,
+        force: bool = False,
+    ) -> SpeakerProfile:
+        name, old, role = self.prepare(name, role, force)
+        if not embeddings:
+            raise EnrolNoSpeechError("no audio given to enrol", "pass two or more recordings of the person")
+        vectors = [np.asarray(e.vector, np.float32) for e in embeddings]
+        if old is not None and not replace:
+            vectors = [np.asarray(e, np.float32) for e in old.embeddings] + vectors
+        if len(vectors) >= 2:
+            loo = leave_one_out(np.stack([unit(v) for v in vectors]))
+            if float(loo.min()) < 0.6:
+                raise EnrolInconsistentError(
+                    f"the recordings for '{name}' do not sound like one person "
+                    f"(recording {int(np.argmin(loo)) + 1} differs)",
+                    "enrol with recordings of the same person only",
+                )
+        others = [
+            np.asarray(e, np.float32)
+            for p in self.store.profiles.values()
+            if p.name.lower() != name.lower()
+            for e in p.embeddings
+        ]
+        threshold = calibrate_threshold(vectors, others + self.twin_voice.references)
+        now = time.time()
+        profile = SpeakerProfile(
+            name,
+            [[round(float(x), 6) for x in unit(v)] for v in vectors],
+            round(threshold, 4),
+            self.embedder.descriptor.name,
+            old.created if old else now,
+            now,
+            baseline or (old.baseline if old else {}),
+            role=role,
+        )
+        if old is not None and old.name != name:
+            self.store.delete(old.name)
+        self.store.write(profile)
+        self.store.profiles[profile.name] = profile
+        if role == "owner":
+            self.household.demote_other_owners(profile.name)
+        self._recalibrate_others(profile.name)
+        return profile
+
+    def _recalibrate_others(self, changed: str) -> None:
+        """A new voice is a new impostor for everyone else: their thresholds move away from it."""
+        profiles = self.store.profiles
+        for p in list(profiles.values()):
+            if p.name == changed:
+                continue
+            others = [
+                np.asarray(e, np.float32) for q in profiles.values() if q.name != p.name for e in q.embeddings
+            ]
+            new = round(
+                calibrate_threshold(
+                    [np.asarray(e, np.float32) for e in p.embeddings], others + self.twin_voice.references
+                ),
+                4,
+            )
+            if new != p.threshold:
+                p.threshold = new
+                self.store.write(p)

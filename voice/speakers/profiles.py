@@ -1,0 +1,134 @@
+"""The profile store: one JSON file per enrolled person in DATA_DIR/speakers, private (0600) and
+written atomically, so a crash never leaves a torn profile.
+
+A corrupt file is skipped with a warning, as is one enrolled with another speaker encoder (its
+vectors live in another space); the other profiles keep working. Both are listed in `skipped`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from models.durable import atomic_write_text
+
+from .ecapa_encoder import ECAPA_BACKEND
+from .errors import UnknownSpeakerError
+from .resemblyzer_encoder import RESEMBLYZER_BACKEND
+from .roles import ROLES, resolve_roles
+from .vectors import unit
+
+log = logging.getLogger(__name__)
+
+PROFILE_VERSION = 1
+# What identity.embedder is set to for each profile backend (for the re-enrol hint).
+EMBEDDER_SETTINGS = {RESEMBLYZER_BACKEND: "resemblyzer", ECAPA_BACKEND: "ecapa"}
+
+
+@dataclass
+class SpeakerProfile:
+    name: str
+    embeddings: list[list[float]]
+    threshold: float
+    backend: str
+    created: float
+    updated: float
+    baseline: dict[str, float] = field(default_factory=dict)  # the voice's usual prosody (emotion)
+    version: int = PROFILE_VERSION
+    # "owner" | "adult" | "child"; "" in files written before roles existed (read as: the
+    # first-created profile is the owner, the others adults)
+    role: str = ""
+
+    @property
+    def centroid(self) -> np.ndarray:
+        return unit(np.asarray(self.embeddings, np.float32).mean(0))
+
+
+class ProfileStore:
+    """The profiles in one folder, read once and kept in memory. `backend` is the speaker encoder
+    in use (None: any, for listing without loading one); profiles from another are not loaded."""
+
+    def __init__(self, directory: Path, backend: str | None) -> None:
+        self.dir = Path(directory)
+        self.backend = backend
+        self.skipped: list[str] = []
+        self._profiles: dict[str, SpeakerProfile] | None = None
+
+    @staticmethod
+    def slug(name: str) -> str:
+        return re.sub(r"[^\w-]+", "_", name.strip().lower())
+
+    def path(self, name: str) -> Path:
+        return self.dir / f"{self.slug(name)}.json"
+
+    @property
+    def profiles(self) -> dict[str, SpeakerProfile]:
+        if self._profiles is None:
+            self._profiles = {}
+            self.skipped = []
+            for path in sorted(self.dir.glob("*.json")) if self.dir.is_dir() else []:
+                try:
+                    profile = self._read(path)
+                except (OSError, ValueError, TypeError) as exc:
+                    log.warning("skipping unreadable voice profile %s: %s", path, exc)
+                    self.skipped.append(str(path))
+                    continue
+                if self.backend is not None and profile.backend != self.backend:
+                    # Another encoder's vectors live in another space (another size, even): never
+                    # compared with this one's. The file stays, for switching back.
+                    log.warning(
+                        "skipping voice profile %s: '%s' was enrolled with the %s speaker encoder, "
+                        "but identity.embedder now uses %s; re-enrol %s (`twin enroll %s AUDIO...`), "
+                        'or set identity.embedder = "%s" to use this profile again',
+                        path,
+                        profile.name,
+                        profile.backend,
+                        self.backend,
+                        profile.name,
+                        profile.name,
+                        EMBEDDER_SETTINGS.get(profile.backend, profile.backend),
+                    )
+                    self.skipped.append(str(path))
+                    continue
+                self._profiles[profile.name] = profile
+            resolve_roles(self._profiles)
+        return self._profiles
+
+    @staticmethod
+    def _read(path: Path) -> SpeakerProfile:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        profile = SpeakerProfile(**data)
+        if not profile.embeddings or profile.version != PROFILE_VERSION:
+            raise ValueError("no embeddings or an unknown version")
+        if profile.role and profile.role not in ROLES:
+            raise ValueError(f"unknown role {profile.role!r}")
+        np.asarray(profile.embeddings, np.float32).reshape(len(profile.embeddings), -1)
+        return profile
+
+    def write(self, profile: SpeakerProfile) -> None:
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.dir, 0o700)
+        atomic_write_text(self.path(profile.name), json.dumps(asdict(profile)))
+
+    def delete(self, name: str) -> None:
+        """Forget the profile stored under exactly this name, file and all."""
+        self.path(name).unlink(missing_ok=True)
+        self.profiles.pop(name, None)
+
+    def names(self) -> list[str]:
+        return sorted(self.profiles)
+
+    def get(self, name: str) -> SpeakerProfile:
+        for known, profile in self.profiles.items():
+            if known.lower() == name.strip().lower():
+                return profile
+        raise UnknownSpeakerError(
+            f"no enrolled voice named '{name}'",
+            "see `twin speakers list`, or enrol with `twin enroll NAME AUDIO...`",
+        )

@@ -1,0 +1,229 @@
+"""The speaker registry: the one object callers hold for "who is speaking". It joins the profile
+store, the household's roles, enrolment and Twin's own voice, and answers identification and
+verification itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..capabilities import SpeakerEmbedder, SpeakerMatch, SpeechEmbedding
+from ..clip import AudioClip
+from .calibration import same_voice_threshold
+from .enrolment import MIN_SPEECH_SECONDS, Enrolment
+from .profiles import ProfileStore, SpeakerProfile
+from .roles import UNKNOWN, Household
+from .twin_voice import TwinVoice
+from .vectors import two_voice_score, unit
+
+
+@dataclass(frozen=True)
+class Verification:
+    name: str
+    score: float
+    threshold: float
+    accepted: bool
+    synthetic: bool  # sounded like Twin's own voice
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class SpeakerRegistry:
+    """Enrolled voices, one JSON file per person in DATA_DIR/speakers (0600, written atomically).
+    A corrupt file is skipped with a warning, as is one enrolled with another speaker encoder (its
+    vectors live in another space); the other profiles keep working. Both are listed in `skipped`."""
+
+    def __init__(
+        self,
+        directory: Path,
+        embedder: SpeakerEmbedder,
+        synthetic_references: Sequence[np.ndarray] = (),
+        min_speech_seconds: float = MIN_SPEECH_SECONDS,
+        two_voice_limit: float = 0.2,
+    ) -> None:
+        descriptor = getattr(embedder, "descriptor", None)  # None: listing needs no encoder
+        self.store = ProfileStore(Path(directory), descriptor.name if descriptor is not None else None)
+        self.household = Household(self.store)
+        self.twin_voice = TwinVoice(synthetic_references)
+        self.enrolment = Enrolment(
+            self.store, self.household, embedder, self.twin_voice, min_speech_seconds, two_voice_limit
+        )
+
+    # -- what it holds (each part keeps its own; these read through) --------------------------------
+    @property
+    def dir(self) -> Path:
+        return self.store.dir
+
+    @property
+    def embedder(self) -> SpeakerEmbedder:
+        return self.enrolment.embedder
+
+    @property
+    def synthetic(self) -> list[np.ndarray]:
+        """Twin's own voice, as unit vectors."""
+        return self.twin_voice.references
+
+    @property
+    def min_speech(self) -> float:
+        return self.enrolment.min_speech
+
+    @property
+    def two_voice_limit(self) -> float:
+        return self.enrolment.two_voice_limit
+
+    @property
+    def profiles(self) -> dict[str, SpeakerProfile]:
+        return self.store.profiles
+
+    @property
+    def skipped(self) -> list[str]:
+        return self.store.skipped
+
+    # -- storage -----------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        return self.store.names()
+
+    def get(self, name: str) -> SpeakerProfile:
+        return self.store.get(name)
+
+    def remove(self, name: str) -> None:
+        self.store.delete(self.get(name).name)
+
+    # -- enrolment ---------------------------------------------------------------------------------
+    def check_clip(self, clip: AudioClip) -> SpeechEmbedding:
+        """Embed one enrolment clip, or refuse it with the reason."""
+        return self.enrolment.check_clip(clip)
+
+    @property
+    def synthetic_limit(self) -> float:
+        """Closer to Twin's own voice than its renderings are to one another, less a margin."""
+        return self.twin_voice.limit
+
+    def synthetic_score(self, vector: np.ndarray) -> float:
+        return self.twin_voice.score(vector)
+
+    def prepare_enrolment(
+        self, name: str, role: str | None = None, force: bool = False
+    ) -> tuple[str, SpeakerProfile | None, str]:
+        """The checks that need no audio, made before any is embedded: the name, the role, and
+        the one-owner rule. Returns (name, the profile it replaces or None, the role it gets)."""
+        return self.enrolment.prepare(name, role, force)
+
+    def enroll(
+        self,
+        name: str,
+        clips: Sequence[AudioClip],
+        baseline: dict[str, float] | None = None,
+        replace: bool = True,
+        role: str | None = None,
+        force: bool = False,
+    ) -> SpeakerProfile:
+        """Enrol (or re-enrol, replacing the old voice unless `replace` is False) from several clips.
+
+        `role` ("owner" | "adult" | "child") defaults to the person's current role on re-enrolment,
+        else owner for the first voice enrolled and adult after that. Making someone the owner while
+        another is enrolled raises OwnerExistsError unless `force` (the other becomes an adult)."""
+        return self.enrolment.enroll(name, clips, baseline, replace, role, force)
+
+    def enroll_embeddings(
+        self,
+        name: str,
+        embeddings: Sequence[SpeechEmbedding],
+        baseline: dict[str, float] | None = None,
+        replace: bool = True,
+        role: str | None = None,
+        force: bool = False,
+    ) -> SpeakerProfile:
+        """enroll() from clips already passed through check_clip() (enrolment by voice checks each
+        utterance as it comes, and does not embed it twice)."""
+        return self.enrolment.enroll_embeddings(name, embeddings, baseline, replace, role, force)
+
+    # -- household roles ---------------------------------------------------------------------------
+    def set_role(self, name: str, role: str, force: bool = False) -> SpeakerProfile:
+        """Change a person's role. One owner per household: making someone the owner while another
+        is enrolled raises OwnerExistsError unless `force`, which makes the other an adult."""
+        return self.household.set_role(name, role, force)
+
+    def role_of(self, name: str | None) -> str:
+        """The person's household role, "owner", "adult" or "child"; "guest" for "unknown" or anyone
+        not enrolled (the least trusted answer: a permission check never fails open on a name)."""
+        return self.household.role_of(name)
+
+    def owner_names(self) -> list[str]:
+        return self.household.owner_names()
+
+    # -- recognition -------------------------------------------------------------------------------
+    def score_all(self, vector: np.ndarray) -> dict[str, float]:
+        v = unit(vector)
+        return {name: float(v @ p.centroid) for name, p in self.profiles.items()}
+
+    def identify_embedding(self, emb: SpeechEmbedding) -> SpeakerMatch:
+        if emb.speech_seconds < 0.5 or not np.any(emb.vector) or not self.profiles:
+            return SpeakerMatch(UNKNOWN, 0.0)
+        scores = self.score_all(emb.vector)
+        name = max(scores, key=scores.__getitem__)
+        best = scores[name]
+        if self.synthetic_score(emb.vector) >= self.synthetic_limit:
+            return SpeakerMatch(UNKNOWN, round(best, 4))
+        if best < self.profiles[name].threshold:
+            return SpeakerMatch(UNKNOWN, round(best, 4))
+        return SpeakerMatch(name, round(best, 4))
+
+    def identify(self, audio: AudioClip) -> SpeakerMatch:
+        return self.identify_embedding(self.embedder.embed(audio))
+
+    def verify(self, name: str, audio: AudioClip) -> Verification:
+        """For sensitive actions: does this clip carry `name`'s voice? Twin's own voice never does."""
+        profile = self.get(name)
+        emb = self.embedder.embed(audio)
+        if emb.speech_seconds < 0.5 or not np.any(emb.vector):
+            return Verification(profile.name, 0.0, profile.threshold, False, False)
+        score = float(unit(emb.vector) @ profile.centroid)
+        synthetic = self.synthetic_score(emb.vector) >= self.synthetic_limit
+        accepted = score >= profile.threshold and not synthetic
+        return Verification(profile.name, round(score, 4), profile.threshold, accepted, synthetic)
+
+    def _embedding_of(self, voice: AudioClip | SpeechEmbedding | np.ndarray) -> tuple[np.ndarray, float]:
+        """(vector, seconds of speech) from a clip, an embedding, or a bare vector (whose amount of
+        speech is unknown, so taken as enough)."""
+        if isinstance(voice, AudioClip):
+            voice = self.embedder.embed(voice)
+        if isinstance(voice, SpeechEmbedding):
+            return np.asarray(voice.vector, np.float32), voice.speech_seconds
+        return np.asarray(voice, np.float32).reshape(-1), float("inf")
+
+    def owner_verification(self, voice: AudioClip | SpeechEmbedding | np.ndarray) -> Verification:
+        """The best-matching owner's verification of this voice. Not accepted when nobody is the
+        owner, when there is too little speech, or when the voice is synthetic (Twin's own)."""
+        owners = [self.profiles[n] for n in self.owner_names()]
+        if not owners:
+            return Verification("", 0.0, 1.0, False, False)
+        vector, speech = self._embedding_of(voice)
+        if speech < 0.5 or not np.any(vector):
+            return Verification(owners[0].name, 0.0, owners[0].threshold, False, False)
+        v = unit(vector)
+        best = max(owners, key=lambda p: float(v @ p.centroid))
+        score = float(v @ best.centroid)
+        if self.synthetic_score(v) >= self.synthetic_limit:
+            return Verification(best.name, 0.0, best.threshold, False, True)
+        return Verification(best.name, round(score, 4), best.threshold, score >= best.threshold, False)
+
+    def verify_owner(self, voice: AudioClip | SpeechEmbedding | np.ndarray) -> float:
+        """For the permission layer: how much this voice sounds like an owner (cosine, max over
+        the owner profiles); 0.0 when no owner is enrolled, with too little speech, or for a
+        synthetic voice (Twin's own TTS never passes). Compare with owner_verification(...).threshold
+        (that owner's calibrated acceptance threshold), or use owner_verification(...).accepted."""
+        return self.owner_verification(voice).score
+
+    def same_voice_threshold(self) -> float:
+        """The cosine above which two single utterances are taken for one voice (PresenceTracker),
+        calibrated from the enrolment data like the profile thresholds (calibration.py)."""
+        return same_voice_threshold(p.embeddings for p in self.profiles.values())
+
+    def voices_in(self, emb: SpeechEmbedding) -> int:
+        """2 when one utterance holds two voices (the same test, and limit, enrolment uses), else 1."""
+        return 2 if two_voice_score(emb.partials) > self.two_voice_limit else 1
