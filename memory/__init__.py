@@ -7,7 +7,8 @@ from typing import Protocol
 
 from .items import Kind, MemoryError_, MemoryInputError, MemoryItem
 from .policy import extract, parse_command
-from .service import HOUSEHOLD, Hit, Memory
+from .service import Hit, Memory
+from .speakers import HOUSEHOLD
 from .store import MemoryStoreError
 
 
@@ -16,8 +17,9 @@ class MemoryRecall(Protocol):
         """Up to a few short memory lines relevant to `query`, within `budget_s` seconds."""
         ...
 
-    def observe(self, user_text: str, reply_text: str, speaker: str | None) -> list[MemoryItem]:
-        """After a turn, off the voice path: decide what (if anything) to remember."""
+    def observe(self, user_text: str, reply: str, speaker: str | None, source: str = "") -> list[MemoryItem]:
+        """After a turn, off the voice path: decide what (if anything) to remember; `source` names the
+        turn it came from ("turn 12"), so a memory can be traced back to where it was said."""
         ...
 
     def handle_command(self, text: str, speaker: str | None) -> str | None:

@@ -84,3 +84,14 @@ def validate_text(text: object) -> str:
     if sum(not ch.isprintable() for ch in text) > len(text) * 0.1:
         raise MemoryInputError("memory text looks like binary data", "pass plain text")
     return cleaned
+
+
+def as_line(it: MemoryItem, lang: str = "en") -> str:
+    """An item as the prompt or the spoken list gives it: an episode carries its date, since "you
+    played tennis with Sam" means little without when."""
+    if it.kind != Kind.EPISODE:
+        return it.text
+    t = time.localtime(it.valid_from)
+    if lang == "zh":
+        return f"{it.text}（{t.tm_year}年{t.tm_mon}月{t.tm_mday}日）"
+    return f"{it.text} ({it.kind.value}, {time.strftime('%a %d %b %Y', t)})"

@@ -5,41 +5,27 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
-import os
-import re
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import commands, consolidation, portable
 from .embedding import Embedder, UseEmbedder
-from .index import Partition, rank, terms
-from .items import Kind, MemoryInputError, MemoryItem, validate_text
-from .policy import Candidate, Command, extract, parse_command, redact_secrets
+from .index import Partition, rank
+from .items import Kind, MemoryInputError, MemoryItem, as_line, validate_text
+from .policy import extract, parse_command, redact_secrets
+from .relevance import about
+from .speakers import HOUSEHOLD, speaker_scope
 from .store import MemoryStoreError, QdrantStore
 from .timeparse import time_window
 
-HOUSEHOLD = "household"  # items every speaker may hear
-# With no speaker identification, the device's user is its owner; a voice that identification
-# could not place ("unknown") is a guest, who sees only household items.
 DUPLICATE_COSINE = 0.93
-# recall()'s relevance floor: a memory line goes into the prompt only if it is this close in meaning
-# to the question (or shares a word with it). use-m3 puts a question and a fact in different
-# languages further apart than the same pair in one language (median cosine of related pairs 0.40
-# across languages, 0.48 within one; unrelated pairs ~0.07 either way), so a question and a memory in
-# different scripts (CJK vs Latin) get a lower floor. It was calibrated on 40 facts, each written in
-# Chinese and in English, with a question about each in both languages and 20 pieces of small talk a
-# language: 0.31 lets through about the same share of unrelated pairs across languages (0.66%) as
-# 0.35 does within one (0.61%), and keeps 82% of the related cross-language pairs (0.35 kept 66%).
-RECALL_MIN_COSINE = 0.35
-RECALL_MIN_COSINE_CROSS_SCRIPT = 0.31
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -98,7 +84,7 @@ class Memory:
     ) -> MemoryItem:
         text = validate_text(text)
         text, _ = redact_secrets(text)
-        speaker = _speaker(speaker)
+        speaker = speaker_scope(speaker)
         kind = Kind(kind)
         vec = self.embedder.embed([text])[0]
         with self._lock:
@@ -149,13 +135,8 @@ class Memory:
         """After a turn, off the voice path: write what the policy says is worth keeping."""
         if parse_command(user_text) is not None:
             return []
-        out = []
-        for cand in extract(user_text):
-            out.append(self._write_candidate(cand, speaker or "owner", source))
-        return out
-
-    def _write_candidate(self, cand: Candidate, speaker: str, source: str) -> MemoryItem:
-        return self.remember(cand.text, speaker, cand.kind, cand.key, cand.importance, source)
+        who = speaker or "owner"
+        return [self.remember(c.text, who, c.kind, c.key, c.importance, source) for c in extract(user_text)]
 
     # -- forgetting ------------------------------------------------------------------------------
     def forget(self, item_ids: list[str]) -> int:
@@ -171,21 +152,15 @@ class Memory:
     def forget_about(self, topic: str, speaker: str, min_cosine: float = 0.5) -> int:
         """Everything of this speaker's that is about `topic`: close in meaning, or sharing a word."""
         topic = validate_text(topic)
-        who = _speaker(speaker)
-        part = self.parts.get(who)
+        part = self.parts.get(speaker_scope(speaker))
         if part is None or not len(part):
             return 0
         q = self.embedder.embed([topic])[0]
-        words = set(terms(topic))
-        chosen = []
-        for item_id, row in list(part.row_of.items()):
-            close = float(part.vecs[row] @ q) >= min_cosine
-            if close or words & set(terms(self.items[item_id].text)):
-                chosen.append(item_id)
-        return self.forget(chosen)
+        found = [(self.items[item_id], part.vecs[row]) for item_id, row in list(part.row_of.items())]
+        return self.forget([it.id for it in about(topic, q, found, min_cosine)])
 
     def forget_all(self, speaker: str) -> int:
-        return self.forget([i for i, it in self.items.items() if it.speaker == _speaker(speaker)])
+        return self.forget([i for i, it in self.items.items() if it.speaker == speaker_scope(speaker)])
 
     # -- recall ----------------------------------------------------------------------------------
     def search(
@@ -204,13 +179,13 @@ class Memory:
         as small priors. A speaker sees their own items and the household's, never another's."""
         query = validate_text(query)
         q = self.embedder.embed([query])[0] if query_vector is None else query_vector
-        window = time_window(query) if time_aware else None
         now = now or time.time()
-        scopes = [_speaker(speaker or "owner")] + ([] if own_only else [HOUSEHOLD])
+        window = time_window(query, datetime.fromtimestamp(now).astimezone()) if time_aware else None
+        scopes = [speaker_scope(speaker or "owner")] + ([] if own_only else [HOUSEHOLD])
         with self._lock:
             scoped = []
-            for scope in dict.fromkeys(scopes):
-                part = self.parts.get(scope)
+            for name in dict.fromkeys(scopes):
+                part = self.parts.get(name)
                 if part is None or not len(part):
                     continue
                 mask = part.mask(include_history, window)
@@ -230,21 +205,11 @@ class Memory:
             return []
         q = self.embedder.embed([query])[0]  # once: for ranking and for the relevance floor
         hits = self.search(query, speaker, k=4, query_vector=q)
-        words = set(terms(query))
-        query_cjk = _is_cjk(query)
-        relevant = []
-        for h in hits:
-            part = self.parts[h.item.speaker]
-            row = part.row_of.get(h.item.id)
-            if row is None:
-                continue
-            floor = RECALL_MIN_COSINE if _is_cjk(h.item.text) == query_cjk else RECALL_MIN_COSINE_CROSS_SCRIPT
-            if float(part.vecs[row] @ q) >= floor or words & set(terms(h.item.text)):
-                relevant.append(h.item)
+        relevant = about(query, q, [(h.item, self._vector(h.item)) for h in hits])
         if relevant and not self._closed:
             with contextlib.suppress(RuntimeError):  # closing: the use count is not worth a write
                 self._background.submit(self._mark_used, relevant)
-        return [_line(it) for it in relevant]
+        return [as_line(it) for it in relevant]
 
     def _mark_used(self, items: list[MemoryItem]) -> None:
         """Use reinforces: recency for ranking and fading. Off the recall path, outside the lock."""
@@ -263,128 +228,41 @@ class Memory:
     def consolidate(
         self, now: float | None = None, episode_days: float = 30.0, fade_days: float = 90.0
     ) -> dict[str, int]:
-        """Keep memory clean as it grows: episodes older than `episode_days` become one summary per
-        speaker and week (the originals are deleted); low-value items unused for `fade_days`
-        fade away. Use reinforces: recall refreshes `last_used`, and importance slows the fade."""
-        now = now or time.time()
-        summarised = faded = 0
-        groups: dict[tuple[str, int], list[MemoryItem]] = {}
-        for it in list(self.items.values()):
-            age_days = (now - it.valid_from) / 86400
-            if it.kind == Kind.EPISODE and age_days > episode_days and it.source != "summary":
-                week = int(it.valid_from // (7 * 86400))
-                groups.setdefault((it.speaker, week), []).append(it)
-        for (speaker, week), items in groups.items():
-            if len(items) < 2:
-                continue
-            items.sort(key=lambda it: it.valid_from)
-            start = time.strftime("%d %B %Y", time.localtime(week * 7 * 86400))
-            text = f"In the week of {start}: " + "; ".join(_lower_first(it.text) for it in items) + "."
-            summary = MemoryItem(
-                text=text[:2000],
-                kind=Kind.EPISODE,
-                speaker=speaker,
-                source="summary",
-                importance=max(it.importance for it in items),
-                created=items[0].valid_from,
-                valid_from=items[0].valid_from,
-                use_count=sum(it.use_count for it in items),
-            )
-            vec = self.embedder.embed([summary.text])
-            with self._lock:
-                self.store.upsert([summary], vec)
-                self._index(summary, vec[0])
-            summarised += self.forget([it.id for it in items])
-        for it in list(self.items.values()):
-            idle_days = (now - (it.last_used or it.created)) / 86400
-            strength = it.importance * (1 + it.use_count)
-            if it.current and strength < 0.5 and idle_days > fade_days * (1 + strength):
-                faded += self.forget([it.id])
-        return {"episodes_summarised": summarised, "faded": faded}
+        """Old episodes become weekly summaries, unused trivia fades (memory/consolidation.py)."""
+        return consolidation.consolidate(self, now, episode_days, fade_days)
 
     # -- spoken controls -------------------------------------------------------------------------
     def handle_command(self, text: str, speaker: str | None) -> str | None:
         """'What do you remember about me?', 'forget that', 'forget everything about my old job'.
         Returns the reply to speak, or None when the words are not a memory command."""
-        cmd: Command | None = parse_command(text)
-        if cmd is None:
-            return None
-        who = _speaker(speaker or "owner")
-        say = _REPLIES.get(cmd.lang, _REPLIES["en"])  # answered in the language it was said in
-        if cmd.action == "list":
-            mine = [it for it in self.items.values() if it.speaker == who and it.current]
-            mine.sort(key=lambda it: (-it.importance, -it.created))
-            if not mine:
-                return say["list_empty"]
-            lines = say["sep"].join(_line(it, cmd.lang) for it in mine[:5])
-            more = say["list_more"].format(n=len(mine) - 5) if len(mine) > 5 else ""
-            return say["list"].format(lines=lines, more=more)
-        if cmd.action == "forget_last":
-            last = self._last_written.get(who)
-            if last and self.forget([last]):
-                del self._last_written[who]
-                return say["forgot_last"]
-            return say["nothing_last"]
-        if cmd.action == "forget_all":
-            return say["forgot_all"].format(n=self.forget_all(who))
-        n = self.forget_about(cmd.topic, who)
-        return (say["forgot_about"] if n else say["nothing_about"]).format(n=n, topic=cmd.topic)
+        return commands.answer(self, text, speaker)
+
+    def forget_last(self, speaker: str) -> bool:
+        """'Forget that': the item last written for this speaker, once; a second 'forget that' finds
+        nothing rather than reaching back to something older the user did not mean."""
+        last = self._last_written.get(speaker)
+        if last and self.forget([last]):
+            del self._last_written[speaker]
+            return True
+        return False
 
     # -- user control ----------------------------------------------------------------------------
     def list(self, speaker: str | None = None, include_history: bool = False) -> list[MemoryItem]:
         items = [
             it
             for it in self.items.values()
-            if (speaker is None or it.speaker == _speaker(speaker)) and (include_history or it.current)
+            if (speaker is None or it.speaker == speaker_scope(speaker)) and (include_history or it.current)
         ]
         return sorted(items, key=lambda it: it.created)
 
     def export(self, path: Path) -> int:
-        """Portable JSON: every item with its full history; written atomically."""
-        items = [it.to_payload() for it in self.list(include_history=True)]
-        doc = {"format": "twin-memory", "version": 1, "embedder": self.embedder.name, "items": items}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, ensure_ascii=False, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return len(items)
+        """Portable JSON: every item with its full history; written atomically (memory/portable.py)."""
+        return portable.write_export(path, self.list(include_history=True), self.embedder.name)
 
     def import_file(self, path: Path) -> tuple[int, list[tuple[int, str]]]:
         """An export (JSON) or JSONL lines {"id","text","speaker"?,"time"?,"kind"?}. Bad lines are
         reported by line number; the rest are imported; nothing stored is touched."""
-        raw = path.read_text(encoding="utf-8", errors="replace")
-        errors: list[tuple[int, str]] = []
-        items: list[MemoryItem] = []
-        if raw.lstrip().startswith("{") and '"format": "twin-memory"' in raw[:200]:
-            try:
-                doc = json.loads(raw)
-            except ValueError as exc:
-                raise MemoryInputError(f"{path.name} is not valid JSON: {exc}", "export again") from None
-            for n, data in enumerate(doc.get("items", []), 1):
-                try:
-                    item = MemoryItem.from_payload(data)
-                    item.text = validate_text(item.text)
-                    items.append(item)
-                except (MemoryInputError, ValueError, TypeError) as exc:
-                    errors.append((n, str(getattr(exc, "message", exc))))
-        else:
-            for n, line in enumerate(raw.splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    items.append(_from_jsonl(json.loads(line)))
-                except ValueError as exc:
-                    errors.append((n, f"not valid JSON ({str(exc)[:60]})"))
-                except MemoryInputError as exc:
-                    errors.append((n, exc.message))
+        items, errors = portable.read_import(path)
         self.add_many(items)
         return len(items), errors
 
@@ -428,6 +306,11 @@ class Memory:
         self.items[item.id] = item
         part.add(item, vec)
 
+    def _vector(self, item: MemoryItem) -> np.ndarray | None:
+        part = self.parts[item.speaker]
+        row = part.row_of.get(item.id)
+        return None if row is None else part.vecs[row]
+
     def _duplicate(
         self, text: str, vec: np.ndarray, speaker: str, kind: Kind, key: str, when: float
     ) -> MemoryItem | None:
@@ -448,90 +331,3 @@ class Memory:
         return next(
             (it for it in self.items.values() if it.speaker == speaker and it.key == key and it.current), None
         )
-
-
-def _speaker(name: str) -> str:
-    name = (name or "").strip().lower()
-    if name == "unknown":
-        return "guest"
-    if not name or len(name) > 64 or not all(ch.isalnum() or ch in "-_. " for ch in name):
-        raise MemoryInputError(
-            f"invalid speaker name '{name[:40]}'", "use letters, digits, '-', '_' or spaces"
-        )
-    return name
-
-
-# handle_command's spoken replies, by the language of the command (policy.Command.lang)
-_REPLIES: dict[str, dict[str, str]] = {
-    "en": {
-        "list": "Here is what I remember: {lines}.{more}",
-        "sep": "; ",
-        "list_more": " And {n} more things; say 'twin memory list' to see all.",
-        "list_empty": "I don't have anything saved about you yet.",
-        "forgot_last": "Done, I've forgotten that.",
-        "nothing_last": "There was nothing new to forget.",
-        "forgot_all": "Done. I've deleted everything I remembered about you, {n} items.",
-        "forgot_about": "Done, I've forgotten {n} things about {topic}.",
-        "nothing_about": "I had nothing saved about {topic}.",
-    },
-    "zh": {
-        "list": "我记得这些：{lines}。{more}",
-        "sep": "；",
-        "list_more": "另外还有{n}条，说“twin memory list”可以看全部。",
-        "list_empty": "我还没有记下关于你的任何事。",
-        "forgot_last": "好的，我已经忘掉了。",
-        "nothing_last": "刚才没有新记下的东西可以忘掉。",
-        "forgot_all": "好的，我已经删除了关于你的所有记忆，一共{n}条。",
-        "forgot_about": "好的，我已经忘掉了关于{topic}的{n}条记忆。",
-        "nothing_about": "我没有记下关于{topic}的事。",
-    },
-}
-
-
-def _is_cjk(text: str) -> bool:
-    return _CJK.search(text) is not None
-
-
-def _line(it: MemoryItem, lang: str = "en") -> str:
-    if it.kind != Kind.EPISODE:
-        return it.text
-    t = time.localtime(it.valid_from)
-    if lang == "zh":
-        return f"{it.text}（{t.tm_year}年{t.tm_mon}月{t.tm_mday}日）"
-    return f"{it.text} ({it.kind.value}, {time.strftime('%a %d %b %Y', t)})"
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[:2] != "I " else text
-
-
-def _from_jsonl(data: object) -> MemoryItem:
-    if not isinstance(data, dict):
-        raise MemoryInputError("each line must be a JSON object", '{"id": "...", "text": "..."}')
-    if "id" not in data or "text" not in data:
-        raise MemoryInputError("each line needs 'id' and 'text'", '{"id": "m1", "text": "..."}')
-    text = validate_text(data["text"])
-    when = data.get("time")
-    if isinstance(when, str):
-        from datetime import datetime
-
-        try:
-            when = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            raise MemoryInputError(f"bad time '{when}'", "use ISO 8601, e.g. 2026-11-24T10:00:00") from None
-    try:
-        kind = Kind(data.get("kind") or "fact")
-    except ValueError:
-        raise MemoryInputError(
-            f"unknown kind '{data.get('kind')}'", "use one of: " + ", ".join(k.value for k in Kind)
-        ) from None
-    t = float(when) if when is not None else time.time()
-    return MemoryItem(
-        text=redact_secrets(text)[0],
-        kind=kind,
-        speaker=_speaker(str(data.get("speaker") or "owner")),
-        id=str(data["id"]),
-        created=t,
-        valid_from=t,
-        source="import",
-    )

@@ -229,12 +229,11 @@ def test_chinese_time_windows():
 
 
 def test_chinese_time_aware_recall(mem):
-    now = datetime.now().astimezone()
-    back = (now.weekday() - 1) % 7 or 7  # last Tuesday
-    tuesday = (now - timedelta(days=back)).replace(hour=15)
+    now = datetime(2026, 3, 5, 12, 0).astimezone()  # a Thursday: the test never depends on today
+    tuesday = datetime(2026, 3, 3, 15, 0).astimezone()
     mem.remember("你去看了牙医", "li", Kind.EPISODE, at=tuesday.timestamp())
     mem.remember("你去看了电影", "li", Kind.EPISODE, at=(tuesday - timedelta(days=3)).timestamp())
-    hits = mem.search("我上周二做了什么？", "li", k=2)
+    hits = mem.search("我上周二做了什么？", "li", k=2, now=now.timestamp())
     assert [h.item.text for h in hits] == ["你去看了牙医"]
 
 
