@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from conftest import require
 
+from pipeline.acting.permissions import Provenance, Speaker, silent_confirmer
+from pipeline.acting.runner import ToolRunner, TurnTools
+from pipeline.acting.session import ToolSession
 from pipeline.config import McpServerConfig, load_config
-from pipeline.mcp_client import DESCRIPTION_LIMIT, McpServer, load_mcp_tools, sanitize_description
-from pipeline.permissions import Provenance, Speaker, silent_confirmer
-from pipeline.tool_runner import ToolRunner, TurnTools
-from pipeline.tool_session import ToolSession
 from pipeline.tools.base import ToolCall, ToolRegistry
+from pipeline.tools.mcp import DESCRIPTION_LIMIT, McpServer, load_mcp_tools, sanitize_description
 
 TINY = [sys.executable, str(Path(__file__).parent / "mcp_servers" / "tiny_server.py")]
 HTTP_SERVER = TINY[1]  # the same server, over HTTP when given a port
@@ -77,8 +77,8 @@ def test_unreachable_server_is_named_not_fatal():
 
 
 def test_mcp_output_is_untrusted_and_granted_tier_is_enforced(tmp_path, tiny_tools):
-    from pipeline.audit import AuditLog
-    from pipeline.permissions import PermissionGate
+    from pipeline.acting.audit import AuditLog
+    from pipeline.acting.permissions import PermissionGate
 
     reg = ToolRegistry(list(tiny_tools.values()))
     runner = ToolRunner(reg, PermissionGate(), AuditLog(tmp_path / "a.jsonl"), tmp_path)
@@ -175,8 +175,8 @@ def test_http_discovery_honours_allow_list_tier_and_sanitises(http_server, http_
 
 
 def test_http_call_returns_untrusted_text_and_granted_tier_is_enforced(tmp_path, http_tools):
-    from pipeline.audit import AuditLog
-    from pipeline.permissions import PermissionGate
+    from pipeline.acting.audit import AuditLog
+    from pipeline.acting.permissions import PermissionGate
 
     r = http_tools["web__add"].handler({"a": 2, "b": 3})
     assert r.ok and r.untrusted_text == "5" and r.summary == "web add answered"
@@ -211,8 +211,8 @@ def test_http_unreachable_url_is_named_fast_and_not_fatal(tmp_path, http_server)
 
 
 def test_http_hanging_call_hits_the_timeout_and_the_turn_goes_on(tmp_path, http_tools):
-    from pipeline.audit import AuditLog
-    from pipeline.permissions import PermissionGate
+    from pipeline.acting.audit import AuditLog
+    from pipeline.acting.permissions import PermissionGate
 
     runner = ToolRunner(
         ToolRegistry(list(http_tools.values())), PermissionGate(), AuditLog(tmp_path / "a.jsonl"), tmp_path

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from pipeline.acting.grounding import ground
+from pipeline.acting.permissions import Provenance
+from pipeline.acting.routing import candidate_tools
 from pipeline.config import ConfigError, OutboxConfig, load_config
-from pipeline.grounding import ground, message_text, recipient
-from pipeline.permissions import Provenance
-from pipeline.planner import candidate_tools
 from pipeline.tools.errors import ToolArgumentError, ToolFailedError
+from pipeline.tools.families.messages import message_text, recipient
 from pipeline.tools.local import LocalTools
 from pipeline.tools.outbox import Contacts, Outbox
 

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from pipeline.planner import Planner, compose_reply, is_state_question, might_need_tools, parse_step
-from pipeline.tool_session import ToolSession
+from pipeline.acting.planner import Planner, compose_reply, parse_step
+from pipeline.acting.routing import is_state_question, might_need_tools
+from pipeline.acting.session import ToolSession
 from pipeline.tools.errors import MalformedToolCallError
 
 
@@ -152,13 +153,13 @@ def test_real_planner_sets_a_timer_with_schema_constrained_output(real_session):
 
 @pytest.mark.models
 def test_engine_turn_uses_tools_and_questions_change_nothing(cfg, components, tmp_path):
-    from pipeline.engine import Twin
+    from pipeline.runtime.session import Twin
 
     twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
     result = asyncio.run(twin.ask("Is the speaker muted?"))
     assert result.status == "completed"
     assert twin.tools.local.device.read() == {"volume": 50, "muted": False, "playing": False}
-    entries = twin.tools.runner.audit.entries()
+    entries = twin.tools.session.runner.audit.entries()
     assert [(e["tool"], e["tier"]) for e in entries] == [("device_state", "read")]  # answered by reading
 
 

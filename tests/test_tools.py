@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from datetime import datetime, timedelta
 
 import pytest
 
-from pipeline.audit import AuditLog
-from pipeline.permissions import PermissionGate, Provenance, Speaker, answer_with, is_explicit_yes
-from pipeline.tool_runner import ToolRunner, TurnTools
+from pipeline.acting.audit import AuditLog
+from pipeline.acting.permissions import PermissionGate, Provenance, Speaker, answer_with, is_explicit_yes
+from pipeline.acting.runner import ToolRunner, TurnTools
 from pipeline.tools.base import Tier, Tool, ToolCall, ToolRegistry, ToolResult
 from pipeline.tools.calc import calculate, convert
 from pipeline.tools.errors import MalformedToolCallError, ToolArgumentError, UnknownToolError
@@ -146,12 +147,14 @@ def test_guest_and_child_cannot_buy_or_message(runner, local):
 
 
 def test_owner_voice_hook_gates_sensitive_calls(tmp_path, local):
-    score = [0.2]
-    gate = PermissionGate(owner_verifier=lambda: score[0], confirm_timeout_s=0.3)
+    gate = PermissionGate(confirm_timeout_s=0.3)
     r = ToolRunner(local.registry(), gate, AuditLog(tmp_path / "a.jsonl"), tmp_path)
-    assert run(r, turn("send hi to Bo", "yes"), "send_message", to="Bo", text="hi").status == "blocked"
-    score[0] = 0.9
-    assert run(r, turn("send hi to Bo", "yes"), "send_message", to="Bo", text="hi").status == "ok"
+    t = turn("send hi to Bo", "yes")
+    t.owner_score = 0.2  # the turn's voice is not the owner's
+    assert run(r, t, "send_message", to="Bo", text="hi").status == "blocked"
+    t = turn("send hi to Bo", "yes")
+    t.owner_score = 0.9
+    assert run(r, t, "send_message", to="Bo", text="hi").status == "ok"
 
 
 def test_tainted_arguments_need_confirmation_even_at_act_tier(runner, local):
@@ -274,3 +277,71 @@ def test_cancel_all_timers(local):
     local.set_timer({"minutes": 9, "label": "eggs"})
     assert local.cancel_timer({"label": "eggs"}).ok and "tea" in local.list_timers({}).summary
     assert local.cancel_timer({"label": "all"}).ok and local.timers.read()["timers"] == []
+
+
+def test_every_local_tool_describes_itself(tmp_path):
+    from pipeline.acting.routing import routed_tools
+    from pipeline.tools.family import catalog
+
+    declared = [t.name for t in catalog()]
+    assert len(declared) == len(set(declared))
+    memory = {"remember", "recall_memories", "forget_memories"}
+    local = LocalTools(tmp_path)
+    assert local.registry().names() == sorted(set(declared) - memory)  # memory tools need a memory
+    assert set(routed_tools(local.registry())) == set(declared)
+    for t in catalog():
+        assert t.cue and t.topic, t.name  # each is reached by its own words, none by a table elsewhere
+        for pattern in (t.cue, t.topic, t.verbs):
+            re.compile(pattern)
+    # a family's state and handlers are reached through the composition
+    assert local.set_timer({"minutes": 1}).ok and len(local.timers.read()["timers"]) == 1
+    with pytest.raises(AttributeError):
+        local.no_such_tool  # noqa: B018
+
+
+def test_a_tool_declared_anywhere_is_routed_prompted_confirmed_and_grounded_by_its_own_fields(tmp_path):
+    from pipeline.acting.grounding import ground
+    from pipeline.acting.prompts import planning_prompt
+    from pipeline.acting.routing import candidate_tools
+    from pipeline.tools.base import Dictation
+    from pipeline.tools.family import Context, Family, tool
+
+    def who(text: str) -> str | None:
+        m = re.search(r"\bpage (\w+)", text)
+        return m.group(1) if m else None
+
+    def said(text: str, to: str) -> str | None:
+        m = re.search(r"\bwith (.+)$", text)
+        return m.group(1) if m else None
+
+    class Pager(Family):
+        @tool(
+            "page",
+            "page someone on the house speaker",
+            Tier.SENSITIVE,
+            {"who": {"type": "string"}, "words": {"type": "string"}},
+            ("who", "words"),
+            cue=r"\bpage\b",
+            topic=r"\bpage\b",
+            verbs=r"\bpage \w+",
+            example=("page Tom with dinner is ready", {"who": "Tom", "words": "dinner is ready"}),
+            question="Page {who} with '{words}'? Say yes to page.",
+            dictation=Dictation("page", "who", "words", who, said),
+        )
+        def page(self, a):
+            return ToolResult(True, f"paged {a['who']}")
+
+    reg = LocalTools(tmp_path).registry()
+    for t in Pager(Context(tmp_path, datetime.now)).tools():
+        reg.add(t)
+    assert candidate_tools("page Anna with the taxi is here", reg) == ["page"]  # its verbs narrow
+    assert 'user: page Tom with dinner is ready -> {"action": "call", "tool": "page"' in planning_prompt(
+        [reg.get("page")]
+    )
+    page = reg.get("page")
+    assert PermissionGate().question(page, {"who": "Anna"}) == "Page Anna with ''? Say yes to page."
+    text = "page Anna with the taxi is here"
+    args, why, note = ground(page, {"who": "Anna", "words": "I can't help with that"}, Provenance(text))
+    assert why is None and args == {"who": "Anna", "words": "the taxi is here"} and note.startswith("page")
+    _, why, _ = ground(page, {"who": "Anna", "words": "hello"}, Provenance("page Anna"))
+    assert why == "I could not tell what the page should say"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from pipeline.audit import AuditLog
-from pipeline.cli import main
+from pipeline.acting.audit import AuditLog
+from pipeline.cli.main import main
 
 
 def test_tools_list_shows_tiers(tmp_path, capsys):

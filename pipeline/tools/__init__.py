@@ -1,7 +1,8 @@
-"""Tools Twin can use: the Tool type, its risk tiers, the registry, and the local tools."""
+"""Tools Twin can use: the Tool type, its risk tiers, the registry, and the local tools (their families
+are in pipeline/tools/families, one module each)."""
 
-from .base import Tier, Tool, ToolCall, ToolRegistry, ToolResult
-from .errors import (
+from pipeline.tools.base import Tier, Tool, ToolCall, ToolRegistry, ToolResult
+from pipeline.tools.errors import (
     MalformedToolCallError,
     ToolArgumentError,
     ToolError,
@@ -9,7 +10,7 @@ from .errors import (
     ToolTimeoutError,
     UnknownToolError,
 )
-from .local import LocalTools
+from pipeline.tools.local import LocalTools
 
 __all__ = [
     "LocalTools",

@@ -1,6 +1,10 @@
-"""What a tool is: a name, a risk tier, a typed argument schema, a timeout and a handler.
+"""What a tool is: a name, a risk tier, a typed argument schema, a timeout and a handler, and how it
+describes itself to the rest of Twin: the words that bring it up, an example call, its confirmation
+question, and which arguments must be the user's own words.
 
 The tier is declared by the tool (or granted by the user, for MCP tools), never chosen by the model.
+Everything that routes, prompts, grounds or confirms a call reads these fields and never a tool's
+name, so a tool is described in one place: where it is defined.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import MalformedToolCallError, ToolArgumentError, UnknownToolError
+from pipeline.tools.errors import MalformedToolCallError, ToolArgumentError, UnknownToolError
 
 
 class Tier(StrEnum):
@@ -38,6 +42,32 @@ class ToolResult:
     untrusted_text: str = ""  # text from outside the user's own words (notes, documents, MCP output)
 
 
+@dataclass(frozen=True)
+class Dictation:
+    """Arguments a tool takes from the user's own words, never from the model: who it is for and
+    what it says. A small model asked to "send running late to Anna" may well write the text itself,
+    and a confirmation would then read out words the user never said."""
+
+    noun: str  # what is dictated, as the questions and reasons name it ("message")
+    to: str  # the argument naming the recipient
+    text: str  # the argument holding the dictated words
+    recipient: Callable[[str], str | None]  # who it is for, in the user's words
+    words: Callable[[str, str], str | None]  # what it says, cut from the user's words (given whom)
+    max_to_words: int = 3  # a longer "recipient" is a phrase the model made up, not a name
+
+    @property
+    def no_text(self) -> str:
+        return f"I could not tell what the {self.noun} should say"
+
+    @property
+    def no_recipient(self) -> str:
+        return f"I could not tell who the {self.noun} is for"
+
+    def ask(self, to: str) -> str:
+        """The question that gets the words when the request named only the recipient."""
+        return f"What should the {self.noun} to {to} say?"
+
+
 @dataclass
 class Tool:
     name: str
@@ -52,6 +82,16 @@ class Tool:
     category: str = ""  # buy | message | ... for per-speaker policy
     needs_speaker: bool = False  # the handler is called as handler(args, speaker_name)
     extra: dict[str, Any] = field(default_factory=dict)
+    # How the tool is found and asked about. All optional: a tool that states none of them (an MCP
+    # tool) is offered whenever a request's words narrow to no family, and confirmed generically.
+    # The regexes are matched ignoring case. A turn that matches no tool's cue goes straight to the
+    # spoken reply, without a planning call: plain mentions ("a cup of tea") must not match one.
+    cue: str = ""  # regex: the forms people use when they mean this tool
+    topic: str = ""  # regex: the words that bring up this tool's family (the tools sharing a topic)
+    verbs: str = ""  # regex: narrows the family to this tool; tried in the order tools are declared
+    example: tuple[str, dict[str, Any]] | None = None  # (what a user says, the arguments) for the prompt
+    question: str = ""  # the confirmation question, with {argument} fields; "" asks generically
+    dictation: Dictation | None = None  # arguments only the user's own words may fill
 
     def schema(self) -> dict[str, Any]:
         return {"type": "object", "properties": self.params, "required": list(self.required)}

@@ -8,7 +8,7 @@ import math
 import operator
 import re
 
-from .errors import ToolArgumentError
+from pipeline.tools.errors import ToolArgumentError
 
 _OPS = {
     ast.Add: operator.add,

@@ -23,8 +23,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from .errors import ToolArgumentError, ToolFailedError
-from .store import JsonState, spool
+from pipeline.tools.errors import ToolArgumentError, ToolFailedError
+from pipeline.tools.store import JsonState, spool
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

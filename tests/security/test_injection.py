@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from pipeline.acting.permissions import Speaker, answer_with, silent_confirmer
+from pipeline.acting.session import ToolSession
 from pipeline.config import load_config
-from pipeline.permissions import Speaker, answer_with, silent_confirmer
-from pipeline.tool_session import ToolSession
 from pipeline.tools.base import Tier, Tool, ToolCall, ToolResult
 
 ATTACKER = "attacker@evil.example"
@@ -118,7 +118,7 @@ class FakeCompromisedPlanner:
         self.steps = steps
 
     async def plan(self, runner, turn) -> list:
-        from pipeline.planner import compose_reply
+        from pipeline.acting.planner import compose_reply
 
         outcomes = [await runner.run(ToolCall(s["tool"], s["args"]), turn) for s in self.steps]
         return outcomes, compose_reply(outcomes)
@@ -140,7 +140,7 @@ def _poison(case: Case, session: ToolSession, data: Path) -> dict[str, Any]:
         )
         return {"action": "call", "tool": "read_calendar", "args": {}}
     if case.channel in ("mcp_result", "mcp_description"):
-        from pipeline.mcp_client import sanitize_description
+        from pipeline.tools.mcp import sanitize_description
 
         desc = (
             sanitize_description(f"Weather lookup. {case.text}")

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .audit import AuditLog
-from .permissions import Confirmer, PermissionGate, Provenance, Speaker
-from .tools.base import Tier, ToolCall, ToolRegistry, ToolResult
-from .tools.errors import ToolError, ToolTimeoutError
-from .tools.store import JsonState
+from pipeline.acting.audit import AuditLog
+from pipeline.acting.permissions import Confirmer, PermissionGate, Provenance, Speaker
+from pipeline.tools.base import Tier, ToolCall, ToolRegistry, ToolResult
+from pipeline.tools.errors import ToolError, ToolTimeoutError
+from pipeline.tools.store import JsonState
 
 
 @dataclass
@@ -33,6 +33,9 @@ class TurnTools:
     provenance: Provenance
     confirmer: Confirmer | None = None
     turn_id: str = "0"
+    # the turn's voice against the enrolled owner: 1.0 theirs, 0.0 someone else's; None when nothing
+    # can be checked (a typed command, or no owner enrolled). A fact of the turn, never the model's.
+    owner_score: float | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     committed: list[CallOutcome] = field(default_factory=list)
 
@@ -113,7 +116,7 @@ class ToolRunner:
         if not a.allowed:
             return stop("denied", "blocked", "not allowed: " + "; ".join(a.reasons), a.reasons)
         if a.needs_owner_voice:
-            ok, why = self.gate.owner_verified()
+            ok, why = self.gate.owner_verified(turn.owner_score)
             if not ok:
                 return stop(
                     "denied", "blocked", "not done: the owner's voice was not verified", (*a.reasons, why)

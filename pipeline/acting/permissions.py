@@ -10,11 +10,12 @@ seen untrusted text, counts as derived from it. Such a call needs a spoken yes e
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .tools.base import Tier, Tool
+from pipeline.tools.base import Tier, Tool
 
 UNTRUSTED_CHANNELS = ("tool_result", "mcp", "document", "memory", "network", "calendar", "note")
 
@@ -114,11 +115,6 @@ class Confirmer(Protocol):
         ...
 
 
-# The verified-owner voice score 0..1 of the current utterance; None when there is no voice to
-# check (a typed command at the device itself) or no owner is enrolled.
-OwnerVerifier = Callable[[], float | None]
-
-
 @dataclass(frozen=True)
 class SpeakerPolicy:
     """Categories a role may never trigger, whatever it confirms."""
@@ -160,7 +156,6 @@ def is_explicit_yes(answer: str | None) -> bool:
 @dataclass
 class PermissionGate:
     policy: SpeakerPolicy = field(default_factory=SpeakerPolicy)
-    owner_verifier: OwnerVerifier | None = None  # None: no owner voice enrolled
     owner_threshold: float = 0.75
     confirm_timeout_s: float = 8.0
 
@@ -187,14 +182,15 @@ class PermissionGate:
         return Assessment(
             True,
             sensitive or bool(tainted),
-            sensitive and self.owner_verifier is not None,
+            sensitive,
             tainted,
             tuple(reasons),
         )
 
     def question(self, tool: Tool, args: dict[str, Any]) -> str:
-        if tool.name == "send_message":
-            return f"Send '{args.get('text', '')}' to {args.get('to', '')}? Say yes to send."
+        """The tool's own question when it words one (an argument it does not get reads empty)."""
+        if tool.question:
+            return tool.question.format_map(defaultdict(str, args))
         shown = ", ".join(f"{k} {v!r}" for k, v in args.items())
         what = tool.verb or tool.name.replace("_", " ")
         return f"Should I {what}{': ' + shown if shown else ''}? Say yes to go ahead."
@@ -217,13 +213,12 @@ class PermissionGate:
             return False, "not confirmed" if answer else "no answer"
         return True, "confirmed"
 
-    def owner_verified(self) -> tuple[bool, str]:
-        if self.owner_verifier is None:
-            return True, "no owner voice enrolled"
-        raw = self.owner_verifier()
-        if raw is None:
+    def owner_verified(self, score: float | None) -> tuple[bool, str]:
+        """`score`: the turn's verified-owner voice score 0..1, from the turn itself; None when there
+        is nothing to check (a typed command at the device, or no owner enrolled)."""
+        if score is None:
             return True, "no voice to verify"
-        score = float(raw)
+        score = float(score)
         ok = score >= self.owner_threshold
         return ok, f"owner voice score {score:.2f}" + ("" if ok else f" < {self.owner_threshold}")
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from models.durable import append_line, atomic_write_text
 from models.errors import TwinError
-
-from .tools.store import atomic_write_text
 
 GENESIS = "0" * 64
 
@@ -70,13 +68,7 @@ class AuditLog:
                 "prev": prev,
             }
             entry["hash"] = _digest(entry)
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            append_line(self.path, json.dumps(entry, ensure_ascii=False))  # fsync'd before the head moves
             atomic_write_text(self.head_path, json.dumps({"seq": entry["seq"], "hash": entry["hash"]}))
             return entry
 

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .audit import AuditLog
-from .config import TwinConfig
-from .permissions import Confirmer, PermissionGate, Provenance, Speaker
-from .planner import Planner, PlannerModel, PlanResult
-from .tool_runner import ToolRunner, TurnTools
-from .tools.base import ToolRegistry
-from .tools.local import LocalTools
+from pipeline.acting.audit import AuditLog
+from pipeline.acting.permissions import Confirmer, PermissionGate, Provenance, Speaker
+from pipeline.acting.planner import Planner, PlannerModel, PlanResult
+from pipeline.acting.runner import ToolRunner, TurnTools
+from pipeline.config import TwinConfig
+from pipeline.tools.base import ToolRegistry
+from pipeline.tools.local import LocalTools
 
 
 def audit_path(cfg: TwinConfig):
@@ -27,7 +27,6 @@ class ToolSession:
         cfg: TwinConfig,
         model: PlannerModel | None = None,
         confirmer: Confirmer | None = None,
-        owner_verifier: Callable[[], float | None] | None = None,
         registry: ToolRegistry | None = None,
         now: Callable[[], datetime] | None = None,
         memory: Any | None = None,
@@ -40,14 +39,12 @@ class ToolSession:
         self.registry = registry or self.local.registry()
         self.mcp_problems: list[str] = []
         if registry is None and cfg.tools.mcp:
-            from .mcp_client import load_mcp_tools
+            from pipeline.tools.mcp import load_mcp_tools
 
             mcp_tools, self.mcp_problems = load_mcp_tools(cfg.tools.mcp)
             for tool in mcp_tools:
                 self.registry.add(tool)
-        self.gate = PermissionGate(
-            owner_verifier=owner_verifier, confirm_timeout_s=cfg.tools.confirm_timeout_s
-        )
+        self.gate = PermissionGate(confirm_timeout_s=cfg.tools.confirm_timeout_s)
         self.audit = AuditLog(audit_path(cfg))
         self.runner = ToolRunner(self.registry, self.gate, self.audit, cfg.data_path)
         self.confirmer = confirmer
@@ -59,11 +56,29 @@ class ToolSession:
         self._ids = itertools.count(1)
         self._session = datetime.now().strftime("%Y%m%d%H%M%S%f")
 
-    def turn(self, text: str, speaker: Speaker | None = None) -> TurnTools:
+    def turn(
+        self,
+        text: str,
+        speaker: Speaker | None = None,
+        confirmer: Confirmer | None = None,
+        owner_score: float | None = None,
+    ) -> TurnTools:
+        """One turn's tool context, handed in explicitly: who asked, how to ask them (the session's
+        default confirmer when the turn brings none), and the turn's owner-voice score."""
         return TurnTools(
-            speaker or Speaker(), Provenance(text), self.confirmer, f"{self._session}-{next(self._ids)}"
+            speaker or Speaker(),
+            Provenance(text),
+            confirmer or self.confirmer,
+            f"{self._session}-{next(self._ids)}",
+            owner_score=owner_score,
         )
 
-    async def plan(self, text: str, speaker: Speaker | None = None) -> PlanResult:
+    async def plan(
+        self,
+        text: str,
+        speaker: Speaker | None = None,
+        confirmer: Confirmer | None = None,
+        owner_score: float | None = None,
+    ) -> PlanResult:
         assert self.planner is not None, "a ToolSession without a model cannot plan"
-        return await self.planner.plan(text, self.turn(text, speaker))
+        return await self.planner.plan(text, self.turn(text, speaker, confirmer, owner_score))

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.errors import TwinError
-
-from .config import McpServerConfig
-from .tools.base import Tier, Tool, ToolResult
+from pipeline.config import McpServerConfig
+from pipeline.tools.base import Tier, Tool, ToolResult
 
 DESCRIPTION_LIMIT = 200
 

@@ -1,0 +1,71 @@
+"""Sensitive arguments come from the user's own words, not the model's imagination.
+
+A small model asked to "send running late to Anna" may well write the message itself ("I'm sorry,
+I can't assist with that.") and a confirmation would then read out words the user never said. So
+before a sensitive call runs, each of its text arguments must be supported by what the user said.
+A tool that takes dictation (`Tool.dictation`) has its recipient and words taken from the user's
+words where the request has the usual shape ("... saying X", "send X to NAME", "message NAME X");
+otherwise the call does not run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.acting.permissions import Provenance
+from pipeline.tools.base import Dictation, Tier, Tool
+
+
+def _sourced(value: str, prov: Provenance) -> bool:
+    """The user said it, or it is quoted from text this turn read (the permission gate then treats
+    it as tainted and asks); not when the model made it up."""
+    if prov.supported_by_user(value):
+        return True
+    channels = prov.taint(value)
+    return bool(channels) and "unknown_after_untrusted" not in channels
+
+
+def _take_dictation(
+    d: Dictation, args: dict[str, Any], prov: Provenance
+) -> tuple[dict[str, Any], str | None, str]:
+    """The recipient the user named and the words they dictated, in place of the model's."""
+    out = dict(args)
+    note = ""
+    to = args.get(d.to)
+    named = d.recipient(prov.user_text)
+    words = to.lower().split() if isinstance(to, str) else []
+    if named and (len(words) > d.max_to_words or not words or words[0] != named.lower()):
+        out[d.to] = named  # the model's recipient is not the one the user named
+        note = "recipient taken from the user's words"
+    if len(str(out.get(d.to, "")).split()) > d.max_to_words:
+        return args, d.no_recipient, ""
+    text = args.get(d.text)
+    if isinstance(text, str) and not _sourced(text, prov):
+        dictated = d.words(prov.user_text, str(out.get(d.to, "")))
+        if not dictated:
+            return args, d.no_text, ""
+        out[d.text] = dictated
+        note = f"{d.noun} text taken from the user's words"
+    return out, None, note
+
+
+def ground(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple[dict[str, Any], str | None, str]:
+    """(arguments to run with, a reason the call must not run or None, a note on any repair)."""
+    if tool.tier != Tier.SENSITIVE:
+        return args, None, ""
+    out, note = dict(args), ""
+    if tool.dictation is not None:
+        out, why, note = _take_dictation(tool.dictation, args, prov)
+        if why is not None:
+            return args, why, ""
+    for key, value in list(out.items()):
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float) and not _sourced(f"{value:g}", prov):
+            if key in tool.required:
+                return args, f"'{key}' was not something you said", ""
+            del out[key]  # a number the model made up ("quantity": 100000000000): the tool's default
+            note = f"dropped '{key}': not something the user said"
+        elif isinstance(value, str) and value.strip() and not _sourced(value, prov):
+            return args, f"'{key}' was not something you said", ""
+    return out, None, note

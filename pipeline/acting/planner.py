@@ -1,0 +1,260 @@
+"""The tool loop: the local LLM chooses a tool call or a plain reply, under a JSON schema, for a few
+steps within a time budget.
+
+The model's output is constrained by llama.cpp's JSON-schema grammar to exactly one of: a call of a
+known tool with typed arguments, or {"action": "reply"}. Whatever it chooses, the permission gate
+in the runner decides what actually runs; the planner adds two guards a small model needs: a
+question about state never changes state, and the reply never claims an action that no tool
+result confirms (when anything was attempted, the reply is composed from the tool results).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.acting import prompts
+from pipeline.acting.grounding import ground
+from pipeline.acting.routing import candidate_tools, is_state_question, might_need_tools, routed_tools
+from pipeline.acting.runner import CallOutcome, ToolRunner, TurnTools
+from pipeline.llm.base import PlannerModel
+from pipeline.tools.base import Dictation, Tier, ToolCall, ToolRegistry
+from pipeline.tools.errors import MalformedToolCallError, ToolError
+
+__all__ = [
+    "PlanResult",
+    "Planner",
+    "PlannerModel",
+    "candidate_tools",
+    "compose_reply",
+    "is_state_question",
+    "might_need_tools",
+    "parse_step",
+]
+
+_COMPOUND = re.compile(r"\b(and|then|also)\b", re.IGNORECASE)
+
+
+@dataclass
+class PlanResult:
+    outcomes: list[CallOutcome] = field(default_factory=list)
+    reply: str | None = None  # speak exactly this (composed from tool results)
+    context: str = ""  # or: add this to the reply model's context, then reply normally
+    notes: list[str] = field(default_factory=list)  # repairs, guards and budgets that applied
+    steps: int = 0
+
+    @property
+    def acted(self) -> bool:
+        return any(o.tier != Tier.READ for o in self.outcomes)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return (text[:1].upper() + text[1:] + ".") if text else ""
+
+
+def compose_reply(outcomes: list[CallOutcome]) -> str:
+    """Only what the results say: done when the tool says so, otherwise plainly not done."""
+    parts = []
+    for o in outcomes:
+        first = o.summary.splitlines()[0] if o.summary else ""
+        if o.done:
+            parts.append(_sentence(first))
+        elif o.status == "blocked":
+            parts.append(
+                _sentence(f"I did not {o.tool.replace('_', ' ')}: {first.removeprefix('not done: ')}")
+            )
+        elif o.status == "cancelled":
+            continue
+        else:
+            parts.append(_sentence(f"I could not {o.tool.replace('_', ' ')}: {first}"))
+    return " ".join(p for p in parts if p) or "Nothing was done."
+
+
+def parse_step(raw: str) -> dict[str, Any]:
+    """The model's step as a dict; a fenced or chatty answer is cut down to its JSON object."""
+    text = raw.strip()
+    try:
+        step = json.loads(text)
+    except json.JSONDecodeError:
+        m = re.search(r"\{.*\}", text, re.DOTALL)
+        try:
+            step = json.loads(m.group(0)) if m else None
+        except json.JSONDecodeError:
+            step = None
+    if not isinstance(step, dict) or step.get("action") not in ("call", "reply"):
+        raise MalformedToolCallError(f"planner output is not a valid step: {raw[:120]!r}", "answer plainly")
+    return step
+
+
+def _tidy(args: Any) -> Any:
+    """Numbers as a person said them: the grammar lets a small model write 5.000000000000001."""
+    if not isinstance(args, dict):
+        return args
+    out = {}
+    for k, v in args.items():
+        if isinstance(v, float):
+            v = float(f"{v:.9g}")
+            v = int(v) if v.is_integer() and abs(v) < 1e15 else v
+        out[k] = v
+    return out
+
+
+class Planner:
+    def __init__(
+        self,
+        model: PlannerModel,
+        registry: ToolRegistry,
+        runner: ToolRunner,
+        max_steps: int = 3,
+        time_budget_s: float = 8.0,
+    ) -> None:
+        self.model = model
+        self.registry = registry
+        self.runner = runner
+        self.max_steps = max_steps
+        self.time_budget_s = time_budget_s
+        self._prompts: dict[tuple[str, ...], tuple[str, dict[str, Any]]] = {}
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="twin-planner")
+
+    def offer(self, names: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+        """The system prompt and step schema for these candidate tools (cached)."""
+        if names not in self._prompts:
+            tools = [self.registry.get(n) for n in names]
+            self._prompts[names] = (prompts.planning_prompt(tools), prompts.step_schema(tools))
+        return self._prompts[names]
+
+    async def _choose(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], stop: threading.Event
+    ) -> str:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, self.model.choose, messages, schema, stop)
+
+    def _obvious_read(self, names: tuple[str, ...]) -> str | None:
+        """When the words leave one candidate, a read-only tool that takes no arguments ("what
+        time is it", "which timers are set"), there is nothing for the model to decide: call it."""
+        if len(names) != 1 or names[0] not in routed_tools(self.registry):
+            return None
+        tool = self.registry.get(names[0])
+        if tool.tier != Tier.READ or tool.params:
+            return None
+        return json.dumps({"action": "call", "tool": tool.name, "args": {}})
+
+    async def _ask_dictation(
+        self, turn: TurnTools, d: Dictation, args: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """'Send a message to Anna': ask what it should say; the answer is the user's own words."""
+        to = d.recipient(turn.provenance.user_text) or str(args.get(d.to, ""))
+        if turn.confirmer is None or not to or len(to.split()) > d.max_to_words:
+            return None
+        timeout = self.runner.gate.confirm_timeout_s
+        try:
+            answer = await asyncio.wait_for(turn.confirmer(d.ask(to), timeout), timeout)
+        except TimeoutError:
+            return None
+        answer = (answer or "").strip().strip("\"'")
+        if not answer:
+            return None
+        turn.provenance.user_text += "\n" + answer  # dictated by the user: their own words
+        return {d.to: to, d.text: answer}
+
+    def _dictated(self, text: str, names: tuple[str, ...]) -> dict[str, Any] | None:
+        """When the words leave one candidate that takes dictation and its recipient and words are
+        both plain in the request ("message mum I love you"): the call, built from the user's words
+        only. It still needs a spoken yes."""
+        d = self.registry.get(names[0]).dictation if len(names) == 1 else None
+        if d is None:
+            return None
+        to = d.recipient(text)
+        words = d.words(text, to) if to else None
+        if not (to and words):
+            return None
+        return {"action": "call", "tool": names[0], "args": {d.to: to, d.text: words}}
+
+    async def plan(self, text: str, turn: TurnTools) -> PlanResult:
+        try:
+            return await self._plan(text, turn)
+        except asyncio.CancelledError:
+            turn.cancelled.set()  # calls this generation produced and did not start never start
+            raise
+
+    async def _plan(self, text: str, turn: TurnTools) -> PlanResult:
+        result = PlanResult()
+        if not might_need_tools(text):
+            return result
+        question = is_state_question(text)
+        deadline = time.monotonic() + self.time_budget_s
+        names = tuple(candidate_tools(text, self.registry))  # the words' routing, once per turn
+        system, schema = self.offer(names)
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
+        seen: set[str] = set()
+        retried = False
+        while result.steps < self.max_steps:
+            if time.monotonic() > deadline:
+                result.notes.append("time budget spent")
+                break
+            direct = self._obvious_read(names) if result.steps == 0 else None
+            raw = direct or await self._choose(messages, schema, turn.cancelled)
+            result.steps += 1
+            try:
+                step = parse_step(raw)
+                dictated = self._dictated(text, names) if result.steps == 1 else None
+                if step["action"] == "reply" and dictated:
+                    step = dictated  # the model let a plain dictated message pass: send it (after a yes)
+                if step["action"] == "reply":
+                    break
+                call = ToolCall.parse({"tool": step.get("tool"), "args": _tidy(step.get("args", {}))})
+                tool = self.registry.get(call.tool)
+                tool.validate(call.args)
+            except ToolError as exc:
+                if retried:
+                    result.notes.append(f"gave up on malformed planner output ({exc.code})")
+                    break
+                retried = True
+                result.notes.append(f"retried after {exc.code}")
+                messages += [
+                    {"role": "assistant", "content": raw},
+                    {"role": "user", "content": prompts.invalid_step(exc.message)},
+                ]
+                continue
+            if question and tool.tier != Tier.READ:
+                result.notes.append(f"did not {tool.name}: the user asked a question, not for a change")
+                break
+            key = json.dumps([call.tool, call.args], sort_keys=True)
+            if key in seen:
+                break  # the same call again: the step is done
+            seen.add(key)
+            if turn.cancelled.is_set():
+                break
+            args, why, repaired = ground(tool, call.args, turn.provenance)
+            d = tool.dictation
+            if d and why == d.no_text and (said := await self._ask_dictation(turn, d, args)) is not None:
+                args, why, repaired = said, None, f"{d.noun} text asked for"
+            if repaired:
+                result.notes.append(repaired)
+            call = ToolCall(call.tool, args)
+            if why is not None:
+                result.outcomes.append(self.runner.refuse(call, turn, why))
+                break
+            outcome = await self.runner.run(call, turn)
+            result.outcomes.append(outcome)
+            data = outcome.summary if outcome.done else f"not done ({outcome.status}): {outcome.summary}"
+            messages += [
+                {"role": "assistant", "content": raw},
+                {"role": "user", "content": prompts.step_result(call.tool, data)},
+            ]
+            if not (outcome.done and _COMPOUND.search(text)):
+                break  # one step answers a simple request; "X and then Y" may need another
+        if result.acted or any(o.status != "ok" for o in result.outcomes):
+            result.reply = compose_reply(result.outcomes)
+        elif result.outcomes:
+            result.context = prompts.results_context(f"- {o.tool}: {o.summary}" for o in result.outcomes)
+        else:
+            result.context = prompts.NO_ACTION_CONTEXT
+        return result

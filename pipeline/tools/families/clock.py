@@ -1,0 +1,226 @@
+"""The clock: the time, timers and alarms, reminders, and what rings when they come due. Its state is
+in DATA_DIR/tools, so a timer set before a restart still rings after it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from pipeline.tools.base import Tier, ToolResult
+from pipeline.tools.errors import ToolArgumentError
+from pipeline.tools.family import Context, Family, N, S, fmt_number, tool
+from pipeline.tools.store import JsonState
+
+TIME = r"\b(time|date|day|today)\b"
+TIME_CUE = r"\bwhat(?:'s| is) the (?:time|date|day)\b|\bwhat time is it\b|\bwhat day is (?:it|today)\b"
+TIMERS = r"\b(timers?|alarms?|wake me|minutes?|seconds?|hours?)\b"
+TIMER_CUE = r"\b(?:timers?|alarms?|wake me)\b|^(?:please\s+)?cancel\b"
+REMINDERS = r"\bremind"
+REMINDER_CUE = r"\bremind(?:er|ers)?\b"
+REPEAT = {"type": "string", "enum": ["none", "daily", "weekly"]}
+
+
+def _hhmm(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\s*", text.lower())
+    if not m:
+        raise ToolArgumentError(f"cannot read '{text}' as a time of day", "use HH:MM, e.g. 07:30")
+    h, mi = int(m.group(1)), int(m.group(2) or 0)
+    if m.group(3) == "pm" and h < 12:
+        h += 12
+    if m.group(3) == "am" and h == 12:
+        h = 0
+    if h > 23 or mi > 59:
+        raise ToolArgumentError(f"'{text}' is not a time of day", "use HH:MM between 00:00 and 23:59")
+    return h, mi
+
+
+def _reminder_due(r: dict[str, Any], now: datetime) -> bool:
+    """Due when its time of day has passed since it was set (or last rang), on a day its repeat
+    allows."""
+    since = datetime.fromisoformat(r.get("last") or r.get("created") or now.isoformat())
+    h, m = (int(x) for x in r["time"].split(":"))
+    step = 7 if r.get("repeat") == "weekly" and r.get("last") else 1  # a week after it last rang
+    at = since.replace(hour=h, minute=m, second=0, microsecond=0)
+    if at <= since:
+        at += timedelta(days=step)
+    return at <= now
+
+
+class Clock(Family):
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.timers = JsonState(ctx.state_dir / "timers.json", {"timers": []})
+        self.reminders = JsonState(ctx.state_dir / "reminders.json", {"reminders": []})
+
+    @tool(
+        "get_time",
+        "current date and time",
+        Tier.READ,
+        cue=TIME_CUE,
+        topic=TIME,
+        example=("what time is it", {}),
+    )
+    def get_time(self, a: dict[str, Any]) -> ToolResult:
+        return ToolResult(True, f"it is {self.ctx.now():%A %d %B %Y, %H:%M}")
+
+    # -- timers and alarms -------------------------------------------------------------------------
+    @tool(
+        "cancel_timer",
+        "cancel a timer or alarm by label (empty: all)",
+        Tier.ACT,
+        {"label": S},
+        verb="cancel timers",
+        cue=TIMER_CUE,
+        topic=TIMERS,
+        verbs=r"\b(cancel|delete|clear|remove)\b.*\b(timers?|alarms?)\b",
+    )
+    def cancel_timer(self, a: dict[str, Any]) -> ToolResult:
+        label = a.get("label", "")
+        label = "" if label.lower() in ("all", "every", "everything") else label
+
+        def drop(s: dict[str, Any]) -> list[dict[str, Any]]:
+            gone = [t for t in s["timers"] if not label or label in (t["label"], t["id"])]
+            s["timers"] = [t for t in s["timers"] if t not in gone]
+            return gone
+
+        gone = self.timers.update(drop)
+        if not gone:
+            return ToolResult(False, f"no timer named '{label}' is set")
+        return ToolResult(True, f"cancelled {len(gone)} timer(s)", gone)
+
+    @tool(
+        "list_timers",
+        "the timers and alarms that are set",
+        Tier.READ,
+        cue=TIMER_CUE,
+        topic=TIMERS,
+        verbs=r"\b(which|what|list|any)\b.*\b(timers?|alarms?)\b|\b(timers?|alarms?) (are )?(set|running)\b",
+    )
+    def list_timers(self, a: dict[str, Any]) -> ToolResult:
+        items = self.timers.read()["timers"]
+        if not items:
+            return ToolResult(True, "no timers or alarms are set", [])
+        parts = [f"{t['label']} at {datetime.fromisoformat(t['due']):%H:%M:%S}" for t in items]
+        return ToolResult(True, "set: " + "; ".join(parts), items)
+
+    @tool(
+        "set_alarm",
+        "set an alarm at a time of day (HH:MM)",
+        Tier.ACT,
+        {"time": S, "label": S},
+        ("time",),
+        verb="set an alarm",
+        cue=TIMER_CUE,
+        topic=TIMERS,
+        verbs=r"\balarm\b|\bwake me\b",
+        example=("set an alarm for 6:45", {"time": "6:45"}),
+    )
+    def set_alarm(self, a: dict[str, Any]) -> ToolResult:
+        h, m = _hhmm(a["time"])
+        now = self.ctx.now()
+        due = now.replace(hour=h, minute=m, second=0, microsecond=0)
+        if due <= now:
+            due += timedelta(days=1)
+        item = {
+            "id": uuid.uuid4().hex[:8],
+            "kind": "alarm",
+            "label": a.get("label", "") or "alarm",
+            "due": due.isoformat(),
+        }
+        self.timers.update(lambda s: s["timers"].append(item))
+        return ToolResult(True, f"alarm set for {due:%A %H:%M}", item)
+
+    @tool(
+        "set_timer",
+        "start a countdown timer",
+        Tier.ACT,
+        {"minutes": N, "seconds": N, "label": S},
+        verb="set a timer",
+        cue=TIMER_CUE,
+        topic=TIMERS,
+        verbs=r"\btimer\b",
+        example=("set a timer for 10 minutes", {"minutes": 10}),
+    )
+    def set_timer(self, a: dict[str, Any]) -> ToolResult:
+        seconds = float(a.get("minutes", 0)) * 60 + float(a.get("seconds", 0))
+        if not 0 < seconds <= 24 * 3600:
+            raise ToolArgumentError("a timer runs between 1 second and 24 hours", "e.g. minutes=5")
+        label = a.get("label", "") or "timer"
+        due = self.ctx.now() + timedelta(seconds=seconds)
+        item = {"id": uuid.uuid4().hex[:8], "kind": "timer", "label": label, "due": due.isoformat()}
+        self.timers.update(lambda s: s["timers"].append(item))
+        return ToolResult(
+            True, f"{label} set for {fmt_number(seconds / 60)} minutes (rings at {due:%H:%M:%S})", item
+        )
+
+    # -- reminders ---------------------------------------------------------------------------------
+    @tool(
+        "list_reminders",
+        "the reminders that are set",
+        Tier.READ,
+        cue=REMINDER_CUE,
+        topic=REMINDERS,
+        verbs=r"\b(which|what|list|read|any)\b.*\breminders\b",
+    )
+    def list_reminders(self, a: dict[str, Any]) -> ToolResult:
+        items = self.reminders.read()["reminders"]
+        text = "; ".join(f"{r['time']} {r['text']}" for r in items)
+        return ToolResult(True, f"{len(items)} reminder(s)", items, untrusted_text=text)
+
+    @tool(
+        "add_reminder",
+        "remind the user of something at a time (HH:MM)",
+        Tier.ACT,
+        {"text": S, "time": S, "repeat": REPEAT},
+        ("text", "time"),
+        verb="add a reminder",
+        cue=REMINDER_CUE,
+        topic=REMINDERS,
+        verbs=r"\bremind me\b",
+        example=("remind me to water the plants at 18:00", {"text": "water the plants", "time": "18:00"}),
+    )
+    def add_reminder(self, a: dict[str, Any]) -> ToolResult:
+        h, m = _hhmm(a["time"])
+        repeat = a.get("repeat", "none")
+        item = {
+            "id": uuid.uuid4().hex[:8],
+            "text": a["text"],
+            "time": f"{h:02d}:{m:02d}",
+            "repeat": repeat,
+            "created": self.ctx.now().isoformat(),
+        }
+        self.reminders.update(lambda s: s["reminders"].append(item))
+        every = "" if repeat == "none" else f" ({repeat})"
+        return ToolResult(True, f"reminder '{a['text']}' at {h:02d}:{m:02d}{every}", item)
+
+    # -- ringing -----------------------------------------------------------------------------------
+    def fire_due(self) -> list[dict[str, Any]]:
+        """Timers, alarms and reminders whose time has come, to ring. Timers and one-off reminders
+        are removed; a recurring reminder moves to its next time. Called by the live loop's clock
+        every second; after a restart, anything that came due meanwhile rings once. Nothing is
+        written when nothing is due."""
+        now = self.ctx.now()
+        timers = [t for t in self.timers.read()["timers"] if datetime.fromisoformat(t["due"]) <= now]
+        reminders = [r for r in self.reminders.read()["reminders"] if _reminder_due(r, now)]
+        fired: list[dict[str, Any]] = []
+        if timers:
+
+            def pop(s: dict[str, Any]) -> list[dict[str, Any]]:
+                due = [t for t in s["timers"] if datetime.fromisoformat(t["due"]) <= now]
+                s["timers"] = [t for t in s["timers"] if t not in due]
+                return due
+
+            fired += self.timers.update(pop)
+        if reminders:
+
+            def ring(s: dict[str, Any]) -> list[dict[str, Any]]:
+                due = [r for r in s["reminders"] if _reminder_due(r, now)]
+                for r in due:
+                    r["last"] = now.isoformat()
+                s["reminders"] = [r for r in s["reminders"] if not (r in due and r["repeat"] == "none")]
+                return [r | {"kind": "reminder", "label": r["text"]} for r in due]
+
+            fired += self.reminders.update(ring)
+        return fired
