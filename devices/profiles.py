@@ -1,5 +1,6 @@
 """Device profiles: how Twin listens and speaks on a smart speaker, glasses, in a car, or as a
-companion for someone living alone."""
+companion for someone living alone. Every rule that depends on the device lives here, so the rest
+of Twin asks the profile instead of checking its name."""
 
 from __future__ import annotations
 
@@ -14,13 +15,30 @@ class DeviceProfile:
     max_reply_tokens: int
     speech_rate: float  # piper length_scale: >1 is slower
     style: str  # one line for the system prompt
+    max_reply_words: int = 70  # the spoken reply's word allowance (scaled by the persona's verbosity)
+    # Piper rounds phoneme durations, so a length_scale step under ~10% is barely audible: the
+    # companion slows a further 10% on top of its profile rate when a turn style applies.
+    turn_slowing: float = 1.0
+    turn_line: str = ""  # per-turn instruction (never the system prompt, whose cache must hold)
+    # Others may be in earshot (a car's cabin): count the voices present, and while more than one is
+    # heard recall nothing private and say nothing private aloud.
+    others_may_listen: bool = False
 
 
 PROFILES: dict[str, DeviceProfile] = {
     p.name: p
     for p in (
-        DeviceProfile("speaker", 400, 3, 110, 1.0, "You speak through a home speaker."),
-        DeviceProfile("glasses", 350, 2, 70, 0.95, "You speak through smart glasses: be terse."),
+        DeviceProfile("speaker", 400, 3, 110, 1.0, "You speak through a home speaker.", 70),
+        DeviceProfile(
+            "glasses",
+            350,
+            2,
+            70,
+            0.95,
+            "You speak through smart glasses: be terse.",
+            25,
+            turn_line="Be terse: a few words.",
+        ),
         DeviceProfile(
             "car",
             450,
@@ -28,6 +46,9 @@ PROFILES: dict[str, DeviceProfile] = {
             70,
             1.0,
             "You speak to a driver: at most two short sentences, never lists, defer what is not urgent.",
+            30,
+            turn_line="The user is driving: at most two short sentences, no lists.",
+            others_may_listen=True,
         ),
         DeviceProfile(
             "companion",
@@ -37,6 +58,9 @@ PROFILES: dict[str, DeviceProfile] = {
             1.15,
             "You are a patient companion for an older person: speak warmly and simply, "
             "and never mind repeated questions.",
+            70,
+            turn_slowing=1.1,
+            turn_line="Be patient and warm; repeat gladly if asked again.",
         ),
     )
 }

@@ -27,16 +27,6 @@ class TurnStyle:
     emotion: str = "neutral"
 
 
-# What each device allows: (max sentences, max words, extra slowing of speech, extra instruction).
-# Piper rounds phoneme durations, so a length_scale step under ~10% is barely audible: the companion
-# slows a further 10% on top of its profile rate.
-_DEVICE_BOUNDS = {
-    "speaker": (3, 70, 1.0, ""),
-    "glasses": (2, 25, 1.0, "Be terse: a few words."),
-    "car": (2, 30, 1.0, "The user is driving: at most two short sentences, no lists."),
-    "companion": (3, 70, 1.1, "Be patient and warm; repeat gladly if asked again."),
-}
-
 # emotion -> (instruction, length_scale factor, volume, sentence cap or None)
 _EMOTION_POLICY = {
     "sad": ("The user sounds sad: be gentle, acknowledge how they feel first, then help.", 1.2, 0.9, None),
@@ -56,11 +46,11 @@ class StylePolicy:
     def __init__(self, persona: Persona, profile: DeviceProfile) -> None:
         self.persona = persona
         self.profile = profile
-        max_s, max_w, slower, device_line = _DEVICE_BOUNDS.get(profile.name, (3, 70, 1.0, ""))
         verbose = 0.5 + persona.verbosity  # 0.5..1.5 around the device's allowance
-        self.max_sentences = min(profile.max_reply_sentences, max_s)
-        self.max_words = max(8, int(max_w * verbose))
-        self.device_line = device_line
+        self.max_sentences = profile.max_reply_sentences
+        self.max_words = max(8, int(profile.max_reply_words * verbose))
+        self.device_line = profile.turn_line
+        slower = profile.turn_slowing
         self.base = Prosody(length_scale=round(profile.speech_rate * persona.speaking_rate * slower, 3))
 
     def for_turn(self, emotion: EmotionEstimate | None = None, voices_present: int = 1) -> TurnStyle:
@@ -78,6 +68,6 @@ class StylePolicy:
                 max_words = min(max_words, int(self.max_words * 0.7))
             if label == "sad" or label == "anxious":
                 prosody = replace(prosody, noise_scale=0.5)  # steadier voice
-        if voices_present > 1 and self.profile.name == "car":
+        if voices_present > 1 and self.profile.others_may_listen:
             parts.append("Others can hear: say nothing private aloud.")
         return TurnStyle(" ".join(parts), prosody, max_sentences, max_words, label)

@@ -1,24 +1,34 @@
-"""The conversation engine: events, config, endpointing, the LLM backend, turns and the CLI."""
+"""The conversation engine: events, config, the runtime (session, front end, turns), the
+conversation, language models, acting and tools, and the CLI.
 
-from .components import Components
-from .config import ConfigError, TwinConfig, load_config
-from .endpointing import Endpoint, Endpointer, Utterance
-from .engine import Twin
-from .llm import LlamaCppLlm, Llm, LlmError
-from .turn import TurnResult, stage_timings
+Exports load on first use, so importing one part (the tools, the CLI) does not load the engine.
+"""
 
-__all__ = [
-    "Components",
-    "ConfigError",
-    "Endpoint",
-    "Endpointer",
-    "LlamaCppLlm",
-    "Llm",
-    "LlmError",
-    "TurnResult",
-    "Twin",
-    "TwinConfig",
-    "Utterance",
-    "load_config",
-    "stage_timings",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Components": "pipeline.runtime.components",
+    "ConfigError": "pipeline.config",
+    "TwinConfig": "pipeline.config",
+    "load_config": "pipeline.config",
+    "Endpoint": "pipeline.runtime.endpointing",
+    "Endpointer": "pipeline.runtime.endpointing",
+    "Utterance": "pipeline.events",
+    "Twin": "pipeline.runtime.session",
+    "LlamaCppLlm": "pipeline.llm",
+    "Llm": "pipeline.llm",
+    "LlmError": "pipeline.llm",
+    "TurnResult": "pipeline.runtime.turn",
+    "stage_timings": "pipeline.runtime.turn",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

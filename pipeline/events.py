@@ -1,6 +1,8 @@
-"""Every event in Twin, as frozen dataclasses with a monotonic timestamp and a delivery class.
+"""Every event in Twin, as frozen dataclasses with a monotonic timestamp and a delivery class: the
+contract between stages. The front end turns audio frames (AudioFrame, with the VAD's speech
+probability) into SpeechStarted / SpeechPaused / SpeechResumed / Utterance; a turn emits the rest.
 
-- system events (interrupt, cancel) jump queues;
+- system events (interrupt) jump queues;
 - data events (audio, transcripts, reply text and audio) are ordered and dropped on interruption;
 - control events (turn start/end, speech start/end) are ordered and never dropped.
 Streams are start/chunk/stop triplets. Per-stage latency is read from these timestamps.
@@ -11,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
+
+from voice.audio import AudioClip
 
 
 class Delivery(Enum):
@@ -39,8 +43,14 @@ class Event:
         out: dict[str, Any] = {"event": type(self).__name__}
         for f in fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, AudioClip):
+                value = value.samples
             if isinstance(value, np.ndarray):
                 out[f.name + "_samples"] = int(value.shape[-1])
+            elif is_dataclass(value) and not isinstance(value, type):
+                out[f.name] = {
+                    k: v for k, v in asdict(value).items() if isinstance(v, str | int | float | bool)
+                }
             elif isinstance(value, str | int | float | bool) or value is None:
                 out[f.name] = value
             else:
@@ -57,16 +67,41 @@ class Interrupt(Event):
     reason: str = "barge-in"
 
 
-@dataclass(frozen=True, kw_only=True)
-class CancelTurn(Event):
-    delivery: ClassVar[Delivery] = Delivery.SYSTEM
-    reason: str = ""
-
-
 # -- control ---------------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class SpeechStarted(Event):
+    """The endpointer heard the user start (a barge-in while Twin speaks)."""
+
     position: float  # seconds into the input stream
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechPaused(Event):
+    """A short silence inside an utterance: the end may be near. `audio` is what the utterance will
+    hold if the user says nothing more (`voiced` identifies that version), so a turn can start now."""
+
+    audio: AudioClip
+    voiced: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechResumed(Event):
+    """Speech went on after a pause: anything started on the pause's audio is stale."""
+
+    position: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Utterance(Event):
+    """One finished user utterance, the endpointer's output. `speech_end_t` is when the speech truly
+    ended, `endpoint_t` when the endpoint was decided (both monotonic): their gap is the wait."""
+
+    audio: AudioClip
+    start: float  # seconds into the stream
+    end: float  # true end of speech
+    speech_end_t: float
+    endpoint_t: float
+    voiced: int = 0  # voiced frames; equal to a SpeechPaused's when nothing was said after it
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,9 +127,14 @@ class TurnEnded(Event):
 # -- data ------------------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class AudioFrame(Event):
+    """One frame of input, with the VAD's speech probability. `arrival_t` is when it arrived (live);
+    None when fed faster than real time (files): the speech end is then back-computed."""
+
     delivery: ClassVar[Delivery] = Delivery.DATA
     samples: np.ndarray
     position: float
+    speech_prob: float = 0.0
+    arrival_t: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,7 +148,19 @@ class TranscriptReady(Event):
     delivery: ClassVar[Delivery] = Delivery.DATA
     text: str
     language: str
-    speaker: str | None = None
+    speaker: str | None = None  # the enrolled name; None when unknown (see VoiceHeard)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoiceHeard(Event):
+    """Who spoke and how they sound, from the voice beside ASR: the turn's style follows from it."""
+
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    speaker: str | None  # enrolled name, or None
+    guest: bool  # voices are enrolled and this is none of them
+    emotion: str
+    confidence: float
+    voices: int  # voices heard lately (the car: others may be listening)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,7 +236,7 @@ class EventQueue:
     def put(self, event: Event) -> None:
         if event.delivery is Delivery.SYSTEM:
             self._system.append(event)
-            if isinstance(event, Interrupt | CancelTurn):
+            if isinstance(event, Interrupt):
                 before = len(self._ordered)
                 self._ordered = deque(
                     e

@@ -74,7 +74,7 @@ def cfg(session_data_dir):
 @pytest.fixture(scope="session")
 def components(cfg):
     from models.errors import ModelError
-    from pipeline.components import Components
+    from pipeline.runtime.components import Components
 
     comps = Components(cfg)
     try:
@@ -87,7 +87,7 @@ def components(cfg):
 
 @pytest.fixture()
 def twin(cfg, components):
-    from pipeline.engine import Twin
+    from pipeline.runtime.session import Twin
 
     return Twin(cfg, components)
 

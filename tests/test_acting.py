@@ -13,8 +13,8 @@ import pytest
 
 from devices.sinks import BufferSink
 from devices.sources import ClipSource
+from pipeline.acting.permissions import Speaker, answer_with
 from pipeline.events import Notice
-from pipeline.permissions import Speaker, answer_with
 from tests.test_turns import _conversation, _trimmed
 from voice.audio import SAMPLE_RATE, AudioClip
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.models
 
 
 def _twin(cfg, components, tmp_path, **tools):
-    from pipeline.engine import Twin
+    from pipeline.runtime.session import Twin
 
     cfg = cfg.model_copy(
         update={
@@ -54,7 +54,7 @@ def test_spoken_yes_sends_the_message(cfg, components, synth, tmp_path):
     sent = _outbox(tmp_path)
     assert len(sent) == 1 and sent[0]["to"] == "Tom" and "running late" in sent[0]["text"].lower()
     assert r.reply == "Message to Tom queued in the outbox."
-    audit = twin.tools.audit.entries()
+    audit = twin.tools.session.audit.entries()
     assert [(e["tool"], e["decision"], e["status"]) for e in audit] == [("send_message", "confirmed", "ok")]
 
 
@@ -67,7 +67,7 @@ def test_spoken_no_or_silence_leaves_it_undone(cfg, components, synth, tmp_path)
     clip = _conversation(synth, ["Send a message to Tom saying I am running late."], [1.0])
     r = asyncio.run(twin.live(ClipSource(clip, realtime=True), BufferSink()))[0]
     assert _outbox(tmp_path) == [] and "no answer" in r.reply
-    assert [e["decision"] for e in twin.tools.audit.entries()] == ["denied", "denied"]
+    assert [e["decision"] for e in twin.tools.session.audit.entries()] == ["denied", "denied"]
 
 
 def test_timers_ring_in_the_live_loop_even_after_a_restart(cfg, components, tmp_path):
@@ -77,7 +77,7 @@ def test_timers_ring_in_the_live_loop_even_after_a_restart(cfg, components, tmp_
     past = datetime.now().astimezone() - timedelta(minutes=5)
     LocalTools(tmp_path, now=lambda: past).set_timer({"minutes": 1, "label": "tea"})
     twin = _twin(cfg, components, tmp_path)
-    twin.local_tools.set_timer({"seconds": 1.5})  # and one that comes due while it runs
+    twin.tools.local.set_timer({"seconds": 1.5})  # and one that comes due while it runs
     alerts = []
     silence = AudioClip(np.zeros(int(3.5 * SAMPLE_RATE), np.float32), SAMPLE_RATE)
     results = asyncio.run(
@@ -86,13 +86,13 @@ def test_timers_ring_in_the_live_loop_even_after_a_restart(cfg, components, tmp_
     assert results == []  # rings are not user turns
     assert [a.reply for a in alerts] == ["Your tea timer is done.", "Your timer is done."]
     assert all(a.mode == "alert" and a.status == "completed" and len(a.audio) for a in alerts)
-    assert twin.local_tools.timers.read()["timers"] == []
+    assert twin.tools.local.timers.read()["timers"] == []
     assert twin.dialogue == []  # nothing said by the user, nothing in the conversation
 
 
 def test_memory_tools_keep_to_the_speakers_scope(cfg, components, tmp_path):
     from memory import Memory
-    from pipeline.tool_session import ToolSession
+    from pipeline.acting.session import ToolSession
     from pipeline.tools.base import ToolCall
 
     memory = Memory.open(tmp_path / "memory")
@@ -124,8 +124,8 @@ def test_memory_tools_keep_to_the_speakers_scope(cfg, components, tmp_path):
 def _household(cfg, components, tmp_path, **update):
     """A Twin over its own data directory (its own enrolled voices), sharing the session's loaded
     models, so enrolling here never changes what other tests see."""
-    from pipeline.components import Components
-    from pipeline.engine import Twin
+    from pipeline.runtime.components import Components
+    from pipeline.runtime.session import Twin
     from voice.speakers import SpeakerRegistry
 
     cfg = cfg.model_copy(update={"data_dir": tmp_path, **update})

@@ -64,14 +64,13 @@ def test_chinese_and_english(mem):
 
 
 def test_time_aware_recall(mem):
-    now = datetime.now().astimezone()
-    back = (now.weekday() - 1) % 7 or 7  # last Tuesday
-    tuesday = (now - timedelta(days=back)).replace(hour=15)
+    now = datetime(2026, 3, 5, 12, 0).astimezone()  # a Thursday: the test never depends on today
+    tuesday = datetime(2026, 3, 3, 15, 0).astimezone()
     mem.remember("The user went to the dentist", "anna", Kind.EPISODE, at=tuesday.timestamp())
     mem.remember(
         "The user went to the cinema", "anna", Kind.EPISODE, at=(tuesday - timedelta(days=3)).timestamp()
     )
-    hits = mem.search("what did I do last Tuesday?", "anna", k=2)
+    hits = mem.search("what did I do last Tuesday?", "anna", k=2, now=now.timestamp())
     assert hits[0].item.text == "The user went to the dentist" and len(hits) == 1
 
 
@@ -239,17 +238,19 @@ def test_recall_budget_holds_when_the_store_is_slow(twin):
 
 @pytest.mark.models
 def test_told_on_monday_recalled_on_friday_by_voice(cfg, components, synth, tmp_path):
-    """A fresh session (a new Twin, the store reopened) remembers what an earlier one was told."""
+    """A fresh session (a new Twin, the store reopened) remembers what an earlier one was told. The
+    clock Twin reads is frozen (a Monday, then the Friday): the prompt never depends on today."""
     from devices.sinks import BufferSink
-    from pipeline.engine import Twin
+    from pipeline.runtime.session import Twin
 
-    first = Twin(cfg, components)
+    monday, friday = datetime(2026, 3, 2, 10, 0).astimezone(), datetime(2026, 3, 6, 8, 0).astimezone()
+    first = Twin(cfg, components, clock=lambda: monday)
     said = asyncio.run(
         first.listen_clip(synth("Remember that my dentist appointment is on Friday at nine."), BufferSink())
     )
     assert "dentist" in said.transcript.lower()
     first.flush_memory()
-    later = Twin(cfg, components)  # a new conversation: no history, only memory
+    later = Twin(cfg, components, clock=lambda: friday)  # a new conversation: no history, only memory
     result = asyncio.run(later.listen_clip(synth("When is my dentist appointment?"), BufferSink()))
     assert later.dialogue[0]["content"].lower().startswith("when is my dentist")
     recalled = components.memory.recall("When is my dentist appointment?", None, 1.0)
@@ -290,8 +291,8 @@ def test_memory_cli(tmp_path):
 def test_bench_memory_quick_shrinks_the_history(monkeypatch):
     """`twin bench memory --quick` runs the bench at a tenth of the small talk (the run itself is
     checked by hand: ~20 s)."""
-    from pipeline import bench_memory
-    from pipeline.cli import build_parser
+    from bench import memory as bench_memory
+    from pipeline.cli.main import build_parser
 
     calls = []
 

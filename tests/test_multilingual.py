@@ -17,9 +17,9 @@ pytestmark = pytest.mark.models
 @pytest.fixture(scope="module")
 def multilingual(cfg, components):
     from models.errors import ModelNotFoundError
-    from pipeline.components import Components
     from pipeline.config import TwinConfig
-    from pipeline.engine import Twin
+    from pipeline.runtime.components import Components
+    from pipeline.runtime.session import Twin
 
     ml_cfg = TwinConfig.model_validate(
         cfg.model_dump()

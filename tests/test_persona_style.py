@@ -140,7 +140,7 @@ def test_failing_voice_signals_never_fail_the_turn(twin, components, synth):
 
 
 def test_eer_and_min_dcf():
-    from pipeline.bench_identity import eer_and_min_dcf
+    from bench.identity import eer_and_min_dcf
 
     eer, thr, dcf = eer_and_min_dcf([0.9, 0.85, 0.8], [0.5, 0.6, 0.55])
     assert eer == 0.0 and 0.6 <= thr <= 0.8 and dcf == 0.0  # any threshold between the two sets

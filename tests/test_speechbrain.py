@@ -402,8 +402,8 @@ def test_synthetic_voice_cache_is_kept_per_speaker_encoder(tmp_path):
 
 def test_components_with_ecapa_and_no_weights_gives_a_typed_error(tmp_path):
     from models.errors import ModelError
-    from pipeline.components import Components
     from pipeline.config import load_config
+    from pipeline.runtime.components import Components
     from voice.speakers import SpeakerModelMissingError
 
     cfg = load_config(data_dir=tmp_path / "data", overrides={"identity": {"embedder": "ecapa"}})

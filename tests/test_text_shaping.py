@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from persona.spoken import to_spoken
 from pipeline.events import EventQueue
-from pipeline.sentences import SentenceSplitter
+from pipeline.runtime.sentences import SentenceSplitter
 
 
 def _stream(text: str, step: int = 3) -> list[str]:

@@ -23,7 +23,12 @@ def _hear(components, result) -> str:
     return components.asr.transcribe(AudioClip(resample(result.audio, result.sample_rate))).text
 
 
-def test_recorded_question_gets_a_spoken_reply(twin, components):
+def test_recorded_question_gets_a_spoken_reply(cfg, components):
+    """The date Twin is told is frozen: the answer is checked against it, never against today."""
+    from pipeline.runtime.session import Twin
+
+    today = datetime(2026, 3, 2, 10, 0).astimezone()
+    twin = Twin(cfg, components, clock=lambda: today)
     clip = load_audio(fixture_path("speech_to_phrase_en/wav/what's the date.wav"))
     result = asyncio.run(twin.listen_clip(clip, BufferSink()))
     assert result.status == "completed"
@@ -31,7 +36,6 @@ def test_recorded_question_gets_a_spoken_reply(twin, components):
     reply_heard = _hear(components, result)
     print(f"\nheard {result.transcript!r} -> said {result.reply!r} -> ASR of reply {reply_heard!r}")
     assert wer([result.reply], [reply_heard]) <= 0.35  # the audio says the reply
-    today = datetime.now().astimezone()
     said = result.reply.lower()
     assert any(
         w in said for w in (today.strftime("%B").lower(), today.strftime("%A").lower(), str(today.year))
@@ -73,23 +77,23 @@ def test_cancelling_a_turn_stops_generation_and_synthesis(twin, components):
         rec_events = None
         for _ in range(400):  # wait for the first reply audio
             await asyncio.sleep(0.025)
-            if twin.generation_active.is_set():
+            if twin.reply_voice.generation_active.is_set():
                 rec_events = True
             if sink.chunks:
                 break
         assert rec_events and sink.chunks, "no audio arrived before the cancel"
-        tokens_at_cancel = twin.generated_tokens
+        tokens_at_cancel = twin.reply_voice.generated_tokens
         cancel_t = time.monotonic()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         stopped_in = None
         for _ in range(100):
-            if not twin.generation_active.is_set():
+            if not twin.reply_voice.generation_active.is_set():
                 stopped_in = time.monotonic() - cancel_t
                 break
             await asyncio.sleep(0.01)
-        tokens_after = twin.generated_tokens
+        tokens_after = twin.reply_voice.generated_tokens
         await asyncio.sleep(0.5)
         return cancel_t, tokens_at_cancel, tokens_after, stopped_in, len(sink.chunks)
 
@@ -97,7 +101,7 @@ def test_cancelling_a_turn_stops_generation_and_synthesis(twin, components):
     result = twin.last_result
     assert result is not None and result.status == "interrupted"
     assert stopped_in is not None and stopped_in < 0.5  # the LLM thread saw its stop flag
-    assert twin.generated_tokens == after  # and nothing was generated afterwards
+    assert twin.reply_voice.generated_tokens == after  # and nothing was generated afterwards
     assert after - at_cancel <= 3
     late_audio = [e for e in result.events if isinstance(e, ReplyAudioChunk) and e.t > cancel_t + 0.05]
     assert late_audio == []
@@ -130,7 +134,7 @@ def test_live_loop_takes_turns_from_a_stream(twin, synth):
 
 
 def test_live_barge_in_interrupts_the_current_turn(cfg, components, synth):
-    from pipeline.engine import Twin
+    from pipeline.runtime.session import Twin
 
     twin = Twin(cfg.model_copy(update={"barge_in": True}), components)
     # The second question starts 0.7 s after the first ends: Twin is still busy with the first.
@@ -180,11 +184,11 @@ def test_speculative_turn_is_dropped_when_the_user_speaks_on(twin, synth):
 
 
 def test_history_is_trimmed_in_halves(cfg, components):
-    from pipeline.engine import Twin
+    from pipeline.runtime.session import Twin
 
     twin = Twin(cfg.model_copy(update={"llm": cfg.llm.model_copy(update={"history_turns": 4})}), components)
     for i in range(5):
-        twin._remember_turn(f"context {i}", f"question {i}", f"answer {i}")
+        twin.conversation.remember(f"context {i}", f"question {i}", f"answer {i}")
     assert [m["content"] for m in twin.dialogue] == ["question 3", "answer 3", "question 4", "answer 4"]
 
 
@@ -199,9 +203,9 @@ class FailingLlmFake:
 
 
 def test_live_loop_reports_a_failed_turn_and_keeps_listening(cfg, components, synth):
-    from pipeline.components import Components
-    from pipeline.engine import Twin
-    from pipeline.llm import LlmError
+    from pipeline.llm.base import LlmError
+    from pipeline.runtime.components import Components
+    from pipeline.runtime.session import Twin
 
     comps = Components(cfg)
     for shared in ("vad", "asr", "tts"):

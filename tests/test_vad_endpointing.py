@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from harness import names, run_stage
 
-from pipeline.endpointing import FRAME_S, Endpointer, Pause, SpeechStart, Utterance
+from pipeline.events import AudioFrame, SpeechPaused, Utterance
+from pipeline.runtime.endpointing import FRAME_S, Endpointer
 from tests.conftest import fixture_path
 from voice.audio import load_audio
 from voice.vad import FRAME, SileroVad
@@ -55,20 +57,18 @@ def test_vad_frame_size_is_checked(vad):
 
 
 def _feed(ep: Endpointer, probs: list[float]):
-    out = []
-    for i, p in enumerate(probs):
-        r = ep.push(p, np.full(FRAME, i, np.float32), i * FRAME_S, None)
-        if r is not None:
-            out.append((i, r))
-    return out
+    frames = (
+        AudioFrame(samples=np.full(FRAME, i, np.float32), position=i * FRAME_S, speech_prob=p)
+        for i, p in enumerate(probs)
+    )
+    return run_stage(ep, frames)
 
 
 def test_endpointer_start_pause_end():
     ep = Endpointer(silence_ms=400, pause_ms=160)
     probs = [0.0] * 10 + [0.9] * 30 + [0.0] * 20
     events = _feed(ep, probs)
-    kinds = [type(r) for _, r in events]
-    assert kinds == [SpeechStart, Pause, Utterance]
+    assert names(events) == ["SpeechStarted", "SpeechPaused", "Utterance"]
     start_i, start = events[0]
     assert start_i == 12  # three speech frames are needed
     pause_i, pause = events[1]
@@ -86,15 +86,14 @@ def test_endpointer_ignores_blips_and_merges_short_pauses():
     assert _feed(ep, [0.0] * 5 + [0.9] * 2 + [0.0] * 30) == []  # 64 ms blip: never starts
     ep = Endpointer(silence_ms=400)
     blip = _feed(ep, [0.9] * 4 + [0.0] * 20)  # starts but too short to be an utterance
-    assert [type(r) for _, r in blip] == [SpeechStart, Pause]
+    assert names(blip) == ["SpeechStarted", "SpeechPaused"]
     ep = Endpointer(silence_ms=400)
     talk = _feed(ep, [0.9] * 20 + [0.0] * 8 + [0.9] * 20 + [0.0] * 20)  # 256 ms pause inside
     utterances = [r for _, r in talk if isinstance(r, Utterance)]
     assert len(utterances) == 1
-    pauses = [r for _, r in talk if isinstance(r, Pause)]
+    pauses = [r for _, r in talk if isinstance(r, SpeechPaused)]
     assert len(pauses) == 2 and pauses[0].voiced != utterances[0].voiced
-    kinds = [type(r).__name__ for _, r in talk]
-    assert kinds == ["SpeechStart", "Pause", "Resume", "Pause", "Utterance"]
+    assert names(talk) == ["SpeechStarted", "SpeechPaused", "SpeechResumed", "SpeechPaused", "Utterance"]
 
 
 def test_endpointer_flush_and_max_length():

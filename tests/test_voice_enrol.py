@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.voice_enrol import EnrolRequest, parse_enrol_request, parse_name
+from pipeline.conversation.voice_enrol import EnrolRequest, parse_enrol_request, parse_name
 from tests.conftest import fixture_path
 from tests.test_speakers import embedder, twin_refs  # noqa: F401 - session fixtures shared
 
@@ -112,7 +112,7 @@ def registry(tmp_path, embedder, twin_refs):  # noqa: F811
 
 
 def _enrol(registry, name: str, speaker: int, takes, role=None, complete=True) -> tuple[list[str], str]:
-    from pipeline.voice_enrol import VoiceEnrolment
+    from pipeline.conversation.voice_enrol import VoiceEnrolment
 
     job = VoiceEnrolment(registry, name, role)
     said = [job.first_prompt()]
@@ -127,7 +127,7 @@ def _enrol(registry, name: str, speaker: int, takes, role=None, complete=True) -
 
 @pytest.mark.models
 def test_enrolment_by_voice_then_identification(registry):
-    from pipeline.voice_enrol import READ_SENTENCES
+    from pipeline.conversation.voice_enrol import READ_SENTENCES
 
     said, done = _enrol(registry, "Anna", 1, (1, 2, 3, 4))
     assert "Anna" in said[0] and READ_SENTENCES[0] in said[0]
@@ -149,7 +149,7 @@ def test_enrolment_by_voice_then_identification(registry):
 
 @pytest.mark.models
 def test_twin_voice_is_refused(registry, synth):
-    from pipeline.voice_enrol import VoiceEnrolment
+    from pipeline.conversation.voice_enrol import VoiceEnrolment
     from voice.speakers import EnrolSyntheticVoiceError
 
     job = VoiceEnrolment(registry, "Anna")
@@ -162,7 +162,7 @@ def test_twin_voice_is_refused(registry, synth):
 
 @pytest.mark.models
 def test_bad_utterances_are_asked_again(registry):
-    from pipeline.voice_enrol import VoiceEnrolment
+    from pipeline.conversation.voice_enrol import VoiceEnrolment
     from voice.audio import AudioClip
     from voice.speakers import EnrolNoSpeechError, EnrolTwoVoicesError
 
@@ -186,7 +186,7 @@ def test_bad_utterances_are_asked_again(registry):
 
 @pytest.mark.models
 def test_by_voice_no_one_takes_another_name_voice_or_the_owner_role(registry):
-    from pipeline.voice_enrol import VoiceEnrolment
+    from pipeline.conversation.voice_enrol import VoiceEnrolment
     from voice.speakers import (
         EnrolAlreadyKnownError,
         EnrolNameTakenError,

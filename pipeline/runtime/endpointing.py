@@ -1,4 +1,6 @@
-"""Endpointing: from per-frame speech probabilities to utterances.
+"""Endpointing: from audio frames (with the VAD's speech probability) to speech events and
+utterances. A stage of the front end: AudioFrame in, SpeechStarted / SpeechPaused / SpeechResumed /
+Utterance out (pipeline/events.py).
 
 An utterance starts after a short run of speech frames and ends after the profile's silence window.
 The true end of speech (last voiced frame) is kept apart from the moment the endpoint is decided, so
@@ -10,14 +12,12 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.events import AudioFrame, SpeechPaused, SpeechResumed, SpeechStarted, Utterance, now
 from voice.audio import SAMPLE_RATE, AudioClip
 from voice.vad import FRAME
-
-from .events import now
 
 FRAME_S = FRAME / SAMPLE_RATE
 
@@ -54,37 +54,6 @@ class Endpoint:
         await self._event.wait()
         assert self.utterance is not None
         return self.utterance
-
-
-@dataclass(frozen=True)
-class Utterance:
-    audio: AudioClip
-    start: float  # seconds into the stream
-    end: float  # true end of speech
-    speech_end_t: float  # monotonic time the speech truly ended
-    endpoint_t: float  # monotonic time the endpoint was decided
-    voiced: int = 0  # voiced frames; equal to a Pause's when nothing was said after it
-
-
-@dataclass(frozen=True)
-class SpeechStart:
-    position: float
-
-
-@dataclass(frozen=True)
-class Resume:
-    """Speech went on after a Pause: anything started on the pause's audio is stale."""
-
-    position: float
-
-
-@dataclass(frozen=True)
-class Pause:
-    """A short silence inside an utterance: the end may be near. The audio so far is what the
-    utterance will hold if the user says nothing more (`voiced` identifies that version)."""
-
-    audio: AudioClip
-    voiced: int
 
 
 class Endpointer:
@@ -126,11 +95,9 @@ class Endpointer:
         self._last_voiced_t = 0.0
         self._last_voiced_index = 0
 
-    def push(
-        self, prob: float, frame: np.ndarray, position: float, arrival_t: float | None = None
-    ) -> SpeechStart | Pause | Resume | Utterance | None:
-        """Feed one frame. `arrival_t` is when the frame arrived (live); None when fed faster than
-        real time (files), in which case the true speech end is back-computed from audio time."""
+    def push(self, audio: AudioFrame) -> SpeechStarted | SpeechPaused | SpeechResumed | Utterance | None:
+        """Feed one frame; at most one event comes out."""
+        prob, frame, position, arrival_t = audio.speech_prob, audio.samples, audio.position, audio.arrival_t
         if not self._in_speech:
             self._preroll.append(frame)
             self._run = self._run + 1 if prob >= self.threshold else 0
@@ -141,7 +108,7 @@ class Endpointer:
                 self._voiced = self._run
                 self._mark_voiced(position, arrival_t)
                 self._preroll.clear()
-                return SpeechStart(self._start_pos)
+                return SpeechStarted(position=self._start_pos)
             return None
         self._frames.append(frame)
         resumed = False
@@ -155,8 +122,8 @@ class Endpointer:
         if self._silence >= self.silence_frames or len(self._frames) >= self.max_frames:
             return self._finish(position)
         if self._silence == self.pause_frames and self.pause_frames < self.silence_frames:
-            return Pause(AudioClip(self._speech_samples()), self._voiced)
-        return Resume(position) if resumed else None
+            return SpeechPaused(audio=AudioClip(self._speech_samples()), voiced=self._voiced)
+        return SpeechResumed(position=position) if resumed else None
 
     def _speech_samples(self) -> np.ndarray:
         keep = min(len(self._frames), self._last_voiced_index + self.tail_frames)
@@ -180,12 +147,12 @@ class Endpointer:
         hangover = max(0.0, position + FRAME_S - self._last_voiced_pos)
         speech_end_t = self._last_voiced_t if self._last_voiced_t >= 0 else t - hangover
         utt = Utterance(
-            AudioClip(samples),
-            self._start_pos,
-            self._last_voiced_pos,
-            speech_end_t,
-            t,
-            self._voiced,
+            audio=AudioClip(samples),
+            start=self._start_pos,
+            end=self._last_voiced_pos,
+            speech_end_t=speech_end_t,
+            endpoint_t=t,
+            voiced=self._voiced,
         )
         self.reset()
         return utt if enough else None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
-from .events import (
+from pipeline.events import (
     AsrStarted,
     Event,
     EventQueue,
@@ -23,15 +24,12 @@ from .events import (
 
 @dataclass
 class TurnRecorder:
+    """A turn's event log: every event it emits, delivered to the observers as it happens."""
+
     turn_id: int
-    mode: str
+    mode: str  # voice | text | alert
     observers: list[EventQueue] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    context: str = ""  # the per-turn context line sent with the user's words
-    speaker: str | None = None  # who spoke, when known
-    style: Any = None  # persona.style.TurnStyle for this turn, from how the user sounded
-    emotion: Any = None  # voice.EmotionEstimate
-    voices: int = 1  # voices heard lately (car profile: others may be listening)
 
     def emit(self, cls: type[Event], **kwargs: Any) -> Event:
         event = cls(turn_id=self.turn_id, **kwargs)
@@ -62,6 +60,24 @@ class TurnResult:
     @property
     def timings_ms(self) -> dict[str, float | None]:
         return stage_timings(self.events)
+
+
+def trace_record(result: TurnResult, extra: dict | None = None) -> dict[str, Any]:
+    """What `twin trace` shows of one turn: its words, reply, stage timings and every event."""
+    events = result.events
+    return {
+        "turn_id": result.turn_id,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": result.mode,
+        "status": result.status,
+        "heard_from_user": result.transcript,
+        "reply": result.reply,
+        "timings_ms": result.timings_ms | (extra or {}),
+        "events": [
+            e.to_record() | {"t_ms": round((e.t - events[0].t) * 1000, 1)}
+            for e in sorted(events, key=lambda e: e.t)
+        ],
+    }
 
 
 def _ms(a: float | None, b: float | None) -> float | None:

@@ -1,4 +1,5 @@
-"""LLM backends behind one Protocol. The local one is llama.cpp with one long-lived model.
+"""The one llama.cpp adapter (the only module that imports llama_cpp): the reply model, streaming
+with one long-lived context, and the planner's model, schema-constrained on a context of its own.
 
 A stable system prompt keeps llama.cpp's KV cache warm: llama-cpp-python reuses the longest common
 token prefix of consecutive prompts, so only the new turn is evaluated.
@@ -6,34 +7,14 @@ token prefix of consecutive prompts, so only the new turn is evaluated.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
-from models.errors import ModelLoadError, TwinError
-
-
-class LlmError(TwinError):
-    code = "llm_error"
-
-
-@dataclass(frozen=True)
-class LlmDescriptor:
-    name: str
-    local: bool
-    privacy: str  # on-device | remote
-    context_tokens: int
-    device: str
-
-
-class Llm(Protocol):
-    descriptor: LlmDescriptor
-
-    def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
-        """Yield reply text pieces; return early once `stop` is set."""
-        ...
+from models.errors import ModelLoadError
+from pipeline.llm.base import LlmDescriptor
 
 
 def gpu_layers_for(device: str) -> int:
@@ -115,3 +96,49 @@ class LlamaCppLlm:
                         yield piece
             finally:
                 chunks.close()  # type: ignore[union-attr]
+
+
+class LlamaPlannerModel:
+    """A llama.cpp model of its own (same weights as the reply model): its stable planning prompt
+    stays in its KV cache instead of evicting the reply model's."""
+
+    def __init__(self, model_path, n_threads: int = 2, n_ctx: int = 2048) -> None:
+        from llama_cpp import Llama
+
+        self.model = Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            n_batch=256,
+            n_gpu_layers=0,
+            seed=7,
+            verbose=False,
+        )
+
+        self._grammars: dict[str, Any] = {}
+
+    def choose(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], stop: threading.Event | None = None
+    ) -> str:
+        from llama_cpp import LlamaGrammar
+
+        text = json.dumps(schema, sort_keys=True)
+        if text not in self._grammars:  # llama.cpp's JSON-schema grammar, compiled once per schema
+            self._grammars[text] = LlamaGrammar.from_json_schema(text, verbose=False)
+        out = self.model.create_chat_completion(
+            messages=messages,  # type: ignore[arg-type]
+            grammar=self._grammars[text],
+            temperature=0.0,
+            max_tokens=160,
+            stream=True,
+        )
+        pieces: list[str] = []
+        try:
+            for chunk in out:
+                if stop is not None and stop.is_set():
+                    break  # the turn was cancelled: its step is never used
+                pieces.append(chunk["choices"][0]["delta"].get("content") or "")  # type: ignore[index]
+        finally:
+            out.close()  # type: ignore[union-attr]
+        return "".join(pieces)

@@ -1,22 +1,26 @@
-"""The loaded models of one Twin session: each resolved through the manifest and loaded once."""
+"""The loaded models of one Twin session: each resolved through the manifest and loaded once.
+
+The only place that names the adapters; everything else sees the capability Protocols."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
 from memory import Memory
 from models import ModelResolver, ResolvedModel, get_spec
+from pipeline.config import TwinConfig
+from pipeline.llm.base import Llm, PlannerModel
+from pipeline.llm.llama import LlamaCppLlm
+from pipeline.runtime.workers import Workers
 from voice.asr import WhisperAsr
+from voice.capabilities import Asr, Tts, Vad
 from voice.emotion import load_emotion_model
 from voice.listener import VoiceListener
+from voice.onnx_runtime import pick_ort_providers
 from voice.speakers import ResemblyzerEmbedder, SpeakerRegistry, twin_voice_references
-from voice.tts import PiperTts, pick_ort_providers
+from voice.tts import PiperTts
 from voice.vad import SileroVad
-
-from .config import TwinConfig
-from .llm import LlamaCppLlm
 
 
 @dataclass(frozen=True)
@@ -35,23 +39,17 @@ class Components:
         self.cfg = cfg
         m = cfg.models
         self.resolver = ModelResolver(m.paths, m.dir, allow_download=m.allow_download)
-        # One worker per stage, so synthesis of sentence 1 overlaps generation of sentence 2.
-        self.vad_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-vad")
-        self.asr_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-asr")
-        self.llm_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-llm")
-        self.tts_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-tts")
-        self.memory_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-memory")
-        self.identity_pool = ThreadPoolExecutor(1, thread_name_prefix="twin-identity")
+        self.pools = Workers()
 
     def resolved(self, role: str) -> ResolvedModel:
         return self.resolver.resolve(getattr(self.cfg.models, role), role)
 
     @cached_property
-    def vad(self) -> SileroVad:
+    def vad(self) -> Vad:
         return SileroVad(self.resolved("vad").path, ["CPUExecutionProvider"])
 
     @cached_property
-    def asr(self) -> WhisperAsr:
+    def asr(self) -> Asr:
         r = self.resolved("asr")
         langs = get_spec(r.name).languages if r.source != "custom" else ()
         a = self.cfg.asr
@@ -60,12 +58,12 @@ class Components:
         )
 
     @cached_property
-    def tts(self) -> PiperTts:
+    def tts(self) -> Tts:
         r = self.resolved("tts")
         return PiperTts(r.path, r.name, self.cfg.models.device, self.cfg.tts.threads)
 
     @cached_property
-    def llm(self) -> LlamaCppLlm:
+    def llm(self) -> Llm:
         r = self.resolved("llm")
         c = self.cfg.llm
         return LlamaCppLlm(r.main_path, r.name, c.n_ctx, c.threads, self.cfg.models.device, c.temperature)
@@ -78,9 +76,9 @@ class Components:
         return Memory.open(self.cfg.data_path / "memory", self.cfg.memory.url)
 
     @cached_property
-    def planner_model(self):
+    def planner_model(self) -> PlannerModel:
         """The tool planner's own llama.cpp context on the same weights (its prompt stays cached)."""
-        from .planner import LlamaPlannerModel
+        from pipeline.llm.llama import LlamaPlannerModel
 
         return LlamaPlannerModel(self.resolved("llm").main_path, self.cfg.llm.threads)
 
@@ -108,7 +106,9 @@ class Components:
         # Counting voices embeds every utterance even with nobody enrolled (~30 ms beside ASR):
         # only the car needs it ("nothing private aloud when more than one voice is present").
         registry = self.speakers if ident.speakers else None
-        return VoiceListener(registry, ident.emotion, model, count_voices=self.cfg.profile == "car")
+        return VoiceListener(
+            registry, ident.emotion, model, count_voices=self.cfg.device_profile.others_may_listen
+        )
 
     def load_all(self) -> None:
         for part in ("vad", "asr", "tts", "llm"):
@@ -136,8 +136,6 @@ class Components:
         return rows
 
     def close(self) -> None:
-        for pool in (self.vad_pool, self.asr_pool, self.llm_pool, self.tts_pool, self.identity_pool):
-            pool.shutdown(wait=False, cancel_futures=True)
-        self.memory_pool.shutdown(wait=True)  # memory writes finish: nothing committed is lost
+        self.pools.shutdown()
         if "memory" in self.__dict__ and self.memory is not None:
             self.memory.close()

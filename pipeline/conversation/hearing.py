@@ -1,0 +1,91 @@
+"""Hearing: from the voice of one utterance to who spoke (a typed identity) and how this turn should
+be answered (its style). The voice is heard on its own worker beside ASR; the transcript finishes
+the estimate. A failure here costs the turn only the hint: the reply goes on in the default style.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from persona.style import StylePolicy, TurnStyle
+from pipeline.config import TwinConfig
+from voice.audio import AudioClip
+from voice.capabilities import EmotionEstimate
+
+
+@dataclass(frozen=True)
+class SpeakerIdentity:
+    """Who spoke, as far as the voice tells. No magic strings: `name` is an enrolled person or None,
+    and `enrolled` says whether this device knows any voices at all. So three cases:
+    nobody enrolled (a personal device: its user), an enrolled person, or a guest (voices are
+    enrolled and this is none of them)."""
+
+    name: str | None = None
+    enrolled: bool = False
+
+    @property
+    def guest(self) -> bool:
+        return self.enrolled and self.name is None
+
+    @property
+    def scope(self) -> str | None:
+        """Memory's speaker scope: the name; "unknown" for a guest; None for a device's only user."""
+        if self.name:
+            return self.name
+        return "unknown" if self.enrolled else None
+
+
+NOBODY_ENROLLED = SpeakerIdentity()
+
+
+@dataclass(frozen=True)
+class HeardVoice:
+    identity: SpeakerIdentity = NOBODY_ENROLLED
+    style: TurnStyle | None = None  # None: the voice was not heard (identity and emotion off)
+    emotion: EmotionEstimate | None = None
+    voices: int = 1  # voices heard lately (others may be listening)
+
+
+class Hearing:
+    def __init__(self, cfg: TwinConfig, components: Any, style: StylePolicy) -> None:
+        self.cfg = cfg
+        self.c = components
+        self.style = style
+        # Who has spoken lately: where others may listen, nothing private is said aloud.
+        self.presence = None
+        if cfg.device_profile.others_may_listen and cfg.identity.speakers:
+            from voice.listener import PresenceTracker
+
+            self.presence = PresenceTracker(registry=self.c.speakers)
+
+    def start(self, audio: AudioClip) -> asyncio.Future | None:
+        """Speaker and prosody of `audio`, on the identity worker beside ASR."""
+        ident = self.cfg.identity
+        if not (ident.speakers or ident.emotion):
+            return None
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self.c.pools.identity, self.c.listener.hear, audio)
+
+    async def conclude(
+        self, pending: asyncio.Future | None, text: str, language: str, notify: Callable[[str, str], Any]
+    ) -> HeardVoice:
+        if pending is None:
+            return HeardVoice()
+        try:
+            signals = await pending
+            emotion = self.c.listener.conclude(signals, text, language)
+        except Exception as exc:  # identity is a hint, never a reason to fail a turn
+            notify("voice_signals_failed", str(exc)[:200])
+            return HeardVoice()
+        voices = 1
+        if self.presence is not None:
+            self.presence.observe_signals(signals, time.monotonic())
+            voices = max(self.presence.voices_present(time.monotonic()), signals.voices)
+        name = signals.speaker.name
+        known = name != "unknown"
+        identity = SpeakerIdentity(name if known else None, known or bool(self.c.speakers.names()))
+        return HeardVoice(identity, self.style.for_turn(emotion, voices), emotion, voices)

@@ -1,0 +1,63 @@
+"""The turn's way to tools: the session's local tools (their clock rings timers), the tool session
+built on the first turn that may need one, and planning as the right person with the turn's own
+confirmer and owner-voice score handed in explicitly."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pipeline.acting.routing import might_need_tools
+from pipeline.config import TwinConfig
+from pipeline.conversation.household import Household
+from pipeline.runtime.asking import Asker, TurnVoice
+from pipeline.runtime.endpointing import Endpoint
+
+
+class ToolDesk:
+    def __init__(
+        self, cfg: TwinConfig, components: Any, memory: Any, household: Household, asker: Asker
+    ) -> None:
+        self.cfg = cfg
+        self.c = components
+        self.memory = memory
+        self.household = household
+        self.asker = asker
+        self.session: Any = None  # the ToolSession, built on the first turn that may need a tool
+        self._local: Any = None
+
+    @property
+    def local(self) -> Any:
+        if self._local is None:
+            from pipeline.tools.local import LocalTools
+
+            self._local = LocalTools(self.cfg.data_path, outbox=self.cfg.tools.outbox, memory=self.memory)
+        return self._local
+
+    def wanted(self, text: str) -> bool:
+        return self.cfg.tools.enabled and might_need_tools(text)
+
+    async def plan(self, text: str, endpoint: Endpoint, turn: TurnVoice) -> Any:
+        """The planner's result for this turn, or None when it needs no tool (plain reply). Nothing
+        acts on a speculative turn: tools wait until the user's turn has really ended."""
+        if not self.wanted(text):
+            return None
+        if self.session is None:
+            from pipeline.acting.session import ToolSession
+
+            loop = asyncio.get_running_loop()
+
+            def build() -> Any:
+                return ToolSession(self.cfg, self.c.planner_model, local=self.local)
+
+            # loads a model and starts MCP servers: off the loop
+            self.session = await loop.run_in_executor(self.c.pools.llm, build)
+            for problem in self.session.mcp_problems:
+                turn.notify("mcp_unavailable", problem)
+        await endpoint.wait()
+        return await self.session.plan(
+            text,
+            self.household.speaker(turn.identity),
+            confirmer=self.asker.confirmer_for(turn),
+            owner_score=self.household.owner_score(turn.identity, turn.voiced),
+        )

@@ -1,0 +1,31 @@
+"""The worker threads of one Twin process, named and sized in one place.
+
+Blocking model calls (VAD, ASR, LLM, TTS, embeddings, classifiers) never run on the event loop. On
+the 2-core reference device each stage gets one worker, so synthesis of sentence 1 overlaps
+generation of sentence 2 and no stage queues behind another's work. Recall has its own worker so a
+slow one never waits behind memory writes. (The tool runner keeps its own small pool, so a hung
+tool holds one of its threads and never a stage's.)
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+
+class Workers:
+    STAGES = ("vad", "asr", "llm", "tts", "memory", "identity", "recall")
+
+    def __init__(self) -> None:
+        self.vad = ThreadPoolExecutor(1, thread_name_prefix="twin-vad")
+        self.asr = ThreadPoolExecutor(1, thread_name_prefix="twin-asr")
+        self.llm = ThreadPoolExecutor(1, thread_name_prefix="twin-llm")
+        self.tts = ThreadPoolExecutor(1, thread_name_prefix="twin-tts")
+        # memory writes and trace appends, in order, off the event loop
+        self.memory = ThreadPoolExecutor(1, thread_name_prefix="twin-memory")
+        self.identity = ThreadPoolExecutor(1, thread_name_prefix="twin-identity")
+        self.recall = ThreadPoolExecutor(1, thread_name_prefix="twin-recall")
+
+    def shutdown(self) -> None:
+        for pool in (self.vad, self.asr, self.llm, self.tts, self.identity, self.recall):
+            pool.shutdown(wait=False, cancel_futures=True)
+        self.memory.shutdown(wait=True)  # memory writes finish: nothing committed is lost
