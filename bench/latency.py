@@ -1,16 +1,158 @@
-"""Voice-to-voice latency benchmark; the same as `twin bench latency`.
+"""`twin bench latency`: spoken turns through the live loop, paced in real time, against a naive
+baseline on the same models (whole transcript, then whole reply, then all of the synthesis).
 
-.venv/bin/python bench/latency.py --turns 20 --json bench/results/latency.json
+Each question is played into the live loop as a microphone would deliver it, so voice-to-voice is
+measured by the wall clock from the arrival of the last voiced frame to the first reply sample.
+The two pipelines alternate per question, so machine noise falls on both alike.
 """
 
-import sys
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import resource
+import statistics
+import time
 from pathlib import Path
 
-# Run as a script, this folder would come first on sys.path and bench/memory.py would shadow the
-# `memory` package: look from the project root instead.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
+import numpy as np
 
-from pipeline.cli import main  # noqa: E402
+from devices.sinks import BufferSink
+from devices.sources import ClipSource
+from pipeline.config import TwinConfig
+from pipeline.runtime.components import Components
+from pipeline.runtime.session import Twin
+from voice.audio import SAMPLE_RATE, AudioClip, resample
 
-if __name__ == "__main__":
-    sys.exit(main(["bench", "latency", *sys.argv[1:]]))
+QUESTIONS = (
+    "What is the capital of France?",
+    "How many days are there in a leap year?",
+    "Can you suggest a good name for a black cat?",
+    "What should I cook for dinner tonight?",
+    "Why is the sky blue?",
+    "How do I make a cup of green tea?",
+    "Tell me a fun fact about octopuses.",
+    "What is a good way to relax after work?",
+    "How far away is the moon?",
+    "Give me a tip for remembering names.",
+    "What is the boiling point of water?",
+    "Recommend a short book for a long train ride.",
+    "How can I keep my houseplants alive?",
+    "What rhymes with orange?",
+    "Explain what a rainbow is.",
+    "What is a healthy breakfast?",
+    "How do bees make honey?",
+    "What should I pack for a weekend trip?",
+    "Why do cats purr?",
+    "How do I stay focused while studying?",
+    "What is the tallest mountain in the world?",
+    "Suggest a quick exercise I can do at my desk.",
+    "How does a refrigerator keep food cold?",
+    "What's a nice thing to say to a friend who is sad?",
+)
+
+STAGES = ("vad", "asr", "llm_first_token", "llm_total", "tts_first_audio", "voice_to_voice")
+
+
+def _question_clip(comps: Components, text: str) -> AudioClip:
+    audio = resample(comps.tts.synthesize_all(text), comps.tts.sample_rate, SAMPLE_RATE)
+    lead = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+    return AudioClip(np.concatenate([lead, audio]), SAMPLE_RATE, text)
+
+
+async def _one(twin: Twin, clip: AudioClip) -> dict[str, float | None] | None:
+    results = await twin.live(ClipSource(clip, realtime=True, trailing_silence=1.5), BufferSink())
+    done = [r for r in results if r.status == "completed"]
+    return done[0].timings_ms if done else None
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"median": float("nan"), "p95": float("nan")}
+    arr = np.array(values)
+    return {"median": round(float(np.median(arr)), 1), "p95": round(float(np.percentile(arr, 95)), 1)}
+
+
+def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> int:
+    turns = max(1, turns)
+    comps = Components(cfg)
+    t0 = time.monotonic()
+    comps.load_all()
+    load_s = time.monotonic() - t0
+    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(turns)]
+    clips = [_question_clip(comps, q) for q in questions]
+    # Warm-up: first calls pay one-off allocation costs in every backend.
+    asyncio.run(_one(Twin(cfg, comps), clips[0]))
+
+    streaming: dict[str, list[float]] = {k: [] for k in STAGES}
+    naive: dict[str, list[float]] = {k: [] for k in STAGES}
+    failed = 0
+
+    async def run_all() -> None:
+        nonlocal failed
+        for i, clip in enumerate(clips):
+            order = [(False, streaming), (True, naive)]
+            if i % 2:
+                order.reverse()
+            for is_naive, bucket in order:
+                t = await _one(Twin(cfg, comps, naive=is_naive), clip)  # fresh history: same prompt
+                if t is None:
+                    failed += 1
+                    continue
+                for k in STAGES:
+                    if t.get(k) is not None:
+                        bucket[k].append(float(t[k]))  # type: ignore[arg-type]
+            v = streaming["voice_to_voice"][-1:] or [float("nan")]
+            b = naive["voice_to_voice"][-1:] or [float("nan")]
+            print(
+                f"  turn {i + 1:>2}/{len(clips)}  streaming {v[0]:7.0f} ms   naive {b[0]:7.0f} ms", flush=True
+            )
+
+    print(f"Models loaded in {load_s:.1f} s; {turns} spoken turns, paced in real time, each run twice.")
+    asyncio.run(run_all())
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stages = {k: _stats(v) for k, v in streaming.items()}
+    baseline = _stats(naive["voice_to_voice"])
+    v2v = stages["voice_to_voice"]
+    ratio_median = round(v2v["median"] / baseline["median"], 3) if baseline["median"] else None
+    ratio_p95 = round(v2v["p95"] / baseline["p95"], 3) if baseline["p95"] else None
+
+    print(f"\n{'stage (ms)':18} {'median':>8} {'p95':>8}   {'naive median':>12} {'naive p95':>10}")
+    for k in STAGES:
+        s, n = stages[k], _stats(naive[k])
+        print(f"{k:18} {s['median']:8.0f} {s['p95']:8.0f}   {n['median']:12.0f} {n['p95']:10.0f}")
+    print(f"\nvoice-to-voice: median {v2v['median']:.0f} ms, p95 {v2v['p95']:.0f} ms")
+    print(f"naive baseline: median {baseline['median']:.0f} ms, p95 {baseline['p95']:.0f} ms")
+    print(f"ratio (streaming / naive): median {ratio_median}, p95 {ratio_p95}")
+    print(f"peak resident memory: {rss_mb:.0f} MB   failed turns: {failed}")
+    report = {
+        "voice_to_voice_ms": v2v,
+        "baseline_voice_to_voice_ms": baseline,
+        "ratio_median": ratio_median,
+        "ratio_p95": ratio_p95,
+        "stages_ms": stages,
+        "baseline_stages_ms": {k: _stats(v) for k, v in naive.items()},
+        "rss_mb_peak": round(rss_mb, 1),
+        "turns": turns,
+        "failed_turns": failed,
+        "profile": cfg.profile,
+        "endpoint_silence_ms": cfg.device_profile.endpoint_silence_ms,
+        "machine": {"cpus": _cpus(), "platform": platform.platform()},
+        "model_load_s": round(load_s, 2),
+        "stdev_v2v_ms": round(statistics.pstdev(streaming["voice_to_voice"]), 1)
+        if streaming["voice_to_voice"]
+        else None,
+    }
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=1))
+        print(f"wrote {json_path}")
+    comps.close()
+    return 0 if failed == 0 else 1
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))

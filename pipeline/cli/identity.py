@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from .config import TwinConfig
+from pipeline.config import TwinConfig
 
 ROLES = ("owner", "adult", "child")  # voice.speakers.ROLES (kept here so --help needs no numpy)
 _FORCE_HELP = (
@@ -77,7 +77,7 @@ def register(sub, common, bench_sub) -> None:
 
 
 def _components(cfg: TwinConfig):
-    from .components import Components
+    from pipeline.runtime.components import Components
 
     return Components(cfg)
 
@@ -228,6 +228,6 @@ def cmd_who(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_bench_identity(cfg: TwinConfig, args: argparse.Namespace) -> int:
-    from .bench_identity import run_identity_bench
+    from bench.identity import run_identity_bench
 
     return run_identity_bench(cfg, args.json_file)

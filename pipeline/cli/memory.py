@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import TwinConfig
+from pipeline.config import TwinConfig
 
 
 def register(sub, common: argparse.ArgumentParser, bench_sub) -> None:
@@ -65,7 +65,7 @@ def register(sub, common: argparse.ArgumentParser, bench_sub) -> None:
 
 
 def _bench(cfg: TwinConfig, args: argparse.Namespace) -> int:
-    from .bench_memory import run_memory_bench
+    from bench.memory import run_memory_bench
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     return run_memory_bench(cfg, sizes, args.json_file, scale=0.1 if args.quick else 1.0)

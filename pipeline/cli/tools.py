@@ -8,9 +8,9 @@ import json
 import sys
 from typing import Any
 
-from .audit import AuditBrokenError, AuditLog
-from .config import TwinConfig
-from .tool_session import audit_path
+from pipeline.acting.audit import AuditBrokenError, AuditLog
+from pipeline.acting.session import audit_path
+from pipeline.config import TwinConfig
 
 
 def register(sub: Any, common: argparse.ArgumentParser, bench_sub: Any) -> None:
@@ -48,8 +48,8 @@ def register(sub: Any, common: argparse.ArgumentParser, bench_sub: Any) -> None:
 
 def _registry(cfg: TwinConfig) -> Any:
     """Every tool a session offers, without opening memory (its tools are listed, not called)."""
-    from .tool_session import ToolSession
-    from .tools.memory_tools import memory_tools
+    from pipeline.acting.session import ToolSession
+    from pipeline.tools.families.memory import memory_tools
 
     session = ToolSession(cfg)
     for problem in session.mcp_problems:  # a configured server that could not be reached
@@ -85,8 +85,8 @@ def cmd_tools_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_contacts_add(cfg: TwinConfig, args: argparse.Namespace) -> int:
-    from .config import ensure_data_dir
-    from .tools.outbox import Contacts
+    from pipeline.config import ensure_data_dir
+    from pipeline.tools.outbox import Contacts
 
     ensure_data_dir(cfg.data_path)
     entry = Contacts(cfg.data_path).add(args.name, args.email, args.phone)
@@ -95,7 +95,7 @@ def cmd_contacts_add(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_contacts_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
-    from .tools.outbox import Contacts
+    from pipeline.tools.outbox import Contacts
 
     contacts = Contacts(cfg.data_path).all()
     if args.json:
@@ -108,8 +108,8 @@ def cmd_contacts_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_contacts_remove(cfg: TwinConfig, args: argparse.Namespace) -> int:
-    from .tools.errors import ToolArgumentError
-    from .tools.outbox import Contacts
+    from pipeline.tools.errors import ToolArgumentError
+    from pipeline.tools.outbox import Contacts
 
     if not Contacts(cfg.data_path).remove(args.name):
         raise ToolArgumentError(f"no contact named {args.name}", "see `twin contacts list`")
@@ -158,6 +158,6 @@ def cmd_audit(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_bench_tools(cfg: TwinConfig, args: argparse.Namespace) -> int:
-    from .bench_tools import run_bench
+    from bench.tools import run_bench
 
     return run_bench(cfg, args.json_file, args.limit)

@@ -33,10 +33,10 @@ def _add_global(p: argparse.ArgumentParser, suppress: bool) -> None:
 # Modules that add subcommands: each has register(sub, common, bench_sub), and its parsers set
 # `handler=func(cfg, args) -> int` with set_defaults. Keeps each capability's CLI beside its code.
 COMMAND_MODULES: tuple[str, ...] = (
-    "pipeline.memory_commands",
-    "pipeline.tools_cli",
-    "pipeline.identity_commands",
-    "pipeline.persona_commands",
+    "pipeline.cli.memory",
+    "pipeline.cli.tools",
+    "pipeline.cli.identity",
+    "pipeline.cli.persona",
 )
 
 
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace):
-    from .config import ensure_data_dir, load_config
+    from pipeline.config import ensure_data_dir, load_config
 
     overrides: dict[str, Any] = {}
     if args.profile:
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from . import commands
+    from pipeline.cli import talk as commands
 
     cfg = _config(args)
     handler = getattr(args, "handler", None) or getattr(commands, f"cmd_{args.command}")

@@ -13,13 +13,12 @@ from pathlib import Path
 
 from devices.sinks import BufferSink
 from devices.sources import ClipSource
+from pipeline.config import TwinConfig
+from pipeline.events import Notice
+from pipeline.runtime.components import Components
+from pipeline.runtime.session import Twin
+from pipeline.runtime.turn import TurnResult
 from voice.audio import load_audio, write_wav
-
-from .components import Components
-from .config import TwinConfig
-from .engine import Twin
-from .events import Notice
-from .turn import TurnResult
 
 DEMO_SCRIPT = (
     "Hi Twin, my name is Sam. What can you help me with?",
@@ -62,13 +61,13 @@ def cmd_demo(cfg: TwinConfig, args: argparse.Namespace) -> int:
         f"Loaded in {time.monotonic() - t0:.1f} s. A {len(DEMO_SCRIPT)}-turn spoken conversation follows: "
         "the user's voice is synthesized and played into the live loop in real time.\n"
     )
-    twin = Twin(cfg, comps)
     # The scripted user is not you: the demo remembers into a scratch store, never your memory.
     scratch = tempfile.TemporaryDirectory(prefix="twin-demo-memory-")
-    if twin.memory is not None:
+    if cfg.memory.enabled:
         from memory import Memory
 
-        twin.memory = Memory.open(Path(scratch.name))
+        comps.memory = Memory.open(Path(scratch.name))  # type: ignore[misc]
+    twin = Twin(cfg, comps)
     twin.warm_up()
 
     async def run() -> None:
@@ -91,12 +90,10 @@ def cmd_demo(cfg: TwinConfig, args: argparse.Namespace) -> int:
             print(f"  audio     : {r.audio_path}\n", flush=True)
 
     asyncio.run(run())
-    if twin.memory is not None:
-        twin.flush_memory()
-        twin.memory.close()  # type: ignore[attr-defined]
+    twin.flush_memory()
+    comps.close()  # closes the scratch store
     scratch.cleanup()
     print(f'Reply audio is in {out_dir}. Try `twin listen FILE`, `twin ask "..."` or `twin trace`.')
-    comps.close()
     return 0
 
 
@@ -216,7 +213,7 @@ def cmd_models(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_trace(cfg: TwinConfig, args: argparse.Namespace) -> int:
-    from .trace import TraceStore
+    from pipeline.runtime.trace import TraceStore
 
     records = TraceStore(cfg.data_path / "traces.jsonl", cfg.trace_turns).load()[-max(1, args.last) :]
     if args.json:
@@ -272,6 +269,6 @@ def cmd_live(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(cfg: TwinConfig, args: argparse.Namespace) -> int:
-    from .bench_latency import run_latency_bench
+    from bench.latency import run_latency_bench
 
     return run_latency_bench(cfg, args.turns, args.json_file)

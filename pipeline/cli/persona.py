@@ -12,7 +12,7 @@ from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
-from .config import TwinConfig
+from pipeline.config import TwinConfig
 
 
 def register(sub, common, bench_sub) -> None:
