@@ -91,7 +91,7 @@ def test_tts_duration_companion_vs_car_and_sad_vs_neutral(components):
 
 @pytest.mark.models
 def test_voice_turn_names_the_speaker_and_styles_by_mood(twin, components, synth):
-    from pipeline.events import TranscriptReady
+    from pipeline.events import TranscriptReady, VoiceHeard
     from tests.conftest import fixture_path
     from voice.audio import load_audio
 
@@ -109,9 +109,10 @@ def test_voice_turn_names_the_speaker_and_styles_by_mood(twin, components, synth
             twin.listen_clip(synth("I feel so sad and lonely since my wife died last month."), speak=False)
         )
         event = next(e for e in sad.events if isinstance(e, TranscriptReady))
+        heard = next(e for e in sad.events if isinstance(e, VoiceHeard))
         # Twin's own voice is none of the enrolled people: with voices enrolled, an unplaced voice
-        # is "unknown" (a guest, who hears only household memories), never the owner
-        assert event.speaker == "unknown"
+        # is a guest (who hears only household memories), never the owner
+        assert event.speaker is None and heard.guest and heard.speaker is None
         context = twin.history[-3]
         assert context["role"] == "system" and "sad" in context["content"]
         assert twin.system_prompt == prompt and "sad" not in twin.messages_for("hi", "en")[0]["content"]

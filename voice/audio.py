@@ -112,33 +112,26 @@ def read_samples(path: str | Path, dtype: str = "float32") -> tuple[np.ndarray, 
 
 def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
     """Write 16-bit PCM WAV atomically (a crash never leaves a half-written file in place)."""
-    import os
-    import tempfile
+    import io
 
     import soundfile as sf
+
+    from models.durable import atomic_write_bytes
 
     path = Path(path)
     if path.exists() and not path.is_file():
         raise AudioWriteError(f"'{path}' exists and is not a regular file", "choose another --output path")
-    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".wav")
-        os.close(fd)
-        sf.write(tmp, np.clip(samples, -1.0, 1.0), sample_rate, subtype="PCM_16")
-        os.replace(tmp, path)
+        wav = io.BytesIO()
+        sf.write(wav, np.clip(samples, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
+        atomic_write_bytes(path, wav.getvalue())
     except (OSError, sf.LibsndfileError) as exc:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
         reason = getattr(exc, "strerror", None) or str(exc)
         raise AudioWriteError(
             f"cannot write audio to '{path}': {reason}",
             "free some disk space or choose another --output path",
         ) from None
-    except BaseException:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
+from models.durable import atomic_write_text
 from pipeline.config import TwinConfig
 
 
@@ -92,10 +91,6 @@ def cmd_persona_use(cfg: TwinConfig, args: argparse.Namespace) -> int:
     else:
         lines.insert(end, line)
     new = "\n".join(lines) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="config.toml.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(new)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    atomic_write_text(path, new)
     print(f"Twin now answers as persona '{args.name}' (saved in {path}).")
     return 0

@@ -31,6 +31,28 @@ def gpu_layers_for(device: str) -> int:
     return -1 if supported else 0
 
 
+def open_llama(model_path: Path, name: str, n_ctx: int, n_threads: int, gpu_layers: int, seed: int) -> Any:
+    """One llama.cpp context on a GGUF file; a file it cannot load is a typed, actionable error."""
+    from llama_cpp import Llama
+
+    try:
+        return Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_threads_batch=n_threads,
+            n_batch=256,
+            n_gpu_layers=gpu_layers,
+            seed=seed,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelLoadError(
+            f"cannot load LLM '{name}' from {model_path}: {exc}",
+            "run `twin models --check`; a corrupt GGUF must be replaced",
+        ) from None
+
+
 class LlamaCppLlm:
     def __init__(
         self,
@@ -42,25 +64,8 @@ class LlamaCppLlm:
         temperature: float = 0.6,
         seed: int = 7,
     ) -> None:
-        from llama_cpp import Llama
-
         layers = gpu_layers_for(device)
-        try:
-            self.model = Llama(
-                model_path=str(model_path),
-                n_ctx=n_ctx,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                n_batch=256,
-                n_gpu_layers=layers,
-                seed=seed,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelLoadError(
-                f"cannot load LLM '{name}' from {model_path}: {exc}",
-                "run `twin models --check`; a corrupt GGUF must be replaced",
-            ) from None
+        self.model = open_llama(model_path, name, n_ctx, n_threads, layers, seed)
         self.temperature = temperature
         self.seed = seed
         self._lock = threading.Lock()  # one generation at a time on one context
@@ -102,19 +107,8 @@ class LlamaPlannerModel:
     """A llama.cpp model of its own (same weights as the reply model): its stable planning prompt
     stays in its KV cache instead of evicting the reply model's."""
 
-    def __init__(self, model_path, n_threads: int = 2, n_ctx: int = 2048) -> None:
-        from llama_cpp import Llama
-
-        self.model = Llama(
-            model_path=str(model_path),
-            n_ctx=n_ctx,
-            n_threads=n_threads,
-            n_threads_batch=n_threads,
-            n_batch=256,
-            n_gpu_layers=0,
-            seed=7,
-            verbose=False,
-        )
+    def __init__(self, model_path: Path, n_threads: int = 2, n_ctx: int = 2048) -> None:
+        self.model = open_llama(model_path, "planner", n_ctx, n_threads, gpu_layers=0, seed=7)
 
         self._grammars: dict[str, Any] = {}
 

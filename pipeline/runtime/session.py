@@ -200,7 +200,7 @@ class Twin:
                 confidence=round(e.confidence, 3) if e is not None else 0.0,
                 voices=heard.voices,
             )
-        rec.emit(TranscriptReady, text=tr.text, language=tr.language, speaker=heard.identity.scope)
+        rec.emit(TranscriptReady, text=tr.text, language=tr.language, speaker=heard.identity.name)
         if not tr.text:
             await endpoint.wait()
             return self._finish(rec, "no_speech", "", tr.language, None, None, extra)
