@@ -4,19 +4,28 @@ A temp file beside the target, written, flushed and fsync'd, then renamed over i
 the target holds either the old content or the new, never half of each. Private (0600) unless asked
 otherwise: user data lives in one private directory. Kept in `models` because every package may use
 it and `models` depends on none of them.
+
+`locked()` makes a store's read-modify-write one writer at a time across processes (a CLI command
+beside a running `twin live`): an flock on a lock file beside the store, held only for that write.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+from models.errors import TwinError
+
+LOCK_TIMEOUT_S = 5.0
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -119,3 +128,50 @@ class JsonState:
             out = fn(state)
             atomic_write_json(self.path, state, indent=1)
             return out
+
+
+class StoreBusyError(TwinError):
+    """Another process held a store's lock for longer than a write takes: reported, never waited on
+    forever, so a hung writer cannot freeze the turn that wants the same store."""
+
+    code = "store_busy"
+    exit_code = 1
+
+
+def lock_path(store: Path) -> Path:
+    """The lock file beside a store (a file or a spool folder): `contacts.json.lock`, `outbox.lock`."""
+    return store.with_name(store.name + ".lock")
+
+
+@contextlib.contextmanager
+def locked(store: Path, what: str = "", timeout_s: float | None = None) -> Iterator[None]:
+    """Hold `store`'s cross-process lock for one read-modify-write.
+
+    flock, not a lock file's existence: the kernel drops it when its holder dies, so a crash never
+    leaves a store locked. Each call opens its own descriptor, so two threads of one process exclude
+    each other too. Polls rather than blocks, to give up after `timeout_s` with a typed error.
+    """
+    timeout_s = LOCK_TIMEOUT_S if timeout_s is None else timeout_s
+    path = lock_path(store)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(
+                        f"{what or store} is being written by another Twin process "
+                        f"(its lock {path} was held for over {timeout_s:g} s)",
+                        "try again in a moment; if it persists, stop the other twin command or `twin live`",
+                    ) from None
+                time.sleep(0.01)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

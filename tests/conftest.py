@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ FIXTURES = ROOT.parent / "shared" / "fixtures"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The audit key and its anchors live outside the data directory (~/.config/twin): tests keep theirs
+# in a folder of their own, never the user's, and never one left over from an earlier run.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="twin-test-config-")
 
 
 def require(condition: bool, reason: str) -> None:

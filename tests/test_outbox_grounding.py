@@ -19,6 +19,13 @@ from pipeline.tools.local import LocalTools
 from pipeline.tools.outbox import Contacts, Outbox
 
 
+@pytest.fixture(autouse=True)
+def _audit_key_elsewhere(tmp_path_factory, monkeypatch):
+    """The audit key lives outside the data directory: in a config folder of the test's own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.delenv("TWIN_AUDIT_KEY_FILE", raising=False)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -207,3 +214,16 @@ def test_a_damaged_state_file_is_a_typed_error_and_is_left_as_it_was(tmp_path):
     assert "move it aside" in err.value.hint
     assert notes.read_bytes() == before  # not overwritten: what is in it can still be recovered
     assert local.list_timers({}).ok  # the other tools' files are untouched and keep working
+
+
+def test_contact_names_lose_terminal_control_characters(tmp_path):
+    contacts = Contacts(tmp_path)
+    contacts.add("\x1b[2J\x1b[31mAnna\x1b[0m \u202eBerg\x07", email="anna@example.org", phone="+49\x1b[8m 1")
+    assert contacts.all() == {"Anna Berg": {"email": "anna@example.org", "phone": "+49 1"}}
+    for name in ("\x1b\x07\x9b", "\u202e\x00", "\x1b[31m\x1b[0m", "\x1b]0;title\x07"):
+        with pytest.raises(ToolArgumentError, match="control characters") as exc:
+            contacts.add(name, email="x@example.org")
+        assert exc.value.hint
+    with pytest.raises(ToolArgumentError, match="not an email address"):
+        contacts.add("Bo", email="bo\x1b]0;owned\x07@example.org")
+    assert len(contacts.all()) == 1

@@ -20,6 +20,13 @@ from pipeline.tools.errors import MalformedToolCallError, ToolArgumentError, Unk
 from pipeline.tools.local import LocalTools
 
 
+@pytest.fixture(autouse=True)
+def _audit_key_elsewhere(tmp_path_factory, monkeypatch):
+    """The audit key lives outside the data directory: in a config folder of the test's own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.delenv("TWIN_AUDIT_KEY_FILE", raising=False)
+
+
 @pytest.fixture()
 def local(tmp_path):
     return LocalTools(tmp_path)

@@ -5,6 +5,10 @@ A call belongs to the generation that produced it: once that generation is cance
 started never start. A call that has started runs to completion in its worker thread and its result
 is committed (idempotency store, audit, the turn's record) even if the turn is cancelled meanwhile,
 so a retry returns the committed result instead of running the action twice.
+
+An act or sensitive call runs only after its intent entry is fsync'd to the audit log: if that
+cannot be written (a full disk, a read-only data directory, a log that was tampered with) the call
+does not run, and the planner gets an outcome it can report. No call runs unrecorded.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import hashlib
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from pipeline.acting.audit import AuditLog
+from models.errors import TwinError
+from pipeline.acting.audit import AuditError, AuditLog
 from pipeline.acting.permissions import Confirmer, PermissionGate, Provenance, Speaker
 from pipeline.tools.base import Tier, ToolCall, ToolRegistry, ToolResult
 from pipeline.tools.errors import ToolError, ToolTimeoutError
@@ -70,19 +75,38 @@ class ToolRunner:
         return hashlib.sha256(body.encode()).hexdigest()[:32]
 
     def _log(self, turn: TurnTools, out: CallOutcome, key: str) -> CallOutcome:
+        """The outcome entry. Its action (if any) has happened, so a failure to record it cannot
+        undo anything: the outcome says so instead of raising into the turn (the intent is on disk)."""
+        try:
+            self.audit.append(
+                tool=out.tool,
+                args=out.args,
+                tier=out.tier,
+                decision=out.decision,
+                status=out.status,
+                who=f"{turn.speaker.name} ({turn.speaker.role})",
+                result=out.summary[:300],
+                reasons=list(out.reasons),
+                turn=turn.turn_id,
+                key=key,
+            )
+        except AuditError as exc:
+            return replace(out, reasons=(*out.reasons, exc.code, exc.message))
+        return out
+
+    def _intent(self, tool: Any, args: dict[str, Any], turn: TurnTools, key: str, decision: str) -> None:
+        """Recorded before the action, so a crash or a lost outcome still leaves a trace of it."""
         self.audit.append(
-            tool=out.tool,
-            args=out.args,
-            tier=out.tier,
-            decision=out.decision,
-            status=out.status,
+            phase="intent",
+            tool=tool.name,
+            args=args,
+            tier=str(tool.tier),
+            decision=decision,
+            status="intent",
             who=f"{turn.speaker.name} ({turn.speaker.role})",
-            result=out.summary[:300],
-            reasons=list(out.reasons),
             turn=turn.turn_id,
             key=key,
         )
-        return out
 
     def refuse(self, call: ToolCall, turn: TurnTools, why: str) -> CallOutcome:
         """A call the planner will not make (its arguments are not the user's): logged, not run."""
@@ -128,6 +152,13 @@ class ToolRunner:
             decision = "confirmed"
         if turn.cancelled.is_set():  # the user may have barged in while Twin asked
             return stop("not_run", "cancelled", cancelled)
+        if tool.tier != Tier.READ:
+            try:
+                self._intent(tool, args, turn, key, decision)
+            except AuditError as exc:
+                why = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+                reasons = (*a.reasons, exc.code)
+                return CallOutcome(tool.name, args, tool.tier, "not_run", "error", why, reasons)
         return await self._execute(tool, args, turn, key, decision, a.reasons)
 
     async def _execute(self, tool, args, turn: TurnTools, key: str, decision: str, reasons) -> CallOutcome:
@@ -138,9 +169,12 @@ class ToolRunner:
         def commit(result: ToolResult | None, status: str, summary: str) -> CallOutcome:
             out = CallOutcome(tool.name, args, tool.tier, decision, status, summary, tuple(reasons))
             if status in ("ok", "failed") and tool.tier != Tier.READ:
-                self.done_keys.update(
-                    lambda s: s["keys"].__setitem__(key, {"decision": decision, "summary": summary})
-                )
+                try:
+                    self.done_keys.update(
+                        lambda s: s["keys"].__setitem__(key, {"decision": decision, "summary": summary})
+                    )
+                except (TwinError, OSError) as exc:  # the action happened; a retry may repeat it
+                    out = replace(out, reasons=(*out.reasons, f"idempotency key not saved: {exc}"))
             if result is not None and result.untrusted_text:
                 channel = "mcp" if tool.source.startswith("mcp") else "tool_result"
                 turn.provenance.add_untrusted(channel, result.untrusted_text)
@@ -150,7 +184,7 @@ class ToolRunner:
         def settle(f: asyncio.Future) -> CallOutcome:
             try:
                 r: ToolResult = f.result()
-            except ToolError as exc:
+            except (ToolError, TwinError) as exc:  # a tool's typed error, or its store was busy
                 return commit(None, "error", exc.message)
             except Exception as exc:  # a tool's own failure is reported, never raised into the turn
                 return commit(None, "error", f"{type(exc).__name__}: {exc}")

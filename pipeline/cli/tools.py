@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from pipeline.acting.audit import AuditBrokenError, AuditLog
+from pipeline.acting.audit import KEY_ENV, AuditBrokenError, AuditKeyError, AuditLog
 from pipeline.acting.session import audit_path
 from pipeline.config import TwinConfig
 
@@ -86,16 +86,19 @@ def cmd_tools_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 def cmd_contacts_add(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from pipeline.config import ensure_data_dir
-    from pipeline.tools.outbox import Contacts
+    from pipeline.tools.outbox import Contacts, printable
 
     ensure_data_dir(cfg.data_path)
     entry = Contacts(cfg.data_path).add(args.name, args.email, args.phone)
-    print(f"saved {' '.join(args.name.split())}: " + ", ".join(f"{k} {v}" for k, v in entry.items()))
+    name = " ".join(printable(args.name).split())
+    print(f"saved {name}: " + ", ".join(f"{k} {printable(v)}" for k, v in entry.items()))
     return 0
 
 
 def cmd_contacts_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
-    from pipeline.tools.outbox import Contacts
+    """The file may have been edited by hand: what reaches the terminal is stripped again (JSON
+    escapes control characters itself)."""
+    from pipeline.tools.outbox import Contacts, printable
 
     contacts = Contacts(cfg.data_path).all()
     if args.json:
@@ -103,17 +106,20 @@ def cmd_contacts_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
     elif not contacts:
         print("no contacts yet: twin contacts add NAME --email ADDRESS")
     for name, entry in contacts.items() if not args.json else ():
-        print(f"{name:<24} {entry.get('email', '')} {entry.get('phone', '')}".rstrip())
+        fields = entry if isinstance(entry, dict) else {}
+        email, phone = (printable(str(fields.get(k, ""))) for k in ("email", "phone"))
+        print(f"{printable(str(name)):<24} {email} {phone}".rstrip())
     return 0
 
 
 def cmd_contacts_remove(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from pipeline.tools.errors import ToolArgumentError
-    from pipeline.tools.outbox import Contacts
+    from pipeline.tools.outbox import Contacts, printable
 
+    name = printable(args.name)
     if not Contacts(cfg.data_path).remove(args.name):
-        raise ToolArgumentError(f"no contact named {args.name}", "see `twin contacts list`")
-    print(f"removed {args.name}")
+        raise ToolArgumentError(f"no contact named {name}", "see `twin contacts list`")
+    print(f"removed {name}")
     return 0
 
 
@@ -131,6 +137,8 @@ def cmd_audit(cfg: TwinConfig, args: argparse.Namespace) -> int:
                 "entries": check.entries,
                 "broken_line": check.broken_line,
                 "reason": check.reason,
+                "where": check.where,
+                "key_file": str(log.key_file),
             }
         print(json.dumps(out, ensure_ascii=False))
     else:
@@ -147,10 +155,16 @@ def cmd_audit(cfg: TwinConfig, args: argparse.Namespace) -> int:
         if not entries:
             print(f"no tool calls recorded yet ({log.path})")
     if check is not None and not check.ok:
-        where = f"line {check.broken_line}" if check.broken_line else "the head record"
+        if check.where == "the key":
+            raise AuditKeyError(
+                f"audit log {log.path} cannot be verified: {check.reason}",
+                f"the key lives outside the data directory ({log.key_file}, or ${KEY_ENV}); "
+                "the log is left as it is",
+            )
+        where = f"line {check.broken_line}" if check.broken_line else check.where or "the head record"
         raise AuditBrokenError(
             f"audit log {log.path} is broken at {where}: {check.reason} ({check.entries} entries verified)",
-            "the log is left as it is; keep a copy for inspection. New entries keep being appended",
+            "the log is left as it is; keep a copy of it, its head and its anchor for inspection",
         )
     if check is not None and not args.json:
         print(f"audit chain ok: {check.entries} entries verified")

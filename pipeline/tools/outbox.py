@@ -19,6 +19,7 @@ import os
 import re
 import smtplib
 import ssl
+import unicodedata
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,26 @@ from pipeline.tools.errors import ToolArgumentError, ToolFailedError
 from pipeline.tools.store import JsonState, spool
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Characters that steer a terminal or reorder what it shows: C0/C1 controls (ESC starts escape
+# sequences), DEL, and the bidi overrides and isolates (a name that displays as another).
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+
+
+# Whole escape sequences go, not just their ESC: "\x1b[31m" would otherwise leave "[31m" behind.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing the screen
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # the same, as one C1 character
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, hyperlinks, clipboard
+    r"|\x1b[@-Z\\-_]"  # the other two-character sequences
+)
+
+
+def printable(text: str) -> str:
+    """`text` without terminal escape sequences or control characters: used on the way in and again
+    on the way out, because contacts.json can be edited by hand or by anything that writes the data
+    directory."""
+    text = _ESCAPES.sub("", text)
+    return "".join(c for c in text if unicodedata.category(c) != "Cc" and c not in _BIDI)
 
 
 class Contacts:
@@ -37,13 +58,22 @@ class Contacts:
         return dict(sorted(self.state.read()["contacts"].items(), key=lambda kv: kv[0].lower()))
 
     def add(self, name: str, email: str = "", phone: str = "") -> dict[str, str]:
-        name = " ".join(name.split())
+        given = name
+        name = " ".join(printable(name).split())
+        if not name and given.strip():
+            raise ToolArgumentError(
+                "a contact's name cannot be made of control characters only",
+                "give a name with letters, e.g. twin contacts add Anna --email anna@example.org",
+            )
         if not name:
             raise ToolArgumentError(
                 "a contact needs a name", "e.g. twin contacts add Anna --email anna@example.org"
             )
-        if email and not _EMAIL.match(email):
-            raise ToolArgumentError(f"'{email}' is not an email address", "use the form name@example.org")
+        if email and (printable(email) != email or not _EMAIL.match(email)):
+            raise ToolArgumentError(
+                f"{printable(email)!r} is not an email address", "use the form name@example.org"
+            )
+        phone = " ".join(printable(phone).split())
         if not (email or phone):
             raise ToolArgumentError(f"no address given for {name}", "give --email (or --phone)")
         entry = {k: v for k, v in (("email", email), ("phone", phone)) if v}

@@ -1,13 +1,20 @@
 """Tool state on disk: one JSON document per tool family, written atomically through the one
-durable-write helper (models/durable.py); a damaged file is a typed tool error, left untouched."""
+durable-write helper (models/durable.py); a damaged file is a typed tool error, left untouched.
+
+Every write holds the store's cross-process lock (`models.durable.locked`): a `twin` command and a
+running `twin live` share these files, and an unlocked read-modify-write from each loses one side's
+change.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from models.durable import JsonState as _JsonState
-from models.durable import atomic_write_text, spool
+from models.durable import StoreBusyError, atomic_write_text, locked
+from models.durable import spool as _spool
 from pipeline.tools.errors import ToolStateError
 
 
@@ -24,5 +31,17 @@ class JsonState(_JsonState):
     def __init__(self, path: Path, default: dict[str, Any]) -> None:
         super().__init__(path, default, _damaged)
 
+    def update(self, fn: Callable[[dict[str, Any]], Any]) -> Any:
+        """The read happens inside the lock, so a change another process made meanwhile is kept."""
+        with locked(self.path, f"the tool state {self.path.name}"):
+            return super().update(fn)
 
-__all__ = ["JsonState", "atomic_write_text", "spool"]
+
+def spool(folder: Path, record: dict[str, Any]) -> Path:
+    """One record into a spool folder (the outbox, the orders), under the folder's lock, so a drain
+    that takes the same lock never sees a half-made batch."""
+    with locked(folder, f"the spool {folder.name}/"):
+        return _spool(folder, record)
+
+
+__all__ = ["JsonState", "StoreBusyError", "atomic_write_text", "spool"]
