@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .forgetting import ForgetPlan, Receipt
 from .items import Kind, MemoryError_, MemoryInputError, MemoryItem
 from .policy import extract, parse_command
-from .service import Hit, Memory
+from .service import Hit, Memory, MemoryImportStopped
 from .speakers import HOUSEHOLD
-from .store import MemoryStoreError
+from .store import MemoryDiskFullError, MemoryStoreError
 
 
 class MemoryRecall(Protocol):
@@ -23,20 +24,33 @@ class MemoryRecall(Protocol):
         ...
 
     def handle_command(self, text: str, speaker: str | None) -> str | None:
-        """A spoken memory command ("forget that") answered directly, or None."""
+        """A spoken memory command answered directly, or None. Never deletes: a forget command is
+        answered with how to do it (see plan_command / carry_out)."""
+        ...
+
+    def plan_command(self, text: str, speaker: str | None) -> ForgetPlan | None:
+        """What a spoken forget command would delete, deleting nothing; None when it is not one."""
+        ...
+
+    def carry_out(self, plan: ForgetPlan, who: str, at: float | None = None) -> Receipt:
+        """Delete what `plan` showed, after the caller's confirmation and audit; writes a receipt."""
         ...
 
 
 __all__ = [
     "HOUSEHOLD",
+    "ForgetPlan",
     "Hit",
     "Kind",
     "Memory",
+    "MemoryDiskFullError",
     "MemoryError_",
+    "MemoryImportStopped",
     "MemoryInputError",
     "MemoryItem",
     "MemoryRecall",
     "MemoryStoreError",
+    "Receipt",
     "extract",
     "parse_command",
 ]

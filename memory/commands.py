@@ -1,7 +1,11 @@
 """Spoken memory commands, in English and Chinese: "what do you remember about me?", "forget that",
 "forget everything about my old job". Recognised by patterns and answered from memory, not by the
 model: forgetting must really delete, and the answer must say what was done. The reply is in the
-language the command was said in."""
+language the command was said in.
+
+A forget command is never carried out here: `plan` says what it would delete, and the caller (the
+conversation, with a spoken yes and an audit entry) calls `Memory.carry_out`. `answer`, which has no
+way to ask, only tells how to do it (memory/forgetting.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .forgetting import ForgetPlan
 from .items import as_line
 from .language import clean, is_chinese
 from .speakers import speaker_scope
@@ -92,29 +97,34 @@ _REPLIES: dict[str, dict[str, str]] = {
         "sep": "; ",
         "list_more": " And {n} more things; say 'twin memory list' to see all.",
         "list_empty": "I don't have anything saved about you yet.",
-        "forgot_last": "Done, I've forgotten that.",
-        "nothing_last": "There was nothing new to forget.",
-        "forgot_all": "Done. I've deleted everything I remembered about you, {n} items.",
-        "forgot_about": "Done, I've forgotten {n} things about {topic}.",
-        "nothing_about": "I had nothing saved about {topic}.",
     },
     "zh": {
         "list": "我记得这些：{lines}。{more}",
         "sep": "；",
         "list_more": "另外还有{n}条，说“twin memory list”可以看全部。",
         "list_empty": "我还没有记下关于你的任何事。",
-        "forgot_last": "好的，我已经忘掉了。",
-        "nothing_last": "刚才没有新记下的东西可以忘掉。",
-        "forgot_all": "好的，我已经删除了关于你的所有记忆，一共{n}条。",
-        "forgot_about": "好的，我已经忘掉了关于{topic}的{n}条记忆。",
-        "nothing_about": "我没有记下关于{topic}的事。",
     },
 }
 
 
+def plan(mem: Memory, text: str, speaker: str | None) -> ForgetPlan | None:
+    """What a spoken forget command would delete (only the speaker's own items), or None when the
+    words are no forget command."""
+    cmd = parse_command(text)
+    if cmd is None or cmd.action == "list":
+        return None
+    who = speaker_scope(speaker or "owner")
+    if cmd.action == "forget_last":
+        return mem.plan_forget(who, last=True, lang=cmd.lang)
+    if cmd.action == "forget_all":
+        return mem.plan_forget(who, everything=True, lang=cmd.lang)
+    return mem.plan_forget(who, about=cmd.topic, lang=cmd.lang)
+
+
 def answer(mem: Memory, text: str, speaker: str | None) -> str | None:
     """The reply to speak, or None when the words are not a memory command. Only the speaker's own
-    items are listed or forgotten: a guest cannot hear or erase the owner's memories."""
+    items are listed: a guest cannot hear the owner's memories. A forget command is not carried out
+    (there is no way to ask for a yes here): the reply says what it would delete, or how to do it."""
     cmd = parse_command(text)
     if cmd is None:
         return None
@@ -128,9 +138,6 @@ def answer(mem: Memory, text: str, speaker: str | None) -> str | None:
         lines = say["sep"].join(as_line(it, cmd.lang) for it in mine[:5])
         more = say["list_more"].format(n=len(mine) - 5) if len(mine) > 5 else ""
         return say["list"].format(lines=lines, more=more)
-    if cmd.action == "forget_last":
-        return say["forgot_last"] if mem.forget_last(who) else say["nothing_last"]
-    if cmd.action == "forget_all":
-        return say["forgot_all"].format(n=mem.forget_all(who))
-    n = mem.forget_about(cmd.topic, who)
-    return (say["forgot_about"] if n else say["nothing_about"]).format(n=n, topic=cmd.topic)
+    forget = plan(mem, text, who)
+    assert forget is not None
+    return forget.cannot_ask() if forget.items else forget.nothing()

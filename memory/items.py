@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, fields
@@ -30,6 +31,13 @@ class MemoryError_(TwinError):  # noqa: N801 - "MemoryError" is a builtin
 
 class MemoryInputError(BadInputError):
     code = "memory_bad_input"
+
+
+# Times are seconds since 1970; anything outside year 1970..9999 is no date a person said, and
+# `time.localtime` cannot even format it (a listing would crash for the whole store).
+MAX_TIME = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+_TIMES = ("created", "valid_from", "valid_to", "last_used")
+_UNIT = ("importance", "confidence")
 
 
 @dataclass
@@ -62,10 +70,92 @@ class MemoryItem:
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> MemoryItem:
+        """An item from stored or imported data, every field checked: a wrong type, a time that is
+        no date (NaN, 1e300, {}) or an importance outside 0..1 raises MemoryInputError naming the
+        field, so an import reports that one line and a store never holds a value that breaks a
+        listing."""
+        if not isinstance(data, dict):
+            raise MemoryInputError("each item must be a JSON object", '{"id": "...", "text": "..."}')
         known = {f.name for f in fields(cls)}
         clean = {k: v for k, v in data.items() if k in known}
-        clean["kind"] = Kind(clean.get("kind", "fact"))
+        try:
+            clean["kind"] = Kind(clean.get("kind", "fact"))
+        except (ValueError, TypeError):
+            raise MemoryInputError(
+                f"unknown kind '{str(clean.get('kind'))[:40]}'",
+                "use one of: " + ", ".join(k.value for k in Kind),
+            ) from None
+        for name in ("text", "speaker", "id", "key", "source", "device"):
+            if name in clean and not isinstance(clean[name], str):
+                raise MemoryInputError(f"'{name}' must be a string", f"give '{name}' as text")
+        for name in ("superseded_by",):
+            if clean.get(name) is not None and not isinstance(clean[name], str):
+                raise MemoryInputError(f"'{name}' must be a string or null", "export again")
+        for name in _TIMES:
+            if name in clean and (clean[name] is not None or name in ("created", "valid_from")):
+                clean[name] = check_time(clean[name], name)
+        for name in _UNIT:
+            if name in clean:
+                clean[name] = _number(clean[name], name, 0.0, 1.0)
+        if "use_count" in clean:
+            n = clean["use_count"]
+            if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < 2**53:
+                raise MemoryInputError("'use_count' must be a whole number >= 0", "export again")
+        if "private" in clean and not isinstance(clean["private"], bool):
+            raise MemoryInputError("'private' must be true or false", "export again")
         return cls(**clean)
+
+    @classmethod
+    def repaired(cls, data: dict[str, Any]) -> MemoryItem:
+        """A stored item written before values were checked, made safe to list: a time that is no
+        date becomes the nearest valid one (or none), a bad score its default. One damaged item
+        must never make `twin memory list` fail for the whole store."""
+        fixed = dict(data)
+        for name in _TIMES:
+            v = fixed.get(name)
+            try:
+                check_time(v, name)
+            except MemoryInputError:
+                if name in ("created", "valid_from"):
+                    ok = isinstance(v, int | float) and not isinstance(v, bool) and v == v
+                    fixed[name] = min(max(float(v), 0.0), MAX_TIME) if ok else 0.0
+                elif v is not None:
+                    fixed[name] = None if name == "last_used" else fixed.get("valid_from", 0.0)
+        for name, default in (("importance", 0.5), ("confidence", 0.8)):
+            try:
+                _number(fixed.get(name, default), name, 0.0, 1.0)
+            except MemoryInputError:
+                fixed[name] = default
+        if not isinstance(fixed.get("use_count", 0), int) or isinstance(fixed.get("use_count"), bool):
+            fixed["use_count"] = 0
+        return cls.from_payload(fixed)
+
+
+def _number(value: object, name: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MemoryInputError(f"'{name}' must be a number, not {type(value).__name__}", "export again")
+    v = float(value)
+    if not math.isfinite(v) or not low <= v <= high:
+        raise MemoryInputError(
+            f"'{name}' is {value!r}; it must be between {low:g} and {high:g}", "export again"
+        )
+    return v
+
+
+def check_time(value: object, name: str = "time") -> float:
+    """A time in seconds since 1970, finite and within years 1970..9999 (why: see MAX_TIME)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MemoryInputError(
+            f"'{name}' must be a number of seconds or an ISO 8601 date, not {type(value).__name__}",
+            "use ISO 8601, e.g. 2026-11-24T10:00:00",
+        )
+    v = float(value)
+    if not math.isfinite(v) or not 0.0 <= v <= MAX_TIME:
+        raise MemoryInputError(
+            f"'{name}' {value!r} is not a date between 1970 and 9999",
+            "use ISO 8601, e.g. 2026-11-24T10:00:00",
+        )
+    return v
 
 
 def validate_text(text: object) -> str:

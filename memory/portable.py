@@ -5,16 +5,18 @@ because a hand-written file with one typo should still bring in the rest."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from models.durable import atomic_write_json
+from models.durable import atomic_write_text
 
-from .items import Kind, MemoryInputError, MemoryItem, validate_text
+from .items import Kind, MemoryInputError, MemoryItem, check_time, validate_text
 from .redaction import redact_secrets
 from .speakers import speaker_scope
+from .store import write_error
 
 FORMAT = "twin-memory"
 
@@ -22,45 +24,86 @@ FORMAT = "twin-memory"
 def write_export(path: Path, items: list[MemoryItem], embedder: str) -> int:
     """Written atomically and private (0600): a torn or world-readable export of someone's memories
     would be worse than none. The folder, when new, is made as the user would make it."""
+    if path.is_dir():
+        raise MemoryInputError(f"{path} is a folder", f"name a file, e.g. {path / 'memories.json'}")
     doc: dict[str, Any] = {
         "format": FORMAT,
         "version": 1,
         "embedder": embedder,
-        "items": [it.to_payload() for it in items],
+        "items": [_exportable(it.to_payload()) for it in items],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, doc, indent=1)
+    text = json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False)  # valid JSON only
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+    except (NotADirectoryError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        raise MemoryInputError(
+            f"cannot write {path}: {exc.strerror or exc}", "choose a file in a folder you can write"
+        ) from None
+    except OSError as exc:
+        raise write_error(exc, f"export to {path}") from None
     return len(items)
 
 
-def read_import(path: Path) -> tuple[list[MemoryItem], list[tuple[int, str]]]:
-    """The items to add, and (line or item number, what is wrong) for each one left out."""
-    raw = path.read_text(encoding="utf-8", errors="replace")
+def _exportable(payload: dict[str, Any]) -> dict[str, Any]:
+    """An item's payload with no NaN or infinity (JSON has none): such a number, from a store
+    written before values were checked, is left out, so the export always reads back."""
+    return {k: v for k, v in payload.items() if not (isinstance(v, float) and not math.isfinite(v))}
+
+
+def read_import(path: Path) -> tuple[list[MemoryItem], list[tuple[int, str]], list[int]]:
+    """The items to add, (line or item number, what is wrong) for each one left out, and each kept
+    item's line or item number (so a later conflict is reported where it is in the file)."""
+    if path.is_dir():
+        raise MemoryInputError(f"{path} is a folder", "name an export file (JSON) or a JSONL file")
+    try:
+        raw = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise MemoryInputError(f"{path} does not exist", "check the path") from None
+    except OSError as exc:
+        raise MemoryInputError(f"cannot read {path}: {exc.strerror or exc}", "check the path") from None
+    where: list[int] = []
     errors: list[tuple[int, str]] = []
     items: list[MemoryItem] = []
     if raw.lstrip().startswith("{") and f'"format": "{FORMAT}"' in raw[:200]:
         try:
-            doc = json.loads(raw)
+            doc = json.loads(raw, parse_constant=_no_constant)
         except ValueError as exc:
             raise MemoryInputError(f"{path.name} is not valid JSON: {exc}", "export again") from None
-        for n, data in enumerate(doc.get("items", []), 1):
+        listed = doc.get("items", []) if isinstance(doc, dict) else None
+        if not isinstance(listed, list):
+            raise MemoryInputError(f"{path.name} has no list of items", "export again")
+        for n, data in enumerate(listed, 1):
             try:
                 item = MemoryItem.from_payload(data)
                 item.text = validate_text(item.text)
+                item.speaker = speaker_scope(item.speaker)
                 items.append(item)
-            except (MemoryInputError, ValueError, TypeError) as exc:
-                errors.append((n, str(getattr(exc, "message", exc))))
+                where.append(n)
+            except MemoryInputError as exc:
+                errors.append((n, exc.message))
+            except (ValueError, TypeError) as exc:
+                errors.append((n, str(exc)[:120]))
     else:
         for n, line in enumerate(raw.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                items.append(_from_jsonl(json.loads(line)))
-            except ValueError as exc:
-                errors.append((n, f"not valid JSON ({str(exc)[:60]})"))
+                items.append(_from_jsonl(json.loads(line, parse_constant=_no_constant)))
+                where.append(n)
             except MemoryInputError as exc:
                 errors.append((n, exc.message))
-    return items, errors
+            except ValueError as exc:
+                errors.append((n, f"not valid JSON ({str(exc)[:60]})"))
+            except (TypeError, OverflowError) as exc:  # any other field of the wrong shape
+                errors.append((n, f"a field has the wrong type ({str(exc)[:60]})"))
+    return items, errors, where
+
+
+def _no_constant(name: str) -> float:
+    """NaN and Infinity are not JSON: Python's reader accepts them, this import does not."""
+    raise MemoryInputError(f"{name} is not a valid JSON number", "give times as ISO 8601 dates")
 
 
 def _from_jsonl(data: object) -> MemoryItem:
@@ -71,23 +114,65 @@ def _from_jsonl(data: object) -> MemoryItem:
     text = validate_text(data["text"])
     when = data.get("time")
     if isinstance(when, str):
-        try:
-            when = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            raise MemoryInputError(f"bad time '{when}'", "use ISO 8601, e.g. 2026-11-24T10:00:00") from None
+        when = parse_time(when)
     try:
         kind = Kind(data.get("kind") or "fact")
-    except ValueError:
+    except (ValueError, TypeError):
         raise MemoryInputError(
-            f"unknown kind '{data.get('kind')}'", "use one of: " + ", ".join(k.value for k in Kind)
+            f"unknown kind '{str(data.get('kind'))[:40]}'", "use one of: " + ", ".join(k.value for k in Kind)
         ) from None
-    t = float(when) if when is not None else time.time()
+    t = check_time(when) if when is not None else time.time()
+    item_id, speaker = data["id"], data.get("speaker") or "owner"
+    if not isinstance(item_id, str | int) or isinstance(item_id, bool) or not str(item_id).strip():
+        raise MemoryInputError("'id' must be a non-empty string", '{"id": "m1", "text": "..."}')
+    if not isinstance(speaker, str):
+        raise MemoryInputError("'speaker' must be a name", '{"speaker": "anna"}')
     return MemoryItem(
         text=redact_secrets(text)[0],
         kind=kind,
-        speaker=speaker_scope(str(data.get("speaker") or "owner")),
-        id=str(data["id"]),
+        speaker=speaker_scope(speaker),
+        id=str(item_id),
         created=t,
         valid_from=t,
         source="import",
     )
+
+
+def parse_time(when: str) -> float:
+    """An ISO 8601 date as seconds since 1970, checked to be a real date (1970..9999)."""
+    try:
+        t = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
+    except (ValueError, OverflowError, OSError):
+        raise MemoryInputError(f"bad time '{when[:40]}'", "use ISO 8601, e.g. 2026-11-24T10:00:00") from None
+    return check_time(t)
+
+
+def import_into(mem: Any, path: Path, batch_size: int = 64) -> tuple[int, list[tuple[int, str]]]:
+    """An export (JSON) or JSONL lines {"id","text","speaker"?,"time"?,"kind"?}. Bad lines are
+    reported by line number; the rest are imported; nothing stored is touched: an id that is
+    already stored (or repeated in the file) is a conflict, reported, never a replacement. A
+    write that fails midway raises MemoryImportStopped with the count that did get in."""
+    from .service import MemoryImportStopped
+
+    items, errors, where = read_import(Path(path))
+    keep: list[MemoryItem] = []
+    seen: set[str] = set()
+    with mem._lock:
+        for item, n in zip(items, where, strict=True):
+            if item.id in mem.items:
+                old = mem.items[item.id]
+                errors.append(
+                    (n, f"id '{item.id[:40]}' is already stored (speaker {old.speaker}); not replaced")
+                )
+            elif item.id in seen:
+                errors.append((n, f"id '{item.id[:40]}' appears earlier in the file; not imported twice"))
+            else:
+                seen.add(item.id)
+                keep.append(item)
+    errors.sort()
+    try:
+        mem.add_many(keep, batch_size)
+    except MemoryImportStopped as exc:
+        exc.errors = errors
+        raise
+    return len(keep), errors

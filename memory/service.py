@@ -7,6 +7,7 @@ import atexit
 import contextlib
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,17 +16,34 @@ from typing import Any
 
 import numpy as np
 
-from . import commands, consolidation, portable
+from . import commands, consolidation, forgetting, portable
 from .embedding import Embedder, UseEmbedder
+from .forgetting import ForgetPlan, Receipt
 from .index import Partition, rank
-from .items import Kind, MemoryInputError, MemoryItem, as_line, validate_text
+from .items import Kind, MemoryInputError, MemoryItem, as_line, check_time, validate_text
 from .policy import extract, parse_command, redact_secrets
 from .relevance import about
 from .speakers import HOUSEHOLD, speaker_scope
-from .store import MemoryStoreError, QdrantStore
+from .store import MemoryDiskFullError, MemoryStoreError, QdrantStore
 from .timeparse import time_window
 
 DUPLICATE_COSINE = 0.93
+
+
+class MemoryImportStopped(MemoryStoreError):
+    """An import that stopped partway: says how many items did get in, so the user knows where
+    it stands ("imported 167 of 200; the disk is full"). Running the same import again is safe:
+    the items already in are reported as conflicts, the rest are added."""
+
+    def __init__(self, done: int, total: int, cause: MemoryStoreError) -> None:
+        self.code = cause.code
+        why = "the disk is full" if isinstance(cause, MemoryDiskFullError) else cause.message
+        super().__init__(
+            f"imported {done} of {total}; {why}", f"{cause.hint}; then run the same import again"
+        )
+        self.done = done
+        self.total = total
+        self.errors: list[tuple[int, str]] = []
 
 
 @dataclass(frozen=True)
@@ -57,6 +75,8 @@ class Memory:
     def __init__(self, path: Path | None, url: str | None = None, embedder: Embedder | None = None) -> None:
         self._key: str | None = None
         path = Path(path) if path is not None else None
+        # deletion receipts live beside the store, in DATA_DIR/receipts (the store is DATA_DIR/memory)
+        self.receipts: Path | None = path.parent / "receipts" if path is not None else None
         self.embedder = embedder or UseEmbedder()
         self.store = QdrantStore(self.embedder.dim, path, url)
         self.items: dict[str, MemoryItem] = {}
@@ -88,7 +108,7 @@ class Memory:
         kind = Kind(kind)
         vec = self.embedder.embed([text])[0]
         with self._lock:
-            when = at if at is not None else time.time()
+            when = check_time(at, "at") if at is not None else time.time()  # no NaN/1e300 stored
             dup = self._duplicate(text, vec, speaker, kind, key, when)
             if dup is not None:
                 dup.use_count += 1
@@ -121,15 +141,22 @@ class Memory:
             self._last_written[speaker] = item.id
             return item
 
-    def add_many(self, items: list[MemoryItem]) -> None:
-        """Bulk import: items as given (ids kept), embedded and written in batches."""
-        for start in range(0, len(items), 256):
-            batch = items[start : start + 256]
+    def add_many(self, items: list[MemoryItem], batch_size: int = 256) -> int:
+        """Bulk import: items as given (ids kept), embedded and written in batches. A write that
+        fails raises MemoryImportStopped saying how many were written before it."""
+        done = 0
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
             vecs = self.embedder.embed([it.text for it in batch])
             with self._lock:
-                self.store.upsert(batch, vecs)
+                try:
+                    self.store.upsert(batch, vecs)
+                except MemoryStoreError as exc:
+                    raise MemoryImportStopped(done, len(items), exc) from None
                 for it, vec in zip(batch, vecs, strict=True):
                     self._index(it, vec)
+            done += len(batch)
+        return done
 
     def observe(self, user_text: str, reply: str, speaker: str | None, source: str = "") -> list[MemoryItem]:
         """After a turn, off the voice path: write what the policy says is worth keeping."""
@@ -140,7 +167,9 @@ class Memory:
 
     # -- forgetting ------------------------------------------------------------------------------
     def forget(self, item_ids: list[str]) -> int:
-        """Deletes for real: vectors and payload in the store, and the index rows."""
+        """Deletes for real: vectors and payload in the store, and the index rows. Housekeeping's
+        own step (consolidation); a deletion a person asks for goes plan_forget -> their yes ->
+        carry_out, which calls this and leaves a receipt."""
         with self._lock:
             known = [i for i in item_ids if i in self.items]
             self.store.delete(known)
@@ -149,18 +178,28 @@ class Memory:
                 self.parts[item.speaker].remove(i)
             return len(known)
 
-    def forget_about(self, topic: str, speaker: str, min_cosine: float = 0.5) -> int:
-        """Everything of this speaker's that is about `topic`: close in meaning, or sharing a word."""
-        topic = validate_text(topic)
-        part = self.parts.get(speaker_scope(speaker))
-        if part is None or not len(part):
-            return 0
-        q = self.embedder.embed([topic])[0]
-        found = [(self.items[item_id], part.vecs[row]) for item_id, row in list(part.row_of.items())]
-        return self.forget([it.id for it in about(topic, q, found, min_cosine)])
+    def plan_forget(
+        self,
+        speaker: str,
+        *,
+        about: str | None = None,
+        everything: bool = False,
+        ids: list[str] | None = None,
+        last: bool = False,
+        lang: str = "en",
+    ) -> ForgetPlan:
+        """What a forget request would delete, deleting nothing (memory/forgetting.py `plan`). Every
+        deletion a person asks for goes plan -> their yes -> `carry_out`."""
+        return forgetting.plan(self, speaker, about, everything, ids, last, lang)
 
-    def forget_all(self, speaker: str) -> int:
-        return self.forget([i for i, it in self.items.items() if it.speaker == speaker_scope(speaker)])
+    def plan_command(self, text: str, speaker: str | None) -> ForgetPlan | None:
+        """The plan for a spoken forget command ("forget everything about my old job"), or None when
+        the words are not one. Nothing is deleted here."""
+        return commands.plan(self, text, speaker)
+
+    def carry_out(self, plan: ForgetPlan, who: str, at: float | None = None) -> Receipt:
+        """Delete what `plan` showed, then write the receipt (memory/forgetting.py `carry_out`)."""
+        return forgetting.carry_out(self, plan, who, at)
 
     # -- recall ----------------------------------------------------------------------------------
     def search(
@@ -237,15 +276,6 @@ class Memory:
         Returns the reply to speak, or None when the words are not a memory command."""
         return commands.answer(self, text, speaker)
 
-    def forget_last(self, speaker: str) -> bool:
-        """'Forget that': the item last written for this speaker, once; a second 'forget that' finds
-        nothing rather than reaching back to something older the user did not mean."""
-        last = self._last_written.get(speaker)
-        if last and self.forget([last]):
-            del self._last_written[speaker]
-            return True
-        return False
-
     # -- user control ----------------------------------------------------------------------------
     def list(self, speaker: str | None = None, include_history: bool = False) -> list[MemoryItem]:
         items = [
@@ -257,26 +287,20 @@ class Memory:
 
     def export(self, path: Path) -> int:
         """Portable JSON: every item with its full history; written atomically (memory/portable.py)."""
-        return portable.write_export(path, self.list(include_history=True), self.embedder.name)
+        return portable.write_export(Path(path), self.list(include_history=True), self.embedder.name)
 
-    def import_file(self, path: Path) -> tuple[int, list[tuple[int, str]]]:
-        """An export (JSON) or JSONL lines {"id","text","speaker"?,"time"?,"kind"?}. Bad lines are
-        reported by line number; the rest are imported; nothing stored is touched."""
-        items, errors = portable.read_import(path)
-        self.add_many(items)
-        return len(items), errors
+    def import_file(self, path: Path, batch_size: int = 64) -> tuple[int, list[tuple[int, str]]]:
+        """An export or JSONL lines; conflicts and bad lines reported, nothing stored is touched
+        (memory/portable.py `import_into`)."""
+        return portable.import_into(self, Path(path), batch_size)
 
     def stats(self) -> dict[str, Any]:
-        by_speaker: dict[str, int] = {}
-        by_kind: dict[str, int] = {}
-        for it in self.items.values():
-            by_speaker[it.speaker] = by_speaker.get(it.speaker, 0) + 1
-            by_kind[it.kind.value] = by_kind.get(it.kind.value, 0) + 1
+        items = list(self.items.values())
         return {
-            "items": len(self.items),
-            "current": sum(it.current for it in self.items.values()),
-            "by_speaker": by_speaker,
-            "by_kind": by_kind,
+            "items": len(items),
+            "current": sum(it.current for it in items),
+            "by_speaker": dict(Counter(it.speaker for it in items)),
+            "by_kind": dict(Counter(it.kind.value for it in items)),
             "stored": self.store.count(),
             "embedder": self.embedder.name,
         }

@@ -5,6 +5,9 @@ everything else."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .items import MemoryError_, MemoryItem
+from .items import MemoryError_, MemoryInputError, MemoryItem
 
 COLLECTION = "memories"
 _NS = uuid.UUID("6c1f6a52-3f0e-4c39-9d0f-4f7b2b0e8a11")
@@ -20,6 +23,47 @@ _NS = uuid.UUID("6c1f6a52-3f0e-4c39-9d0f-4f7b2b0e8a11")
 
 class MemoryStoreError(MemoryError_):
     code = "memory_store"
+
+
+class MemoryDiskFullError(MemoryStoreError):
+    """The disk is full: nothing more can be written, but forgetting still works (deleting needs
+    no new space in the store, and a receipt that cannot be written is reported, not fatal)."""
+
+    code = "memory_disk_full"
+
+
+FREE_SPACE_HINT = "free disk space (`twin memory forget ...` still works and frees some), then try again"
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC/EDQUOT from the OS, or SQLite's own words for it (the embedded store)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return "disk is full" in str(exc).lower() or "no space left" in str(exc).lower()
+
+
+def write_error(exc: BaseException, doing: str) -> MemoryStoreError:
+    """A typed error for a failed write, saying what was being done."""
+    if is_disk_full(exc):
+        return MemoryDiskFullError(f"cannot {doing}: the disk is full", FREE_SPACE_HINT)
+    return MemoryStoreError(
+        f"cannot {doing}: {type(exc).__name__}: {str(exc)[:160]}",
+        "check the data folder's disk and permissions",
+    )
+
+
+def make_private(folder: Path) -> None:
+    """The store's files 0600 and folders 0700: the embedded store creates them with the process
+    umask (0644/0755), and they hold what a person said about their life."""
+    with contextlib.suppress(OSError):
+        os.chmod(folder, 0o700)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(root, name), 0o700)
+        for name in files:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(root, name), 0o600)
 
 
 def point_id(item_id: str) -> str:
@@ -54,6 +98,8 @@ class QdrantStore:
                 )
             if not url:
                 self._tune_local_storage()
+                assert path is not None
+                make_private(path)
         except RuntimeError as exc:
             if "already accessed" in str(exc):
                 raise MemoryStoreError(
@@ -99,22 +145,29 @@ class QdrantStore:
         try:
             with self._open():
                 self.client.upsert(COLLECTION, points=points, wait=True)
-        except OSError as exc:
-            raise MemoryStoreError(f"cannot write to the memory store: {exc}", "free disk space") from None
+        except (OSError, sqlite3.Error) as exc:
+            raise write_error(exc, "write to the memory store") from None
 
     def set_payload(self, item: MemoryItem) -> None:
-        self.client.overwrite_payload(
-            COLLECTION, payload=item.to_payload(), points=[point_id(item.id)], wait=True
-        )
+        try:
+            with self._open():
+                self.client.overwrite_payload(
+                    COLLECTION, payload=item.to_payload(), points=[point_id(item.id)], wait=True
+                )
+        except (OSError, sqlite3.Error) as exc:
+            raise write_error(exc, "update the memory store") from None
 
     def delete(self, item_ids: list[str]) -> None:
         if item_ids:
-            with self._open():
-                self.client.delete(
-                    COLLECTION,
-                    points_selector=self.models.PointIdsList(points=[point_id(i) for i in item_ids]),
-                    wait=True,
-                )
+            try:
+                with self._open():
+                    self.client.delete(
+                        COLLECTION,
+                        points_selector=self.models.PointIdsList(points=[point_id(i) for i in item_ids]),
+                        wait=True,
+                    )
+            except (OSError, sqlite3.Error) as exc:
+                raise write_error(exc, "delete from the memory store") from None
 
     def scan(self, batch: int = 1000) -> Iterator[tuple[MemoryItem, np.ndarray]]:
         offset = None
@@ -123,7 +176,11 @@ class QdrantStore:
                 COLLECTION, limit=batch, offset=offset, with_payload=True, with_vectors=True
             )
             for p in points:
-                yield MemoryItem.from_payload(p.payload or {}), np.asarray(p.vector, np.float32)
+                try:
+                    item = MemoryItem.from_payload(p.payload or {})
+                except MemoryInputError:  # written before values were checked: list it, repaired
+                    item = MemoryItem.repaired(p.payload or {})
+                yield item, np.asarray(p.vector, np.float32)
             if offset is None:
                 break
 

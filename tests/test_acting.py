@@ -103,18 +103,19 @@ def test_memory_tools_keep_to_the_speakers_scope(cfg, components, tmp_path):
     def run(tool: str, who: Speaker, words: str, **args):
         return asyncio.run(session.runner.run(ToolCall(tool, args), session.turn(words, who)))
 
-    said = "remember that my locker code is 3141"
-    out = run("remember", owner, said, text="my locker code is 3141")
+    # (not a code: codes are secrets, redacted before they are stored)
+    said = "remember that my gym locker is number 314"
+    out = run("remember", owner, said, text="my gym locker is number 314")
     assert out.done and out.decision == "auto"
-    found = run("recall_memories", owner, "what is my locker code", query="locker code")
-    assert found.done and "3141" in found.summary
-    leaked = run("recall_memories", guest, "what is the locker code", query="locker code")
-    assert "3141" not in leaked.summary  # a guest never reads the owner's memories
+    found = run("recall_memories", owner, "which is my gym locker", query="gym locker")
+    assert found.done and "314" in found.summary
+    leaked = run("recall_memories", guest, "which is the gym locker", query="gym locker")
+    assert "314" not in leaked.summary  # a guest never reads the owner's memories
     # forgetting deletes data: sensitive, so a guest may not, and the owner is asked
-    assert run("forget_memories", guest, "forget my locker code", topic="locker code").status == "blocked"
-    gone = run("forget_memories", owner, "forget my locker code", topic="locker code")
+    assert run("forget_memories", guest, "forget my gym locker", topic="gym locker").status == "blocked"
+    gone = run("forget_memories", owner, "forget my gym locker", topic="gym locker")
     assert gone.decision == "confirmed" and gone.done
-    assert "3141" not in run("recall_memories", owner, "what is my locker code", query="locker code").summary
+    assert "314" not in run("recall_memories", owner, "which is my gym locker", query="gym locker").summary
     memory.close()
 
 

@@ -24,6 +24,14 @@ def mem(tmp_path):
     m.close()
 
 
+def confirmed(mem, text: str, speaker: str) -> str:
+    """A spoken forget command carried out as after a yes (the conversation asks for it:
+    tests/test_forget_voice.py); the reply it would speak."""
+    plan = mem.plan_command(text, speaker)
+    assert plan is not None, text
+    return plan.done(mem.carry_out(plan, speaker)) if plan.items else plan.nothing()
+
+
 def test_policy_writes_facts_not_chit_chat(mem):
     assert mem.observe("What a lovely morning it is", "", "anna") == []
     assert mem.observe("Tell me a joke", "", "anna") == []
@@ -108,12 +116,15 @@ def test_forget_deletes_for_real(mem):
     a = mem.remember("The user's old job was at the bakery", "anna")
     mem.remember("The user worked night shifts at the bakery", "anna")
     keep = mem.remember("The user likes tea", "anna")
-    assert mem.handle_command("forget everything about my old job at the bakery", "anna").startswith("Done")
+    said = "forget everything about my old job at the bakery"
+    assert "twin memory forget" in mem.handle_command(said, "anna")
+    assert mem.store.count() == 3  # said where nobody can be asked for a yes: nothing deleted
+    assert confirmed(mem, said, "anna").startswith("Done")
     assert mem.store.count() == 1 and set(mem.items) == {keep.id}
     assert all("bakery" not in h.item.text for h in mem.search("bakery", "anna", k=5, include_history=True))
     assert mem.forget([a.id]) == 0  # already gone: nothing else is touched
     mem.observe("I live in York", "", "anna")
-    assert mem.handle_command("forget that", "anna") == "Done, I've forgotten that."
+    assert confirmed(mem, "forget that", "anna") == "Done, I've forgotten that."
     assert [i.text for i in mem.list("anna")] == ["The user likes tea"]
 
 
@@ -258,8 +269,10 @@ def test_told_on_monday_recalled_on_friday_by_voice(cfg, components, synth, tmp_
     assert "friday" in result.reply.lower(), (recalled, later.history[0]["content"], result.reply)
     listing = asyncio.run(later.ask("What do you remember about me?"))
     assert "dentist" in listing.reply.lower()
-    asyncio.run(later.ask("Forget everything about my dentist appointment."))
-    assert all("dentist" not in i.text.lower() for i in components.memory.list(None, include_history=True))
+    # a typed turn has no one to ask for the yes a deletion needs: not done, and the reply says how
+    typed = asyncio.run(later.ask("Forget everything about my dentist appointment."))
+    assert "twin memory forget --about 'dentist appointment' --yes" in typed.reply
+    assert any("dentist" in i.text.lower() for i in components.memory.list(None, include_history=True))
 
 
 def test_memory_cli(tmp_path):
@@ -284,7 +297,11 @@ def test_memory_cli(tmp_path):
     assert [r["ids"] for r in out] == [[items[0]["id"]], [items[0]["id"]]]
     r = twin("list", "--speaker", "nobody")
     assert r.returncode == 2 and "error [memory_bad_input]" in r.stderr
-    assert twin("forget", "--everything").returncode == 0
+    r = twin("forget", "--everything")  # not at a terminal: deleting needs --yes
+    assert r.returncode == 2 and "--yes" in r.stderr and "1 memory (everything" in r.stdout
+    assert json.loads(twin("stats", "--json").stdout)["items"] == 1
+    r = twin("forget", "--everything", "--yes", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["deleted"] == 1
     assert json.loads(twin("stats", "--json").stdout)["items"] == 0
 
 

@@ -172,6 +172,14 @@ def test_chinese_non_commands_are_not_commands():
         assert parse_command(said) is None, said
 
 
+def confirmed(mem, text: str, speaker: str) -> str:
+    """A spoken forget command carried out as after a yes (the conversation asks for it:
+    tests/test_forget_voice.py); the reply it would speak."""
+    plan = mem.plan_command(text, speaker)
+    assert plan is not None, text
+    return plan.done(mem.carry_out(plan, speaker)) if plan.items else plan.nothing()
+
+
 def test_chinese_commands_act_on_memory(mem):
     mem.observe("我住在上海", "", "li")
     mem.observe("我喜欢喝绿茶", "", "li")
@@ -186,15 +194,15 @@ def test_chinese_commands_act_on_memory(mem):
     assert mem.observe("你记得我什么？", "", "li") == []  # a command is never itself a memory
 
     mem.observe("我对花生过敏", "", "li")
-    assert mem.handle_command("忘掉那个", "li") is not None
+    assert confirmed(mem, "忘掉那个", "li") is not None
     assert all("花生" not in i.text for i in mem.list("li", include_history=True))
 
     mem.remember("你以前在面包店工作", "li")
     mem.remember("你在面包店上过夜班", "li")
-    assert mem.handle_command("忘掉关于面包店的一切", "li") is not None
+    assert confirmed(mem, "忘掉关于面包店的一切", "li") is not None
     assert sorted(i.text for i in mem.list("li")) == ["你住在上海", "你喜欢喝绿茶"]
 
-    assert mem.handle_command("忘掉关于我的一切", "li") is not None
+    assert confirmed(mem, "忘掉关于我的一切", "li") is not None
     assert mem.list("li") == [] and [i.text for i in mem.list("ben")] == ["You like jazz"]
     assert mem.store.count() == 1
 
@@ -253,12 +261,15 @@ def test_chinese_commands_are_answered_in_chinese(mem):
     assert listing is not None and listing.endswith("另外还有3条，说“twin memory list”可以看全部。")
 
     mem.observe("我对花生过敏", "", "li")
-    assert mem.handle_command("忘掉那个", "li") == "好的，我已经忘掉了。"
+    assert mem.handle_command("忘掉那个", "li").startswith("删除记忆需要你当面口头确认")  # nobody to ask
+    assert confirmed(mem, "忘掉那个", "li") == "好的，我已经忘掉了。"
     mem.remember("你以前在面包店工作", "li")
     mem.remember("你在面包店上过夜班", "li")
-    assert mem.handle_command("忘掉关于面包店的一切", "li") == "好的，我已经忘掉了关于面包店的2条记忆。"
+    plan = mem.plan_command("忘掉关于面包店的一切", "li")
+    assert plan.question().startswith("我将删除2条记忆（关于面包店），比如：")
+    assert confirmed(mem, "忘掉关于面包店的一切", "li") == "好的，我已经删除了2条记忆。"
     n = len(mem.list("li"))
-    assert mem.handle_command("忘掉关于我的一切", "li") == f"好的，我已经删除了关于你的所有记忆，一共{n}条。"
+    assert confirmed(mem, "忘掉关于我的一切", "li") == f"好的，我已经删除了{n}条记忆。"
     assert mem.list("li") == []
 
 
@@ -279,9 +290,9 @@ def test_english_commands_are_still_answered_in_english(mem):
     assert ask("forget that") == "There was nothing new to forget."
     mem.observe("我住在上海", "", "li")
     assert ask("What do you remember about me?") == "Here is what I remember: 你住在上海."
-    assert ask("forget that") == "Done, I've forgotten that."
+    assert confirmed(mem, "forget that", "li") == "Done, I've forgotten that."
     mem.remember("You used to work at the bakery", "li")
-    assert ask("forget everything about the bakery") == "Done, I've forgotten 1 things about the bakery."
+    assert confirmed(mem, "forget everything about the bakery", "li") == "Done, I've deleted 1 memory."
     assert ask("forget about the dentist") == "I had nothing saved about the dentist."
     mem.observe("I like jazz", "", "li")
-    assert ask("forget everything") == "Done. I've deleted everything I remembered about you, 1 items."
+    assert confirmed(mem, "forget everything", "li") == "Done, I've deleted 1 memory."

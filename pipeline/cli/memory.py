@@ -34,11 +34,12 @@ def register(sub, common: argparse.ArgumentParser, bench_sub) -> None:
     q.add_argument("text")
     q.add_argument("--speaker", default="owner")
     q.add_argument("--kind", default="fact")
-    q = add("forget", "delete memories: by id, --about TOPIC, or --everything")
+    q = add("forget", "delete memories: by id, --about TOPIC, or --everything (shows what first)")
     q.add_argument("ids", nargs="*")
     q.add_argument("--speaker", default="owner")
     q.add_argument("--about")
     q.add_argument("--everything", action="store_true")
+    q.add_argument("--yes", action="store_true", help="delete without asking (needed when not at a terminal)")
     q = add("export", "write all memories as portable JSON")
     q.add_argument("file", type=Path)
     q = add("import", "read memories from an export (JSON) or JSONL lines")
@@ -88,9 +89,17 @@ def _out(args: argparse.Namespace, data: object, text: str) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=1) if args.json else text)
 
 
+def _day(t: float | None, fmt: str) -> str:
+    """A stored time as text; one that cannot be a date shows as '?' rather than stopping a listing."""
+    try:
+        return time.strftime(fmt, time.localtime(t))
+    except (OverflowError, OSError, ValueError, TypeError):
+        return "?"
+
+
 def _row(it) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(it.valid_from))
-    flag = "" if it.current else f"  (superseded {time.strftime('%Y-%m-%d', time.localtime(it.valid_to))})"
+    when = _day(it.valid_from, "%Y-%m-%d %H:%M")
+    flag = "" if it.current else f"  (superseded {_day(it.valid_to, '%Y-%m-%d')})"
     return f"{it.id[:8]}  {when}  {it.speaker:8} {it.kind.value:10} {it.text}{flag}"
 
 
@@ -142,19 +151,61 @@ def _remember(mem, args) -> int:
 
 
 def _forget(mem, args) -> int:
-    if args.everything:
-        n = mem.forget_all(args.speaker)
-    elif args.about:
-        n = mem.forget_about(args.about, args.speaker)
-    else:
-        if not args.ids:
-            from memory import MemoryInputError
+    """The same path as a spoken forget: a preview, a yes (typed at a terminal, or --yes), an audit
+    entry either way, then the deletion and a receipt in DATA_DIR/receipts/."""
+    from memory import MemoryInputError
+    from pipeline.acting.audit import AuditLog
+    from pipeline.conversation.recall import audit_forget
 
+    if sum(bool(x) for x in (args.everything, args.about, args.ids)) != 1:
+        raise MemoryInputError(
+            "say what to forget, one way", "twin memory forget ID... | --about TOPIC | --everything"
+        )
+    if args.everything:
+        plan = mem.plan_forget(args.speaker, everything=True)
+    elif args.about:
+        plan = mem.plan_forget(args.speaker, about=args.about)
+    else:
+        plan = mem.plan_forget(args.speaker, ids=[_find(mem, i).id for i in args.ids])
+    audit = AuditLog(args.config_obj.data_path / "audit.jsonl")
+    who = "cli"
+    if not plan.items:
+        _out(args, {"deleted": 0, "matched": 0}, "nothing to delete: " + plan.nothing())
+        return 0
+    print(f"to delete: {plan.preview()}", file=sys.stderr if args.json else sys.stdout)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            audit_forget(audit, plan, "not_run", who, ["not confirmed: no --yes and no terminal"])
             raise MemoryInputError(
-                "say what to forget", "twin memory forget ID | --about TOPIC | --everything"
+                "not deleted: deleting needs a yes", f"add --yes to delete these {plan.count}: {plan.cli()}"
             )
-        n = mem.forget([_find(mem, i).id for i in args.ids])
-    _out(args, {"deleted": n}, f"deleted {n} memories")
+        answer = input(f"Delete {plan.count}? yes/no: ").strip().lower()
+        if answer not in ("y", "yes"):
+            audit_forget(audit, plan, "denied", who, ["the answer at the terminal was not yes"])
+            _out(args, {"deleted": 0, "matched": plan.count}, "nothing deleted")
+            return 1
+    receipt = mem.carry_out(plan, who)
+    problem = audit_forget(audit, plan, "confirmed", who, ["confirmed at the terminal"], receipt)
+    erased = 0
+    if args.everything:  # what was said lives on in traces and reply audio too
+        from pipeline.conversation.recall import erase_records
+
+        erased = erase_records(args.config_obj.data_path)
+    data = {
+        "deleted": receipt.deleted,
+        "ids": receipt.ids,
+        "receipt": str(receipt.path) if receipt.path else None,
+        "receipt_error": receipt.error or None,
+        "audit_error": problem or None,
+        "conversation_records_erased": erased,
+    }
+    text = f"deleted {receipt.deleted} memories"
+    text += f"; receipt: {receipt.path}" if receipt.path else f"; no receipt ({receipt.error})"
+    if problem:
+        text += f"; no audit entry ({problem})"
+    if erased:
+        text += f"; erased {erased} saved transcript and reply audio files"
+    _out(args, data, text)
     return 0
 
 
@@ -165,11 +216,16 @@ def _export(mem, args) -> int:
 
 
 def _import(mem, args) -> int:
-    from memory import MemoryInputError
+    from memory import MemoryImportStopped, MemoryInputError
 
     if not args.file.exists():
         raise MemoryInputError(f"{args.file} does not exist", "check the path")
-    n, errors = mem.import_file(args.file)
+    try:
+        n, errors = mem.import_file(args.file)
+    except MemoryImportStopped as exc:  # the lines already found wrong are still worth seeing
+        for line, msg in exc.errors:
+            print(f"line {line}: skipped: {msg}", file=sys.stderr)
+        raise
     for line, msg in errors:
         print(f"line {line}: skipped: {msg}", file=sys.stderr)
     _out(
@@ -192,27 +248,30 @@ def _recall(mem, args) -> int:
     if args.batch is None and not args.query:
         raise MemoryInputError("give a query or --batch FILE", "twin memory recall 'where do I live?'")
     if args.batch is None:
-        queries = [{"query": args.query, "speaker": args.speaker}]
+        queries = [(0, {"query": args.query, "speaker": args.speaker})]
     else:
         queries = []
-        for n, line in enumerate(args.batch.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in enumerate(_read_batch(args.batch).splitlines(), 1):
             if line.strip():
                 try:
-                    queries.append(json.loads(line))
+                    queries.append((n, json.loads(line)))
                 except ValueError:
                     print(f"line {n}: skipped: not valid JSON", file=sys.stderr)
     results = []
-    for q in queries:
-        when = q.get("time")
-        now = None
-        if isinstance(when, str):
-            from datetime import datetime
-
-            now = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
-        hits = mem.search(q["query"], q.get("speaker") or args.speaker, k=args.k, now=now)
+    skipped = 0
+    for n, q in queries:
+        try:
+            query, speaker, now = _batch_query(q, args.speaker)
+            hits = mem.search(query, speaker, k=args.k, now=now)
+        except MemoryInputError as exc:
+            if args.batch is None:
+                raise
+            print(f"line {n}: skipped: {exc.message}", file=sys.stderr)
+            skipped += 1
+            continue
         results.append(
             {
-                "query": q["query"],
+                "query": query,
                 "ids": [h.item.id for h in hits],
                 "scores": [round(h.score, 5) for h in hits],
             }
@@ -223,7 +282,41 @@ def _recall(mem, args) -> int:
     else:
         for h_id, score in zip(results[0]["ids"], results[0]["scores"], strict=True):
             print(f"{score:.4f}  {_row(mem.items[h_id])}")
-    return 0
+    return 2 if skipped else 0
+
+
+def _read_batch(path: Path) -> str:
+    from memory import MemoryInputError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MemoryInputError(f"{path} does not exist", "check the path of --batch") from None
+    except IsADirectoryError:
+        raise MemoryInputError(f"{path} is a folder", "give --batch a JSONL file of queries") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MemoryInputError(f"cannot read {path}: {exc}", "give --batch a UTF-8 JSONL file") from None
+
+
+def _batch_query(q: object, default_speaker: str) -> tuple[str, str, float | None]:
+    """One batch line's query, speaker and time, each checked: a bad one skips that line only."""
+    from memory import MemoryInputError
+    from memory.items import check_time
+    from memory.portable import parse_time
+
+    if not isinstance(q, dict) or not isinstance(q.get("query"), str):
+        raise MemoryInputError("each line needs a 'query' string", '{"query": "where do I live?"}')
+    speaker = q.get("speaker") or default_speaker
+    if not isinstance(speaker, str):
+        raise MemoryInputError("'speaker' must be a name", '{"speaker": "anna"}')
+    when = q.get("time")
+    if when is None:
+        now = None
+    elif isinstance(when, str):
+        now = parse_time(when)
+    else:
+        now = check_time(when)
+    return q["query"], speaker, now
 
 
 def _consolidate(mem, args) -> int:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from memory import parse_command
 from pipeline.config import TwinConfig
-from pipeline.conversation.recall import MemoryBridge
+from pipeline.conversation.recall import ForgetAsk, MemoryBridge
 from pipeline.conversation.voice_enrol import VoiceEnrolment, parse_enrol_request, parse_name
 from pipeline.runtime.endpointing import Endpoint
 
@@ -26,7 +27,25 @@ class FastPath:
     async def answer(self, text: str, turn: TurnVoice, endpoint: Endpoint) -> str | None:
         """The reply to speak, or None when `text` is for the planner and the model."""
         fixed = await self.enrol_by_voice(text, turn, endpoint) if turn.voiced else None
-        return fixed or await self.memory.command(text, turn.identity.scope, endpoint)
+        return fixed or await self.memory.command(
+            text, turn.identity.scope, endpoint, self.forget_ask(text, turn)
+        )
+
+    def forget_ask(self, text: str, turn: TurnVoice) -> ForgetAsk | None:
+        """How a forget command in this turn may be confirmed: a spoken yes through the turn's own
+        confirmer in a live session (the sensitive tier's question), nobody to ask otherwise (a typed
+        `twin ask`: the command is not carried out). None when `text` is no forget command."""
+        cmd = parse_command(text)
+        if cmd is None or not cmd.action.startswith("forget"):
+            return None
+        owners = list(self.asker.household.owners())
+        return ForgetAsk(
+            self.asker.confirmer_for(turn) if self.asker.live else None,
+            who=turn.identity.scope or "owner",
+            owners=owners,
+            timeout_s=max(self.cfg.tools.confirm_timeout_s, 10.0),
+            turn=str(getattr(turn.rec, "turn_id", "")),
+        )
 
     async def enrol_by_voice(
         self, text: str, turn: TurnVoice, endpoint: Endpoint | None = None

@@ -6,11 +6,97 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from memory import MemoryRecall, parse_command
+from memory import HOUSEHOLD, ForgetPlan, MemoryRecall, Receipt, parse_command
+from models.errors import TwinError
+from pipeline.acting.audit import AuditLog
+from pipeline.acting.permissions import is_explicit_yes
 from pipeline.config import TwinConfig
 from pipeline.runtime.endpointing import Endpoint
+from pipeline.runtime.retention import erase_conversation_records
+
+log = logging.getLogger(__name__)
+
+FORGET_TOOL = "memory.forget"  # the audit's name for a forget that did not come through the tool runner
+
+
+@dataclass(frozen=True)
+class ForgetAsk:
+    """How a forget command may be confirmed in this turn: `confirm` asks out loud and returns the
+    answer ("" when another voice answered, None when none came), None when there is no way to ask
+    (a typed `twin ask` turn, no live session). `who` is the turn's speaker scope ("owner" on a
+    device where nobody is enrolled); `owners` are the enrolled owners (none: a personal device)."""
+
+    confirm: Callable[[str, float], Awaitable[str | None]] | None
+    who: str = "owner"
+    owners: list[str] = field(default_factory=list)
+    timeout_s: float = 10.0
+    turn: str = ""
+
+
+def audit_forget(
+    audit: AuditLog | None,
+    plan: ForgetPlan,
+    decision: str,
+    who: str,
+    reasons: list[str],
+    receipt: Receipt | None = None,
+    turn: str = "",
+) -> str:
+    """One audit entry for a forget request (voice or CLI): the decision, the count, who, and the
+    receipt. Returns "" or why the entry could not be written: the audit sits on the same disk, and
+    forgetting must still work on a full one, so a failed entry is reported, not fatal."""
+    if audit is None:
+        return "no audit log"
+    status = "done" if receipt is not None else "not_run"
+    result = {"count": plan.count, "deleted": receipt.deleted if receipt else 0}
+    if receipt is not None and receipt.path is not None:
+        result["receipt"] = str(receipt.path)
+    try:
+        audit.append(
+            tool=FORGET_TOOL,
+            args={"scope": plan.scope, "selector": plan.selector},
+            tier="sensitive",
+            decision=decision,
+            status=status,
+            who=who,
+            result=result,
+            reasons=reasons,
+            turn=turn,
+            key="",
+        )
+    except (OSError, TwinError) as exc:  # the audit's own typed errors (a broken chain) included
+        return f"{type(exc).__name__}: {exc}"[:120]
+    return ""
+
+
+def may_delete(plan: ForgetPlan, who: str, owners: list[str]) -> bool:
+    """With an owner enrolled, only an owner may delete an owner's or the household's memories (or
+    the shared guest scope, which is every unknown voice's); anyone else only their own."""
+    if not owners or who in owners:
+        return True
+    return plan.scope not in {*owners, HOUSEHOLD, "guest", "owner"} and plan.scope == who
+
+
+ERASED_RECORDS = {
+    "en": " Saved transcripts and reply audio are erased too.",
+    "zh": "保存的对话记录和回复音频也已删除。",
+}
+
+
+def erase_records(data_dir: Path) -> int:
+    """Traces and stored reply audio, erased with "forget everything"; a file that cannot be
+    removed is logged, never a reason to fail the reply (the memories are already gone)."""
+    try:
+        return erase_conversation_records(data_dir)
+    except TwinError as exc:
+        log.warning("could not erase every conversation record: %s", exc.message)
+        return 0
 
 
 class MemoryBridge:
@@ -19,15 +105,63 @@ class MemoryBridge:
         self.memory = memory
         self.pools = pools
         self._writes: list[concurrent.futures.Future] = []
+        self._audit: AuditLog | None = None
 
-    async def command(self, text: str, scope: str | None, endpoint: Endpoint) -> str | None:
+    @property
+    def audit(self) -> AuditLog:
+        if self._audit is None:
+            self._audit = AuditLog(Path(self.cfg.data_path) / "audit.jsonl")
+        return self._audit
+
+    async def command(
+        self, text: str, scope: str | None, endpoint: Endpoint, ask: ForgetAsk | None = None
+    ) -> str | None:
         """'Forget that', 'what do you remember about me?': answered from memory, not the model.
-        A command changes stored data, so it waits until the user has surely finished speaking."""
-        if self.memory is None or parse_command(text) is None:
+        A command changes stored data, so it waits until the user has surely finished speaking.
+
+        A forget command takes the sensitive tier's path, the same as the forget tool and the CLI:
+        a preview in the question, a spoken yes (with an owner enrolled, only the owner may delete
+        the owner's or the household's memories), an audit entry either way, and a receipt. With
+        no way to ask (`ask` None or without a confirmer) nothing is deleted and the reply says how
+        to do it at a terminal."""
+        cmd = parse_command(text) if self.memory is not None else None
+        if cmd is None or self.memory is None:
             return None
         await endpoint.wait()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pools.memory, self.memory.handle_command, text, scope)
+        if cmd.action == "list":
+            return await loop.run_in_executor(self.pools.memory, self.memory.handle_command, text, scope)
+        plan = await loop.run_in_executor(self.pools.memory, self.memory.plan_command, text, scope)
+        if plan is None:
+            return None
+        if not plan.items:
+            return plan.nothing()
+        ask = ask or ForgetAsk(None, plan.scope)
+        audit = await loop.run_in_executor(self.pools.memory, lambda: self.audit)
+
+        def record(decision: str, reasons: list[str], receipt: Receipt | None = None) -> str:
+            return audit_forget(audit, plan, decision, ask.who, reasons, receipt, ask.turn)
+
+        if not may_delete(plan, ask.who, ask.owners):
+            await loop.run_in_executor(
+                self.pools.memory, record, "denied", ["only the owner may delete these"]
+            )
+            return plan.not_allowed(ask.owners[0])
+        if ask.confirm is None:
+            await loop.run_in_executor(self.pools.memory, record, "not_run", ["no way to ask for a yes"])
+            return plan.cannot_ask()
+        answer = await ask.confirm(plan.question(), ask.timeout_s)
+        if not is_explicit_yes(answer):
+            why = "no answer" if answer is None else "the answer was not a clear yes"
+            await loop.run_in_executor(self.pools.memory, record, "denied", [why])
+            return plan.cancelled()
+        receipt = await loop.run_in_executor(self.pools.memory, self.memory.carry_out, plan, ask.who)
+        await loop.run_in_executor(self.pools.memory, record, "confirmed", ["sensitive action"], receipt)
+        reply = plan.done(receipt)
+        if plan.action == "everything":  # what was said lives on in traces and reply audio too
+            erased = await loop.run_in_executor(self.pools.memory, erase_records, Path(self.cfg.data_path))
+            reply += ERASED_RECORDS.get(plan.lang, ERASED_RECORDS["en"]) if erased else ""
+        return reply
 
     async def recall(self, text: str, scope: str | None) -> list[str]:
         if self.memory is None:

@@ -26,7 +26,9 @@ class MemoryTools(Protocol):
 
     def search(self, query: str, speaker: str | None, k: int = ..., **kw: Any) -> list[Any]: ...
 
-    def forget_about(self, topic: str, speaker: str, min_cosine: float = ...) -> int: ...
+    def plan_forget(self, speaker: str, *, about: str | None = None, **kw: Any) -> Any: ...
+
+    def carry_out(self, plan: Any, who: str, at: float | None = None) -> Any: ...
 
 
 def _text(a: dict[str, Any], key: str) -> str:
@@ -59,8 +61,19 @@ class Memories(Family):
         verbs=r"\bforget\b",
     )
     def forget(self, a: dict[str, Any], speaker: str) -> ToolResult:
-        n = self.memory.forget_about(_text(a, "topic"), speaker)
-        return ToolResult(True, f"forgot {n} {'memory' if n == 1 else 'memories'} about {a['topic']}", n)
+        """The runner has asked for the yes and writes the audit entry; this is memory's one deletion
+        path (plan -> carry_out), the same as voice and the CLI: matched by meaning, and a receipt
+        in DATA_DIR/receipts/."""
+        plan = self.memory.plan_forget(speaker, about=_text(a, "topic"))
+        if not plan.items:
+            return ToolResult(True, f"nothing remembered about {a['topic']}", {"deleted": 0})
+        receipt = self.memory.carry_out(plan, who=speaker)
+        n = receipt.deleted
+        summary = f"forgot {n} {'memory' if n == 1 else 'memories'} about {a['topic']}"
+        if receipt.error:
+            summary += f" (no receipt: {receipt.error})"
+        data = {"deleted": n, "ids": receipt.ids, "receipt": str(receipt.path) if receipt.path else None}
+        return ToolResult(True, summary, data)
 
     @tool(
         "remember",
