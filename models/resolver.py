@@ -11,8 +11,11 @@ import hashlib
 import importlib.util
 import json
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .durable import atomic_concat, atomic_write_text
 from .errors import ModelChecksumError, ModelError, ModelNotFoundError
@@ -50,30 +53,64 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+# A file changed within this long of its hashing may still change with the same timestamps (coarse
+# filesystem clocks tick in milliseconds, FAT's in 2 s): such an entry is never trusted, and is re-hashed.
+RACY_NS = 2_000_000_000
+
+
 class VerificationCache:
-    """Remembers files already hashed (by path, size and mtime) so a 0.5 GB model is hashed once."""
+    """Remembers files already hashed so a 0.5 GB model is hashed once.
 
-    def __init__(self, path: Path) -> None:
+    An entry is keyed by path, size, mtime, ctime, inode and device. mtime alone is not enough: a
+    file corrupted in place can have its mtime put back (os.utime, `touch -r`, a restore), but the
+    kernel sets ctime on every write and every utime, and no user call can set it back. An entry
+    whose file changed (ctime) within RACY_NS of the hashing is not trusted either, since a second
+    write in the same clock tick would leave every timestamp as it was.
+    """
+
+    VERSION = 2
+
+    def __init__(self, path: Path, clock: Callable[[], int] = time.time_ns) -> None:
         self.path = path
+        self.clock = clock
 
-    def _load(self) -> dict[str, list]:
+    def _load(self) -> dict[str, Any]:
         try:
-            return json.loads(self.path.read_text())
+            data = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return {}
+        if not isinstance(data, dict) or data.get("version") != self.VERSION:
+            return {}  # an older cache (size+mtime only) is dropped: every file is hashed again
+        entries = data.get("entries")
+        return entries if isinstance(entries, dict) else {}
+
+    @staticmethod
+    def _identity(st: os.stat_result) -> list[int]:
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
     def sha256(self, file: Path) -> str:
         st = file.stat()
         key = str(file.resolve())
         entries = self._load()
         hit = entries.get(key)
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
-            return hit[2]
+        ident = self._identity(st)
+        if (
+            isinstance(hit, dict)
+            and hit.get("stat") == ident
+            and isinstance(hit.get("hashed_at"), int)
+            and st.st_ctime_ns + RACY_NS < hit["hashed_at"]
+            and isinstance(hit.get("sha256"), str)
+        ):
+            return hit["sha256"]
+        hashed_at = self.clock()
         digest = sha256_file(file)
-        entries[key] = [st.st_size, st.st_mtime_ns, digest]
+        after = file.stat()
+        if self._identity(after) != ident:
+            return digest  # it changed while being read: report this hash, remember nothing
+        entries[key] = {"stat": ident, "hashed_at": hashed_at, "sha256": digest}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.path, json.dumps(entries))
+            atomic_write_text(self.path, json.dumps({"version": self.VERSION, "entries": entries}))
         except OSError:
             pass  # a cache that cannot be written only costs a re-hash next time
         return digest

@@ -10,13 +10,14 @@ import difflib
 import os
 import stat
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from devices.profiles import PROFILES, DeviceProfile
-from models.errors import TwinError
+from models.errors import BadInputError, TwinError
 
 Device = Literal["auto", "cpu", "cuda", "metal"]
 
@@ -172,45 +173,127 @@ class TwinConfig(_Strict):
         return self.data_dir
 
 
+# The longest text one turn takes: about 250 tokens, which leaves the 2048-token context of the
+# planner and the reply model room for their prompts, recalled memory and history. A spoken turn is
+# far shorter (30 s of speech is about 450 characters).
+MAX_TURN_CHARS = 1000
+
+
+class TextTooLongError(BadInputError):
+    code = "text_too_long"
+
+
+def check_turn_text(text: str) -> str:
+    """The text of one turn, stripped, or a typed error before any work: over MAX_TURN_CHARS, or
+    nothing a person could read (empty, only spaces or control and format characters)."""
+    if len(text) > MAX_TURN_CHARS:
+        raise TextTooLongError(
+            f"the text is {len(text):,} characters; one turn takes at most {MAX_TURN_CHARS:,}",
+            "ask a shorter question, or split it into several turns",
+        )
+    if not any(unicodedata.category(ch)[0] not in "CZ" for ch in text):
+        raise BadInputError(
+            "nothing to ask: the text is empty (only spaces or control characters)",
+            'twin ask "what time is it in Tokyo?"',
+        )
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch in "\n\t").strip()
+
+
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "twin"
 
 
 def ensure_data_dir(path: Path) -> Path:
-    """Create the user data directory private to this user (0700), and refuse a shared one."""
+    """Create the user data directory private to this user (0700), and refuse one another user owns.
+
+    What is already inside (traces, reply audio, memory, an older install's files) is made private
+    too, one level deep: group and others lose every permission bit.
+    """
     path = path.expanduser()
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
+        if not path.is_dir():
+            raise DataDirError(f"data directory '{path}' is not a directory", "use another --data-dir")
+        st = path.stat()
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            raise DataDirError(
+                f"data directory '{path}' belongs to another user (uid {st.st_uid})",
+                "use a directory you own with --data-dir or TWIN_DATA_DIR",
+            )
+        if stat.S_IMODE(st.st_mode) & 0o077:
             path.chmod(0o700)
+        _make_private(path)
     except PermissionError:
         raise DataDirError(
             f"cannot create or secure the data directory '{path}'",
             "choose a directory you own with --data-dir or TWIN_DATA_DIR",
         ) from None
+    except FileExistsError:
+        raise DataDirError(f"data directory '{path}' is not a directory", "use another --data-dir") from None
     except OSError as exc:
         raise DataDirError(
             f"data directory '{path}' is unusable: {exc.strerror}", "use another --data-dir"
         ) from None
-    if not path.is_dir():
-        raise DataDirError(f"data directory '{path}' is not a directory", "use another --data-dir")
     return path
 
 
-def _env_overrides() -> dict[str, Any]:
-    """TWIN_PROFILE=car, TWIN_LLM__THREADS=2, TWIN_MODELS__DEVICE=cpu ... (double underscore nests)."""
+def _make_private(path: Path) -> None:
+    for entry in os.scandir(path):
+        if entry.is_symlink():
+            continue  # a link's own mode means nothing; its target may be the user's elsewhere
+        try:
+            mode = stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode)
+            if mode & 0o077:
+                os.chmod(entry.path, mode & 0o700)
+        except OSError:
+            continue  # a file this user cannot change is left as it is; the folder itself is 0700
+
+
+# Variables that hold secrets or locate the config are never config keys: the documented SMTP password
+# (and whatever variable `tools.outbox.password_env` names), and any TWIN_* name that ends like a secret.
+NOT_CONFIG_VARS = frozenset({"TWIN_CONFIG", "TWIN_SMTP_PASSWORD", "TWIN_AUDIT_KEY_FILE", "TWIN_ECAPA_DIR"})
+_SECRET_SUFFIXES = ("_PASSWORD", "_PASSWD", "_PASS", "_SECRET", "_TOKEN", "_API_KEY", "_APIKEY")
+
+
+def is_secret_variable(name: str, extra: frozenset[str] = frozenset()) -> bool:
+    """True for a TWIN_* variable that carries a secret or a location, never a config key."""
+    upper = name.upper()
+    return upper in NOT_CONFIG_VARS or name in extra or upper.endswith(_SECRET_SUFFIXES)
+
+
+def _env_overrides(secret_vars: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """TWIN_PROFILE=car, TWIN_LLM__THREADS=2, TWIN_MODELS__DEVICE=cpu ... (double underscore nests).
+
+    A variable that sets a whole section (TWIN_LLM=5) beside one that sets a key inside it
+    (TWIN_LLM__THREADS=2) is a typed error naming both, in whichever order the environment lists them.
+    """
     out: dict[str, Any] = {}
-    for key, value in os.environ.items():
-        if not key.startswith("TWIN_") or key in ("TWIN_CONFIG",):
+    origin: dict[tuple[str, ...], str] = {}  # the variable that set each leaf
+    for key, value in sorted(os.environ.items()):
+        if not key.startswith("TWIN_") or is_secret_variable(key, secret_vars):
             continue
         path = key[5:].lower().split("__")
         node = out
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
+        for depth, part in enumerate(path[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                other = origin.get(tuple(path[: depth + 1]), "another variable")
+                raise _env_clash(key, other)
+            node = child
+        if isinstance(node.get(path[-1]), dict):
+            raise _env_clash(key, f"TWIN_{key[5:]}__…")
         node[path[-1]] = value
+        origin[tuple(path)] = key
     return out
+
+
+def _env_clash(key: str, other: str) -> ConfigError:
+    return ConfigError(
+        f"environment variables {other} and {key} both set '{key[5:].lower().split('__')[0]}': "
+        "one sets the whole section, the other a key inside it",
+        "unset one of them; a section's keys are set one by one, e.g. TWIN_LLM__THREADS=2",
+    )
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -235,22 +318,46 @@ def _explain(exc: ValidationError, source: str) -> ConfigError:
     return ConfigError(f"bad value for '{loc}' in {source}: {err['msg']}", "see README, Configuration")
 
 
+def _read_toml(file: Path) -> dict[str, Any]:
+    if file.is_dir():
+        raise ConfigError(
+            f"config file {file} is a directory",
+            f"pass the TOML file itself, e.g. --config {file}/config.toml",
+        )
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {file} is not valid TOML: {exc}", "fix the syntax") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config file {file}: {exc.strerror or exc}", "check the path and its permissions"
+        ) from None
+
+
+def _password_vars(data: dict[str, Any] | None = None) -> frozenset[str]:
+    """The variable names a config file gives to secrets (tools.outbox.password_env)."""
+    tools = (data or {}).get("tools")
+    outbox = tools.get("outbox") if isinstance(tools, dict) else None
+    name = outbox.get("password_env") if isinstance(outbox, dict) else None
+    return frozenset({name}) if isinstance(name, str) and name else frozenset()
+
+
 def load_config(
     config_file: Path | None = None,
     data_dir: Path | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> TwinConfig:
-    env = _env_overrides()
+    env = _env_overrides(_password_vars())
     chosen_dir = data_dir or (Path(env.pop("data_dir")) if "data_dir" in env else None)
     chosen_dir = (chosen_dir or default_data_dir()).expanduser()
     file = config_file or (Path(os.environ["TWIN_CONFIG"]) if os.environ.get("TWIN_CONFIG") else None)
     file = file or chosen_dir / "config.toml"
     data: dict[str, Any] = {}
     if file.exists():
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {file} is not valid TOML: {exc}", "fix the syntax") from None
+        data = _read_toml(file)
+        secret_vars = _password_vars(data)
+        if secret_vars:  # the file may name its own password variable: that one is no config key
+            env = {k: v for k, v in _env_overrides(secret_vars).items() if k != "data_dir"}
         try:
             TwinConfig.model_validate(data)
         except ValidationError as exc:

@@ -19,14 +19,15 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "Twin needs Python 3.11 or newer ($PY is $("$PY" --version 2>&1))" >&2; exit 1
 fi
 
-if ! ldconfig -p 2>/dev/null | grep -q libportaudio; then
-  say "Installing the PortAudio library (live microphone and speaker)"
+# strace: the test that proves no command reaches the network (tests/test_network_offline.py)
+if ! ldconfig -p 2>/dev/null | grep -q libportaudio || ! command -v strace >/dev/null; then
+  say "Installing the PortAudio library (live microphone and speaker) and strace (the offline test)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   if command -v apt-get >/dev/null; then
-    ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq libportaudio2 >/dev/null) \
-      || echo "warning: could not install libportaudio2; 'twin live' will explain how to get it" >&2
+    ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq libportaudio2 strace >/dev/null) \
+      || echo "warning: could not install libportaudio2 and strace; 'twin live' will explain how to get it" >&2
   else
-    echo "warning: install PortAudio (libportaudio2) with your package manager for 'twin live'" >&2
+    echo "warning: install PortAudio (libportaudio2) and strace with your package manager" >&2
   fi
 fi
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import wave
 
 import numpy as np
@@ -103,3 +104,33 @@ def test_write_wav_is_atomic_and_readable(tmp_path):
     out = write_wav(tmp_path / "sub" / "out.wav", np.zeros(22_050, np.float32), 22_050)
     assert out.exists() and list(out.parent.iterdir()) == [out]
     assert load_audio(out).duration == pytest.approx(1.0, abs=0.01)
+
+
+# -- issue 10, finding 15: the true reason a path cannot be read ----------------------------------
+
+
+def test_undecodable_file_keeps_ffmpegs_reason_not_the_file_name(tmp_path):
+    (tmp_path / "x.wav").write_bytes(b"this is not audio\n" * 100)
+    with pytest.raises(AudioDecodeError) as err:
+        load_audio(tmp_path / "x.wav")
+    assert "('x.wav')" not in err.value.message
+    assert "invalid data" in err.value.message.lower()
+
+
+def test_a_fifo_is_named_a_fifo_not_empty(tmp_path):
+    os.mkfifo(tmp_path / "pipe.wav")
+    with pytest.raises(AudioDecodeError) as err:
+        load_audio(tmp_path / "pipe.wav")  # never opened: reading a FIFO could block for ever
+    assert "FIFO" in err.value.message and "empty" not in err.value.message
+
+
+def test_a_symlink_loop_and_a_broken_link_say_so(tmp_path):
+    (tmp_path / "a.wav").symlink_to(tmp_path / "b.wav")
+    (tmp_path / "b.wav").symlink_to(tmp_path / "a.wav")
+    with pytest.raises(AudioDecodeError) as err:
+        load_audio(tmp_path / "a.wav")
+    assert "loop" in err.value.message and "does not exist" not in err.value.message
+    (tmp_path / "dangling.wav").symlink_to(tmp_path / "gone.wav")
+    with pytest.raises(AudioDecodeError) as err:
+        load_audio(tmp_path / "dangling.wav")
+    assert "symbolic link" in err.value.message and "gone.wav" in err.value.message

@@ -193,3 +193,78 @@ def test_full_disk_while_writing_audio_is_a_typed_error(tmp_path, monkeypatch):
         write_wav(tmp_path / "reply.wav", np.zeros(100, np.float32), 22_050)
     assert "No space left" in err.value.message
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+# -- issue 10: typed errors before any work, secrets in the environment, private files ------------
+
+_NO_SUCH_MODEL = "[models]\nllm = 'qwen-7b'\n"  # any model load would fail with model_unknown
+
+
+def test_documented_smtp_password_variable_breaks_nothing(data_dir):
+    r = twin("trace", data_dir=data_dir, env={"TWIN_SMTP_PASSWORD": "hunter2"})
+    assert r.returncode == 0, r.stderr
+    assert "hunter2" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "what"),
+    [
+        (("trace",), {"TWIN_LLM": "5"}, "'llm'"),
+        (("trace",), {"TWIN_LLM": "5", "TWIN_LLM__THREADS": "2"}, "TWIN_LLM"),
+        (("--config", "{dir}", "trace"), {}, "is a directory"),
+    ],
+)
+def test_bad_config_shapes_are_typed_errors(tmp_path, data_dir, args, env, what):
+    r = twin(*(a.format(dir=tmp_path) for a in args), data_dir=data_dir, env=env)
+    assert r.returncode == 2 and "error [config_invalid]" in r.stderr, r.stderr
+    assert what in r.stderr and "hint:" in r.stderr and "Traceback" not in r.stderr
+    _untouched(data_dir)
+
+
+def test_huge_ask_is_refused_before_any_work(data_dir):
+    (data_dir / "config.toml").write_text(_NO_SUCH_MODEL)
+    r = twin("ask", "tell me about this. " * 5000, data_dir=data_dir)  # 100 kB
+    assert r.returncode == 2 and "error [text_too_long]" in r.stderr, r.stderr
+    assert "1,000" in r.stderr and "Traceback" not in r.stderr
+    _untouched(data_dir)
+
+
+@pytest.mark.parametrize("text", ["\x01\x02\x03\x1b\x7f\x08\r\n", "\u200b\u200d \t", "   "])
+def test_unreadable_ask_is_empty(data_dir, text):
+    (data_dir / "config.toml").write_text(_NO_SUCH_MODEL)
+    r = twin("ask", text, data_dir=data_dir)
+    assert r.returncode == 2 and "error [bad_input]" in r.stderr and "empty" in r.stderr, r.stderr
+    _untouched(data_dir)
+
+
+@pytest.mark.parametrize("where", ["dir", "under_file", "missing_parent_of_file"])
+def test_bad_output_path_fails_before_the_turn(tmp_path, data_dir, where):
+    (data_dir / "config.toml").write_text(_NO_SUCH_MODEL)  # a turn would fail with model_unknown
+    clip = fixture_path("speech_to_phrase_en/wav/what's the date.wav")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    out = {"dir": tmp_path, "under_file": blocker / "r.wav", "missing_parent_of_file": blocker / "a/r.wav"}
+    r = twin("listen", str(clip), "--output", str(out[where]), data_dir=data_dir)
+    assert r.returncode == 2 and "error [audio_write_failed]" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    r = twin("say", "hello", "--output", str(out[where]), data_dir=data_dir)
+    assert r.returncode == 2 and "error [audio_write_failed]" in r.stderr, r.stderr
+    _untouched(data_dir)
+    assert not (data_dir / "replies").exists()
+
+
+def test_cli_files_are_private_whatever_the_umask(tmp_path):
+    fresh = tmp_path / "a" / "b" / "data"
+    code = (
+        "import os, sys\n"
+        "from pipeline.cli.main import main\n"
+        "os.umask(0o022)\n"
+        f"rc = main(['--data-dir', {str(fresh)!r}, 'trace'])\n"
+        f"open({str(fresh / 'made.txt')!r}, 'w').close()\n"
+        "print(rc, oct(os.umask(0)))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0 and r.stdout.split()[-1] == "0o77", r.stdout + r.stderr
+    assert (fresh.stat().st_mode & 0o777) == 0o700
+    assert (fresh.parent.stat().st_mode & 0o777) == 0o700
+    assert ((fresh / "made.txt").stat().st_mode & 0o777) == 0o600

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import time
 
 import pytest
 
@@ -134,3 +136,124 @@ def test_a_missing_companion_file_is_named(tmp_path):
             "piper-en_US-joe-medium"
         )
     assert "piper-en_US-joe-medium.onnx.json" in err.value.message
+
+
+# -- issue 10: secrets in the environment, wrong shapes, private data, in-place corruption ---------
+
+
+def test_documented_secret_variables_are_not_config_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("TWIN_SMTP_PASSWORD", "hunter2")
+    monkeypatch.setenv("TWIN_SOMETHING_API_KEY", "sk-123")
+    assert load_config(data_dir=tmp_path).tools.outbox.password_env == "TWIN_SMTP_PASSWORD"
+    # a config file may name its own password variable, whatever its spelling
+    (tmp_path / "config.toml").write_text('[tools.outbox]\npassword_env = "TWIN_MAILPW"\n')
+    monkeypatch.setenv("TWIN_MAILPW", "hunter2")
+    assert load_config(data_dir=tmp_path).tools.outbox.password_env == "TWIN_MAILPW"
+    monkeypatch.setenv("TWIN_PROFIL", "car")  # a typo is still an error
+    with pytest.raises(ConfigError) as err:
+        load_config(data_dir=tmp_path)
+    assert "profil" in err.value.message and "hunter2" not in err.value.user_message()
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TWIN_LLM": "5"},
+        {"TWIN_LLM": "5", "TWIN_LLM__THREADS": "2"},
+        {"TWIN_LLM__THREADS": "2", "TWIN_LLM": "5"},
+        {"TWIN_TRACE_TURNS": "5", "TWIN_TRACE_TURNS__X": "2"},
+    ],
+)
+def test_env_value_of_the_wrong_shape_is_a_typed_error(tmp_path, monkeypatch, env):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(ConfigError) as err:
+        load_config(data_dir=tmp_path)
+    assert err.value.hint
+
+
+def test_a_directory_as_config_file_is_a_typed_error(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load_config(config_file=tmp_path, data_dir=tmp_path / "d")
+    assert "is a directory" in err.value.message and err.value.hint
+
+
+def test_data_dir_contents_are_made_private(tmp_path):
+    d = tmp_path / "twin"
+    d.mkdir(mode=0o755)
+    (d / "traces.jsonl").write_text("{}\n")
+    (d / "traces.jsonl").chmod(0o644)
+    (d / "replies").mkdir(mode=0o755)
+    ensure_data_dir(d)
+    assert stat.S_IMODE(d.stat().st_mode) == 0o700
+    assert stat.S_IMODE((d / "traces.jsonl").stat().st_mode) == 0o600
+    assert stat.S_IMODE((d / "replies").stat().st_mode) == 0o700
+
+
+def _corrupted(data: bytes) -> bytes:
+    mid = len(data) // 2
+    return data[:mid] + bytes([data[mid] ^ 0xFF]) + data[mid + 1 :]
+
+
+def _corrupt_in_place(path, keep_mtime_ns: int, data: bytes | None = None) -> None:
+    with open(path, "r+b") as fh:  # the same inode, the same size
+        data = data if data is not None else _corrupted(fh.read())
+        fh.seek(0)
+        fh.write(data)
+    os.utime(path, ns=(keep_mtime_ns, keep_mtime_ns))
+
+
+def test_in_place_corruption_with_mtime_restored_is_caught(tmp_path):
+    src = ModelResolver(cache_dir=tmp_path / "c").resolve("silero-vad-v6").path
+    models = tmp_path / "models"
+    models.mkdir()
+    mine = models / "silero-vad-v6.onnx"
+    mine.write_bytes(src.read_bytes())
+    before = mine.stat()
+    resolver = ModelResolver(user_model_dir=models, cache_dir=tmp_path / "c")
+    assert resolver.resolve("silero-vad-v6").verified
+    _corrupt_in_place(mine, before.st_mtime_ns)
+    after = mine.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (
+        before.st_size,
+        before.st_mtime_ns,
+        before.st_ino,
+    )
+    with pytest.raises(ModelChecksumError):
+        ModelResolver(user_model_dir=models, cache_dir=tmp_path / "c").resolve("silero-vad-v6")
+
+
+def test_verification_cache_keys_on_ctime_and_still_saves_work(tmp_path, monkeypatch):
+    import models.resolver as resolver_mod
+    from models.resolver import VerificationCache, sha256_file
+
+    f = tmp_path / "weights.bin"
+    f.write_bytes(b"a" * 4096)
+    hashed: list[str] = []
+    monkeypatch.setattr(resolver_mod, "sha256_file", lambda p: hashed.append(str(p)) or sha256_file(p))
+    # a clock well past the file's last change: the entry is trusted, so only ctime can tell
+    cache = VerificationCache(tmp_path / "v.json", clock=lambda: time.time_ns() + 60 * 10**9)
+    first = cache.sha256(f)
+    assert cache.sha256(f) == first and len(hashed) == 1  # a stable file is hashed once
+    cached_ctime = f.stat().st_ctime_ns
+    mtime = f.stat().st_mtime_ns
+    bad = _corrupted(f.read_bytes())
+    deadline = time.monotonic() + 10
+    while True:  # rewrite until the kernel's coarse clock has moved ctime on: no timing luck
+        _corrupt_in_place(f, mtime, bad)
+        if f.stat().st_ctime_ns != cached_ctime or time.monotonic() > deadline:
+            break
+    assert f.stat().st_ctime_ns != cached_ctime and f.stat().st_mtime_ns == mtime
+    assert cache.sha256(f) != first and len(hashed) == 2
+
+
+def test_a_file_hashed_just_after_a_change_is_never_trusted(tmp_path):
+    from models.resolver import VerificationCache
+
+    f = tmp_path / "weights.bin"
+    f.write_bytes(b"a" * 4096)
+    st = f.stat()
+    cache = VerificationCache(tmp_path / "v.json")  # the real clock: the file changed a moment ago
+    first = cache.sha256(f)
+    _corrupt_in_place(f, st.st_mtime_ns)  # may land in the same ctime tick as the first write
+    assert cache.sha256(f) != first

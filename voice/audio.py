@@ -6,6 +6,10 @@ WAV files): everything else reads and writes audio through it.
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -31,12 +35,7 @@ def load_audio(
     import av
 
     path = Path(path)
-    if not path.exists():
-        raise AudioDecodeError(f"audio file '{path}' does not exist", "check the path")
-    if path.is_dir():
-        raise AudioDecodeError(f"'{path}' is a directory, not an audio file", "pass an audio file")
-    if path.stat().st_size == 0:
-        raise AudioDecodeError(f"'{path.name}' is empty (0 bytes)", "record or export the audio again")
+    _check_readable_file(path)
     try:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
@@ -110,6 +109,35 @@ def read_samples(path: str | Path, dtype: str = "float32") -> tuple[np.ndarray, 
     return samples, rate
 
 
+def check_output_path(path: str | Path) -> Path:
+    """Fail now, with the reason, if audio could not be written to `path` later: for commands that
+    would otherwise run a whole turn (and its tool actions) before finding the path is bad."""
+    import tempfile
+
+    path = Path(path).expanduser()
+    hint = "choose another --output path"
+    if path.is_dir():
+        raise AudioWriteError(f"'{path}' is a directory; --output needs a file name", hint)
+    if path.exists() and not path.is_file():
+        raise AudioWriteError(f"'{path}' exists and is not a regular file", hint)
+    if not path.name or path.name in (".", ".."):
+        raise AudioWriteError(f"'{path}' names no file", hint)
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise AudioWriteError(f"cannot write audio to '{path}': '{ancestor}' is not a directory", hint)
+    if ancestor == path.parent:
+        try:  # a real probe: permissions, a read-only filesystem, ACLs all answer here
+            with tempfile.NamedTemporaryFile(dir=ancestor, prefix=".twin-probe-"):
+                pass
+        except OSError as exc:
+            raise AudioWriteError(f"cannot write audio to '{path}': {exc.strerror or exc}", hint) from None
+    elif not os.access(ancestor, os.W_OK | os.X_OK):
+        raise AudioWriteError(f"cannot write audio to '{path}': '{ancestor}' is not writable", hint)
+    return path
+
+
 def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
     """Write 16-bit PCM WAV atomically (a crash never leaves a half-written file in place)."""
     import io
@@ -135,6 +163,60 @@ def write_wav(path: str | Path, samples: np.ndarray, sample_rate: int) -> Path:
     return path
 
 
+def _check_readable_file(path: Path) -> None:
+    """The true reason a path is not an audio file to read: missing, a broken link, a link loop, a
+    directory, a FIFO or device (reading one could block for ever), unreadable, or empty."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            target = os.readlink(path)
+            raise AudioDecodeError(
+                f"'{path}' is a symbolic link to '{target}', which does not exist", "fix or remove the link"
+            ) from None
+        raise AudioDecodeError(f"audio file '{path}' does not exist", "check the path") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise AudioDecodeError(
+                f"'{path}' is a symbolic link loop (it points back to itself)",
+                "point the link at a real audio file",
+            ) from None
+        raise AudioDecodeError(
+            f"cannot open '{path}': {exc.strerror or exc}", "check the path and its permissions"
+        ) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise AudioDecodeError(f"'{path}' is a directory, not an audio file", "pass an audio file")
+    if not stat.S_ISREG(st.st_mode):
+        raise AudioDecodeError(
+            f"'{path}' is {_kind(st.st_mode)}, not a regular audio file",
+            "save the audio to a file first, then pass that file",
+        )
+    if not os.access(path, os.R_OK):
+        raise AudioDecodeError(f"cannot read '{path}': permission denied", "check the file's permissions")
+    if st.st_size == 0:
+        raise AudioDecodeError(f"'{path.name}' is empty (0 bytes)", "record or export the audio again")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return "a special file"
+
+
 def _reason(exc: Exception) -> str:
-    text = str(exc).split(":")[-1].strip() or type(exc).__name__
-    return text[:120]
+    """FFmpeg's own words for a failure ("Invalid data found when processing input"), without the
+    file name it appends (the message already names the file)."""
+    text = getattr(exc, "strerror", None)
+    if not isinstance(text, str) or not text.strip():
+        text = str(exc)
+        filename = getattr(exc, "filename", None)
+        if filename:
+            text = text.replace(f": '{filename}'", "").replace(f"'{filename}'", "")
+        text = re.sub(r"^\[Errno -?\d+\]\s*", "", text).strip(" :")
+    return (text.strip() or type(exc).__name__)[:120]

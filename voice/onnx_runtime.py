@@ -2,18 +2,47 @@
 user's ONNX emotion model, and the choice of execution provider for a configured device.
 
 onnxruntime is imported inside the functions: importing Twin's voice package must not pay for it.
+
+Telemetry: this onnxruntime build carries Microsoft's 1DS telemetry on Linux too, and uploads it
+seconds after the first session is made (a DNS lookup of mobile.events.data.microsoft.com, then
+HTTPS). Twin makes no network call unless the user allows one, so every import goes through `_ort()`.
+`disable_telemetry_events()` alone does not stop the upload (measured with strace: the lookups still
+come ~9 s later); the environment variable ORT_DISABLE_TELEMETRY=1, read by the native library when
+it starts its telemetry, does. It is process-wide and reaches sessions a library makes on its own
+(faster-whisper's VAD) too, as long as it is set before the first session: the CLI sets it at start,
+and `disable_telemetry()` is there for any other entry point.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from models.errors import ModelLoadError
 
+_telemetry_off = False
+
+
+def _ort() -> Any:
+    """onnxruntime, with its telemetry off for the whole process (idempotent)."""
+    global _telemetry_off
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # forced: Twin's promise is no network unless allowed
+    import onnxruntime as ort
+
+    if not _telemetry_off:
+        ort.disable_telemetry_events()
+        _telemetry_off = True
+    return ort
+
+
+def disable_telemetry() -> None:
+    """Switch onnxruntime's telemetry off before anything (Twin or a library) makes a session."""
+    _ort()
+
 
 def pick_ort_providers(device: str) -> list[str]:
-    import onnxruntime as ort
+    ort = _ort()
 
     available = ort.get_available_providers()
     if device in ("auto", "cuda") and "CUDAExecutionProvider" in available:
@@ -37,7 +66,7 @@ def create_session(
     """An InferenceSession; thread counts left as None keep onnxruntime's defaults (no
     SessionOptions at all when neither is given). Load failures propagate as onnxruntime raises
     them: callers word the error for their own model."""
-    import onnxruntime as ort
+    ort = _ort()
 
     opts = None
     if intra_op_threads is not None or inter_op_threads is not None:

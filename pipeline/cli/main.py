@@ -30,6 +30,8 @@ def _add_global(p: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
+NO_TELEMETRY = {"ORT_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "DO_NOT_TRACK": "1"}
+
 # Modules that add subcommands: each has register(sub, common, bench_sub), and its parsers set
 # `handler=func(cfg, args) -> int` with set_defaults. Keeps each capability's CLI beside its code.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -37,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli.tools",
     "pipeline.cli.identity",
     "pipeline.cli.persona",
+    "pipeline.cli.mcp",
 )
 
 
@@ -105,6 +108,12 @@ def _config(args: argparse.Namespace):
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Everything Twin writes (traces, reply audio, memory, the outbox, caches) holds what was said:
+    # files are 0600 and folders 0700, whatever the shell's umask, and whichever module writes them.
+    os.umask(0o077)
+    # No network call unless the user allows one: third-party telemetry is off before any library
+    # loads (onnxruntime's 1DS upload; the Hugging Face client's, should downloads be allowed).
+    os.environ.update(NO_TELEMETRY)
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)

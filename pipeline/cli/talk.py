@@ -13,12 +13,12 @@ from pathlib import Path
 
 from devices.sinks import BufferSink
 from devices.sources import ClipSource
-from pipeline.config import TwinConfig
+from pipeline.config import TwinConfig, check_turn_text
 from pipeline.events import Notice
 from pipeline.runtime.components import Components
 from pipeline.runtime.session import Twin
 from pipeline.runtime.turn import TurnResult
-from voice.audio import load_audio, write_wav
+from voice.audio import check_output_path, load_audio, write_wav
 
 DEMO_SCRIPT = (
     "Hi Twin, my name is Sam. What can you help me with?",
@@ -107,6 +107,8 @@ def _speak_as_user(comps: Components, text: str):
 
 def cmd_listen(cfg: TwinConfig, args: argparse.Namespace) -> int:
     clip = load_audio(args.audio, max_seconds=cfg.audio.max_file_minutes * 60)
+    out = args.output or cfg.data_path / "replies" / f"turn-{datetime.now():%Y%m%d-%H%M%S}.wav"
+    check_output_path(out)  # a bad --output fails now, not after the turn and its tool actions
     comps = Components(cfg)
     comps.load_all()
     twin = Twin(cfg, comps)
@@ -117,7 +119,6 @@ def cmd_listen(cfg: TwinConfig, args: argparse.Namespace) -> int:
         raise NoSpeechError(
             f"no words were recognised in {args.audio}", "speak clearly, closer to the microphone"
         )
-    out = args.output or cfg.data_path / "replies" / f"turn-{datetime.now():%Y%m%d-%H%M%S}.wav"
     _save_reply(result, out)
     if args.json:
         print(json.dumps(_result_json(result), ensure_ascii=False))
@@ -131,11 +132,7 @@ def cmd_listen(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_ask(cfg: TwinConfig, args: argparse.Namespace) -> int:
-    text = args.text.strip()
-    if not text:
-        from models.errors import BadInputError
-
-        raise BadInputError("nothing to ask: the text is empty", 'twin ask "what time is it in Tokyo?"')
+    text = check_turn_text(args.text)  # before any model loads: too long, or nothing readable
     comps = Components(cfg)
     twin = Twin(cfg, comps)
     result = asyncio.run(twin.ask(text))
@@ -189,6 +186,7 @@ def cmd_say(cfg: TwinConfig, args: argparse.Namespace) -> int:
         from models.errors import BadInputError
 
         raise BadInputError("nothing to say: the text is empty", 'twin say "hello" --output hello.wav')
+    check_output_path(args.output)
     comps = Components(cfg)
     twin = Twin(cfg, comps)
     audio = comps.tts.synthesize_all(text, twin.prosody)
@@ -222,14 +220,15 @@ def cmd_trace(cfg: TwinConfig, args: argparse.Namespace) -> int:
     if not records:
         print("no turns recorded yet: run `twin demo`, `twin listen FILE` or `twin ask TEXT`")
         return 0
-    for r in records:
-        print(f"turn {r['turn_id']} at {r['at']} ({r['mode']}, {r['status']})")
-        print(f"  heard: {r['heard_from_user']}\n  said : {r['reply']}")
-        for e in r["events"]:
+    for r in records:  # .get: a record from an older Twin may lack a field; it is shown, not fatal
+        turn, at = r.get("turn_id", "?"), r.get("at", "?")
+        print(f"turn {turn} at {at} ({r.get('mode', '?')}, {r.get('status', '?')})")
+        print(f"  heard: {r.get('heard_from_user', '')}\n  said : {r.get('reply', '')}")
+        for e in r.get("events") or []:
             detail = {k: v for k, v in e.items() if k not in ("event", "t", "t_ms", "turn_id")}
             text = ", ".join(f"{k}={str(v)[:60]}" for k, v in detail.items())
-            print(f"  {e['t_ms']:>9.1f} ms  {e['event']:16} {text}")
-        print(f"  timings: {_timing_line(r['timings_ms'])}\n")
+            print(f"  {e.get('t_ms', 0.0):>9.1f} ms  {e.get('event', '?'):16} {text}")
+        print(f"  timings: {_timing_line(r.get('timings_ms') or {})}\n")
     return 0
 
 

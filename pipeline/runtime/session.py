@@ -156,6 +156,9 @@ class Twin:
         return await self.voice_turn(utt.audio, Endpoint(utt), sink, speak, extra)
 
     async def ask(self, text: str, sink: Sink | None = None, speak: bool = False) -> TurnResult:
+        from pipeline.config import check_turn_text
+
+        text = check_turn_text(text)  # over the stated limit or nothing readable: a typed error, no turn
         rec = self._recorder("text")
         return await self._run(rec, text, "en", sink, speak)
 
