@@ -21,9 +21,16 @@ from typing import Any
 
 from pipeline.acting import prompts
 from pipeline.acting.grounding import ground
-from pipeline.acting.routing import candidate_tools, is_state_question, might_need_tools, routed_tools
+from pipeline.acting.routing import (
+    candidate_tools,
+    is_state_question,
+    might_need_tools,
+    routed_tools,
+    third_party_tools,
+)
 from pipeline.acting.runner import CallOutcome, ToolRunner, TurnTools
 from pipeline.llm.base import PlannerModel
+from pipeline.llm.sanitize import strip_special_tokens
 from pipeline.tools.base import Dictation, Tier, ToolCall, ToolRegistry
 from pipeline.tools.errors import MalformedToolCallError, ToolError
 
@@ -74,7 +81,8 @@ def compose_reply(outcomes: list[CallOutcome]) -> str:
             continue
         else:
             parts.append(_sentence(f"I could not {o.tool.replace('_', ' ')}: {first}"))
-    return " ".join(p for p in parts if p) or "Nothing was done."
+    # spoken now, and part of the conversation the model reads next turn: no control tokens
+    return strip_special_tokens(" ".join(p for p in parts if p)) or "Nothing was done."
 
 
 def parse_step(raw: str) -> dict[str, Any]:
@@ -186,7 +194,7 @@ class Planner:
 
     async def _plan(self, text: str, turn: TurnTools) -> PlanResult:
         result = PlanResult()
-        if not might_need_tools(text):
+        if not (might_need_tools(text) or third_party_tools(text, self.registry)):
             return result
         question = is_state_question(text)
         deadline = time.monotonic() + self.time_budget_s
@@ -219,7 +227,7 @@ class Planner:
                 retried = True
                 result.notes.append(f"retried after {exc.code}")
                 messages += [
-                    {"role": "assistant", "content": raw},
+                    {"role": "assistant", "content": strip_special_tokens(raw)},
                     {"role": "user", "content": prompts.invalid_step(exc.message)},
                 ]
                 continue
@@ -246,7 +254,7 @@ class Planner:
             result.outcomes.append(outcome)
             data = outcome.summary if outcome.done else f"not done ({outcome.status}): {outcome.summary}"
             messages += [
-                {"role": "assistant", "content": raw},
+                {"role": "assistant", "content": strip_special_tokens(raw)},
                 {"role": "user", "content": prompts.step_result(call.tool, data)},
             ]
             if not (outcome.done and _COMPOUND.search(text)):

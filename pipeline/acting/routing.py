@@ -4,8 +4,14 @@
 Two uses, both cheap: a gate before any planning (chit-chat goes straight to the streaming reply: a
 grammar-constrained planning call costs a second or more on 2 cores), and the few tools the planner
 offers the model (a 0.5B model picks far better among 3 tools than among 20, and its grammar is
-smaller). Tools of no family (MCP tools) are always offered; a request that matches no family is
-offered everything.
+smaller).
+
+Twin's own tools win their families: a request whose words route to a local family is offered that
+family's tools and never a third-party (MCP) tool for the same words. A third-party tool is offered
+only for what its declared purpose covers: the words of its name and of its sanitised description
+(what it does; a sentence that gives orders was dropped before it got here) that the request uses
+outside the words a local family claimed. Nothing a description says can widen that. A request that
+matches no family and no declared purpose is offered every local tool.
 """
 
 from __future__ import annotations
@@ -22,6 +28,20 @@ _QUESTION_START = re.compile(
     re.IGNORECASE,
 )
 _REQUEST_START = re.compile(r"^(please\s+)?(can|could|would|will) you\b|^please\b", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+")
+# Words too common to say what a tool is for ("get the current value of a thing").
+_COMMON = frozenset(
+    re.findall(
+        r"\S+",
+        """a an the and or but if of to in on at by for from with without into onto about as is are was
+    were be been being it its this that these those there here what whats which who whom whose when
+    where why how can could would will shall should may might do does did done has have had not no yes
+    me my mine i we our us you your they them their he she his her please tell give show let make get
+    gets got set sets use uses using used call calls tool tools server mcp function returns return
+    value values data result results current given specific some any all each every one two new via
+    information info thing things something request query input output string text number""",
+    )
+)
 
 
 @cache
@@ -50,10 +70,48 @@ def routed_tools(registry: ToolRegistry) -> dict[str, Tool]:
     return tools
 
 
+def _stem(word: str) -> str:
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _words(text: str) -> set[str]:
+    """The words that can say what something is about: split at case changes too (getWeather)."""
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
+    words = (w.lower() for w in _WORD.findall(text))
+    return {_stem(w) for w in words if len(w) > 2 and w not in _COMMON and _stem(w) not in _COMMON}
+
+
+def declared_words(tool: Tool) -> set[str]:
+    """What a third-party tool says it is for: the words of its name and its (sanitised)
+    description. Routing reads these, never what the description tells the model to do."""
+    return _words(tool.name.replace("__", " ") + " " + tool.description)
+
+
+def _third_party(registry: ToolRegistry, routed: dict[str, Tool]) -> list[Tool]:
+    return [t for t in registry if t.name not in routed]
+
+
+def third_party_tools(text: str, registry: ToolRegistry) -> list[str]:
+    """The third-party tools whose declared purpose this request's words cover, outside the words
+    any local family claims (those are the built-in tools' to answer)."""
+    routed = routed_tools(registry)
+    rest = text
+    for topic in dict.fromkeys(t.topic for t in routed.values()):
+        rest = _rx(topic).sub(" ", rest)
+    asked = _words(rest)
+    return [t.name for t in _third_party(registry, routed) if asked & declared_words(t)]
+
+
 def candidate_tools(text: str, registry: ToolRegistry) -> list[str]:
-    """The tools this request may be about: the families its words name, and every tool of no
-    family (MCP tools); everything when no family matches. Within a family the first tool whose
-    verbs match narrows it to that one ("add milk to the list" is never get_list)."""
+    """The tools this request may be about: the local families its words name, and the
+    third-party tools whose declared purpose covers the rest of its words; every local tool when
+    neither matches. Within a family the first tool whose verbs match narrows it to that one ("add
+    milk to the list" is never get_list)."""
     routed = routed_tools(registry)
     families: dict[str, list[Tool]] = {}
     for t in routed.values():
@@ -63,9 +121,10 @@ def candidate_tools(text: str, registry: ToolRegistry) -> list[str]:
         if _rx(topic).search(text):
             verb = next((t.name for t in members if t.verbs and _rx(t.verbs).search(text)), None)
             chosen |= {verb} if verb else {t.name for t in members}
+    chosen |= set(third_party_tools(text, registry))
     if not chosen:
-        return registry.names()
-    return [n for n in registry.names() if n in chosen or n not in routed]
+        return [n for n in registry.names() if n in routed]
+    return [n for n in registry.names() if n in chosen]
 
 
 def is_state_question(text: str) -> bool:

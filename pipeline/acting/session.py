@@ -39,9 +39,9 @@ class ToolSession:
         self.registry = registry or self.local.registry()
         self.mcp_problems: list[str] = []
         if registry is None and cfg.tools.mcp:
-            from pipeline.tools.mcp import load_mcp_tools
+            from pipeline.tools.mcp import load_mcp_tools, pins_path
 
-            mcp_tools, self.mcp_problems = load_mcp_tools(cfg.tools.mcp)
+            mcp_tools, self.mcp_problems = load_mcp_tools(cfg.tools.mcp, pins_path(cfg.data_path))
             for tool in mcp_tools:
                 self.registry.add(tool)
         self.gate = PermissionGate(confirm_timeout_s=cfg.tools.confirm_timeout_s)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from persona.style import TurnStyle
+from pipeline.llm.sanitize import strip_special_tokens
 
 LANGUAGE_NAMES = {
     "en": "English",
@@ -47,7 +48,9 @@ class Conversation:
         style: TurnStyle | None = None,
         extra: str = "",
     ) -> list[dict[str, str]]:
-        """The prompt for one turn: `extra` (tool results) goes at the end of its context line."""
+        """The prompt for one turn: `extra` (tool results) goes at the end of its context line.
+        Recalled memories and tool results are untrusted text: no chat-template token in them
+        reaches the model."""
         now = self.clock()
         # "2 March", never "02 March": a zero-padded day is read out digit by digit
         context = [f"It is now {now:%A} {now.day} {now:%B %Y, %H:%M}."]
@@ -55,11 +58,12 @@ class Conversation:
             context.append(style.line)  # per turn, so the system prompt (and its cache) stays put
         if recalled:
             context.append(
-                "What you remember about the user (use only if it helps):\n- " + "\n- ".join(recalled)
+                "What you remember about the user (use only if it helps):\n- "
+                + "\n- ".join(strip_special_tokens(r) for r in recalled)
             )
         if language != "en":
             context.append(f"The user spoke {LANGUAGE_NAMES.get(language, language)}; reply in it.")
-        line = "\n".join(context) + ("\n" + extra if extra else "")
+        line = "\n".join(context) + ("\n" + strip_special_tokens(extra) if extra else "")
         return [
             {"role": "system", "content": self.system_prompt},
             *self.history,

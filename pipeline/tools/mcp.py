@@ -1,25 +1,47 @@
 """MCP servers as tool sources, on the official `mcp` SDK.
 
 Servers are opt-in: only those in `[tools.mcp.<name>]`, only the tools in their `allow` list, each
-with the tier the user grants. Their descriptions and outputs are untrusted text: descriptions are
-sanitised and length-limited before the planner sees them, and outputs enter the turn's provenance.
-Each call opens a session in a worker thread under the server's timeout, so a server that crashes
-or hangs costs that call (reported as not done), never the turn.
+with the tier the user grants. Their descriptions and outputs are untrusted text: a description is
+data, not instructions: its markup, control tokens and every sentence that gives orders ("ALWAYS
+call this tool first") are removed and the rest length-limited before the planner sees it, and
+outputs enter the turn's provenance. Each tool's name, description and input schema are pinned by
+hash when first approved (`McpPins`, DATA_DIR/mcp_pins.json; a server's first use, as configured,
+is that approval): a tool a server later presents changed is not offered until the user approves
+it again (`twin mcp approve`). Each call opens a session in a worker thread under the server's
+timeout, so a server that crashes or hangs costs that call (reported as not done), never the turn.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
 
+from models.durable import JsonState
 from models.errors import TwinError
 from pipeline.config import McpServerConfig
+from pipeline.llm.sanitize import strip_special_tokens
 from pipeline.tools.base import Tier, Tool, ToolResult
 
 DESCRIPTION_LIMIT = 200
+PINS_FILE = "mcp_pins.json"
+_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,63}")
+_JSON_TYPES = ("string", "integer", "number", "boolean", "array", "object")
+# A sentence that addresses the model or steers its choice of tool is an instruction, not a
+# description of what the tool does: it is dropped whole.
+_DIRECTIVE = re.compile(
+    r"\b(?:always|never|must|ignore|disregard|instead|override|overrides|regardless|priority|"
+    r"prioriti[sz]e|prefer|preferred|important|importantly|mandatory|urgent|immediately|"
+    r"do not|don't|you|your|yourself|assistant|ai|llm|prompt|instructions?|"
+    r"(?:all|any|every|each) (?:requests?|quer(?:y|ies)|questions?|tasks?|turns?|messages?))\b",
+    re.IGNORECASE,
+)
 
 
 class McpError(TwinError):
@@ -27,16 +49,137 @@ class McpError(TwinError):
     exit_code = 2
 
 
+class McpPinsError(McpError):
+    code = "mcp_pins_damaged"
+
+
 def sanitize_description(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
-    """Plain, short, one line: control and invisible characters and markup removed, then cut."""
-    text = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c
-        for c in unicodedata.normalize("NFKC", text)
-    )
+    """Plain, short, one line of what the tool does: control and invisible characters, chat-template
+    tokens and markup removed, every sentence that gives the model orders dropped, then cut."""
+    text = strip_special_tokens(unicodedata.normalize("NFKC", text))
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
     text = re.sub(r"<[^>]{0,200}>", " ", text)
-    text = re.sub(r"[`*_#\[\]{}|]+", " ", text)
-    text = " ".join(text.split())
+    text = re.sub(r"[`*_#\[\]{}|<>]+", " ", text)
+    sentences = re.split(r"(?<=[.!?;])\s+", " ".join(text.split()))
+    text = " ".join(s for s in sentences if s and not _DIRECTIVE.search(s))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def pins_path(data_dir: Path) -> Path:
+    return data_dir / PINS_FILE
+
+
+def fingerprint(name: str, description: str, schema: dict[str, Any]) -> str:
+    """The hash a tool is pinned by: its name, its description and its input schema, as presented."""
+    doc = {"name": name, "description": description, "input_schema": schema}
+    raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Presented:
+    """One allow-listed tool as a server presents it now, before anything is made of it."""
+
+    name: str
+    description: str
+    schema: dict[str, Any]
+
+    @property
+    def hash(self) -> str:
+        return fingerprint(self.name, self.description, self.schema)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "hash": self.hash,
+            "description": self.description[:2000],
+            "input_schema": self.schema,
+            "approved": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+
+@dataclass(frozen=True)
+class PinCheck:
+    """A presented tool against its pin: `pinned` (offered), `new` (not pinned yet), `changed`
+    (not offered until re-approved)."""
+
+    server: str
+    tool: str
+    status: Literal["pinned", "new", "changed"]
+    presented: Presented
+    pin: dict[str, Any] | None = None
+    changes: tuple[str, ...] = ()
+
+    def notice(self) -> str:
+        what = " and ".join(self.changes) or "definition"
+        return (
+            f"MCP server '{self.server}' changed its tool '{self.tool}' ({what}) since you approved it: "
+            "it is not offered until you approve it again (hint: review it with `twin mcp list`, then "
+            f"`twin mcp approve {self.server} {self.tool}`)"
+        )
+
+
+def _changes(pin: dict[str, Any], now: Presented) -> tuple[str, ...]:
+    out = []
+    if pin.get("description") != now.description[:2000]:
+        out.append("description")
+    if pin.get("input_schema") != now.schema:
+        out.append("input schema")
+    return tuple(out) or ("definition",)
+
+
+class McpPins:
+    """DATA_DIR/mcp_pins.json: per server, per tool, the hash of what the user approved (with the
+    approved description and schema, so a change can be shown). Written atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.state = JsonState(path, {"version": 1, "servers": {}}, self._damaged)
+
+    @staticmethod
+    def _damaged(path: Path, why: str) -> Exception:
+        return McpPinsError(
+            f"the MCP pin file {path} is damaged ({why}); no MCP tool is offered until it is fixed",
+            f"restore it from a backup, or delete it and re-approve: `twin mcp approve SERVER` (file {path})",
+        )
+
+    def pinned(self, server: str) -> dict[str, dict[str, Any]] | None:
+        """The server's pins; None when the server was never approved."""
+        servers = self.state.read().get("servers") or {}
+        return servers.get(server)
+
+    def check(self, server: str, presented: list[Presented]) -> list[PinCheck]:
+        pins = self.pinned(server) or {}
+        out = []
+        for p in presented:
+            pin = pins.get(p.name)
+            if pin is None:
+                out.append(PinCheck(server, p.name, "new", p))
+            elif pin.get("hash") == p.hash:
+                out.append(PinCheck(server, p.name, "pinned", p, pin))
+            else:
+                out.append(PinCheck(server, p.name, "changed", p, pin, _changes(pin, p)))
+        return out
+
+    def approve(self, server: str, presented: list[Presented]) -> None:
+        """Pin these tools as they are presented now (the user approved them)."""
+
+        def pin(state: dict[str, Any]) -> None:
+            tools = state.setdefault("servers", {}).setdefault(server, {})
+            for p in presented:
+                tools[p.name] = p.record()
+
+        self.state.update(pin)
+
+    def admit(self, server: str, presented: list[Presented]) -> tuple[list[Presented], list[str]]:
+        """The tools that may be offered, and a notice for each that may not. A tool seen for the
+        first time (the server's first use, or a tool newly on its allow list) is pinned as it is:
+        the user configured it. A tool that differs from its pin is held back."""
+        checks = self.check(server, presented)
+        new = [c.presented for c in checks if c.status == "new"]
+        if new:
+            self.approve(server, new)
+        ok = [c.presented for c in checks if c.status != "changed"]
+        return ok, [c.notice() for c in checks if c.status == "changed"]
 
 
 def _leaf(exc: BaseException) -> BaseException:
@@ -138,38 +281,61 @@ class McpServer:
             f"check that it is still running, and that {key} is its streamable HTTP endpoint (often /mcp)",
         )
 
-    def discover(self) -> list[Tool]:
+    def presented(self) -> list[Presented]:
+        """The allow-listed tools as the server presents them now: name, description, input schema."""
+
         async def work(session):
             return (await session.list_tools()).tools
 
-        listed = self._run(work)
-        tools = []
         allow = set(self.config.allow)
-        for t in listed:
+        out = []
+        for t in self._run(work):
             if t.name not in allow:
                 continue
             schema = getattr(t, "inputSchema", None) or getattr(t, "input_schema", None) or {}
-            props = {
-                k: {"type": v.get("type", "string")}
-                if isinstance(v, dict) and isinstance(v.get("type"), str)
-                else {"type": "string"}
-                for k, v in (schema.get("properties") or {}).items()
-            }
-            tools.append(
-                Tool(
-                    name=f"{self.name}__{t.name}",
-                    description=sanitize_description(t.description or ""),
-                    tier=Tier(self.config.tier),
-                    params=props,
-                    handler=self._caller(t.name),
-                    required=tuple(schema.get("required") or ()),
-                    timeout_s=self.config.timeout_s + 3,  # a stdio server's shutdown takes ~2 s more
-                    source=f"mcp:{self.name}",
-                    verb=f"use {self.name} {t.name}",
-                    category="sensitive" if self.config.tier == "sensitive" else "",
+            out.append(Presented(t.name, t.description or "", schema if isinstance(schema, dict) else {}))
+        return out
+
+    def tool(self, p: Presented) -> Tool:
+        """The planner's view of a presented tool: its description sanitised, its arguments plain
+        names of JSON types (an argument name that is not an identifier is a tool not offered)."""
+        props: dict[str, dict[str, Any]] = {}
+        for k, v in (p.schema.get("properties") or {}).items():
+            if not isinstance(k, str) or not _ARG_NAME.fullmatch(k):
+                raise McpError(
+                    f"MCP server '{self.name}' presents tool '{p.name}' with an argument named {k!r}",
+                    "argument names must be plain identifiers; the tool is not offered",
                 )
-            )
-        return tools
+            kind = v.get("type") if isinstance(v, dict) else None
+            props[k] = {"type": kind if kind in _JSON_TYPES else "string"}
+        required = tuple(r for r in (p.schema.get("required") or ()) if isinstance(r, str) and r in props)
+        return Tool(
+            name=f"{self.name}__{p.name}",
+            description=sanitize_description(p.description),
+            tier=Tier(self.config.tier),
+            params=props,
+            handler=self._caller(p.name),
+            required=required,
+            timeout_s=self.config.timeout_s + 3,  # a stdio server's shutdown takes ~2 s more
+            source=f"mcp:{self.name}",
+            verb=f"use {self.name} {p.name}",
+            category="sensitive" if self.config.tier == "sensitive" else "",
+        )
+
+    def discover(self) -> list[Tool]:
+        """The allow-listed tools as presented, unpinned (a tool with a bad argument name raises)."""
+        return [self.tool(p) for p in self.presented()]
+
+    def discover_pinned(self, pins: McpPins) -> tuple[list[Tool], list[str]]:
+        """The allow-listed tools that match their pins, and a notice for each one held back."""
+        presented, problems = pins.admit(self.name, self.presented())
+        tools = []
+        for p in presented:
+            try:
+                tools.append(self.tool(p))
+            except McpError as exc:
+                problems.append(f"{exc.message} (hint: {exc.hint})")
+        return tools, problems
 
     def _caller(self, tool_name: str):
         def call(args: dict[str, Any]) -> ToolResult:
@@ -188,12 +354,23 @@ class McpServer:
         return call
 
 
-def load_mcp_tools(servers: dict[str, McpServerConfig]) -> tuple[list[Tool], list[str]]:
-    """Tools of every configured server that answers; a server that fails is named, not fatal."""
-    tools, problems = [], []
+def load_mcp_tools(
+    servers: dict[str, McpServerConfig], pins: Path | None = None
+) -> tuple[list[Tool], list[str]]:
+    """Tools of every configured server that answers; a server that fails is named, not fatal.
+    With `pins` (DATA_DIR/mcp_pins.json, see `pins_path`), only tools that match their pin are
+    offered, and each one held back is named in the problems."""
+    tools: list[Tool] = []
+    problems: list[str] = []
+    store = McpPins(pins) if pins is not None else None
     for name, conf in servers.items():
         try:
-            tools += McpServer(name, conf).discover()
+            if store is None:
+                tools += McpServer(name, conf).discover()
+                continue
+            found, held = McpServer(name, conf).discover_pinned(store)
+            tools += found
+            problems += held
         except McpError as exc:
             problems.append(f"{exc.message} (hint: {exc.hint})" if exc.hint else exc.message)
     return tools, problems
