@@ -177,3 +177,24 @@ def test_the_lock_is_released_when_its_holder_dies(tmp_path, held):
     proc.communicate(timeout=60)
     with locked(store, timeout_s=5):  # the kernel dropped the dead holder's flock
         pass
+
+
+def test_a_full_disk_is_a_typed_error_and_keeps_the_old_contacts(tmp_path, monkeypatch):
+    """Issue 10, finding 9: `twin contacts add` on a full disk gave a raw traceback."""
+    import errno
+
+    from pipeline.tools.errors import ToolStateError
+    from pipeline.tools.outbox import Contacts
+
+    contacts = Contacts(tmp_path)
+    contacts.add("Anna", "anna@example.org")
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(durable, "atomic_write_bytes", no_space)
+    with pytest.raises(ToolStateError) as err:
+        contacts.add("Bo", "bo@example.org")
+    assert "No space left" in err.value.message and "disk space" in err.value.hint
+    monkeypatch.undo()
+    assert list(Contacts(tmp_path).all()) == ["Anna"]

@@ -32,16 +32,30 @@ class JsonState(_JsonState):
         super().__init__(path, default, _damaged)
 
     def update(self, fn: Callable[[dict[str, Any]], Any]) -> Any:
-        """The read happens inside the lock, so a change another process made meanwhile is kept."""
-        with locked(self.path, f"the tool state {self.path.name}"):
-            return super().update(fn)
+        """The read happens inside the lock, so a change another process made meanwhile is kept. A
+        write that fails (a full disk, an unwritable folder) leaves the old document as it was."""
+        try:
+            with locked(self.path, f"the tool state {self.path.name}"):
+                return super().update(fn)
+        except OSError as exc:
+            raise _unwritable(self.path, exc) from None
+
+
+def _unwritable(path: Path, exc: OSError) -> ToolStateError:
+    return ToolStateError(
+        f"{path} could not be written ({exc.strerror or exc}); nothing in it changed",
+        "free some disk space, or fix the permissions of the data directory",
+    )
 
 
 def spool(folder: Path, record: dict[str, Any]) -> Path:
     """One record into a spool folder (the outbox, the orders), under the folder's lock, so a drain
     that takes the same lock never sees a half-made batch."""
-    with locked(folder, f"the spool {folder.name}/"):
-        return _spool(folder, record)
+    try:
+        with locked(folder, f"the spool {folder.name}/"):
+            return _spool(folder, record)
+    except OSError as exc:
+        raise _unwritable(folder, exc) from None
 
 
 __all__ = ["JsonState", "StoreBusyError", "atomic_write_text", "spool"]
