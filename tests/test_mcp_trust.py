@@ -216,3 +216,31 @@ def test_a_damaged_pin_file_offers_no_mcp_tool(tmp_path):
     assert tools == [] and "is damaged" in problems[0] and "twin mcp approve" in problems[0]
     assert pins.read_text() == "{not json"  # left as it was
     assert McpPins(tmp_path / "other.json").pinned("tiny") is None
+
+
+class _RecordingModel:
+    """A planner model that records what it was offered and always answers with a plain reply."""
+
+    def __init__(self) -> None:
+        self.offered: list[list[str]] = []
+
+    def choose(self, messages, schema, stop=None) -> str:
+        self.offered.append([c["properties"]["tool"]["const"] for c in schema["anyOf"][1:]])
+        return json.dumps({"action": "reply"})
+
+
+def test_a_configured_servers_tools_are_reachable_from_a_turn(cfg, components, tmp_path, monkeypatch):
+    """Issue 11: the planner used to start only when a local tool word appeared, so a request only an
+    MCP tool covers never reached it. Through the real engine and the real tiny server: a request in
+    the echo tool's own words is planned with that tool offered; chit-chat still is not planned."""
+    from pipeline.runtime.session import Twin
+
+    model = _RecordingModel()
+    monkeypatch.setitem(components.__dict__, "planner_model", model)
+    local_cfg = load_config(data_dir=tmp_path)
+    local_cfg.tools.mcp = {"tiny": McpServerConfig(command=TINY, allow=["echo"], tier="read")}
+    twin = Twin(local_cfg, components)
+    asyncio.run(twin.ask("Tell me a joke about penguins."))
+    assert model.offered == []  # chit-chat: no planning call, even with a server configured
+    asyncio.run(twin.ask("Please echo the word banana."))
+    assert model.offered and "tiny__echo" in model.offered[0]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pipeline.acting.routing import might_need_tools
+from pipeline.acting.routing import might_need_tools, third_party_tools
 from pipeline.config import TwinConfig
 from pipeline.conversation.household import Household
 from pipeline.runtime.asking import Asker, TurnVoice
@@ -35,13 +35,30 @@ class ToolDesk:
         return self._local
 
     def wanted(self, text: str) -> bool:
+        """Whether a local tool's words are in `text` (cheap; no session needed)."""
         return self.cfg.tools.enabled and might_need_tools(text)
 
     async def plan(self, text: str, endpoint: Endpoint, turn: TurnVoice) -> Any:
-        """The planner's result for this turn, or None when it needs no tool (plain reply). Nothing
-        acts on a speculative turn: tools wait until the user's turn has really ended."""
-        if not self.wanted(text):
+        """The planner's result for this turn, or None when it needs no tool (plain reply). A
+        configured MCP server's tools are reachable the moment it is configured: with servers in
+        config the session is built on the first turn, and a request whose words only a third-party
+        tool declares also goes to the planner. Nothing acts on a speculative turn: tools wait until
+        the user's turn has really ended."""
+        local = self.wanted(text)
+        if not local and not (self.cfg.tools.enabled and self.cfg.tools.mcp):
             return None
+        session = await self._session(turn)
+        if not local and not third_party_tools(text, session.registry):
+            return None
+        await endpoint.wait()
+        return await session.plan(
+            text,
+            self.household.speaker(turn.identity),
+            confirmer=self.asker.confirmer_for(turn),
+            owner_score=self.household.owner_score(turn.identity, turn.voiced),
+        )
+
+    async def _session(self, turn: TurnVoice) -> Any:
         if self.session is None:
             from pipeline.acting.session import ToolSession
 
@@ -54,10 +71,4 @@ class ToolDesk:
             self.session = await loop.run_in_executor(self.c.pools.llm, build)
             for problem in self.session.mcp_problems:
                 turn.notify("mcp_unavailable", problem)
-        await endpoint.wait()
-        return await self.session.plan(
-            text,
-            self.household.speaker(turn.identity),
-            confirmer=self.asker.confirmer_for(turn),
-            owner_score=self.household.owner_score(turn.identity, turn.voiced),
-        )
+        return self.session
