@@ -56,6 +56,9 @@ def redact_trace_record(record: dict[str, Any]) -> dict[str, Any]:
     return _redact(record, held)
 
 
+REDACTED = "redacted"  # the record has been through redact_trace_record
+
+
 class TraceStore:
     def __init__(self, path: Path, keep: int) -> None:
         self.path = path
@@ -77,6 +80,11 @@ class TraceStore:
         new one; private (0600) because a trace holds what was said, and redacted (the records an
         older Twin wrote in clear are redacted too as the file is rewritten)."""
         records = (self.load() + [record])[-self.keep :]
-        records = [redact_trace_record(r) if isinstance(r, dict) else r for r in records]
+        # Each record is redacted once and marked: not the whole file again on every turn. Records an
+        # older Twin wrote in clear carry no mark and are redacted as the file is next rewritten.
+        records = [
+            {**redact_trace_record(r), REDACTED: True} if isinstance(r, dict) and not r.get(REDACTED) else r
+            for r in records
+        ]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_lines(self.path, (json.dumps(r, ensure_ascii=False) for r in records))
