@@ -240,6 +240,8 @@ def test_a_configured_servers_tools_are_reachable_from_a_turn(cfg, components, t
     local_cfg = load_config(data_dir=tmp_path)
     local_cfg.tools.mcp = {"tiny": McpServerConfig(command=TINY, allow=["echo"], tier="read")}
     twin = Twin(local_cfg, components)
+    twin.warm_up()  # servers start and the planner loads here, not on the first turn's voice path
+    assert twin.tools.session is not None and "tiny__echo" in twin.tools.session.registry
     asyncio.run(twin.ask("Tell me a joke about penguins."))
     assert model.offered == []  # chit-chat: no planning call, even with a server configured
     asyncio.run(twin.ask("Please echo the word banana."))

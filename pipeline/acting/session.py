@@ -31,9 +31,11 @@ class ToolSession:
         now: Callable[[], datetime] | None = None,
         memory: Any | None = None,
         local: LocalTools | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         """`memory` adds the remember/recall/forget tools; `local` shares the engine's LocalTools
-        (its clock rings the timers) instead of building another over the same files."""
+        (its clock rings the timers) instead of building another over the same files, and `audit`
+        the session's one audit log (spoken forget commands write to it too)."""
         self.cfg = cfg
         self.local = local or LocalTools(cfg.data_path, now=now, outbox=cfg.tools.outbox, memory=memory)
         self.registry = registry or self.local.registry()
@@ -45,7 +47,7 @@ class ToolSession:
             for tool in mcp_tools:
                 self.registry.add(tool)
         self.gate = PermissionGate(confirm_timeout_s=cfg.tools.confirm_timeout_s)
-        self.audit = AuditLog(audit_path(cfg))
+        self.audit = audit or AuditLog(audit_path(cfg))
         self.runner = ToolRunner(self.registry, self.gate, self.audit, cfg.data_path)
         self.confirmer = confirmer
         self.planner = (

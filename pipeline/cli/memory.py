@@ -155,6 +155,7 @@ def _forget(mem, args) -> int:
     entry either way, then the deletion and a receipt in DATA_DIR/receipts/."""
     from memory import MemoryInputError
     from pipeline.acting.audit import AuditLog
+    from pipeline.acting.session import audit_path
     from pipeline.conversation.recall import audit_forget
 
     if sum(bool(x) for x in (args.everything, args.about, args.ids)) != 1:
@@ -167,7 +168,7 @@ def _forget(mem, args) -> int:
         plan = mem.plan_forget(args.speaker, about=args.about)
     else:
         plan = mem.plan_forget(args.speaker, ids=[_find(mem, i).id for i in args.ids])
-    audit = AuditLog(args.config_obj.data_path / "audit.jsonl")
+    audit = AuditLog(audit_path(args.config_obj))
     who = "cli"
     if not plan.items:
         _out(args, {"deleted": 0, "matched": 0}, "nothing to delete: " + plan.nothing())

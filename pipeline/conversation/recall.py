@@ -16,6 +16,7 @@ from memory import HOUSEHOLD, ForgetPlan, MemoryRecall, Receipt, parse_command
 from models.errors import TwinError
 from pipeline.acting.audit import AuditLog
 from pipeline.acting.permissions import is_explicit_yes
+from pipeline.acting.session import audit_path
 from pipeline.config import TwinConfig
 from pipeline.runtime.endpointing import Endpoint
 from pipeline.runtime.retention import erase_conversation_records
@@ -100,18 +101,15 @@ def erase_records(data_dir: Path) -> int:
 
 
 class MemoryBridge:
-    def __init__(self, cfg: TwinConfig, memory: MemoryRecall | None, pools: Any) -> None:
+    def __init__(
+        self, cfg: TwinConfig, memory: MemoryRecall | None, pools: Any, audit: AuditLog | None = None
+    ) -> None:
+        """`audit`: the session's audit log, shared with the tool session (one object per file)."""
         self.cfg = cfg
         self.memory = memory
         self.pools = pools
         self._writes: list[concurrent.futures.Future] = []
-        self._audit: AuditLog | None = None
-
-    @property
-    def audit(self) -> AuditLog:
-        if self._audit is None:
-            self._audit = AuditLog(Path(self.cfg.data_path) / "audit.jsonl")
-        return self._audit
+        self.audit = audit or AuditLog(audit_path(self.cfg))
 
     async def command(
         self, text: str, scope: str | None, endpoint: Endpoint, ask: ForgetAsk | None = None
@@ -137,7 +135,7 @@ class MemoryBridge:
         if not plan.items:
             return plan.nothing()
         ask = ask or ForgetAsk(None, plan.scope)
-        audit = await loop.run_in_executor(self.pools.memory, lambda: self.audit)
+        audit = self.audit
 
         def record(decision: str, reasons: list[str], receipt: Receipt | None = None) -> str:
             return audit_forget(audit, plan, decision, ask.who, reasons, receipt, ask.turn)

@@ -26,6 +26,8 @@ from devices.sinks import BufferSink
 from models.errors import TwinError
 from persona import load_persona, system_prompt
 from persona.style import StylePolicy
+from pipeline.acting.audit import AuditLog
+from pipeline.acting.session import audit_path
 from pipeline.config import TwinConfig
 from pipeline.conversation.context import LANGUAGE_NAMES, Conversation, local_now
 from pipeline.conversation.fast_path import FastPath
@@ -90,14 +92,15 @@ class Twin:
         self.prosody = Prosody(length_scale=self.profile.speech_rate * self.persona.speaking_rate)
         self.conversation = Conversation(self.system_prompt, cfg.llm.history_turns, clock)
         self.memory = self.c.memory  # the long-term store (None when disabled)
-        self.memory_bridge = MemoryBridge(cfg, self.c.memory, self.c.pools)
+        self.audit = AuditLog(audit_path(cfg))  # one per session: tools and spoken forgetting
+        self.memory_bridge = MemoryBridge(cfg, self.c.memory, self.c.pools, self.audit)
         self.household = Household(cfg, self.c)
         self.hearing = Hearing(cfg, self.c, StylePolicy(self.persona, self.profile))
         p = self.profile
         self.reply_voice = ReplyVoice(self.c, p.max_reply_tokens, p.max_reply_sentences, self.prosody)
         self.asker = Asker(self.c, self.household, self._transcribe, self.reply_voice.speak_aside)
         self.fast_path = FastPath(cfg, self.c, self.asker, self.memory_bridge)
-        self.tools = ToolDesk(cfg, self.c, self.c.memory, self.household, self.asker)
+        self.tools = ToolDesk(cfg, self.c, self.c.memory, self.household, self.asker, self.audit)
         self.front_end = FrontEnd(self)
         self.traces = TraceStore(cfg.data_path / "traces.jsonl", cfg.trace_turns)
         self.observers: list[EventQueue] = []
@@ -123,6 +126,7 @@ class Twin:
             self._warm = True
             self.c.llm.prefill(self.messages_for("Hello.", "en"))
             self.memory_bridge.housekeeping()
+            self.tools.prepare()
 
     def flush_memory(self, timeout: float = 30.0) -> None:
         self.memory_bridge.flush(timeout)

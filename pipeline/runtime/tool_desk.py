@@ -16,15 +16,23 @@ from pipeline.runtime.endpointing import Endpoint
 
 class ToolDesk:
     def __init__(
-        self, cfg: TwinConfig, components: Any, memory: Any, household: Household, asker: Asker
+        self,
+        cfg: TwinConfig,
+        components: Any,
+        memory: Any,
+        household: Household,
+        asker: Asker,
+        audit: Any = None,
     ) -> None:
         self.cfg = cfg
         self.c = components
         self.memory = memory
         self.household = household
         self.asker = asker
+        self.audit = audit
         self.session: Any = None  # the ToolSession, built on the first turn that may need a tool
         self._local: Any = None
+        self._problems_told = False
 
     @property
     def local(self) -> Any:
@@ -58,17 +66,24 @@ class ToolDesk:
             owner_score=self.household.owner_score(turn.identity, turn.voiced),
         )
 
+    def prepare(self) -> None:
+        """Before the first turn (warm-up): with MCP servers configured, start them and load the
+        planner now, so the first turn does not pay for it on the voice path."""
+        if self.cfg.tools.enabled and self.cfg.tools.mcp and self.session is None:
+            self.session = self._build()
+
+    def _build(self) -> Any:
+        from pipeline.acting.session import ToolSession
+
+        return ToolSession(self.cfg, self.c.planner_model, local=self.local, audit=self.audit)
+
     async def _session(self, turn: TurnVoice) -> Any:
         if self.session is None:
-            from pipeline.acting.session import ToolSession
-
-            loop = asyncio.get_running_loop()
-
-            def build() -> Any:
-                return ToolSession(self.cfg, self.c.planner_model, local=self.local)
-
             # loads a model and starts MCP servers: off the loop
-            self.session = await loop.run_in_executor(self.c.pools.llm, build)
+            loop = asyncio.get_running_loop()
+            self.session = await loop.run_in_executor(self.c.pools.llm, self._build)
+        if not self._problems_told:
+            self._problems_told = True
             for problem in self.session.mcp_problems:
                 turn.notify("mcp_unavailable", problem)
         return self.session
