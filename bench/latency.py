@@ -4,6 +4,12 @@ baseline on the same models (whole transcript, then whole reply, then all of the
 Each question is played into the live loop as a microphone would deliver it, so voice-to-voice is
 measured by the wall clock from the arrival of the last voiced frame to the first reply sample.
 The two pipelines alternate per question, so machine noise falls on both alike.
+
+Those questions are synthesized in Twin's own voice and each runs in a fresh session. A second part
+measures what a user meets: the human recordings of ../shared/fixtures/speech_to_phrase_en, played
+as ONE continuing conversation per pipeline (history and the model's prompt cache carry over from
+turn to turn), reported apart from the synthetic figures. The two conversations run one after the
+other: alternating them on one model would evict each other's prompt cache, which no user does.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import json
 import platform
 import resource
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,10 +27,11 @@ import numpy as np
 
 from devices.sinks import BufferSink
 from devices.sources import ClipSource
+from memory import Memory
 from pipeline.config import TwinConfig
 from pipeline.runtime.components import Components
 from pipeline.runtime.session import Twin
-from voice.audio import SAMPLE_RATE, AudioClip, resample
+from voice.audio import SAMPLE_RATE, AudioClip, load_audio, resample
 
 QUESTIONS = (
     "What is the capital of France?",
@@ -65,6 +73,71 @@ async def _one(twin: Twin, clip: AudioClip) -> dict[str, float | None] | None:
     results = await twin.live(ClipSource(clip, realtime=True, trailing_silence=1.5), BufferSink())
     done = [r for r in results if r.status == "completed"]
     return done[0].timings_ms if done else None
+
+
+_UNSET = object()
+RECORDINGS = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "speech_to_phrase_en" / "wav"
+)
+
+
+def _recordings() -> list[AudioClip]:
+    """Real people's spoken commands and questions (empty when the fixtures are not beside the repo)."""
+    return [load_audio(p) for p in sorted(RECORDINGS.glob("*.wav"))] if RECORDINGS.is_dir() else []
+
+
+async def _conversation(cfg: TwinConfig, comps: Components, clips: list[AudioClip], naive: bool) -> dict:
+    """One session through every clip in turn: what the user meets as a conversation goes on."""
+    twin = Twin(cfg, comps, naive=naive)
+    twin.warm_up()
+    bucket: dict[str, list[float]] = {k: [] for k in STAGES}
+    for clip in clips:
+        t = await _one(twin, clip)
+        for k in STAGES:
+            if t is not None and t.get(k) is not None:
+                bucket[k].append(float(t[k]))  # type: ignore[arg-type]
+    return bucket
+
+
+def _real_conversation(cfg: TwinConfig, comps: Components) -> dict | None:
+    clips = _recordings()
+    if not clips:
+        print(f"\nreal recordings: {RECORDINGS} not found; that part is skipped")
+        return None
+    # The recordings are commands ("set a timer", "lock the front door"): they act on a scratch data
+    # directory and a scratch memory, never the user's.
+    with tempfile.TemporaryDirectory(prefix="twin-bench-") as scratch:
+        scfg = cfg.model_copy(update={"data_dir": Path(scratch)})
+        saved = comps.__dict__.pop("memory", _UNSET)
+        comps.__dict__["memory"] = Memory.open(Path(scratch) / "memory") if cfg.memory.enabled else None
+        try:
+            streaming = asyncio.run(_conversation(scfg, comps, clips, naive=False))
+            naive = asyncio.run(_conversation(scfg, comps, clips, naive=True))
+        finally:
+            if comps.__dict__["memory"] is not None:
+                comps.__dict__["memory"].close()
+            del comps.__dict__["memory"]
+            if saved is not _UNSET:
+                comps.__dict__["memory"] = saved
+    v2v, base = _stats(streaming["voice_to_voice"]), _stats(naive["voice_to_voice"])
+    ratio = round(v2v["median"] / base["median"], 3) if base["median"] else None
+    ratio_p95 = round(v2v["p95"] / base["p95"], 3) if base["p95"] else None
+    print(f"\nreal recordings ({len(clips)} human clips, one continuing conversation per pipeline)")
+    print(f"{'stage (ms)':18} {'median':>8} {'p95':>8}   {'naive median':>12} {'naive p95':>10}")
+    for k in STAGES:
+        a, b = _stats(streaming[k]), _stats(naive[k])
+        print(f"{k:18} {a['median']:8.0f} {a['p95']:8.0f}   {b['median']:12.0f} {b['p95']:10.0f}")
+    print(f"ratio (streaming / naive): median {ratio}, p95 {ratio_p95}")
+    return {
+        "clips": len(clips),
+        "turns_completed": len(streaming["voice_to_voice"]),
+        "voice_to_voice_ms": v2v,
+        "baseline_voice_to_voice_ms": base,
+        "ratio_median": ratio,
+        "ratio_p95": ratio_p95,
+        "stages_ms": {k: _stats(v) for k, v in streaming.items()},
+        "baseline_stages_ms": {k: _stats(v) for k, v in naive.items()},
+    }
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -111,6 +184,7 @@ def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> in
 
     print(f"Models loaded in {load_s:.1f} s; {turns} spoken turns, paced in real time, each run twice.")
     asyncio.run(run_all())
+    real = _real_conversation(cfg, comps)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stages = {k: _stats(v) for k, v in streaming.items()}
     baseline = _stats(naive["voice_to_voice"])
@@ -118,7 +192,8 @@ def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> in
     ratio_median = round(v2v["median"] / baseline["median"], 3) if baseline["median"] else None
     ratio_p95 = round(v2v["p95"] / baseline["p95"], 3) if baseline["p95"] else None
 
-    print(f"\n{'stage (ms)':18} {'median':>8} {'p95':>8}   {'naive median':>12} {'naive p95':>10}")
+    print(f"\nsynthetic questions ({turns}, Twin's own voice, a fresh session each)")
+    print(f"{'stage (ms)':18} {'median':>8} {'p95':>8}   {'naive median':>12} {'naive p95':>10}")
     for k in STAGES:
         s, n = stages[k], _stats(naive[k])
         print(f"{k:18} {s['median']:8.0f} {s['p95']:8.0f}   {n['median']:12.0f} {n['p95']:10.0f}")
@@ -143,6 +218,7 @@ def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> in
         "stdev_v2v_ms": round(statistics.pstdev(streaming["voice_to_voice"]), 1)
         if streaming["voice_to_voice"]
         else None,
+        "real_conversation": real,
     }
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
