@@ -19,15 +19,24 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "Twin needs Python 3.11 or newer ($PY is $("$PY" --version 2>&1))" >&2; exit 1
 fi
 
-# strace: the test that proves no command reaches the network (tests/test_network_offline.py)
-if ! ldconfig -p 2>/dev/null | grep -q libportaudio || ! command -v strace >/dev/null; then
-  say "Installing the PortAudio library (live microphone and speaker) and strace (the offline test)"
+# System packages, one per line with what needs it. Installed once; a machine without apt gets a
+# warning naming what is missing.
+APT_PACKAGES=(
+  libportaudio2   # the live microphone and speaker (sounddevice)
+  strace          # the test that proves no command reaches the network (tests/test_network_offline.py)
+)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "Installing system packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   if command -v apt-get >/dev/null; then
-    ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq libportaudio2 strace >/dev/null) \
-      || echo "warning: could not install libportaudio2 and strace; 'twin live' will explain how to get it" >&2
+    ($SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null) \
+      || echo "warning: could not install ${missing[*]}; the features that need them explain what is missing" >&2
   else
-    echo "warning: install PortAudio (libportaudio2) and strace with your package manager" >&2
+    echo "warning: install these with your package manager: ${missing[*]}" >&2
   fi
 fi
 
