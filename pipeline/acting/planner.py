@@ -23,12 +23,12 @@ from pipeline.acting import prompts
 from pipeline.acting.grounding import ground
 from pipeline.acting.routing import (
     candidate_tools,
-    is_state_question,
     might_need_tools,
     routed_tools,
     third_party_tools,
 )
 from pipeline.acting.runner import CallOutcome, ToolRunner, TurnTools
+from pipeline.acting.speech_act import classify
 from pipeline.llm.base import PlannerModel
 from pipeline.llm.sanitize import strip_special_tokens
 from pipeline.tools.base import Dictation, Tier, ToolCall, ToolRegistry
@@ -40,7 +40,6 @@ __all__ = [
     "PlannerModel",
     "candidate_tools",
     "compose_reply",
-    "is_state_question",
     "might_need_tools",
     "parse_step",
 ]
@@ -196,7 +195,7 @@ class Planner:
         result = PlanResult()
         if not (might_need_tools(text) or third_party_tools(text, self.registry)):
             return result
-        question = is_state_question(text)
+        question = (turn.act or classify(text)).asks
         deadline = time.monotonic() + self.time_budget_s
         names = tuple(candidate_tools(text, self.registry))  # the words' routing, once per turn
         system, schema = self.offer(names)
@@ -233,7 +232,7 @@ class Planner:
                 continue
             if question and tool.tier != Tier.READ:
                 result.notes.append(f"did not {tool.name}: the user asked a question, not for a change")
-                break
+                break  # the runner would refuse it too; nothing to record: it was never asked for
             key = json.dumps([call.tool, call.args], sort_keys=True)
             if key in seen:
                 break  # the same call again: the step is done

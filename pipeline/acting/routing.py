@@ -22,12 +22,6 @@ from functools import cache
 from pipeline.tools.base import Tool, ToolRegistry
 from pipeline.tools.family import catalog
 
-_QUESTION_START = re.compile(
-    r"^(is|are|was|were|do|does|did|what|what's|whats|when|where|who|why|how|which|whose|has|have|"
-    r"am|should|shall)\b",
-    re.IGNORECASE,
-)
-_REQUEST_START = re.compile(r"^(please\s+)?(can|could|would|will) you\b|^please\b", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+")
 # Words too common to say what a tool is for ("get the current value of a thing").
 _COMMON = frozenset(
@@ -125,11 +119,3 @@ def candidate_tools(text: str, registry: ToolRegistry) -> list[str]:
     if not chosen:
         return [n for n in registry.names() if n in routed]
     return [n for n in registry.names() if n in chosen]
-
-
-def is_state_question(text: str) -> bool:
-    """'Is the volume up?' asks about state; 'Can you turn it up?' is a request."""
-    t = text.strip().lower()
-    if _REQUEST_START.match(t):
-        return False
-    return bool(_QUESTION_START.match(t)) or (t.endswith("?") and not t.startswith(("set", "add", "send")))

@@ -25,6 +25,7 @@ from typing import Any
 from models.errors import TwinError
 from pipeline.acting.audit import AuditError, AuditLog
 from pipeline.acting.permissions import Confirmer, PermissionGate, Provenance, Speaker
+from pipeline.acting.speech_act import SpeechAct
 from pipeline.tools.base import Tier, ToolCall, ToolRegistry, ToolResult
 from pipeline.tools.errors import ToolError, ToolTimeoutError
 from pipeline.tools.store import JsonState
@@ -41,6 +42,9 @@ class TurnTools:
     # the turn's voice against the enrolled owner: 1.0 theirs, 0.0 someone else's; None when nothing
     # can be checked (a typed command, or no owner enrolled). A fact of the turn, never the model's.
     owner_score: float | None = None
+    # what the user did with their words (asked, requested, stated); None: not judged (a call made
+    # directly from the CLI). A question never changes state, whatever any model chose.
+    act: SpeechAct | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     committed: list[CallOutcome] = field(default_factory=list)
 
@@ -135,6 +139,9 @@ class ToolRunner:
         cancelled = "the turn was cancelled before this call ran"
         if turn.cancelled.is_set():
             return stop("not_run", "cancelled", cancelled)
+        if tool.tier != Tier.READ and turn.act is not None and not turn.act.may_change_state:
+            why = f"the user asked a question, not for a change ({turn.act.reason})"
+            return stop("denied", "blocked", f"not done: {why}", ("question_not_request",))
         a = self.gate.assess(tool, args, turn.speaker, turn.provenance)
         decision = "auto"
         if not a.allowed:

@@ -12,6 +12,7 @@ from pipeline.acting.audit import AuditLog
 from pipeline.acting.permissions import Confirmer, PermissionGate, Provenance, Speaker
 from pipeline.acting.planner import Planner, PlannerModel, PlanResult
 from pipeline.acting.runner import ToolRunner, TurnTools
+from pipeline.acting.speech_act import SpeechAct, classify
 from pipeline.config import TwinConfig
 from pipeline.tools.base import ToolRegistry
 from pipeline.tools.local import LocalTools
@@ -64,6 +65,7 @@ class ToolSession:
         speaker: Speaker | None = None,
         confirmer: Confirmer | None = None,
         owner_score: float | None = None,
+        act: SpeechAct | None = None,
     ) -> TurnTools:
         """One turn's tool context, handed in explicitly: who asked, how to ask them (the session's
         default confirmer when the turn brings none), and the turn's owner-voice score."""
@@ -73,6 +75,7 @@ class ToolSession:
             confirmer or self.confirmer,
             f"{self._session}-{next(self._ids)}",
             owner_score=owner_score,
+            act=act or classify(text),
         )
 
     async def plan(
@@ -81,6 +84,7 @@ class ToolSession:
         speaker: Speaker | None = None,
         confirmer: Confirmer | None = None,
         owner_score: float | None = None,
+        act: SpeechAct | None = None,
     ) -> PlanResult:
         assert self.planner is not None, "a ToolSession without a model cannot plan"
-        return await self.planner.plan(text, self.turn(text, speaker, confirmer, owner_score))
+        return await self.planner.plan(text, self.turn(text, speaker, confirmer, owner_score, act))

@@ -6,6 +6,7 @@ the estimate. A failure here costs the turn only the hint: the reply goes on in 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class HeardVoice:
     style: TurnStyle | None = None  # None: the voice was not heard (identity and emotion off)
     emotion: EmotionEstimate | None = None
     voices: int = 1  # voices heard lately (others may be listening)
+    # the pitch movement at the utterance's end (semitones; None: not measured): a spoken question
+    final_rise_st: float | None = None
 
 
 class Hearing:
@@ -88,4 +91,6 @@ class Hearing:
         name = signals.speaker.name
         known = name != "unknown"
         identity = SpeakerIdentity(name if known else None, known or bool(self.c.speakers.names()))
-        return HeardVoice(identity, self.style.for_turn(emotion, voices), emotion, voices)
+        rise = getattr(signals.features, "final_rise_st", math.nan)
+        rise = float(rise) if math.isfinite(rise) else None
+        return HeardVoice(identity, self.style.for_turn(emotion, voices), emotion, voices, rise)

@@ -83,6 +83,7 @@ class TurnVoice:
     sink: Any
     identity: SpeakerIdentity
     voiced: bool
+    final_rise_st: float | None = None  # the pitch movement at the end of the user's words
 
     def notify(self, code: str, message: str) -> None:
         self.rec.emit(Notice, code=code, message=message)

@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 from pipeline.acting.routing import might_need_tools, third_party_tools
+from pipeline.acting.speech_act import classify
 from pipeline.config import TwinConfig
 from pipeline.conversation.household import Household
 from pipeline.runtime.asking import Asker, TurnVoice
@@ -64,6 +65,7 @@ class ToolDesk:
             self.household.speaker(turn.identity),
             confirmer=self.asker.confirmer_for(turn),
             owner_score=self.household.owner_score(turn.identity, turn.voiced),
+            act=classify(text, turn.final_rise_st),
         )
 
     def prepare(self) -> None:

@@ -23,6 +23,8 @@ class ProsodyFeatures:
     rate_sps: float  # syllables per second of speech (from the transcript, else intensity peaks)
     pause_ratio: float  # share of silence between the first and last speech
     speech_seconds: float
+    # pitch at the very end against the stretch before it, semitones: a spoken question rises
+    final_rise_st: float = math.nan
 
     def to_json(self) -> dict[str, float]:
         return {k: (round(v, 3) if math.isfinite(v) else None) for k, v in asdict(self).items()}
@@ -81,7 +83,24 @@ def prosody_features(audio: AudioClip, text: str = "") -> ProsodyFeatures:
         float(rate),
         float(pause_ratio),
         float(speech_s),
+        final_rise(f0),
     )
+
+
+def final_rise(f0: np.ndarray, step_s: float = 0.01) -> float:
+    """How far the pitch of the last voiced 0.15 s sits above the voiced second before it
+    (semitones; nan when too little is voiced). Medians, so one octave error does not decide."""
+    idx = np.flatnonzero(f0 > 0)
+    tail_n = int(0.15 / step_s)
+    if len(idx) < tail_n + 20:
+        return math.nan
+    st = 12 * np.log2(f0[idx] / 100.0)
+    end = idx[-1]
+    tail = st[idx > end - 0.3 / step_s][-tail_n:]  # the last voiced frames, within 0.3 s of the end
+    body = st[(idx <= end - 0.3 / step_s) & (idx > end - 1.3 / step_s)]
+    if len(tail) < 5 or len(body) < 10:
+        return math.nan
+    return round(float(np.median(tail) - np.median(body)), 2)
 
 
 def baseline_from(features: list[ProsodyFeatures]) -> dict[str, float]:
