@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,11 @@ from .items import Kind, MemoryInputError, MemoryItem, check_time, validate_text
 from .redaction import redact_secrets
 from .speakers import speaker_scope
 from .store import write_error
+from .timestamps import parse_timestamp
 
 FORMAT = "twin-memory"
+# Where a JSONL line's time may be, first found wins: what other tools' exports call it.
+TIME_FIELDS = ("time", "timestamp", "date", "datetime", "created_at")
 
 
 def write_export(path: Path, items: list[MemoryItem], embedder: str) -> int:
@@ -112,7 +114,7 @@ def _from_jsonl(data: object) -> MemoryItem:
     if "id" not in data or "text" not in data:
         raise MemoryInputError("each line needs 'id' and 'text'", '{"id": "m1", "text": "..."}')
     text = validate_text(data["text"])
-    when = data.get("time")
+    when = next((data[k] for k in TIME_FIELDS if data.get(k) is not None), None)
     if isinstance(when, str):
         when = parse_time(when)
     try:
@@ -139,12 +141,9 @@ def _from_jsonl(data: object) -> MemoryItem:
 
 
 def parse_time(when: str) -> float:
-    """An ISO 8601 date as seconds since 1970, checked to be a real date (1970..9999)."""
-    try:
-        t = datetime.fromisoformat(when.replace("Z", "+00:00")).timestamp()
-    except (ValueError, OverflowError, OSError):
-        raise MemoryInputError(f"bad time '{when[:40]}'", "use ISO 8601, e.g. 2026-11-24T10:00:00") from None
-    return check_time(t)
+    """A timestamp as exports write it (memory/timestamps.py: ISO 8601, RFC 2822, "9:55 am on 22
+    October, 2023", day-first "22/10/2023 21:55") as seconds since 1970, checked to be a real date."""
+    return parse_timestamp(when)
 
 
 def import_into(mem: Any, path: Path, batch_size: int = 64) -> tuple[int, list[tuple[int, str]]]:

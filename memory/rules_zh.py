@@ -57,7 +57,30 @@ _DID = (
 )
 _EVERY = r"每(?:个)?(?:天|周|星期|礼拜|晚|年|月|早上|晚上|周末)"
 _TIME = r"(?:今天|昨天|今早|今晚|昨晚|前天|这周|今天早上|今天上午|今天下午|早上|刚才)"
-RULES: list[tuple[re.Pattern[str], Kind, str, float]] = [
+# A question is never a statement of fact: "我女儿叫什么名字？" asks for the slot, it does not fill it.
+# Question words, the yes/no particles at the end, and the question mark (the policy strips a final
+# one before matching, so the particles are what is left).
+QUESTION = re.compile(
+    r"什么|谁|哪|几(?:个|号|岁|点|天|月|年|时|位|次)|多少|怎么|怎样|为什么|为啥|是不是|有没有|对不对|"
+    r"[吗呢么嘛][\s。！？!?]*$|[？?]"
+)
+
+
+def is_question(text: str) -> bool:
+    return QUESTION.search(text) is not None
+
+
+class _Statement:
+    """A write rule's pattern that never matches a question (the policy calls `.search`)."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return None if is_question(text) else self.pattern.search(text)
+
+
+_RULES: list[tuple[re.Pattern[str], Kind, str, float]] = [
     (
         re.compile(
             rf"我(?:的)?(?P<rel>{_REL})(?:的名字)?(?:叫做|叫|名叫|的名字是)(?![我你他她它])(?P<v>{_NAME})"
@@ -129,3 +152,4 @@ RULES: list[tuple[re.Pattern[str], Kind, str, float]] = [
         0.6,
     ),
 ]
+RULES: list[tuple[_Statement, Kind, str, float]] = [(_Statement(p), k, key, imp) for p, k, key, imp in _RULES]
