@@ -100,3 +100,10 @@ def bound_length(sentences: list[str], max_sentences: int, max_words: int) -> li
         out.append(s)
         words += n
     return out
+
+
+def number_words(upto: int) -> list[str]:
+    """0..`upto` as English words ("zero" ... "sixty-eight" ...), index = value."""
+    from num2words import num2words
+
+    return [num2words(i) for i in range(upto + 1)]

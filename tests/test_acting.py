@@ -41,9 +41,14 @@ def _outbox(tmp_path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((tmp_path / "outbox").glob("*.json"))]
 
 
-def test_spoken_yes_sends_the_message(cfg, components, synth, tmp_path):
+def test_spoken_yes_sends_the_message(cfg, components, synth, espeak, tmp_path):
     twin = _twin(cfg, components, tmp_path)
-    clip = _conversation(synth, ["Send a message to Tom saying I am running late.", "Yes."], [2.5, 1.5])
+
+    # the user's yes in a voice that is not Twin's own (a yes in Twin's voice is never taken)
+    def voice(text):
+        return espeak(text) if text == "Yes." else synth(text)
+
+    clip = _conversation(voice, ["Send a message to Tom saying I am running late.", "Yes."], [2.5, 1.5])
     results = asyncio.run(twin.live(ClipSource(clip), BufferSink()))
     assert len(results) == 1, [r.transcript for r in results]  # the answer was not a turn of its own
     r = results[0]

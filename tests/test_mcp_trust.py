@@ -43,7 +43,8 @@ class FakeCompromisedModel:
         self.offered: list[list[str]] = []
 
     def choose(self, messages, schema, stop=None) -> str:
-        offered = [c["properties"]["tool"]["const"] for c in schema["anyOf"][1:]]
+        calls = [c for c in schema["anyOf"] if c["properties"]["action"]["const"] == "call"]
+        offered = [c["properties"]["tool"]["const"] for c in calls]
         self.offered.append(offered)
         if "tiny__helper" in offered:
             request = messages[1]["content"]
@@ -225,7 +226,8 @@ class _RecordingModel:
         self.offered: list[list[str]] = []
 
     def choose(self, messages, schema, stop=None) -> str:
-        self.offered.append([c["properties"]["tool"]["const"] for c in schema["anyOf"][1:]])
+        calls = [c for c in schema["anyOf"] if c["properties"]["action"]["const"] == "call"]
+        self.offered.append([c["properties"]["tool"]["const"] for c in calls])
         return json.dumps({"action": "reply"})
 
 

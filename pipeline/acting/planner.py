@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.acting import prompts
+from pipeline.acting.background import spoken_name
 from pipeline.acting.grounding import ground
 from pipeline.acting.routing import (
     candidate_tools,
     might_need_tools,
+    route,
     routed_tools,
-    third_party_tools,
 )
 from pipeline.acting.runner import CallOutcome, ToolRunner, TurnTools
 from pipeline.acting.speech_act import classify
@@ -78,6 +79,9 @@ def compose_reply(outcomes: list[CallOutcome]) -> str:
             )
         elif o.status == "cancelled":
             continue
+        elif o.status == "pending":
+            what = spoken_name(o.tool)
+            parts.append(f"I'm on it: {what} is taking a while, and I'll tell you when it's done.")
         else:
             parts.append(_sentence(f"I could not {o.tool.replace('_', ' ')}: {first}"))
     # spoken now, and part of the conversation the model reads next turn: no control tokens
@@ -121,8 +125,10 @@ class Planner:
         runner: ToolRunner,
         max_steps: int = 3,
         time_budget_s: float = 8.0,
+        index: Any = None,
     ) -> None:
         self.model = model
+        self.index = index  # tools found by meaning (tool_index.ToolIndex); None: by words only
         self.registry = registry
         self.runner = runner
         self.max_steps = max_steps
@@ -130,12 +136,16 @@ class Planner:
         self._prompts: dict[tuple[str, ...], tuple[str, dict[str, Any]]] = {}
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="twin-planner")
 
-    def offer(self, names: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
-        """The system prompt and step schema for these candidate tools (cached)."""
-        if names not in self._prompts:
+    def offer(self, names: tuple[str, ...], must_call: bool = False) -> tuple[str, dict[str, Any]]:
+        """The system prompt and step schema for these candidate tools (cached). `must_call`: the
+        schema has no plain-reply branch (routing already decided a read is needed; the model
+        only fills in the arguments)."""
+        key = (*names, "!" if must_call else "")
+        if key not in self._prompts:
             tools = [self.registry.get(n) for n in names]
-            self._prompts[names] = (prompts.planning_prompt(tools), prompts.step_schema(tools))
-        return self._prompts[names]
+            schema = prompts.step_schema(tools, allow_reply=not must_call)
+            self._prompts[key] = (prompts.planning_prompt(tools), schema)
+        return self._prompts[key]
 
     async def _choose(
         self, messages: list[dict[str, str]], schema: dict[str, Any], stop: threading.Event
@@ -193,12 +203,18 @@ class Planner:
 
     async def _plan(self, text: str, turn: TurnTools) -> PlanResult:
         result = PlanResult()
-        if not (might_need_tools(text) or third_party_tools(text, self.registry)):
+        names = tuple(route(text, self.registry, self.index))  # once per turn
+        if not names:
             return result
         question = (turn.act or classify(text)).asks
+        if question:  # a question only reads: offer the read-only candidates when there are any
+            reads = tuple(n for n in names if self.registry.get(n).tier == Tier.READ)
+            names = reads or names
+        # A question routed to exactly one read-only tool needs that read: a small model too often
+        # answers from nothing ("three tasks on your list") instead. It fills in the arguments only.
+        must_call = question and len(names) == 1 and self.registry.get(names[0]).tier == Tier.READ
         deadline = time.monotonic() + self.time_budget_s
-        names = tuple(candidate_tools(text, self.registry))  # the words' routing, once per turn
-        system, schema = self.offer(names)
+        system, schema = self.offer(names, must_call)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
         seen: set[str] = set()
         retried = False

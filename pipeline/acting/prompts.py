@@ -20,8 +20,9 @@ NO_ACTION_CONTEXT = (
 )
 
 
-def step_schema(tools: Iterable[Tool]) -> dict[str, Any]:
-    """Exactly one of: a call of an offered tool with its typed arguments, or a plain reply."""
+def step_schema(tools: Iterable[Tool], allow_reply: bool = True) -> dict[str, Any]:
+    """Exactly one of: a call of an offered tool with its typed arguments, or a plain reply (unless
+    `allow_reply` is False: then a call)."""
     calls = [
         {
             "type": "object",
@@ -35,7 +36,7 @@ def step_schema(tools: Iterable[Tool]) -> dict[str, Any]:
         for t in tools
     ]
     reply = {"type": "object", "properties": {"action": {"const": "reply"}}, "required": ["action"]}
-    return {"anyOf": [reply, *calls]}
+    return {"anyOf": [reply, *calls] if allow_reply else calls}
 
 
 def planning_prompt(tools: Iterable[Tool]) -> str:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
-from pipeline.tools.base import Tool, ToolRegistry
+from pipeline.tools.base import Tier, Tool, ToolRegistry
 from pipeline.tools.family import catalog
 
 _WORD = re.compile(r"[^\W_]+")
@@ -119,3 +120,28 @@ def candidate_tools(text: str, registry: ToolRegistry) -> list[str]:
     if not chosen:
         return [n for n in registry.names() if n in routed]
     return [n for n in registry.names() if n in chosen]
+
+
+def _by_meaning(text: str, registry: ToolRegistry, index: Any) -> list[str]:
+    """The tools `text` is about by meaning alone. Never a sensitive tool (deleting, messaging,
+    buying need the words that name them: a deterministic layer where safety needs one) and never
+    the memory-writing tool (what the user tells about themselves is the memory's to keep)."""
+    if index is None:
+        return []
+    tools = [t for t in registry if t.tier != Tier.SENSITIVE and t.name != "remember"]
+    return [m.tool for m in index.match(text, tools)]
+
+
+def route(text: str, registry: ToolRegistry, index: Any = None) -> list[str]:
+    """The tools to offer the planner for `text`; empty: no tool, the reply answers directly.
+    Words first (each family's own words, a third-party tool's declared words); when the words
+    name no family, the tools it is about by meaning (`tool_index.py`); when neither, none."""
+    worded = might_need_tools(text) or bool(third_party_tools(text, registry))
+    if worded:
+        names = candidate_tools(text, registry)
+        fallback = [n for n in registry.names() if n in routed_tools(registry)]
+        if names != fallback:
+            return names
+        meant = _by_meaning(text, registry, index)
+        return meant or names
+    return _by_meaning(text, registry, index)

@@ -24,8 +24,10 @@ from typing import Any
 
 from models.errors import TwinError
 from pipeline.acting.audit import AuditError, AuditLog
+from pipeline.acting.background import BackgroundCalls, spoken_name
 from pipeline.acting.permissions import Confirmer, PermissionGate, Provenance, Speaker
 from pipeline.acting.speech_act import SpeechAct
+from pipeline.llm.sanitize import strip_special_tokens
 from pipeline.tools.base import Tier, ToolCall, ToolRegistry, ToolResult
 from pipeline.tools.errors import ToolError, ToolTimeoutError
 from pipeline.tools.store import JsonState
@@ -42,6 +44,9 @@ class TurnTools:
     # the turn's voice against the enrolled owner: 1.0 theirs, 0.0 someone else's; None when nothing
     # can be checked (a typed command, or no owner enrolled). A fact of the turn, never the model's.
     owner_score: float | None = None
+    # how long a call may hold the turn before it goes on in the background (None: the whole
+    # timeout; only a live session, which can say the result later, sets it)
+    patience_s: float | None = None
     # what the user did with their words (asked, requested, stated); None: not judged (a call made
     # directly from the CLI). A question never changes state, whatever any model chose.
     act: SpeechAct | None = None
@@ -55,7 +60,7 @@ class CallOutcome:
     args: dict[str, Any]
     tier: str
     decision: str  # auto | confirmed | denied | not_run
-    status: str  # ok | failed | error | timeout | blocked | cancelled | replayed
+    status: str  # ok | failed | error | timeout | blocked | cancelled | replayed | pending
     summary: str
     reasons: tuple[str, ...] = ()
 
@@ -72,6 +77,7 @@ class ToolRunner:
         self.done_keys = JsonState(data_dir / "tools" / "idempotency.json", {"keys": {}})
         # Its own small pool: a hung tool holds one of these threads, never the event loop's default.
         self.pool = ThreadPoolExecutor(4, thread_name_prefix="twin-tool")
+        self.background = BackgroundCalls()  # calls that outlived their turn's patience
 
     @staticmethod
     def key_for(turn_id: str, call: ToolCall) -> str:
@@ -172,9 +178,10 @@ class ToolRunner:
         loop = asyncio.get_running_loop()
         who = (turn.speaker.name,) if tool.needs_speaker else ()  # scoped tools get the turn's speaker
         future = loop.run_in_executor(self.pool, tool.handler, args, *who)
+        notes: list[str] = []  # added to the entry when the call ends (e.g. the user stopped waiting)
 
         def commit(result: ToolResult | None, status: str, summary: str) -> CallOutcome:
-            out = CallOutcome(tool.name, args, tool.tier, decision, status, summary, tuple(reasons))
+            out = CallOutcome(tool.name, args, tool.tier, decision, status, summary, (*reasons, *notes))
             if status in ("ok", "failed") and tool.tier != Tier.READ:
                 try:
                     self.done_keys.update(
@@ -199,12 +206,36 @@ class ToolRunner:
                 return commit(r, "ok" if r.ok else "failed", r.summary + "\n" + r.untrusted_text[:1500])
             return commit(r, "ok" if r.ok else "failed", r.summary)
 
-        try:
-            await asyncio.wait_for(asyncio.shield(future), tool.timeout_s)
-        except TimeoutError:
+        def timed_out() -> CallOutcome:
             future.add_done_callback(lambda f: None)
             err = ToolTimeoutError(f"'{tool.name}' took longer than {tool.timeout_s:g} s", "try again later")
             return commit(None, "timeout", err.message)
+
+        # In a live session a slow call goes on in the background after the turn's patience
+        patience = turn.patience_s if turn.patience_s is not None else tool.timeout_s
+        wait = min(patience, tool.timeout_s)
+        try:
+            await asyncio.wait_for(asyncio.shield(future), wait)
+        except TimeoutError:
+            if wait >= tool.timeout_s:
+                return timed_out()
+
+            async def later() -> None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(future), tool.timeout_s - wait)
+                except TimeoutError:
+                    pass
+                except Exception:
+                    pass  # the tool's own error: settle() reports it
+                if pending.cancelled:
+                    notes.append("the user stopped waiting for it")
+                out = settle(future) if future.done() else timed_out()
+                self.background.finish(key, result_text(out, tool.verb))
+
+            task = asyncio.create_task(later())
+            pending = self.background.start(key, tool, args, task)
+            still = "still running: the result is said when it arrives"
+            return CallOutcome(tool.name, args, tool.tier, decision, "pending", still, tuple(reasons))
         except asyncio.CancelledError:
             # Started, so it finishes: commit its result when it does, then let the turn end.
             future.add_done_callback(settle)
@@ -212,3 +243,16 @@ class ToolRunner:
         except Exception:
             pass  # the tool's own error: settle() reports it as the call's result
         return settle(future)
+
+
+def result_text(out: CallOutcome, verb: str) -> str:
+    """What is said when a call that went on in the background ends."""
+    what = spoken_name(out.tool, verb)
+    lines = [line for line in out.summary.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    if out.status == "ok":  # the result itself when the tool returned one (an MCP tool's text)
+        said = strip_special_tokens(lines[1] if len(lines) > 1 else first)
+        return f"About {what}: {said}" if said else f"{what[:1].upper()}{what[1:]} is done."
+    if out.status == "timeout":
+        return f"Sorry, {what} took too long, and it was not done."
+    return f"I could not {what}: {first}"

@@ -33,6 +33,7 @@ class ToolSession:
         memory: Any | None = None,
         local: LocalTools | None = None,
         audit: AuditLog | None = None,
+        index: Any = None,
     ) -> None:
         """`memory` adds the remember/recall/forget tools; `local` shares the engine's LocalTools
         (its clock rings the timers) instead of building another over the same files, and `audit`
@@ -52,7 +53,7 @@ class ToolSession:
         self.runner = ToolRunner(self.registry, self.gate, self.audit, cfg.data_path)
         self.confirmer = confirmer
         self.planner = (
-            Planner(model, self.registry, self.runner, cfg.tools.max_steps, cfg.tools.time_budget_s)
+            Planner(model, self.registry, self.runner, cfg.tools.max_steps, cfg.tools.time_budget_s, index)
             if model is not None
             else None
         )
@@ -66,6 +67,7 @@ class ToolSession:
         confirmer: Confirmer | None = None,
         owner_score: float | None = None,
         act: SpeechAct | None = None,
+        patience_s: float | None = None,
     ) -> TurnTools:
         """One turn's tool context, handed in explicitly: who asked, how to ask them (the session's
         default confirmer when the turn brings none), and the turn's owner-voice score."""
@@ -76,6 +78,7 @@ class ToolSession:
             f"{self._session}-{next(self._ids)}",
             owner_score=owner_score,
             act=act or classify(text),
+            patience_s=patience_s,
         )
 
     async def plan(
@@ -85,6 +88,8 @@ class ToolSession:
         confirmer: Confirmer | None = None,
         owner_score: float | None = None,
         act: SpeechAct | None = None,
+        patience_s: float | None = None,
     ) -> PlanResult:
         assert self.planner is not None, "a ToolSession without a model cannot plan"
-        return await self.planner.plan(text, self.turn(text, speaker, confirmer, owner_score, act))
+        turn = self.turn(text, speaker, confirmer, owner_score, act, patience_s)
+        return await self.planner.plan(text, turn)

@@ -45,6 +45,16 @@ def register(sub: Any, common: argparse.ArgumentParser, bench_sub: Any) -> None:
     b.add_argument("--limit", type=int, default=0, help="only the first N requests")
     b.set_defaults(handler=cmd_bench_tools)
 
+    b = bench_sub.add_parser(
+        "understanding",
+        parents=[common],
+        help="right tool or none, no state change on questions, nothing made up",
+    )
+    b.add_argument("--calibrate", action="store_true", help="sweep the routing margin on the DEV split only")
+    b.add_argument("--quick", action="store_true", help="the first 12 TEST cases only")
+    b.add_argument("--json", dest="json_file", help="write the results here")
+    b.set_defaults(handler=cmd_bench_understanding)
+
 
 def _registry(cfg: TwinConfig) -> Any:
     """Every tool a session offers, without opening memory (its tools are listed, not called)."""
@@ -175,3 +185,12 @@ def cmd_bench_tools(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from bench.tools import run_bench
 
     return run_bench(cfg, args.json_file, args.limit)
+
+
+def cmd_bench_understanding(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from bench.understanding import main as bench_main
+
+    argv = ["--calibrate"] if args.calibrate else []
+    argv += ["--quick"] if args.quick else []
+    argv += ["--json", args.json_file] if args.json_file else []
+    return bench_main(argv)

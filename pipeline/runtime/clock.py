@@ -38,6 +38,8 @@ async def ring_due(
 
 def ring_text(item: dict[str, Any]) -> str:
     kind, label = item.get("kind", "timer"), str(item.get("label", "")).strip()
+    if kind == "tool_result":  # a slow tool call's result, already worded (acting/background.py)
+        return label
     if kind == "reminder":
         return f"A reminder: {label}."
     if kind == "alarm":

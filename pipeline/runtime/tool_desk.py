@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pipeline.acting.routing import might_need_tools, third_party_tools
+from pipeline.acting.routing import route
 from pipeline.acting.speech_act import classify
 from pipeline.config import TwinConfig
 from pipeline.conversation.household import Household
@@ -43,9 +43,14 @@ class ToolDesk:
             self._local = LocalTools(self.cfg.data_path, outbox=self.cfg.tools.outbox, memory=self.memory)
         return self._local
 
+    @property
+    def index(self) -> Any:
+        """Tools found by meaning (None when the encoder is unavailable: words only)."""
+        return getattr(self.c, "tool_index", None)
+
     def wanted(self, text: str) -> bool:
-        """Whether a local tool's words are in `text` (cheap; no session needed)."""
-        return self.cfg.tools.enabled and might_need_tools(text)
+        """Whether `text` is about a local tool, by its words or its meaning (no session needed)."""
+        return self.cfg.tools.enabled and bool(route(text, self.local.registry(), self.index))
 
     async def plan(self, text: str, endpoint: Endpoint, turn: TurnVoice) -> Any:
         """The planner's result for this turn, or None when it needs no tool (plain reply). A
@@ -57,7 +62,7 @@ class ToolDesk:
         if not local and not (self.cfg.tools.enabled and self.cfg.tools.mcp):
             return None
         session = await self._session(turn)
-        if not local and not third_party_tools(text, session.registry):
+        if not local and not route(text, session.registry, self.index):
             return None
         await endpoint.wait()
         return await session.plan(
@@ -66,7 +71,23 @@ class ToolDesk:
             confirmer=self.asker.confirmer_for(turn),
             owner_score=self.household.owner_score(turn.identity, turn.voiced),
             act=classify(text, turn.final_rise_st),
+            # only a live session can say a slow call's result later; a typed turn waits for it
+            patience_s=self.cfg.tools.patience_s if self.asker.live else None,
         )
+
+    def fire_due(self) -> list[dict[str, Any]]:
+        """What the live loop's clock should say now: timers, alarms and reminders that came due,
+        and the results of tool calls that went on in the background."""
+        due = self.local.fire_due()
+        if self.session is not None:
+            due += self.session.runner.background.due()
+        return due
+
+    def cancel_spoken(self, text: str) -> str | None:
+        """'Never mind the report': the reply, or None when `text` stops no running call."""
+        if self.session is None:
+            return None
+        return self.session.runner.background.cancel_spoken(text)
 
     def prepare(self) -> None:
         """Before the first turn (warm-up): with MCP servers configured, start them and load the
@@ -77,7 +98,9 @@ class ToolDesk:
     def _build(self) -> Any:
         from pipeline.acting.session import ToolSession
 
-        return ToolSession(self.cfg, self.c.planner_model, local=self.local, audit=self.audit)
+        return ToolSession(
+            self.cfg, self.c.planner_model, local=self.local, audit=self.audit, index=self.index
+        )
 
     async def _session(self, turn: TurnVoice) -> Any:
         if self.session is None:

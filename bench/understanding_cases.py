@@ -1,0 +1,138 @@
+"""Spoken-style requests for `twin bench understanding`, written by hand for this bench (not taken
+from any public benchmark, not generated from templates). Two splits: DEV is the only one used to
+choose a threshold (`python -m bench understanding --calibrate`); TEST is the one reported.
+
+Each case: the words (as an ASR would give them: no guarantee of punctuation), the category, the
+tools that would be a right choice (empty: none should run), and flags:
+- mcp: needs the facts MCP server (tests/mcp_servers/facts_server.py) configured
+- live: asks for a live fact; with no tool that can answer it, the reply must say it cannot check
+- question: must change nothing (no act or sensitive tool runs)
+- expect: a regex the reply must match for the task to count as done (case-insensitive)
+- before: earlier turns of the same conversation (multi-turn references)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    category: str
+    tools: tuple[str, ...] = ()
+    mcp: bool = False
+    live: bool = False
+    question: bool = False
+    expect: str = ""
+    before: tuple[str, ...] = field(default_factory=tuple)
+
+
+W, S = "facts__get_weather", "facts__get_stock_price"
+
+DEV: tuple[Case, ...] = (
+    Case("hi there how's it going", "chit-chat"),
+    Case("thanks that's really kind of you", "chit-chat"),
+    Case("tell me something funny", "chit-chat"),
+    Case("what's the tallest mountain in the world", "facts", expect=r"everest"),
+    Case("why do leaves change colour in autumn", "facts"),
+    Case("my sister lives in Lisbon", "chit-chat"),
+    Case("could you recommend a good film for tonight", "chit-chat"),
+    Case("is it cold in London today", "mcp-tool", (W,), mcp=True, live=True, question=True),
+    Case("should I take a jacket in Tokyo", "mcp-tool", (W,), mcp=True, live=True, question=True),
+    Case(
+        "how much is Apple worth on the market right now",
+        "mcp-tool",
+        (S,),
+        mcp=True,
+        live=True,
+        question=True,
+    ),
+    Case("how are Nvidia shares doing", "mcp-tool", (S,), mcp=True, live=True, question=True),
+    Case("wake me up in twenty minutes", "local-tool", ("set_timer", "set_alarm")),
+    Case("make it quieter", "local-tool", ("set_volume",)),
+    Case("we've run out of coffee put it on the shopping list", "local-tool", ("add_to_list",)),
+    Case("how long until my countdown finishes", "local-tool", ("list_timers",), question=True),
+    Case("what day is it today", "local-tool", ("get_time",), question=True),
+    Case("how many kilometres is twenty six miles", "local-tool", ("convert_units",), question=True),
+    Case("is anything playing right now", "local-tool", ("device_state",), question=True),
+    Case("jot down that the plumber comes on Tuesday", "local-tool", ("add_note",)),
+    Case("is it going to snow in Paris", "mcp-tool", (W,), mcp=True, live=True, question=True),
+    Case("why is the sea salty", "facts"),
+    Case("how do I boil an egg", "facts"),
+    Case("write a poem about the sea", "chit-chat"),
+    Case("I'm going to Rome in May", "chit-chat"),
+    Case("what do you think about cats", "chit-chat"),
+    Case("what temperature does ice melt at", "facts"),
+    Case("turn the sound off", "local-tool", ("mute", "set_volume", "stop")),
+    Case("how much is twelve times nineteen", "local-tool", ("calculate",), question=True),
+    Case("what did the stock market do today", "live-no-tool", live=True, question=True),
+    Case("who won the football last night", "live-no-tool", live=True, question=True),
+    Case("remind me what's on my shopping list", "question-like-command", ("get_list",), question=True),
+    Case(
+        "set me straight what time is it in my timezone",
+        "question-like-command",
+        ("get_time",),
+        question=True,
+    ),
+    Case("tell me which reminders I have", "question-like-command", ("list_reminders",), question=True),
+)
+
+TEST: tuple[Case, ...] = (
+    # chit-chat and general knowledge: no tool, no invented live facts
+    Case("good morning", "chit-chat"),
+    Case("I'm feeling a bit tired today", "chit-chat"),
+    Case("tell me a joke", "chit-chat"),
+    Case("what's your favourite colour", "chit-chat"),
+    Case("my favorite color is blue", "chit-chat"),
+    Case("what's the capital of France", "facts", expect=r"paris"),
+    Case("how many legs does a spider have", "facts", expect=r"\b(8|eight)\b"),
+    Case("who wrote Romeo and Juliet", "facts", expect=r"shakespeare"),
+    Case("what is the boiling point of water", "facts", expect=r"100|hundred"),
+    Case("give me an idea for dinner", "chit-chat"),
+    # multi-turn references
+    Case(
+        "what's my name and where am I going",
+        "multi-turn",
+        question=True,
+        expect=r"sam",
+        before=("my name is Sam and I'm going to Madrid next week",),
+    ),
+    Case(
+        "what did I just tell you about my dog", "multi-turn", expect=r"rex", before=("my dog is called Rex",)
+    ),
+    # local tools, no tool word
+    Case("give me ten minutes on the clock", "local-tool", ("set_timer",)),
+    Case("turn it up a bit", "local-tool", ("set_volume",)),
+    Case("we need eggs", "local-tool", ("add_to_list",)),
+    Case("what's the time", "local-tool", ("get_time",), question=True),
+    Case("how much is fifteen percent of eighty", "local-tool", ("calculate",), question=True),
+    Case("how many pounds is five kilos", "local-tool", ("convert_units",), question=True),
+    Case("silence please", "local-tool", ("mute", "stop")),
+    Case("what have I got on my to do list", "local-tool", ("get_list",), question=True),
+    # MCP tools, no tool word
+    Case("is it raining in Paris right now", "mcp-tool", (W,), mcp=True, live=True, question=True),
+    Case("do I need an umbrella in London", "mcp-tool", (W,), mcp=True, live=True, question=True),
+    Case("how hot is it in San Francisco", "mcp-tool", (W,), mcp=True, live=True, question=True),
+    Case("what's NVDA trading at", "mcp-tool", (S,), mcp=True, live=True, question=True),
+    Case("how is Apple's stock doing", "mcp-tool", (S,), mcp=True, live=True, question=True),
+    # live data with no tool: say it cannot check
+    Case("what's the weather in San Francisco", "mcp-tool", (W,), mcp=True, live=True, question=True),
+    Case("what's NVDA's share price", "mcp-tool", (S,), mcp=True, live=True, question=True),
+    Case("what are today's headlines", "live-no-tool", live=True, question=True),
+    Case("recommend a restaurant near me", "live-no-tool", live=True, question=True),
+    Case("is my train delayed", "live-no-tool", live=True, question=True),
+    # questions that look like commands
+    Case("remind me what my name is", "question-like-command", question=True),
+    Case("Remind me, what's on my shopping list", "question-like-command", ("get_list",), question=True),
+    Case("tell me what timers are running", "question-like-command", ("list_timers",), question=True),
+    Case("can you tell me the time", "question-like-command", ("get_time",), question=True),
+    Case("do you know if the speaker is muted", "question-like-command", ("device_state",), question=True),
+    # long or multi-step
+    Case(
+        "set a timer for five minutes and add milk to my shopping list",
+        "multi-step",
+        ("set_timer", "add_to_list"),
+    ),
+    Case("write me a short report on why sleep matters", "long"),
+)

@@ -1,0 +1,215 @@
+"""Nothing made up. A small model asked for the weather says "68 degrees" and for a share price
+"28 dollars 50": it has no way to know either. Two guards keep such answers from being spoken:
+
+1. Before the reply: a request for live or personal facts (weather, prices, news, scores, traffic,
+   opening hours, the user's own calendar) that no tool answered and no memory covers gets an honest
+   answer composed without the model: Twin says it cannot check and what it can do instead.
+2. While the reply streams: each sentence the model writes is checked against the turn's sources
+   (the user's words, the conversation, recalled memories, tool results, the prompt's own facts). A
+   sentence stating a live figure (a temperature, an amount of money, a percentage, a speed) that no
+   source gave is not spoken; on a live-facts turn any figure counts. If nothing is left, Twin says
+   it has no source rather than guess.
+
+Transparent rules, by design: which topic matched and which figure had no source are recorded in
+the turn's notes, so a wrong call can be seen and fixed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from persona.spoken import number_words
+
+
+@dataclass(frozen=True)
+class LiveTopic:
+    name: str
+    noun: str  # "the weather"
+    pattern: str
+    offer: str  # what Twin can do instead
+    personal: bool = False  # the user's own data: a memory may answer it
+
+    def matches(self, text: str) -> bool:
+        return re.search(self.pattern, text, re.IGNORECASE) is not None
+
+
+_REMIND = "I can set a reminder for you to check it"
+TOPICS: tuple[LiveTopic, ...] = (
+    LiveTopic(
+        "weather",
+        "the weather",
+        r"\b(weather|forecast|temperature (?:outside|today|tomorrow)|how (?:hot|cold|warm) is it|"
+        r"(?:going|gonna|supposed) to (?:rain|snow|storm)|will it (?:rain|snow)|is it (?:raining|snowing)|"
+        r"need an? (?:umbrella|coat|jacket)|humidity|wind speed|天气|下雨|气温)\b",
+        _REMIND,
+    ),
+    LiveTopic(
+        "markets",
+        "live prices",
+        r"\b(stock|share price|shares? (?:of|in)|stock market|nasdaq|dow jones|s&p|ftse|bitcoin|crypto|"
+        r"ethereum|exchange rate|"
+        r"(?:dollar|euro|pound|yen) (?:to|against|in) (?:the )?(?:dollar|euro|pound|yen)|"
+        r"price of (?:gold|oil|silver|petrol|gas)|trading at|[A-Z]{2,5} (?:price|stock)|股价|汇率)\b",
+        _REMIND,
+    ),
+    LiveTopic(
+        "news",
+        "the news",
+        r"\b(news|headlines?|what(?:'s| is| has) happen(?:ed|ing) (?:today|in the world|lately)|"
+        r"latest on|election results?|新闻)\b",
+        "I can tell you what I know in general, without today's events",
+    ),
+    LiveTopic(
+        "sports",
+        "live scores",
+        r"\b(score|who won (?:the|last)|results? of the (?:game|match|race)|standings|league table|"
+        r"(?:game|match) (?:tonight|today|yesterday))\b",
+        _REMIND,
+    ),
+    LiveTopic(
+        "travel",
+        "live travel information",
+        r"\b(traffic|flight (?:status|delayed|on time)|is my (?:flight|train|bus)|train (?:times|delays?)|"
+        r"road (?:closures?|works)|commute (?:time|today))\b",
+        _REMIND,
+    ),
+    LiveTopic(
+        "places",
+        "what's open or nearby",
+        r"\b((?:open|close|closing) (?:now|today|tonight|on sunday)|opening hours|near me|nearby|"
+        r"closest (?:restaurant|pharmacy|shop|store|cafe)|"
+        r"recommend (?:a|some) (?:restaurant|cafe|bar|hotel))\b",
+        "I can add it to a list so you remember to look it up",
+    ),
+    LiveTopic(
+        "calendar",
+        "your calendar",
+        r"\b(my (?:calendar|schedule|agenda|appointments?|meetings?)|am i (?:free|busy)|"
+        r"what(?:'s| is| do i have) (?:on )?(?:for )?(?:today|tomorrow|this week)(?: on my)?)\b",
+        "I can tell you your reminders and timers, and set new ones",
+        personal=True,
+    ),
+)
+
+
+def live_topic(text: str) -> LiveTopic | None:
+    """The live or personal facts this request asks for, or None."""
+    return next((t for t in TOPICS if t.matches(text)), None)
+
+
+def answered(topic: LiveTopic, plan: Any, recalled: list[str]) -> bool:
+    """Whether this turn has a source for `topic`: a third-party (MCP) tool that answered, or for
+    the user's own data, one of Twin's tools or a memory recalled for it."""
+    if plan is not None and any(o.done and (topic.personal or "__" in o.tool) for o in plan.outcomes):
+        return True  # Twin's own tools know no weather or prices: only a third-party tool counts
+    return topic.personal and bool(recalled)
+
+
+def cannot_check(topic: LiveTopic) -> str:
+    """The honest answer when nothing can check `topic`: no guess, and what can be done."""
+    offer = topic.offer[:1].upper() + topic.offer[1:]
+    return f"I can't check {topic.noun} from here, and I won't guess. {offer}."
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+_UNITS = (
+    r"(?:°\s*[cf]?|degrees?(?:\s+(?:fahrenheit|celsius|c|f))?|fahrenheit|celsius|percent|per\s*cent|%|"
+    r"dollars?|bucks|euros?|pounds?|cents?|pence|yen|yuan|usd|eur|gbp|mph|km/h|kph|"
+    r"(?:miles|kilometers|kilometres)\s+(?:per|an)\s+hour|points?)"
+)
+_CURRENCY_BEFORE = r"[$€£¥]"
+# 0-99 as words ("sixty-eight", "sixty eight"): the spoken form a reply may use for a figure
+_WORD_VALUES = {w: i for i, w in enumerate(number_words(99))}
+_WORDS = sorted(_WORD_VALUES, key=len, reverse=True)  # "seventeen" before "seven"
+_NUMBER = r"(?:\d[\d,]*(?:\.\d+)?|\b(?:" + "|".join(w.replace("-", r"[\s-]") for w in _WORDS) + r")\b)"
+_FIGURE_WITH_UNIT = re.compile(
+    rf"(?:{_CURRENCY_BEFORE}\s*(?P<a>\d[\d,]*(?:\.\d+)?))|(?:\b(?P<b>{_NUMBER})\s*{_UNITS}(?![a-z]))",
+    re.IGNORECASE,
+)
+_MONEY = re.compile(r"dollar|buck|euro|pound|cent|pence|yen|yuan|usd|eur|gbp", re.IGNORECASE)
+_NOW = re.compile(
+    r"\b(now|currently|today|tonight|tomorrow|this (?:morning|afternoon|evening|week|weekend)|"
+    r"at the moment|latest|at present|outside|trading)\b",
+    re.IGNORECASE,
+)
+_NARRATES_USER = re.compile(r"\bthe user(?:'s)?\b", re.IGNORECASE)
+_ANY_FIGURE = re.compile(rf"{_CURRENCY_BEFORE}?\b(?P<b>\d[\d,]*(?:\.\d+)?)\b")
+
+
+def _value(token: str) -> float | None:
+    t = token.lower().replace(",", "").strip()
+    try:
+        return float(t)
+    except ValueError:
+        pass
+    v = _WORD_VALUES.get(re.sub(r"[\s-]+", "-", t))
+    return float(v) if v is not None else None
+
+
+def _values(text: str) -> set[float]:
+    out: set[float] = set()
+    for m in re.finditer(_NUMBER, text, re.IGNORECASE):
+        v = _value(m.group(0))
+        if v is not None:
+            out.add(v)
+    return out
+
+
+@dataclass
+class SourceGuard:
+    """Checks the model's sentences against what this turn's sources said."""
+
+    sources: Iterable[str]
+    live: bool = False  # a live-facts turn: every figure needs a source
+    dropped: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._known = set()
+        for s in self.sources:
+            self._known |= _values(s)
+
+    def unsupported(self, sentence: str) -> list[str]:
+        """The figures in `sentence` that no source gave. On a live-facts turn every figure; on
+        any other turn a figure with a unit that changes (money always; a temperature, percentage
+        or speed when the sentence says it is about now): "water boils at 100 degrees" is general
+        knowledge, "it's 68 degrees today" is a live fact."""
+        out = []
+        if self.live:
+            figures = [(m.group(0), m.group("b")) for m in _ANY_FIGURE.finditer(sentence)]
+        else:
+            now = _NOW.search(sentence) is not None
+            figures = [
+                (m.group(0), m.group("a") or m.group("b"))
+                for m in _FIGURE_WITH_UNIT.finditer(sentence)
+                if now or m.group("a") or _MONEY.search(m.group(0))
+            ]
+        for said, token in figures:
+            v = _value(token)
+            if v is not None and v not in self._known:
+                out.append(said.strip())
+        if self.live:  # figures with units spelled out in words count too
+            for m in _FIGURE_WITH_UNIT.finditer(sentence):
+                token = m.group("a") or m.group("b")
+                v = _value(token)
+                if v is not None and v not in self._known and m.group(0).strip() not in out:
+                    out.append(m.group(0).strip())
+        return out
+
+    def check(self, sentence: str) -> str | None:
+        """The sentence to speak, or None when it states a figure no source gave, or talks about
+        the user instead of to them ("The user seems to be excited about…": the prompt's framing
+        leaking into speech)."""
+        if _NARRATES_USER.search(sentence):
+            self.dropped.append(f"narrates the user: {sentence.strip()[:80]!r}")
+            return None
+        bad = self.unsupported(sentence)
+        if bad:
+            self.dropped.append(f"{', '.join(bad)} in {sentence.strip()[:80]!r}")
+            return None
+        return sentence
+
+    NO_SOURCE = "I don't have a source for that, so I won't guess."

@@ -1,0 +1,132 @@
+"""Nothing made up: live facts only from a tool (or, for the user's own data, a memory), an honest
+answer when nothing can check them, and no spoken figure that no source gave."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.conversation.honesty import SourceGuard, cannot_check, live_topic
+from pipeline.events import SentenceReady
+
+FACTS = [sys.executable, str(Path(__file__).parent / "mcp_servers" / "facts_server.py")]
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("What's the weather in San Francisco?", "weather"),
+        ("do I need an umbrella tomorrow", "weather"),
+        ("is it going to rain in Paris", "weather"),
+        ("What's NVDA's share price?", "markets"),
+        ("how much is bitcoin trading at", "markets"),
+        ("what's in the news today", "news"),
+        ("who won the game last night", "sports"),
+        ("is my flight delayed", "travel"),
+        ("recommend a restaurant near me", "places"),
+        ("what's on my calendar tomorrow", "calendar"),
+        ("tell me a joke", None),
+        ("how many legs does a spider have", None),
+        ("set a timer for ten minutes", None),
+        ("what's the capital of France", None),
+    ],
+)
+def test_live_topics(text, topic):
+    found = live_topic(text)
+    assert (found.name if found else None) == topic
+
+
+def test_the_guard_speaks_only_figures_a_source_gave():
+    live = SourceGuard(["weather in Paris?", "Tool results: Paris: 14 °C, light rain"], live=True)
+    assert live.check("It's 14 degrees with light rain in Paris.")
+    assert live.check("It's 68 degrees Fahrenheit.") is None
+    assert live.check("Expect sixty-eight degrees later.") is None  # spelled out counts too
+    assert live.check("Take an umbrella.")
+    plain = SourceGuard(["tell me something about spiders"])
+    assert plain.check("A spider has eight legs.")  # general knowledge is not a live figure
+    assert plain.check("Water boils at 100 degrees Celsius.")
+    assert plain.check("It is 68 degrees outside today.") is None  # a live figure, unsourced
+    assert plain.check("NVDA is 28 dollars 50.") is None  # money always needs a source
+    assert plain.check("That costs $20.") is None
+    assert len(plain.dropped) == 3 and "68 degrees" in plain.dropped[0]
+    # spoken to the user, never about them
+    assert plain.check("The user seems to be excited about their favorite color.") is None
+    assert plain.check("Blue is a lovely colour.")
+
+
+class ScriptedLlm:
+    """The reply stage's input as data: what a small model wrote (unit isolation of the stage)."""
+
+    def __init__(self, text: str) -> None:
+        from pipeline.llm.base import LlmDescriptor
+
+        self.text = text
+        self.descriptor = LlmDescriptor("scripted", True, "on-device", 2048, "cpu")
+
+    def stream(self, messages, max_tokens, stop=None):
+        yield from (w + " " for w in self.text.split(" "))
+
+
+def _perform(components, text: str, guard: SourceGuard) -> list[str]:
+    from types import SimpleNamespace
+
+    from pipeline.runtime.endpointing import Endpoint
+    from pipeline.runtime.reply_voice import Reply, ReplyVoice
+    from pipeline.runtime.session import _TEXT_TURN
+    from pipeline.runtime.turn import TurnRecorder
+    from voice.tts import Prosody
+
+    c = SimpleNamespace(llm=ScriptedLlm(text), pools=components.pools, tts=components.tts)
+    voice = ReplyVoice(c, 200, 4, Prosody())
+    rec = TurnRecorder(1, "text", [])
+    reply = Reply(guard=guard)
+
+    asyncio.run(voice.perform(rec, reply, None, Endpoint(_TEXT_TURN), [{"role": "user", "content": "x"}]))
+    return [e.text for e in rec.events if isinstance(e, SentenceReady)]
+
+
+@pytest.mark.models
+def test_the_reply_stage_drops_invented_figures_and_says_so_when_nothing_is_left(components):
+    said = _perform(
+        components, "It is sunny in Paris. It is 68 degrees today.", SourceGuard(["weather?"], live=True)
+    )
+    assert said == ["It is sunny in Paris."]
+    said = _perform(components, "NVDA is at 28 dollars right now.", SourceGuard(["NVDA?"], live=True))
+    assert said == [SourceGuard.NO_SOURCE]
+
+
+@pytest.mark.models
+def test_a_live_question_with_no_tool_is_answered_honestly(cfg, components, tmp_path):
+    from pipeline.runtime.session import Twin
+
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    for text in ("What's the weather in San Francisco?", "What's NVDA's share price?"):
+        result = asyncio.run(twin.ask(text))
+        assert result.reply == cannot_check(live_topic(text)), result.reply
+        assert any(getattr(e, "code", "") == "no_source" for e in result.events)
+
+
+@pytest.mark.models
+def test_a_live_question_reaches_the_mcp_tool_that_declares_it(cfg, components, tmp_path):
+    """No tool word in the request: the server's own description routes it, and the spoken
+    figures are the tool's."""
+    from pipeline.config import McpServerConfig
+    from pipeline.runtime.session import Twin
+
+    c = cfg.model_copy(update={"data_dir": tmp_path}, deep=True)
+    c.tools.mcp = {
+        "facts": McpServerConfig(
+            command=FACTS, allow=["get_weather", "get_stock_price"], tier="read", timeout_s=30
+        )
+    }
+    twin = Twin(c, components)
+    result = asyncio.run(twin.ask("Is it raining in Paris right now?"))
+    entries = twin.tools.session.audit.entries()
+    assert [(e["tool"], e["status"]) for e in entries] == [("facts__get_weather", "ok")], entries
+    assert "can't check" not in result.reply
+    assert not SourceGuard(
+        ["Paris: 14 °C, light rain, wind 18 km/h", result.transcript], live=True
+    ).unsupported(result.reply)
