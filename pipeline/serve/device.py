@@ -1,0 +1,300 @@
+"""One device's session in the hub: its own `Twin` over the hub's shared models, its microphone
+(`StreamSource`), its playback (`DeviceSink`) and the outbox of typed items the wire side (a
+Wyoming satellite or a browser) turns into its protocol's messages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from devices.sources import InputFrame
+from pipeline.events import Event, EventQueue, ReplyTextStop, TranscriptReady, TurnEnded, TurnStarted
+from pipeline.runtime.session import Twin
+from pipeline.runtime.turn import TurnResult
+from voice.audio import SAMPLE_RATE
+from voice.vad import FRAME
+
+from .errors import AudioFormatError
+from .registry import Device
+
+if TYPE_CHECKING:
+    from .hub import Hub
+
+# What a device sends: 16 kHz, 16-bit, mono PCM (every Wyoming satellite's default microphone format).
+MIC_RATE, MIC_WIDTH, MIC_CHANNELS = SAMPLE_RATE, 2, 1
+MAX_QUEUED_S = 30.0  # microphone audio waiting for the VAD before frames are dropped (overload)
+SHUTDOWN_GRACE_S = 20.0  # a turn under way when the hub stops may finish this long, then is cancelled
+
+
+# -- what a session sends to its device (the adapter turns these into protocol events) -------------
+@dataclass(frozen=True)
+class SayTranscript:
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class SayReplyText:
+    text: str
+
+
+@dataclass(frozen=True)
+class AudioOpen:
+    rate: int
+
+
+@dataclass(frozen=True)
+class AudioData:
+    pcm: bytes  # 16-bit mono little-endian at the rate of the AudioOpen before it
+    rate: int
+
+
+@dataclass(frozen=True)
+class AudioClose:
+    pass
+
+
+Outgoing = SayTranscript | SayReplyText | AudioOpen | AudioData | AudioClose
+
+
+class StreamSource:
+    """A device's microphone as Twin's FrameSource: PCM pushed by the wire side, cut into the VAD's
+    512-sample frames, stamped with their arrival time (a live, real-time source)."""
+
+    def __init__(self) -> None:
+        self._q: asyncio.Queue[InputFrame | None] = asyncio.Queue()
+        self._rest = np.zeros(0, np.float32)
+        self._frames = 0
+        self.dropped = 0
+        self.closed = False
+
+    def push(self, pcm: bytes, arrival_t: float | None = None) -> None:
+        if self.closed:
+            return
+        arrival_t = time.monotonic() if arrival_t is None else arrival_t
+        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], "<i2").astype(np.float32) / 32768.0
+        buf = np.concatenate([self._rest, samples])
+        n = len(buf) // FRAME
+        for i in range(n):
+            frame = buf[i * FRAME : (i + 1) * FRAME]
+            position = self._frames * FRAME / SAMPLE_RATE
+            self._frames += 1
+            if self._q.qsize() * FRAME / SAMPLE_RATE > MAX_QUEUED_S:
+                self.dropped += 1  # the hub is behind: drop, never grow without bound
+                continue
+            self._q.put_nowait(InputFrame(frame, position, arrival_t))
+        self._rest = buf[n * FRAME :]
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._q.put_nowait(None)
+
+    async def frames_iter(self) -> AsyncIterator[InputFrame]:
+        while (frame := await self._q.get()) is not None:
+            yield frame
+
+
+class DeviceSink:
+    """Twin's Sink for a device: reply audio goes to the outbox as 16-bit PCM, as it is produced."""
+
+    def __init__(self, send: Callable[[Outgoing], None]) -> None:
+        self._send = send
+        self.sample_rate = 0
+        self.played_samples = 0
+        self.open = False
+
+    def begin(self, sample_rate: int) -> None:
+        if self.open:
+            self._send(AudioClose())
+        self.sample_rate = sample_rate
+        self.played_samples = 0
+        self.open = True
+        self._send(AudioOpen(sample_rate))
+
+    async def write(self, samples: np.ndarray) -> None:
+        pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        step = 2 * 1024  # 1024 samples a chunk, as Home Assistant sends them
+        for i in range(0, len(pcm), step):
+            self._send(AudioData(pcm[i : i + step], self.sample_rate))
+        self.played_samples += len(samples)
+
+    def interrupt(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            self._send(AudioClose())
+
+
+class TurnWatch(EventQueue):
+    """An observer that also notes each turn's task: a turn emits its events from its own task, so
+    the session can cancel the turns under way when its device goes away (the live loop's own
+    cancellation does not reach turns it already started)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.turns: set[asyncio.Task[Any]] = set()
+
+    def put(self, event: Event) -> None:
+        if isinstance(event, TurnStarted):
+            task = asyncio.current_task()
+            if task is not None:
+                self.turns = {t for t in self.turns if not t.done()} | {task}
+        super().put(event)
+
+    def cancel_turns(self) -> list[asyncio.Task[Any]]:
+        live = [t for t in self.turns if not t.done()]
+        for t in live:
+            t.cancel()
+        return live
+
+
+@dataclass
+class SessionStats:
+    turns: int = 0
+    failed: int = 0
+    started: float = field(default_factory=time.monotonic)
+    last_turn: dict[str, Any] = field(default_factory=dict)
+    results: list[TurnResult] = field(default_factory=list)
+
+
+class DeviceSession:
+    """One device's Twin and its streams. `feed` takes the microphone; `outbox` holds what to send."""
+
+    def __init__(self, hub: Hub, device: Device, twin: Twin) -> None:
+        self.hub = hub
+        self.device = device
+        self.twin = twin
+        self.source = StreamSource()
+        self.outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
+        self.sink = DeviceSink(self.outbox.put_nowait)
+        self.stats = SessionStats()
+        self.state = "idle"
+        self._task: asyncio.Task[Any] | None = None
+        self._observer: asyncio.Task[None] | None = None
+        self._events = TurnWatch()
+        self.in_turn = False  # heard words, reply not finished
+
+    # -- the microphone -----------------------------------------------------------------------------
+    def feed(self, pcm: bytes, rate: int, width: int, channels: int) -> None:
+        """One chunk of the device's microphone. Another format than 16 kHz 16-bit mono is a typed
+        error: the session is closed rather than Twin hearing noise."""
+        if (rate, width, channels) != (MIC_RATE, MIC_WIDTH, MIC_CHANNELS):
+            raise AudioFormatError(
+                f"device {self.device.name} sent audio at {rate} Hz, {8 * width}-bit, {channels} channel(s)",
+                "set the satellite's microphone to 16000 Hz, 16-bit, mono (--mic-command-rate 16000 "
+                "--mic-command-width 2 --mic-command-channels 1)",
+            )
+        self.source.push(pcm)
+
+    # -- running --------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.state = "listening"
+        self.twin.observers.append(self._events)
+        self._observer = asyncio.create_task(self._observe())
+        self._task = asyncio.create_task(self._live())
+
+    async def _live(self) -> None:
+        log = self.hub.log
+        try:
+            await self.twin.live(self.source, self.sink, self._on_turn, on_error=self._on_error)
+        except Exception as exc:  # the loop itself failed: this device only
+            log.error("session_failed", exc, device=self.device.name)
+        finally:
+            self.sink.close()
+
+    def _on_turn(self, result: TurnResult) -> None:
+        try:
+            self._record_turn(result)
+        except Exception as exc:  # a bug in the record must not stop the device's loop
+            self.hub.log.error("turn_record_failed", exc, device=self.device.name)
+
+    def _record_turn(self, result: TurnResult) -> None:
+        self.sink.close()
+        self.in_turn = False
+        self.stats.turns += 1
+        t = result.timings_ms
+        self.stats.last_turn = {"turn": result.turn_id, "status": result.status, "timings_ms": t}
+        self.stats.results.append(result)
+        del self.stats.results[:-50]
+        self.hub.log.event(
+            "turn",
+            device=self.device.name,
+            profile=self.device.profile,
+            turn=result.turn_id,
+            mode=result.mode,
+            status=result.status,
+            transcript=result.transcript,
+            reply=result.heard,
+            voice_to_voice_ms=t.get("voice_to_voice"),
+            timings_ms=t,
+        )
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.sink.close()
+        self.in_turn = False
+        self.stats.failed += 1
+        self.hub.log.error("turn_failed", exc, device=self.device.name)
+
+    async def _observe(self) -> None:
+        while True:
+            event = await self._events.get()
+            if isinstance(event, TranscriptReady):
+                self.hub.log.event("transcript", device=self.device.name, turn=event.turn_id, text=event.text)
+                if event.text:
+                    self.in_turn = True
+                    self.outbox.put_nowait(SayTranscript(event.text, event.language))
+            elif isinstance(event, ReplyTextStop) and event.text:
+                self.outbox.put_nowait(SayReplyText(event.text))
+            elif isinstance(event, TurnEnded):
+                self.sink.close()
+
+    async def _abort_turns(self) -> None:
+        aborted = self._events.cancel_turns()
+        if aborted:
+            await asyncio.wait(aborted, timeout=5.0)
+            self.hub.log.event("turns_aborted", "warning", device=self.device.name, turns=len(aborted))
+
+    async def close(self, reason: str, graceful: bool, error: BaseException | None = None) -> None:
+        """Stop taking audio. `graceful`: the turn under way finishes (within the grace) and its
+        memory is written; otherwise it is cancelled now. Either way what was stored stays stored."""
+        if self.state in ("closing", "closed"):
+            return  # another path is closing it (revocation, a fault, the hub stopping)
+        self.state = "closing"
+        self.source.close()
+        if not graceful:
+            await self._abort_turns()
+        if self._task is not None:
+            if not graceful:
+                self._task.cancel()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), SHUTDOWN_GRACE_S if graceful else 5.0)
+            except (TimeoutError, asyncio.CancelledError):
+                await self._abort_turns()
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await self._task
+        if self._observer is not None:
+            self._observer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._observer
+        with contextlib.suppress(ValueError):
+            self.twin.observers.remove(self._events)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.twin.flush_memory, 10.0)
+        self.state = "closed"
+        fields: dict[str, Any] = {"device": self.device.name, "reason": reason, "turns": self.stats.turns}
+        if self.source.dropped:
+            fields["frames_dropped"] = self.source.dropped
+        if error is not None:
+            self.hub.log.error("session_closed", error, **fields)
+        else:
+            self.hub.log.event("session_closed", **fields)
