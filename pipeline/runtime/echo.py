@@ -1,0 +1,159 @@
+"""The front end's echo stage: microphone frames in, the same frames with Twin's own voice removed
+out, before the wake word, the VAD and the barge-in decision hear them.
+
+The far-end reference is what the sink actually plays: the sink calls `played()` with each piece as
+it starts to sound (at the TTS rate), and `cut()` when it stops the sound (barge-in, a pause). The
+reference is resampled to 16 kHz with a streaming resampler and queued; every microphone frame takes
+the same length of reference from the queue, so the playback and its echo stay on one clock (the
+microphone's), and silence is fed while nothing plays. The residual delay between a piece reaching
+the sink and its echo reaching the microphone (the devices' buffers, the room) is found by AEC3's
+own delay estimator.
+
+Frames of 512 samples (the VAD's 32 ms) are processed as 10 ms frames: the cleaned stream runs
+exactly 10 ms (160 samples) behind the microphone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import deque
+
+import numpy as np
+
+from devices.sources import InputFrame
+from voice.capabilities import EchoCanceller, Resampler
+from voice.errors import AudioFormatError
+from voice.vad import FRAME
+
+
+class _Fifo:
+    """Samples queued in order; take() pads with silence when fewer are queued."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._pieces: deque[np.ndarray] = deque()
+        self.size = 0
+
+    def put(self, samples: np.ndarray) -> None:
+        if len(samples):
+            self._pieces.append(samples)
+            self.size += len(samples)
+        while self.size > self.limit and self._pieces:  # never consumed (no microphone): drop the oldest
+            self.size -= len(self._pieces.popleft())
+
+    def take(self, n: int) -> np.ndarray:
+        out = np.zeros(n, np.float32)
+        got = 0
+        while got < n and self._pieces:
+            head = self._pieces[0]
+            k = min(n - got, len(head))
+            out[got : got + k] = head[:k]
+            got += k
+            if k == len(head):
+                self._pieces.popleft()
+            else:
+                self._pieces[0] = head[k:]
+        self.size -= got
+        return out
+
+    def clear(self) -> None:
+        self._pieces.clear()
+        self.size = 0
+
+
+@dataclasses.dataclass
+class EchoStats:
+    frames: int = 0  # microphone frames cleaned
+    echo_frames: int = 0  # of which playback was sounding
+    seconds: float = 0.0  # time spent in the canceller
+
+    @property
+    def ms_per_frame(self) -> float:
+        return 1000 * self.seconds / self.frames if self.frames else 0.0
+
+
+class EchoStage:
+    """Feed `played()`/`cut()` from the playback side and `clean()` from the microphone side, on one
+    thread (the event loop): the canceller is not thread-safe."""
+
+    def __init__(self, canceller: EchoCanceller, max_reference_s: float = 60.0) -> None:
+        self.canceller = canceller
+        d = canceller.descriptor
+        self.rate, self.step = d.sample_rate, d.frame_samples
+        self._reference = _Fifo(int(max_reference_s * self.rate))
+        self._resamplers: dict[int, Resampler] = {}
+        self.stats = EchoStats()
+        self.reset()
+
+    def reset(self) -> None:
+        """A new stream: forget the echo path, the queued playback and the partial frames."""
+        self.canceller.reset()
+        self._reference.clear()
+        self._resamplers.clear()
+        self._near = np.zeros(0, np.float32)
+        self._far = np.zeros(0, np.float32)
+        self._out = np.zeros(self.step, np.float32)  # the stage's fixed 10 ms latency
+        self.stats = EchoStats()
+
+    # -- the playback side (devices/sinks.py's PlaybackTap) ---------------------------------------
+
+    def played(self, samples: np.ndarray, sample_rate: int) -> None:
+        """A piece of playback has started to sound (at the sink's own rate)."""
+        resampler = self._resamplers.get(sample_rate)
+        if resampler is None:
+            resampler = self._resamplers[sample_rate] = self.canceller.reference_resampler(sample_rate)
+        self._reference.put(resampler.push(samples))
+
+    def cut(self) -> None:
+        """The sink stopped the sound: what was queued will never reach the room."""
+        self._reference.clear()
+        self._resamplers.clear()
+
+    @property
+    def playing(self) -> bool:
+        return self._reference.size > 0
+
+    # -- the microphone side -----------------------------------------------------------------------
+
+    def clean(self, frame: InputFrame) -> InputFrame:
+        samples = frame.samples
+        if not isinstance(samples, np.ndarray) or samples.shape != (FRAME,):
+            raise AudioFormatError(
+                f"the echo stage takes microphone frames of {FRAME} samples at {self.rate} Hz; got "
+                f"{getattr(samples, 'shape', type(samples).__name__)}",
+                "open the microphone at 16 kHz mono with 512-sample blocks (devices/sources.py)",
+            )
+        t0 = time.perf_counter()
+        far = self._reference.take(FRAME)
+        self.stats.frames += 1
+        self.stats.echo_frames += bool(np.any(far))
+        self._near = np.concatenate([self._near, samples.astype(np.float32, copy=False)])
+        self._far = np.concatenate([self._far, far])
+        n = len(self._near) // self.step
+        cleaned = [self._out]
+        for i in range(n):
+            part = slice(i * self.step, (i + 1) * self.step)
+            cleaned.append(self.canceller.process(self._near[part], self._far[part]))
+        self._near, self._far = self._near[n * self.step :], self._far[n * self.step :]
+        out = np.concatenate(cleaned)
+        self._out = out[FRAME:]
+        self.stats.seconds += time.perf_counter() - t0
+        return dataclasses.replace(frame, samples=out[:FRAME])
+
+    # -- wiring ------------------------------------------------------------------------------------
+
+    @classmethod
+    def listen_to(cls, sink: object, canceller: EchoCanceller) -> EchoStage:
+        """A stage fed with what `sink` plays (a sink without taps gives no reference: the stage
+        then only suppresses noise)."""
+        stage = cls(canceller)
+        taps = getattr(sink, "taps", None)
+        if isinstance(taps, list):
+            taps.append(stage)
+        return stage
+
+    def stop_listening(self, sink: object) -> None:
+        taps = getattr(sink, "taps", None)
+        if isinstance(taps, list) and self in taps:
+            taps.remove(self)

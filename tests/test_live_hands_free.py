@@ -1,0 +1,163 @@
+"""Hands-free on real audio through the live front end: a recording is the microphone (`twin live
+--input`), the wake word is said by a voice other than Twin's own (espeak-ng), and the requests and the
+speech that must not be heard are real recordings from the fixtures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import fixture_path, require
+from voice.audio import SAMPLE_RATE, load_audio, write_wav
+
+pytestmark = pytest.mark.models
+
+PHRASES = "speech_to_phrase_en/wav"
+
+
+def espeak(text: str, folder: Path, voice: str = "en-us", speed: int = 150) -> np.ndarray:
+    require(
+        shutil.which("espeak-ng") is not None, "espeak-ng is not installed (scripts/setup.sh installs it)"
+    )
+    out = folder / f"espeak-{voice}-{abs(hash(text))}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True)
+    return load_audio(out).samples
+
+
+def real(name: str) -> np.ndarray:
+    return load_audio(fixture_path(f"{PHRASES}/{name}.wav")).samples
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SAMPLE_RATE), np.float32)
+
+
+def recording(folder: Path, *parts: np.ndarray) -> Path:
+    path = folder / "mic.wav"
+    write_wav(path, np.concatenate([silence(0.5), *parts]), SAMPLE_RATE)
+    return path
+
+
+def args_for(path: Path, output: Path | None = None, realtime: bool = False, events=()) -> argparse.Namespace:
+    return argparse.Namespace(input=path, realtime=realtime, output=output, json=True, event=list(events))
+
+
+def run_file(cfg, components, path: Path, wake: str, **kw):
+    from pipeline.cli.talk import live_file
+    from pipeline.runtime.hands_free import WakeGate
+    from pipeline.runtime.session import Twin
+
+    twin = Twin(cfg, components)
+    gate = WakeGate.from_config(cfg, wake)
+    report = live_file(twin, args_for(path, **kw), gate)
+    json.dumps(report)  # the report is JSON as printed by --json
+    return twin, report
+
+
+def test_only_the_request_after_the_wake_word_is_heard(cfg, components, tmp_path):
+    """Speech before the wake word is never transcribed, kept or answered; the request after it is."""
+    before, wake = real("set a timer for 5 minutes"), espeak("okay nabu", tmp_path)
+    mic = recording(
+        tmp_path,
+        before,  # before the wake word: must go nowhere
+        silence(1.0),
+        wake,
+        silence(0.4),
+        real("what's the date"),
+        silence(1.0),
+    )
+    out = tmp_path / "twin.wav"
+    twin, report = run_file(cfg, components, mic, "okay_nabu", output=out)
+    print("\n", json.dumps(report, indent=1)[:1500])
+    assert [t["status"] for t in report["turns"]] == ["completed"]
+    said = report["turns"][0]["transcript"].lower()
+    assert "date" in said and "timer" not in said
+    assert [e["event"] for e in report["events"]][:1] == ["wake"]
+    wake_at = report["events"][0]["position_s"]
+    wake_end = 0.5 + (len(before) + len(wake)) / SAMPLE_RATE + 1.0
+    assert wake_end - 0.8 < wake_at < wake_end + 0.4  # at the wake word's end, before the request
+    # nothing of the speech before the wake word was kept anywhere
+    assert all("timer" not in m["content"].lower() for m in twin.dialogue)
+    twin.c.pools.memory.submit(lambda: None).result()  # the trace is written on the memory thread
+    traces = (cfg.data_path / "traces.jsonl").read_text()
+    assert "set a timer for 5" not in traces.lower()
+    # the output is what Twin played, on the input's timeline: silent until the reply begins
+    played = load_audio(out)
+    assert played.duration >= report["duration_s"] - 0.1
+    first_sound = np.flatnonzero(np.abs(played.samples) > 0.01)[0] / SAMPLE_RATE
+    assert first_sound > wake_at
+
+
+def test_follow_up_needs_no_wake_word_until_the_window_closes(cfg, components, tmp_path):
+    mic = recording(
+        tmp_path,
+        espeak("okay nabu", tmp_path),
+        silence(0.4),
+        real("what's the date"),
+        silence(2.0),  # inside the follow-up window (5 s on the speaker, after the reply)
+        real("set Bed Light brightness to 50 percent"),
+        silence(20.0),  # the reply and the window after it are over
+        real("cancel all timers"),
+        silence(1.0),
+    )
+    # Half duplex: without --realtime a reply is taken as played at once, so a user who answers
+    # 2 s later would be talking over it, which the echo canceller's double-talk handling is not for.
+    half = cfg.model_copy(update={"barge_in": False})
+    twin, report = run_file(half, components, mic, "okay_nabu")
+    heard = [t["transcript"].lower() for t in report["turns"]]
+    print("\n", heard, [e["event"] for e in report["events"]])
+    assert len(heard) == 2 and "date" in heard[0] and "brightness" in heard[1]
+    assert [e["event"] for e in report["events"]].count("follow_up") == 2
+
+
+def test_push_to_talk_wakes_the_car_but_a_tap_does_not(cfg, components, tmp_path):
+    from models.errors import BadInputError
+
+    car = cfg.model_copy(update={"profile": "car"})
+    first = real("lock the Front Door")  # no wake: not heard
+    mic = recording(tmp_path, first, silence(1.5), real("what's the date"), silence(1.0))
+    start_of_second = 0.5 + len(first) / SAMPLE_RATE + 1.0
+    _, report = run_file(car, components, mic, "okay_nabu", events=[f"push_to_talk@{start_of_second:.2f}"])
+    assert len(report["turns"]) == 1 and "date" in report["turns"][0]["transcript"].lower()
+    assert report["events"][0] == {
+        "event": "wake",
+        "position_s": pytest.approx(start_of_second, abs=0.05),
+        "by": "push_to_talk",
+    }
+    with pytest.raises(BadInputError) as err:
+        run_file(car, components, mic, "okay_nabu", events=["tap@1.0"])
+    assert "push_to_talk" in err.value.hint
+
+
+def test_without_a_wake_nothing_is_heard(cfg, components, tmp_path):
+    mic = recording(
+        tmp_path, real("lock the Front Door"), silence(1.0), real("cancel all timers"), silence(1.0)
+    )
+    twin, report = run_file(cfg, components, mic, "hey_jarvis")
+    assert report["turns"] == [] and report["events"] == []
+    assert twin.dialogue == []
+
+
+def test_the_spoken_name_wakes_it_and_other_speech_leaves_no_trace(cfg, components, tmp_path):
+    mic = recording(
+        tmp_path,
+        real("lock the Front Door"),  # not addressed to Twin: transcribed on the device, then dropped
+        silence(1.5),
+        espeak("Twin, what is the date today?", tmp_path),
+        silence(1.5),
+    )
+    half = cfg.model_copy(update={"barge_in": False})
+    twin, report = run_file(half, components, mic, "name")
+    print("\n", report["turns"], report["events"])
+    assert len(report["turns"]) == 1
+    said = report["turns"][0]["transcript"]
+    assert "date" in said.lower() and not said.lower().startswith("twin")
+    assert [e["event"] for e in report["events"]] == ["not_addressed", "wake", "follow_up"]
+    assert report["events"][1]["by"] == "name"
+    assert all("door" not in m["content"].lower() for m in twin.dialogue)

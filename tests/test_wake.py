@@ -1,0 +1,122 @@
+"""The acoustic wake word on real audio: said by voices other than Twin's own (Debian's espeak-ng, in
+several accents and speeds) it is heard; real recordings of ordinary speech never wake it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import FIXTURES, fixture_path, require
+from voice.audio import SAMPLE_RATE, load_audio
+from voice.vad import FRAME
+
+# espeak-ng voices: accents and a female and two male variants, none of them Twin's Piper voice
+VOICES = ("en-us", "en-gb", "en+m3", "en-029", "en+m7", "en-gb-x-rp", "en-gb-scotland")
+SPEEDS = (140, 160)
+
+
+def espeak(text: str, voice: str, speed: int, folder: Path) -> np.ndarray:
+    require(
+        shutil.which("espeak-ng") is not None, "espeak-ng is not installed (scripts/setup.sh installs it)"
+    )
+    out = folder / f"{voice}-{speed}-{text.replace(' ', '_')}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True)
+    return load_audio(out).samples
+
+
+def frames(samples: np.ndarray, lead_s: float = 0.5, tail_s: float = 1.0):
+    pad = [np.zeros(int(s * SAMPLE_RATE), np.float32) for s in (lead_s, tail_s)]
+    stream = np.concatenate([pad[0], samples.astype(np.float32), pad[1]])
+    n = len(stream) // FRAME
+    return stream[: n * FRAME].reshape(n, FRAME)
+
+
+def detections(detector, samples: np.ndarray) -> list[float]:
+    """Positions (s) where the detector fired over a whole stream."""
+    detector.reset()
+    return [i * FRAME / SAMPLE_RATE for i, f in enumerate(frames(samples)) if detector.detect(f)]
+
+
+@pytest.fixture(scope="module")
+def okay_nabu():
+    from voice.wake import MicroWakeWordDetector
+
+    return MicroWakeWordDetector("okay_nabu")
+
+
+@pytest.fixture(scope="module")
+def hey_jarvis():
+    from voice.wake import MicroWakeWordDetector
+
+    return MicroWakeWordDetector("hey_jarvis")
+
+
+def test_wake_word_is_heard_in_other_voices(okay_nabu, tmp_path):
+    heard = {}
+    for voice in VOICES:
+        for speed in SPEEDS:
+            audio = espeak("okay nabu", voice, speed, tmp_path)
+            heard[(voice, speed)] = detections(okay_nabu, audio)
+    hits = sum(1 for found in heard.values() if found)
+    print(f"\nokay_nabu heard in {hits}/{len(heard)} espeak-ng voices: {heard}")
+    assert hits >= 0.9 * len(heard)
+    assert all(len(found) <= 1 for found in heard.values())  # once per utterance of the word
+
+
+def test_wake_word_before_a_request_fires_at_its_end(okay_nabu, tmp_path):
+    """The detector fires right after the wake word, before the request that follows it."""
+    wake = espeak("okay nabu", "en-us", 150, tmp_path)
+    request = espeak("what time is it", "en-us", 150, tmp_path)
+    gap = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+    found = detections(okay_nabu, np.concatenate([wake, gap, request]))
+    assert len(found) == 1
+    wake_end = 0.5 + len(wake) / SAMPLE_RATE
+    assert wake_end - 0.6 <= found[0] <= wake_end + 0.3 + 0.2
+
+
+def test_another_wake_word_is_not_this_one(okay_nabu, hey_jarvis, tmp_path):
+    for voice in VOICES[:3]:
+        assert detections(okay_nabu, espeak("hey jarvis", voice, 150, tmp_path)) == []
+        assert detections(hey_jarvis, espeak("okay nabu", voice, 150, tmp_path)) == []
+
+
+def _recordings() -> list[Path]:
+    files = sorted((FIXTURES / "speech_to_phrase_en" / "wav").glob("*.wav"))
+    files += sorted((FIXTURES / "speechbrain_samples" / "ASR").glob("*.wav"))
+    files += [FIXTURES / "faster_whisper_tests" / "jfk.flac", FIXTURES / "silero_vad_tests" / "test.wav"]
+    return files
+
+
+def test_ordinary_speech_never_wakes_it(okay_nabu, hey_jarvis):
+    fixture_path("speech_to_phrase_en/wav")
+    total = 0.0
+    spent = 0.0
+    n_frames = 0
+    for f in _recordings():
+        audio = load_audio(f).samples
+        total += len(audio) / SAMPLE_RATE
+        for detector in (okay_nabu, hey_jarvis):
+            t0 = time.perf_counter()
+            found = detections(detector, audio)
+            spent += time.perf_counter() - t0
+            n_frames += len(frames(audio))
+            assert found == [], f"{detector.descriptor.name} woke on {f.name} at {found}"
+    print(f"\n{total:.0f} s of real speech, no false wake; {spent / n_frames * 1000:.3f} ms per 32 ms frame")
+    assert total > 120  # the negatives are minutes of speech, not a token clip
+
+
+def test_models_and_their_licences():
+    from voice.wake import BUILTIN, DEFAULT_WAKE_WORD, MicroWakeWordDetector, WakeWordError
+
+    assert DEFAULT_WAKE_WORD == "okay_nabu" and DEFAULT_WAKE_WORD != "alexa"
+    for name in BUILTIN:
+        d = MicroWakeWordDetector(name).descriptor
+        assert d.licence.startswith("Apache-2.0") and d.local and "en" in d.languages
+    with pytest.raises(WakeWordError) as err:
+        MicroWakeWordDetector("hey_computer")
+    assert "okay_nabu" in err.value.hint

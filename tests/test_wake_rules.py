@@ -1,0 +1,80 @@
+"""The hands-free rules on their own (no models): what counts as a backchannel or a stop, the
+spoken-name wake, the gate's windows, and the endpointer forgetting what came before a wake."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.errors import BadInputError
+from pipeline.events import AudioFrame, SpeechStarted
+from pipeline.runtime.endpointing import FRAME_S, Endpointer
+from pipeline.runtime.hands_free import WakeGate, is_backchannel, is_stop
+from voice.vad import FRAME
+
+
+@pytest.mark.parametrize("text", ["Mm-hm.", "Yeah.", "okay", "Right!", "嗯", "对。", "yeah yeah", "Uh-huh."])
+def test_backchannels(text):
+    assert is_backchannel(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["", "Yeah, but what about Paris?", "Okay, set a timer", "stop", "对不起我想问"]
+)
+def test_not_backchannels(text):
+    assert not is_backchannel(text)
+
+
+def test_stop_words():
+    words = ["stop", "stop it", "be quiet"]
+    assert is_stop("Stop.", words) and is_stop("Stop it!", words) and is_stop("be quiet", words)
+    assert not is_stop("Stop the timer in the kitchen", words) and not is_stop("", words)
+
+
+def test_the_spoken_name():
+    gate = WakeGate(None, name="Twin")
+    assert gate.addressed("Twin, what time is it?") == "What time is it?"
+    assert gate.addressed("twin what's the date") == "What's the date"
+    assert gate.addressed("What time is it, Twin?") is None
+    assert gate.addressed("Twinkle twinkle little star") is None
+    assert gate.addressed("") is None
+
+
+def test_the_gate_opens_on_a_wake_and_for_the_follow_up():
+    gate = WakeGate(None, name="Twin", events=("tap",), follow_up_s=5.0, listen_s=6.0)
+    assert not gate.hear(np.zeros(FRAME, np.float32), 1.0) and not gate.is_open()
+    gate.trigger("tap")
+    assert gate.hear(np.zeros(FRAME, np.float32), 2.0) and gate.is_open()
+    assert gate.log.events == [{"event": "wake", "position_s": 2.0, "by": "tap"}]
+    gate.hear(np.zeros(FRAME, np.float32), 8.5)
+    assert not gate.is_open()  # nothing began within listen_s
+    gate.follow_up(playing_s=3.0)  # the reply still sounds for 3 s: the window runs from its end
+    gate.hear(np.zeros(FRAME, np.float32), 16.0)
+    assert gate.is_open()
+    gate.taken()
+    assert not gate.is_open()
+    with pytest.raises(BadInputError) as err:
+        gate.trigger("push_to_talk")
+    assert "tap" in err.value.hint
+
+
+def _utterance_after(forget: bool) -> np.ndarray:
+    ep = Endpointer(silence_ms=400)
+    for i in range(5):  # quiet frames (speech_prob 0) fill the pre-roll
+        ep.push(AudioFrame(samples=np.full(FRAME, 7.0, np.float32), position=i * FRAME_S))
+    if forget:
+        ep.forget()
+    events = [
+        ep.push(AudioFrame(samples=np.zeros(FRAME, np.float32), position=i * FRAME_S, speech_prob=0.9))
+        for i in range(5, 20)
+    ]
+    assert any(isinstance(e, SpeechStarted) for e in events)
+    utt = ep.flush(20 * FRAME_S)
+    assert utt is not None
+    return utt.audio.samples
+
+
+def test_forget_drops_the_sound_before_a_wake():
+    """Sound just before the wake must not reach the next utterance through the pre-roll."""
+    assert np.any(_utterance_after(forget=False) == 7.0)  # the pre-roll would have kept it
+    assert not np.any(_utterance_after(forget=True) == 7.0)
