@@ -1,4 +1,7 @@
-"""`python -m bench latency --turns 20`: the same as `twin bench latency --turns 20`."""
+"""`python -m bench latency --turns 20`: the same as `twin bench latency --turns 20`.
+
+Benchmarks: latency, tools, memory, identity, asr (bench/asr.py, registered by pipeline/cli/vocabulary.py),
+duplex (bench/duplex.py, registered by pipeline/cli/duplex.py)."""
 
 import sys
 

@@ -23,12 +23,22 @@ class DeviceProfile:
     # Others may be in earshot (a car's cabin): count the voices present, and while more than one is
     # heard recall nothing private and say nothing private aloud.
     others_may_listen: bool = False
+    # The longest wait for a reply's first words this device tolerates: a remote model whose measured
+    # first-token time is over it answers only requests complex enough to be worth the wait.
+    reply_budget_ms: int = 1500
+    # What wakes Twin besides the wake word (always on): a push-to-talk button in the car, a tap on
+    # the glasses' frame. Sound before a wake is never stored, transcribed or sent.
+    wake_events: tuple[str, ...] = ()
+    follow_up_s: float = 5.0  # after Twin speaks, the user may answer without the wake word
+    # Full duplex: Twin keeps listening while it speaks, through the echo canceller, so the user can
+    # interrupt it (barge-in decided on the echo-cancelled microphone). `barge_in` in config overrides.
+    full_duplex: bool = False
 
 
 PROFILES: dict[str, DeviceProfile] = {
     p.name: p
     for p in (
-        DeviceProfile("speaker", 400, 3, 110, 1.0, "You speak through a home speaker.", 70),
+        DeviceProfile("speaker", 400, 3, 110, 1.0, "You speak through a home speaker.", 70, full_duplex=True),
         DeviceProfile(
             "glasses",
             350,
@@ -38,6 +48,8 @@ PROFILES: dict[str, DeviceProfile] = {
             "You speak through smart glasses: be terse.",
             25,
             turn_line="Be terse: a few words.",
+            reply_budget_ms=1000,
+            wake_events=("tap",),
         ),
         DeviceProfile(
             "car",
@@ -49,6 +61,8 @@ PROFILES: dict[str, DeviceProfile] = {
             30,
             turn_line="The user is driving: at most two short sentences, no lists.",
             others_may_listen=True,
+            reply_budget_ms=1200,
+            wake_events=("push_to_talk",),
         ),
         DeviceProfile(
             "companion",
@@ -61,6 +75,8 @@ PROFILES: dict[str, DeviceProfile] = {
             70,
             turn_slowing=1.1,
             turn_line="Be patient and warm; repeat gladly if asked again.",
+            reply_budget_ms=2500,
+            follow_up_s=8.0,  # an older person may take longer to answer
         ),
     )
 }

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -32,11 +33,13 @@ class ClipSource:
         n = len(samples) // FRAME
         self.frames = samples[: n * FRAME].reshape(n, FRAME)
         self.realtime = realtime
+        self.position = 0.0  # of the last frame given out: the stream's clock
+        self.duration = n * FRAME / SAMPLE_RATE
 
     async def frames_iter(self) -> AsyncIterator[InputFrame]:
         start = time.monotonic()
         for i, frame in enumerate(self.frames):
-            position = i * FRAME / SAMPLE_RATE
+            position = self.position = i * FRAME / SAMPLE_RATE
             if self.realtime:
                 due = start + position + FRAME / SAMPLE_RATE
                 delay = due - time.monotonic()
@@ -47,6 +50,20 @@ class ClipSource:
                 yield InputFrame(frame, position, None)
                 if i % 64 == 0:
                     await asyncio.sleep(0)
+
+
+class FileSource(ClipSource):
+    """A recording as the microphone: decoded (any format voice/audio.py reads, resampled to 16 kHz
+    mono), then given out frame by frame exactly as the device source does; with `realtime`, at the
+    pace a microphone delivers them."""
+
+    def __init__(
+        self, path: Path, realtime: bool = False, trailing_silence: float = 1.5, max_seconds: float = 1800.0
+    ) -> None:
+        from voice.audio import load_audio
+
+        super().__init__(load_audio(path, max_seconds=max_seconds), realtime, trailing_silence)
+        self.path = path
 
 
 def import_sounddevice():
@@ -74,9 +91,14 @@ def check_device(kind: str, device: str | int | None) -> None:
 
 
 class MicrophoneSource:
-    def __init__(self, device: str | int | None = None) -> None:
+    """A microphone through sounddevice; `max_seconds` ends the stream after that much audio."""
+
+    hears_playback = True  # in the room with the loudspeaker: the front end cancels Twin's echo
+
+    def __init__(self, device: str | int | None = None, max_seconds: float | None = None) -> None:
         check_device("input", device)
         self.device = device
+        self.max_seconds = max_seconds
 
     async def frames_iter(self) -> AsyncIterator[InputFrame]:
         sd = import_sounddevice()
@@ -96,7 +118,7 @@ class MicrophoneSource:
         )
         position = 0.0
         with stream:
-            while True:
+            while self.max_seconds is None or position < self.max_seconds:
                 samples = await queue.get()
                 yield InputFrame(samples, position, time.monotonic())
                 position += FRAME / SAMPLE_RATE

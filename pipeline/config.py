@@ -61,6 +61,10 @@ class AsrConfig(_Strict):
     vad_filter: bool = True
     # A 15 s encoder window for utterances under 13 s: ~2.3x faster ASR, same WER within a word (README).
     short_window: bool = True
+    # The user's words (`twin vocabulary`, contacts, people, lists, memory) bias recognition.
+    vocabulary: bool = True
+    # A second, larger model re-hears short commands the first was unsure of ("whisper-base"; README).
+    second_pass: str | None = None
 
     @field_validator("language", mode="before")
     @classmethod
@@ -105,6 +109,18 @@ class AudioConfig(_Strict):
     max_file_minutes: float = Field(30.0, gt=0)
 
 
+class WakeConfig(_Strict):
+    """Hands-free listening in `twin live` (README, "Hands-free"). `word`: a wake word model
+    (okay_nabu, hey_jarvis, hey_mycroft, alexa), "name" (an utterance counts only when it starts
+    with `name`, decided on its transcript), or "none" (every utterance is heard)."""
+
+    word: str = "okay_nabu"
+    name: str = "Twin"
+    follow_up_s: float | None = Field(None, ge=0, le=60)  # default: the profile's
+    listen_s: float = Field(6.0, gt=0, le=60)  # after a wake, how long the request may take to begin
+    stop_words: list[str] = Field(default_factory=lambda: ["stop", "stop it", "be quiet", "quiet", "cancel"])
+
+
 class McpServerConfig(_Strict):
     """One MCP server the user has opted in to. Only tools named in `allow` are offered to the
     planner, and all of them carry the tier the user grants (`sensitive` when data leaves the device)."""
@@ -142,16 +158,75 @@ class ToolsConfig(_Strict):
     max_steps: int = Field(3, ge=1, le=8)
     time_budget_s: float = Field(8.0, gt=0, le=60)
     confirm_timeout_s: float = Field(8.0, gt=0, le=60)
+    # in a live session, a tool call still running after this goes on in the background: Twin says
+    # it is on it, and says the result when it arrives ("never mind the report" stops waiting)
+    patience_s: float = Field(2.5, gt=0, le=60)
     mcp: dict[str, McpServerConfig] = Field(default_factory=dict)
     outbox: OutboxConfig = Field(default_factory=OutboxConfig)
+
+
+Policy = Literal["never", "ask", "allow"]
+# What a remote request may carry: the user's words and the session's dialogue, memories recalled
+# for the turn (never one marked private), and tool results the planner gathered.
+ROUTING_CATEGORIES = ("conversation", "memories", "tool_results")
+
+
+class RemoteConfig(_Strict):
+    """A bigger model on an OpenAI-compatible server (llama.cpp server, vLLM, a hosted API). Off by
+    default; even when on, nothing leaves unless [routing] allows it (README, "A bigger model")."""
+
+    enabled: bool = False
+    url: str = ""  # the API base, e.g. http://127.0.0.1:8080/v1
+    model: str = ""  # the name the server knows its model by
+    api_key_env: str = "TWIN_REMOTE_API_KEY"  # the variable's name, never the key itself
+    connect_timeout_s: float = Field(2.0, gt=0, le=30)
+    first_token_timeout_s: float = Field(10.0, gt=0, le=120)  # none by then: the local model answers
+    stall_timeout_s: float = Field(5.0, gt=0, le=60)  # silence between two pieces of the stream
+    max_reply_s: float = Field(30.0, gt=0, le=300)  # an endless stream is cut here at the latest
+    bridge_after_ms: int = Field(900, ge=0, le=10000)  # a later first token: a short spoken bridge
+    bridge_text: str = "Let me think about that."
+    probe_timeout_s: float = Field(0.8, gt=0, le=10)  # the health probe (GET /models)
+    probe_ttl_s: float = Field(30.0, ge=0, le=3600)  # how long a probe's verdict is trusted
+    temperature: float = Field(0.6, ge=0.0, le=2.0)
+    pseudonymise: bool = True  # names of people and places become placeholders on the way out
+
+    @model_validator(mode="after")
+    def _enabled_needs_server(self) -> RemoteConfig:
+        if self.enabled and not (self.url and self.model):
+            raise ValueError("remote 'enabled' needs 'url' and 'model'")
+        return self
+
+
+class RoutingConfig(_Strict):
+    """Per turn, local or remote. `policy` is the default for every category of what would leave;
+    `categories` sets one apart (conversation, memories, tool_results). Private memories never leave."""
+
+    policy: Policy = "never"
+    categories: dict[str, Policy] = Field(default_factory=dict)
+    min_complexity: int = Field(2, ge=1, le=10)  # a request scoring less stays local
+    ask_timeout_s: float = Field(8.0, gt=0, le=60)
+
+    @field_validator("categories")
+    @classmethod
+    def _known_categories(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if name not in ROUTING_CATEGORIES:
+                close = difflib.get_close_matches(name, ROUTING_CATEGORIES, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else "known: " + ", ".join(ROUTING_CATEGORIES)
+                raise ValueError(f"unknown routing category '{name}' ({hint})")
+        return value
+
+    def policy_for(self, category: str) -> str:
+        return self.categories.get(category, self.policy)
 
 
 class TwinConfig(_Strict):
     profile: Literal["speaker", "glasses", "car", "companion"] = "speaker"
     persona: str = "twin"
-    # Speaking over Twin interrupts it. Off by default: without echo cancellation a loudspeaker's
-    # sound reaches the microphone, so Twin listens only while it is not speaking (half duplex).
-    barge_in: bool = False
+    # Speaking over Twin interrupts it (full duplex, through the echo canceller: README, "Echo
+    # cancellation and full duplex"). None: the profile's default (on for the speaker); false: Twin
+    # listens only while it is not speaking (half duplex).
+    barge_in: bool | None = None
     data_dir: Path | None = None
     trace_turns: int = Field(20, ge=1, le=1000)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
@@ -159,9 +234,12 @@ class TwinConfig(_Strict):
     asr: AsrConfig = Field(default_factory=AsrConfig)
     tts: TtsConfig = Field(default_factory=TtsConfig)
     audio: AudioConfig = Field(default_factory=AudioConfig)
+    wake: WakeConfig = Field(default_factory=WakeConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     identity: VoiceIdConfig = Field(default_factory=VoiceIdConfig)
+    remote: RemoteConfig = Field(default_factory=RemoteConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
 
     @property
     def device_profile(self) -> DeviceProfile:

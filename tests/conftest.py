@@ -110,3 +110,25 @@ def synth(components):
         return AudioClip(resample(audio, components.tts.sample_rate, SAMPLE_RATE), SAMPLE_RATE, text)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def espeak(tmp_path_factory):
+    """Speech in a voice that is not Twin's own (espeak-ng), as 16 kHz clips: a user's spoken yes
+    must not sound like Twin, which never takes a yes from its own synthetic voice."""
+    import shutil
+    import subprocess
+
+    from voice.audio import load_audio
+
+    require(
+        shutil.which("espeak-ng") is not None, "espeak-ng is not installed (scripts/setup.sh installs it)"
+    )
+    folder = tmp_path_factory.mktemp("espeak")
+
+    def make(text: str, voice: str = "en-us", speed: int = 150):
+        out = folder / f"{abs(hash((text, voice, speed)))}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True)
+        return load_audio(out)
+
+    return make

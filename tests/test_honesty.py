@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,10 +68,12 @@ class ScriptedLlm:
         self.descriptor = LlmDescriptor("scripted", True, "on-device", 2048, "cpu")
 
     def stream(self, messages, max_tokens, stop=None):
-        yield from (w + " " for w in self.text.split(" "))
+        for w in self.text.split(" "):
+            time.sleep(0.03)  # at a model's pace: the stage and the stream overlap as they do for real
+            yield w + " "
 
 
-def _perform(components, text: str, guard: SourceGuard) -> list[str]:
+def _perform(components, text: str, guard: SourceGuard, speak: bool = False) -> list[str]:
     from types import SimpleNamespace
 
     from pipeline.runtime.endpointing import Endpoint
@@ -84,7 +87,11 @@ def _perform(components, text: str, guard: SourceGuard) -> list[str]:
     rec = TurnRecorder(1, "text", [])
     reply = Reply(guard=guard)
 
-    asyncio.run(voice.perform(rec, reply, None, Endpoint(_TEXT_TURN), [{"role": "user", "content": "x"}]))
+    from devices.sinks import BufferSink
+
+    sink = BufferSink() if speak else None
+    perform = voice.perform(rec, reply, sink, Endpoint(_TEXT_TURN), [{"role": "user", "content": "x"}])
+    asyncio.run(asyncio.wait_for(perform, 60))  # a stuck generation fails here instead of hanging
     return [e.text for e in rec.events if isinstance(e, SentenceReady)]
 
 
@@ -96,6 +103,12 @@ def test_the_reply_stage_drops_invented_figures_and_says_so_when_nothing_is_left
     assert said == ["It is sunny in Paris."]
     said = _perform(components, "NVDA is at 28 dollars right now.", SourceGuard(["NVDA?"], live=True))
     assert said == [SourceGuard.NO_SOURCE]
+    # spoken: generation waits while the first sentence is synthesized; a first sentence the guard
+    # dropped must not leave it waiting for good (it once did: the live loop hung)
+    said = _perform(
+        components, "It is 68 degrees today. Take a coat.", SourceGuard(["weather?"], live=True), speak=True
+    )
+    assert said == ["Take a coat."]
 
 
 @pytest.mark.models

@@ -147,9 +147,12 @@ def test_live_barge_in_interrupts_the_current_turn(cfg, components, synth):
     assert "time" in twin.dialogue[-2]["content"].lower()
 
 
-def test_half_duplex_by_default_ignores_speech_while_twin_is_busy(twin, synth):
-    """Without echo cancellation Twin must not hear itself: by default, sound that arrives while a
-    turn is under way neither interrupts it nor starts a turn of its own."""
+def test_half_duplex_ignores_speech_while_twin_is_busy(cfg, components, synth):
+    """Half duplex (`barge_in = false`, the default of every profile but the speaker's): sound that
+    arrives while a turn is under way neither interrupts it nor starts a turn of its own."""
+    from pipeline.runtime.session import Twin
+
+    twin = Twin(cfg.model_copy(update={"barge_in": False}), components)
     assert twin.barge_in is False
     clip = _conversation(synth, ["Tell me about the history of Rome.", "Wait, what time is it?"], [0.7, 0.2])
     results = asyncio.run(twin.live(ClipSource(clip, realtime=True, trailing_silence=1.0), BufferSink()))

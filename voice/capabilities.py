@@ -156,3 +156,68 @@ class EmotionModel(Protocol):
 
 class EmotionEstimator(Protocol):
     def estimate(self, audio: AudioClip, text: str, speaker: str | None) -> EmotionEstimate: ...
+
+
+# -- waking ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WakeWordDescriptor:
+    name: str  # the model's id, e.g. "okay_nabu"
+    phrase: str  # what the user says, e.g. "Okay Nabu"
+    languages: tuple[str, ...]
+    licence: str  # the model file's licence, from its package
+    local: bool = True
+
+
+class WakeWord(Protocol):
+    """An acoustic wake word run on every frame of the stream, before anything else hears it."""
+
+    descriptor: WakeWordDescriptor
+
+    def reset(self) -> None:
+        """Forget the stream's state (a new live session)."""
+        ...
+
+    def detect(self, frame: np.ndarray) -> bool:
+        """Feed the next frame of a stream (float32, 16 kHz, any length); True on the frame where
+        the wake word is heard (once per utterance of it)."""
+        ...
+
+
+# -- echo cancellation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EchoDescriptor:
+    name: str
+    sample_rate: int  # both the microphone and the reference frames
+    frame_samples: int  # one processing frame (WebRTC's 10 ms)
+    noise_suppression: bool
+    local: bool = True
+
+
+class EchoCanceller(Protocol):
+    """Removes what the loudspeaker played (the far end, Twin's own voice) from the microphone."""
+
+    descriptor: EchoDescriptor
+
+    def reset(self) -> None:
+        """Forget the echo path it has learnt (a new live session)."""
+        ...
+
+    def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray:
+        """One frame of the microphone (`near`) and of the playback heard at the same time (`far`),
+        both float32 of descriptor.frame_samples at descriptor.sample_rate: the microphone frame
+        with the echo of `far` removed. Raises AudioFormatError on any other shape or type."""
+        ...
+
+    def reference_resampler(self, sample_rate: int) -> Resampler:
+        """A streaming resampler from the playback's rate to descriptor.sample_rate."""
+        ...
+
+
+class Resampler(Protocol):
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        """The next piece of a stream, resampled (state carries over between pieces)."""
+        ...

@@ -40,6 +40,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli.identity",
     "pipeline.cli.persona",
     "pipeline.cli.mcp",
+    "pipeline.cli.serve",
+    "pipeline.cli.vocabulary",
+    "pipeline.cli.route",
+    "pipeline.cli.duplex",
 )
 
 
@@ -61,6 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("live", parents=[common], help="talk with Twin through the microphone and speaker")
+    p.add_argument(
+        "--wake", help="okay_nabu (default), hey_jarvis, hey_mycroft, alexa, name ('Twin, ...') or none"
+    )
+    p.add_argument("--input", type=Path, help="a recording as the microphone (the same front end as live)")
+    p.add_argument("--realtime", action="store_true", help="with --input: feed it at a microphone's pace")
+    p.add_argument("--output", type=Path, help="with --input: a WAV of what Twin would have played")
+    p.add_argument("--json", action="store_true", help="with --input: turns and front-end events as JSON")
+    p.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        metavar="KIND@SECONDS",
+        help="with --input: a device event at a time in the recording, e.g. push_to_talk@2.5 or tap@1",
+    )
 
     p = sub.add_parser("ask", parents=[common], help="one text turn, no audio")
     p.add_argument("text")

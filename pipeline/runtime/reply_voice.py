@@ -29,7 +29,8 @@ from pipeline.events import (
     ReplyTextStop,
     SentenceReady,
 )
-from pipeline.llm.base import LlmError
+from pipeline.llm.base import Llm, LlmError
+from pipeline.llm.escalated import Aside
 from pipeline.runtime.endpointing import Endpoint
 from pipeline.runtime.sentences import SentenceSplitter
 from pipeline.runtime.turn import TurnRecorder
@@ -55,6 +56,8 @@ class Reply:
     parts: list[str] = field(default_factory=list)  # sentences in spoken form
     spoken: list[tuple[str, int]] = field(default_factory=list)  # (sentence, samples) sent to the sink
     begun: bool = False
+    # checks each of the model's sentences against the turn's sources (conversation/honesty.py)
+    guard: Any = None
     stop: threading.Event = field(default_factory=threading.Event)
     llm_may_run: threading.Event = field(default_factory=threading.Event)
 
@@ -110,9 +113,11 @@ class ReplyVoice:
         messages: list[dict[str, str]] | None = None,
         direct: str | None = None,
         naive: bool = False,
+        llm: Llm | None = None,
     ) -> None:
         """Produce the reply: `direct` text as composed (no model in between), else the model's
-        answer to `messages`; spoken into `sink` unless it is None (a text-only turn)."""
+        answer to `messages` (`llm`, else the local model); spoken into `sink` unless it is None (a
+        text-only turn)."""
         # the stages exchange the turn's own events: sentences, then audio, each closed by its stop
         sentence_q: asyncio.Queue[SentenceReady | ReplyTextStop] = asyncio.Queue()
         audio_q: asyncio.Queue[ReplyAudioChunk | ReplyAudioStop] = asyncio.Queue()
@@ -122,7 +127,7 @@ class ReplyVoice:
             else:
                 assert messages is not None
                 gate = reply.llm_may_run if sink is not None and not naive else None
-                tg.create_task(self.generate(rec, reply, messages, sentence_q, gate))
+                tg.create_task(self.generate(rec, reply, messages, sentence_q, gate, llm))
             if sink is not None:
                 synthesize = self._synthesize_at_end if naive else self._synthesize
                 tg.create_task(synthesize(rec, reply, sentence_q, audio_q, endpoint))
@@ -144,11 +149,12 @@ class ReplyVoice:
         messages: list[dict[str, str]],
         sentence_q: asyncio.Queue,
         first_gate: threading.Event | None,
+        model: Llm | None = None,
     ) -> None:
         """Stream the model's reply sentence by sentence into `sentence_q`."""
         loop = asyncio.get_running_loop()
         token_q: asyncio.Queue[Any] = asyncio.Queue()
-        llm, stop = self.c.llm, reply.stop
+        llm, stop = model or self.c.llm, reply.stop
         style = reply.style
         max_sentences = style.max_sentences if style else self.max_sentences
 
@@ -179,18 +185,27 @@ class ReplyVoice:
                     break
                 if isinstance(piece, Exception):
                     raise LlmError(f"the language model failed: {piece}", "run `twin models --check`")
+                if isinstance(piece, Aside):  # a bridge or a notice: said, outside the reply's bounds
+                    if spoken := to_spoken(piece):
+                        await sentence_q.put(rec.emit(SentenceReady, text=spoken, index=len(reply.parts)))
+                    continue
                 raw.append(piece)
                 rec.emit(ReplyTextChunk, text=piece)
                 for s in splitter.feed(piece):
-                    if not reply.parts and first_gate is not None:
-                        first_gate.clear()
+                    first = not reply.parts
                     if not await self._queue_sentence(rec, reply, s, sentence_q):
                         stop.set()
+                    # generation waits while the first sentence is synthesized: only once one was
+                    # queued (a sentence the guard dropped reaches no synthesizer to let it go on)
+                    if first and reply.parts and first_gate is not None:
+                        first_gate.clear()
                 if len(reply.parts) >= max_sentences:
                     stop.set()
             if len(reply.parts) < max_sentences and not stop.is_set():
                 for s in splitter.flush():
                     await self._queue_sentence(rec, reply, s, sentence_q)
+            if not reply.parts and reply.guard is not None and reply.guard.dropped:
+                await self._queue_sentence(rec, reply, reply.guard.NO_SOURCE, sentence_q, bounded=False)
             await sentence_q.put(rec.emit(ReplyTextStop, text="".join(raw), tokens=len(raw)))
         finally:
             stop.set()
@@ -205,7 +220,10 @@ class ReplyVoice:
     ) -> bool:
         """One sentence in spoken form. A model's reply keeps within the turn style's bounds (whole
         sentences, the first always kept); a composed one (tool results, memories) is said in full.
-        False when the reply is full: nothing more of it will be spoken."""
+        False when the reply is full: nothing more of it will be spoken. A model's sentence stating
+        a figure that no source gave is not spoken at all (`reply.guard`)."""
+        if bounded and reply.guard is not None and reply.guard.check(sentence) is None:
+            return True
         spoken = to_spoken(sentence)
         if not spoken:
             return True

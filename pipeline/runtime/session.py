@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from devices.sinks import BufferSink
+from memory.language import starts_chinese
 from models.errors import TwinError
 from persona import load_persona, system_prompt
 from persona.style import StylePolicy
@@ -32,6 +33,7 @@ from pipeline.config import TwinConfig
 from pipeline.conversation.context import LANGUAGE_NAMES, Conversation, local_now
 from pipeline.conversation.fast_path import FastPath
 from pipeline.conversation.hearing import HeardVoice, Hearing
+from pipeline.conversation.honesty import SourceGuard, answered, cannot_check, live_topic
 from pipeline.conversation.household import Household
 from pipeline.conversation.recall import MemoryBridge
 from pipeline.events import (
@@ -49,7 +51,9 @@ from pipeline.events import (
 from pipeline.runtime.asking import Asker, TurnVoice
 from pipeline.runtime.components import Components
 from pipeline.runtime.endpointing import Endpoint
+from pipeline.runtime.escalation import Escalation
 from pipeline.runtime.front_end import FrameSource, FrontEnd
+from pipeline.runtime.hands_free import WakeGate
 from pipeline.runtime.reply_voice import Reply, ReplyVoice, Sink
 from pipeline.runtime.tool_desk import ToolDesk
 from pipeline.runtime.trace import TraceStore
@@ -86,7 +90,7 @@ class Twin:
         self.naive = naive
         self.c = components or Components(cfg)
         self.profile = cfg.device_profile
-        self.barge_in = cfg.barge_in
+        self.barge_in = self.profile.full_duplex if cfg.barge_in is None else cfg.barge_in
         self.persona = load_persona(cfg.persona)
         self.system_prompt = system_prompt(self.persona, self.profile.style, self.profile.max_reply_sentences)
         self.prosody = Prosody(length_scale=self.profile.speech_rate * self.persona.speaking_rate)
@@ -101,6 +105,10 @@ class Twin:
         self.asker = Asker(self.c, self.household, self._transcribe, self.reply_voice.speak_aside)
         self.fast_path = FastPath(cfg, self.c, self.asker, self.memory_bridge)
         self.tools = ToolDesk(cfg, self.c, self.c.memory, self.household, self.asker, self.audit)
+        # a bigger model per turn when the router and the user's policy say so (off by default)
+        self.escalation = (
+            Escalation(cfg, self.c, self.conversation, self.asker) if cfg.remote.enabled else None
+        )
         self.front_end = FrontEnd(self)
         self.traces = TraceStore(cfg.data_path / "traces.jsonl", cfg.trace_turns)
         self.observers: list[EventQueue] = []
@@ -164,7 +172,8 @@ class Twin:
 
         text = check_turn_text(text)  # over the stated limit or nothing readable: a typed error, no turn
         rec = self._recorder("text")
-        return await self._run(rec, text, "en", sink, speak)
+        # a typed turn in Chinese is handled in Chinese (memory rules, recall, the reply)
+        return await self._run(rec, text, "zh" if starts_chinese(text) else "en", sink, speak)
 
     async def voice_turn(
         self,
@@ -173,10 +182,12 @@ class Twin:
         sink: Sink | None = None,
         speak: bool = True,
         extra: dict | None = None,
+        transcript: Transcript | None = None,
     ) -> TurnResult:
-        """ASR, then the reply. With an undecided `endpoint` (a pause, not yet the end of the turn)
-        everything runs ahead, but no reply is released until the endpoint is confirmed; if the user
-        speaks on, the live loop cancels this turn and it leaves no trace."""
+        """ASR (unless the front end already has the `transcript`), then the reply. With an
+        undecided `endpoint` (a pause, not yet the end of the turn) everything runs ahead, but no
+        reply is released until the endpoint is confirmed; if the user speaks on, the live loop
+        cancels this turn and it leaves no trace."""
         rec = self._recorder("voice")
         endpoint.on_confirm(
             lambda u: rec.emit(
@@ -189,7 +200,7 @@ class Twin:
         )
         rec.emit(AsrStarted, audio_seconds=audio.duration)
         pending = self.hearing.start(audio)  # speaker and prosody, on their own thread beside ASR
-        tr = await self._transcribe(audio)
+        tr = transcript or await self._transcribe(audio)
         t_asr = time.monotonic()
 
         def notify(code: str, message: str) -> None:
@@ -220,9 +231,10 @@ class Twin:
         on_turn: Callable[[TurnResult], None] | None = None,
         max_turns: int | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        wake: WakeGate | None = None,
     ) -> list[TurnResult]:
-        """The always-on loop (pipeline/runtime/front_end.py)."""
-        return await self.front_end.run(source, sink, on_turn, max_turns, on_error)
+        """The always-on loop (pipeline/runtime/front_end.py); with `wake`, hands-free."""
+        return await self.front_end.run(source, sink, on_turn, max_turns, on_error, wake)
 
     async def announce(self, text: str, sink: Sink | None = None) -> TurnResult:
         """Say something Twin starts itself (a timer's ring): a turn of mode "alert" with no user
@@ -279,10 +291,11 @@ class Twin:
         reply = Reply(style=heard.style)
         context = ""
         try:
-            turn = TurnVoice(rec, sink if speak else None, heard.identity, rec.mode == "voice")
+            voiced = rec.mode == "voice"
+            turn = TurnVoice(rec, sink if speak else None, heard.identity, voiced, heard.final_rise_st)
             # spoken dialogues and commands answered without the model, then tools: a reply
             # composed from their results, or context for the model's reply
-            fixed = await self.fast_path.answer(text, turn, endpoint)
+            fixed = self.tools.cancel_spoken(text) or await self.fast_path.answer(text, turn, endpoint)
             plan = None if fixed else await self.tools.plan(text, endpoint, turn)
             private_ok = heard.voices <= 1 or not self.profile.others_may_listen
             if not private_ok:
@@ -293,8 +306,22 @@ class Twin:
             messages = self.messages_for(text, language, recalled, heard.style, extra_context)
             context = messages[-2]["content"]
             direct = fixed or (plan.reply if plan is not None else None)
+            topic = None if direct else live_topic(text)
+            if topic is not None and not answered(topic, plan, recalled):
+                direct = cannot_check(topic)
+                why = f"nothing here can check {topic.noun}: not guessed"
+                rec.emit(Notice, code="no_source", message=why)
+            reply.guard = SourceGuard([text, *recalled, *(m["content"] for m in messages)], topic is not None)
             out = sink if speak else None
-            await self.reply_voice.perform(rec, reply, out, endpoint, messages, direct, self.naive)
+            llm = None
+            if not direct and self.escalation is not None:
+                scope = heard.identity.scope
+                llm = await self.escalation.llm_for(
+                    rec, turn, text, language, recalled, heard.style, extra_context, scope
+                )
+            await self.reply_voice.perform(rec, reply, out, endpoint, messages, direct, self.naive, llm)
+            if llm is not None and self.escalation is not None:  # a fallback or a cut is told
+                notice = " ".join(filter(None, [notice, self.escalation.finished()]))
             await endpoint.wait()
         except asyncio.CancelledError:
             reply.halt()
