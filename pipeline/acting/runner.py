@@ -225,6 +225,9 @@ class ToolRunner:
                     await asyncio.wait_for(asyncio.shield(future), tool.timeout_s - wait)
                 except TimeoutError:
                     pass
+                except asyncio.CancelledError:  # the session is closing: still record how it ends
+                    future.add_done_callback(settle)
+                    raise
                 except Exception:
                     pass  # the tool's own error: settle() reports it
                 if pending.cancelled:
