@@ -112,23 +112,29 @@ def synth(components):
     return make
 
 
-@pytest.fixture(scope="session")
-def espeak(tmp_path_factory):
-    """Speech in a voice that is not Twin's own (espeak-ng), as 16 kHz clips: a user's spoken yes
-    must not sound like Twin, which never takes a yes from its own synthetic voice."""
+def espeak_samples(text: str, folder: Path, voice: str = "en-us", speed: int = 150):
+    """`text` spoken by espeak-ng (a voice that is not Twin's own), as 16 kHz samples."""
     import shutil
     import subprocess
 
     from voice.audio import load_audio
 
-    require(
-        shutil.which("espeak-ng") is not None, "espeak-ng is not installed (scripts/setup.sh installs it)"
-    )
+    missing = "espeak-ng is not installed (scripts/setup.sh installs it)"
+    require(shutil.which("espeak-ng") is not None, missing)
+    out = folder / f"espeak-{voice}-{speed}-{abs(hash(text))}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True)
+    return load_audio(out).samples
+
+
+@pytest.fixture(scope="session")
+def espeak(tmp_path_factory):
+    """Speech in a voice that is not Twin's own (espeak-ng), as 16 kHz clips: a user's spoken yes
+    must not sound like Twin, which never takes a yes from its own synthetic voice."""
+    from voice.audio import AudioClip
+
     folder = tmp_path_factory.mktemp("espeak")
 
     def make(text: str, voice: str = "en-us", speed: int = 150):
-        out = folder / f"{abs(hash((text, voice, speed)))}.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True)
-        return load_audio(out)
+        return AudioClip(espeak_samples(text, folder, voice, speed))
 
     return make

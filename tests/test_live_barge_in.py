@@ -5,28 +5,17 @@ false start lets it play on; "stop" ends it; a real question takes the turn (tes
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import fixture_path, require
+from tests.conftest import espeak_samples as espeak
+from tests.conftest import fixture_path
 from voice.audio import SAMPLE_RATE, AudioClip, load_audio
 
 pytestmark = pytest.mark.models
 
 QUESTION = "Tell me about the history of Rome."
-
-
-def espeak(text: str, folder: Path, voice: str = "en-us", speed: int = 150) -> np.ndarray:
-    require(
-        shutil.which("espeak-ng") is not None, "espeak-ng is not installed (scripts/setup.sh installs it)"
-    )
-    out = folder / f"user-{abs(hash((text, voice)))}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True)
-    return load_audio(out).samples
 
 
 def gap(seconds: float) -> np.ndarray:

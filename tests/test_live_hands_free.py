@@ -6,28 +6,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import fixture_path, require
+from tests.conftest import espeak_samples as espeak
+from tests.conftest import fixture_path
 from voice.audio import SAMPLE_RATE, load_audio, write_wav
 
 pytestmark = pytest.mark.models
 
 PHRASES = "speech_to_phrase_en/wav"
-
-
-def espeak(text: str, folder: Path, voice: str = "en-us", speed: int = 150) -> np.ndarray:
-    require(
-        shutil.which("espeak-ng") is not None, "espeak-ng is not installed (scripts/setup.sh installs it)"
-    )
-    out = folder / f"espeak-{voice}-{abs(hash(text))}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True)
-    return load_audio(out).samples
 
 
 def real(name: str) -> np.ndarray:

@@ -3,15 +3,13 @@ several accents and speeds) it is heard; real recordings of ordinary speech neve
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import FIXTURES, fixture_path, require
+from tests.conftest import FIXTURES, espeak_samples, fixture_path
 from voice.audio import SAMPLE_RATE, load_audio
 from voice.vad import FRAME
 
@@ -21,12 +19,7 @@ SPEEDS = (140, 160)
 
 
 def espeak(text: str, voice: str, speed: int, folder: Path) -> np.ndarray:
-    require(
-        shutil.which("espeak-ng") is not None, "espeak-ng is not installed (scripts/setup.sh installs it)"
-    )
-    out = folder / f"{voice}-{speed}-{text.replace(' ', '_')}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(out), text], check=True)
-    return load_audio(out).samples
+    return espeak_samples(text, folder, voice, speed)
 
 
 def frames(samples: np.ndarray, lead_s: float = 0.5, tail_s: float = 1.0):
