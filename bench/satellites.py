@@ -107,8 +107,16 @@ class Satellite:
     """One wyoming-satellite process on 127.0.0.1 with file-backed microphone and speaker."""
 
     def __init__(
-        self, name: str, wavs: list[Path], folder: Path, gap: float = 6.0, lead: float = 0.5
+        self,
+        name: str,
+        wavs: list[Path],
+        folder: Path,
+        gap: float = 6.0,
+        lead: float = 0.5,
+        event_uri: str | None = None,
     ) -> None:
+        """`event_uri`: the satellite's --event-uri, a Wyoming service it forwards every non-audio
+        event from the hub to (what Home Assistant's automations would see)."""
         self.name = name
         self.port = free_port()
         self.uri = f"tcp://127.0.0.1:{self.port}"
@@ -141,6 +149,7 @@ class Satellite:
             snd,
             "--no-zeroconf",
             "--debug",
+            *(["--event-uri", event_uri] if event_uri else []),
         ]
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import Executor
 from typing import Any
 
@@ -34,6 +34,25 @@ async def ring_due(
                 await asyncio.sleep(0.1)
             await say(ring_text(item))
         await asyncio.sleep(period_s)
+
+
+def ring_target(
+    item: dict[str, Any], connected: Collection[str], last_device: Callable[[str], str | None]
+) -> str | None:
+    """Where the hub rings a due item: on the device where it was set; if that device is gone, where
+    its owner last spoke; otherwise on any connected device (the first by name, so the choice is
+    stable). None: no device is connected, and the item stays due until one is."""
+    if not connected:
+        return None
+    device = str(item.get("device") or "")
+    if device in connected:
+        return device
+    speaker = str(item.get("speaker") or "")
+    if speaker:
+        where = last_device(speaker)
+        if where is not None and where in connected:
+            return where
+    return min(connected)
 
 
 def ring_text(item: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
 """Erasing the records of what was said that live outside memory: the turn traces (`traces.jsonl`,
-with the words of every turn) and the reply audio Twin stored (`DATA_DIR/replies/`, `DATA_DIR/demo/`).
+with the words of every turn; the hub's `conversations.sqlite`) and the reply audio Twin stored
+(`DATA_DIR/replies/`, `DATA_DIR/demo/`).
 
 "Forget everything" must reach these too, or "My PIN is 4321" outlives the memory it was taken from.
 Audio written to a path the user chose with --output is the user's own file and is left alone.
@@ -20,6 +21,9 @@ class EraseError(TwinError):
 
 
 TRACE_FILE = "traces.jsonl"
+# the hub's conversation across devices and restarts (pipeline/serve/continuity.py), with SQLite's
+# write-ahead log and its index beside it
+CONVERSATION_FILES = ("conversations.sqlite", "conversations.sqlite-wal", "conversations.sqlite-shm")
 AUDIO_DIRS = ("replies", "demo")
 
 
@@ -48,6 +52,7 @@ def erase_conversation_records(data_dir: Path) -> int:
     if data_dir.is_dir():
         for entry in data_dir.iterdir():
             is_trace = entry.name == TRACE_FILE or entry.name.startswith(f".{TRACE_FILE}.")
+            is_trace = is_trace or entry.name in CONVERSATION_FILES
             if is_trace and (entry.is_symlink() or not entry.is_dir()):
                 remove_file(entry)
         for name in AUDIO_DIRS:

@@ -112,6 +112,9 @@ class Twin:
         self.front_end = FrontEnd(self)
         self.traces = TraceStore(cfg.data_path / "traces.jsonl", cfg.trace_turns)
         self.observers: list[EventQueue] = []
+        # The hub's (pipeline/serve/continuity.py): the speaker's conversation across devices and
+        # restarts, put in before each turn and stored after it. None: this session's own only.
+        self.continuity: Any = None
         self.last_result: TurnResult | None = None
         self._ids = itertools.count(1)
         self._warm = False
@@ -281,6 +284,8 @@ class Twin:
     ) -> TurnResult:
         endpoint = endpoint or Endpoint(_TEXT_TURN)
         heard = heard or HeardVoice()
+        if self.continuity is not None:
+            self.continuity.resume(self.conversation, self.household.speaker(heard.identity).name)
         notice = ""
         if speak and language not in self.c.tts.descriptor.languages:
             lang = LANGUAGE_NAMES.get(language, language)
@@ -375,6 +380,8 @@ class Twin:
         if text and status in ("completed", "interrupted"):
             said = heard + (" … [interrupted by the user]" if status == "interrupted" else "")
             self.conversation.remember(context, text, said.strip())
+            if self.continuity is not None:
+                self.continuity.record(context, text, said.strip())
             self.memory_bridge.observe(text, said, scope, rec.turn_id)
         audio = sink.audio() if isinstance(sink, BufferSink) else np.zeros(0, np.float32)
         sample_rate = getattr(sink, "sample_rate", 0) or 0

@@ -34,6 +34,23 @@ class ToolDesk:
         self.session: Any = None  # the ToolSession, built on the first turn that may need a tool
         self._local: Any = None
         self._problems_told = False
+        # In the hub: the device this desk's session serves (recorded with each timer it sets), and
+        # whether this session's own loop rings timers (no: the hub's one clock routes them).
+        self.device = ""
+        self.rings_clock = True
+
+    def serve_device(self, name: str) -> None:
+        """This session is the hub's device `name`: its timers record it, and the hub rings them."""
+        self.device, self.rings_clock = name, False
+        if self._local is not None:
+            self._mark_device(self._local)
+
+    def _mark_device(self, local: Any) -> None:
+        from pipeline.tools.families.clock import Clock
+
+        for family in local.families:
+            if isinstance(family, Clock):
+                family.origin_device = self.device
 
     @property
     def local(self) -> Any:
@@ -41,6 +58,7 @@ class ToolDesk:
             from pipeline.tools.local import LocalTools
 
             self._local = LocalTools(self.cfg.data_path, outbox=self.cfg.tools.outbox, memory=self.memory)
+            self._mark_device(self._local)
         return self._local
 
     @property
@@ -77,8 +95,9 @@ class ToolDesk:
 
     def fire_due(self) -> list[dict[str, Any]]:
         """What the live loop's clock should say now: timers, alarms and reminders that came due,
-        and the results of tool calls that went on in the background."""
-        due = self.local.fire_due()
+        and the results of tool calls that went on in the background. In the hub the timers are the
+        hub clock's to ring (on the right device); a background call's result stays this session's."""
+        due = self.local.fire_due() if self.rings_clock else []
         if self.session is not None:
             due += self.session.runner.background.due()
         return due

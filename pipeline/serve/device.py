@@ -60,7 +60,17 @@ class AudioClose:
     pass
 
 
-Outgoing = SayTranscript | SayReplyText | AudioOpen | AudioData | AudioClose
+@dataclass(frozen=True)
+class TimerNote:
+    """A timer of this device's started, was cancelled, or finished (rings now)."""
+
+    event: str  # started | cancelled | finished
+    id: str
+    seconds: int = 0
+    name: str = ""
+
+
+Outgoing = SayTranscript | SayReplyText | AudioOpen | AudioData | AudioClose | TimerNote
 
 
 class StreamSource:
@@ -150,6 +160,9 @@ class TurnWatch(EventQueue):
                 self.turns = {t for t in self.turns if not t.done()} | {task}
         super().put(event)
 
+    def turns_running(self) -> list[asyncio.Task[Any]]:
+        return [t for t in self.turns if not t.done()]
+
     def cancel_turns(self) -> list[asyncio.Task[Any]]:
         live = [t for t in self.turns if not t.done()]
         for t in live:
@@ -194,6 +207,34 @@ class DeviceSession:
                 "--mic-command-width 2 --mic-command-channels 1)",
             )
         self.source.push(pcm)
+
+    # -- announcements ----------------------------------------------------------------------------------
+    def idle(self) -> bool:
+        """No turn under way (heard words or a reply being made) and no announcement playing."""
+        fe = self.twin.front_end
+        busy = self.in_turn or bool(self._events.turns_running()) or fe.alert_playing
+        return not busy and not self.twin.asker.waiter.waiting
+
+    async def ring(self, text: str, note: TimerNote | None = None) -> bool:
+        """Say `text` on this device (a timer's ring, an announcement) once no turn is under way: as
+        reply audio, like an answer. False when the session closed before it was all sent (the
+        caller keeps the item due and rings it elsewhere)."""
+        while self.state == "listening" and not self.idle():
+            await asyncio.sleep(0.1)
+        if self.state != "listening":
+            return False
+        if note is not None:
+            self.outbox.put_nowait(note)
+            self.hub.log.event("timer_told", device=self.device.name, note=note.event, id=note.id)
+        fe = self.twin.front_end
+        fe.alert_playing = True  # the live loop's own flag for its announcements: no barge-in on it
+        try:
+            result = await self.twin.announce(text, self.sink)
+        finally:
+            fe.alert_playing = False
+        self.sink.close()
+        self._on_turn(result)
+        return result.status == "completed" and self.state == "listening"
 
     # -- running --------------------------------------------------------------------------------------
     def start(self) -> None:

@@ -24,7 +24,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from models.errors import TwinError
 
-from .device import AudioClose, AudioData, AudioOpen, DeviceSession, SayReplyText, SayTranscript
+from .device import (
+    AudioClose,
+    AudioData,
+    AudioOpen,
+    DeviceSession,
+    SayReplyText,
+    SayTranscript,
+    TimerNote,
+)
 from .errors import DeviceDisconnectedError, MalformedEventError, OversizedEventError
 from .hub import Hub
 from .registry import PairingError
@@ -189,6 +197,10 @@ class BrowserLink:
                 await self.ws.send_json({"type": "audio-start", "rate": item.rate})
             elif isinstance(item, AudioClose):
                 await self.ws.send_json({"type": "audio-stop"})
+            elif isinstance(item, TimerNote):
+                await self.ws.send_json(
+                    {"type": f"timer-{item.event}", "id": item.id, "seconds": item.seconds, "name": item.name}
+                )
 
     async def _watch(self, session: DeviceSession) -> None:
         """Ends the link when the hub closes the session (the device was removed: its token revoked)."""

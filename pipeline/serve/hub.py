@@ -2,7 +2,7 @@
 
 Each device is a `DeviceSession`: its own `Twin` (profile, conversation, playback, streaming VAD)
 over the hub's shared models, memory store and workers, so memory is per speaker and shared across
-the household's devices. The wire side (`wyoming_io.py`) pushes the device's microphone audio into
+the household's devices. The wire side (`wyoming_io/`, `http.py`) pushes the device's microphone audio into
 the session and sends what the session puts in its outbox; the hub never sees the protocol.
 
     satellite --audio--> StreamSource -> Twin.live (VAD, endpointing, turns) -> DeviceSink --+
@@ -24,9 +24,12 @@ from pipeline.runtime.components import Components
 from pipeline.runtime.session import Twin
 
 from .components import DeviceComponents, SharedPlanner
+from .continuity import ConversationStore
 from .device import DeviceSession
 from .logs import HubLog
 from .registry import Device, DeviceRegistry
+
+SERVICE_DEVICE = "home-assistant"  # the device name of the Wyoming handle service's conversation
 
 # A link runs one device's connection: connect, run the session, and on a fault close it and retry.
 LinkRunner = Callable[["Hub", Device], Awaitable[None]]
@@ -60,6 +63,11 @@ class Hub:
         self._link = link
         self._registry_mtime = -1.0
         self._service_twin: Twin | None = None
+        # each speaker's recent conversation, across devices and restarts; and the one clock
+        self.conversations = ConversationStore(cfg.data_path, cfg.llm.history_turns)
+        from .ringing import HubClock
+
+        self.clock = HubClock(self, poll_s)
 
     # -- sessions -----------------------------------------------------------------------------------
     async def open_session(self, device: Device) -> DeviceSession:
@@ -68,6 +76,7 @@ class Hub:
         comps = DeviceComponents(self.c, cfg, self.planner)
         comps.load_all()
         twin = Twin(cfg, comps)
+        self._join(twin, device.name)
         loop = asyncio.get_running_loop()
         # the system prompt into the model's cache, on the LLM's own thread (never beside a reply)
         await loop.run_in_executor(self.c.pools.llm, twin.warm_up)
@@ -86,9 +95,20 @@ class Hub:
         if self._service_twin is None:
             cfg = self.cfg.model_copy(update={"profile": "speaker"})
             twin = Twin(cfg, DeviceComponents(self.c, cfg, self.planner))
+            self._join(twin, SERVICE_DEVICE)
             await asyncio.get_running_loop().run_in_executor(self.c.pools.llm, twin.warm_up)
             self._service_twin = twin
         return self._service_twin
+
+    def _join(self, twin: Twin, name: str) -> None:
+        """A device's Twin into the household: its timers are the hub clock's to ring (recorded as
+        set on `name`), and its speaker's conversation goes on from any device."""
+        twin.tools.serve_device(name)
+
+        def resumed(speaker: str, turns: int, devices: list[str]) -> None:
+            self.log.event("conversation_resumed", device=name, speaker=speaker, turns=turns, devices=devices)
+
+        twin.continuity = self.conversations.thread(name, resumed)
 
     async def close_session(
         self, session: DeviceSession, reason: str, error: BaseException | None = None
@@ -169,6 +189,7 @@ class Hub:
         """Serve until `stop` is set, then shut down gracefully: links stop, each turn under way
         finishes (or is cancelled after the grace), memory writes are flushed."""
         tasks = [asyncio.create_task(f()) for f in (extra or [])]
+        tasks.append(asyncio.create_task(self.clock.run(), name="hub-clock"))
         self.log.event("hub_started", pid=os.getpid(), data_dir=str(self.cfg.data_path))
         try:
             while not stop.is_set():
@@ -187,6 +208,7 @@ class Hub:
         )
         for task in [*self.links.values(), *(tasks or [])]:
             task.cancel()
+        await self.clock.stop()
         for task in [*self.links.values(), *(tasks or [])]:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

@@ -1,5 +1,9 @@
 """The clock: the time, timers and alarms, reminders, and what rings when they come due. Its state is
-in DATA_DIR/tools, so a timer set before a restart still rings after it."""
+in DATA_DIR/tools, so a timer set before a restart still rings after it.
+
+Each timer, alarm and reminder records where it was set (`device`, the hub's device name; "" outside
+the hub) and by whom (`speaker`), so the hub rings it on that device, or where its owner last spoke.
+Items stored before these fields existed have neither and ring on any device."""
 
 from __future__ import annotations
 
@@ -49,6 +53,8 @@ def _reminder_due(r: dict[str, Any], now: datetime) -> bool:
 
 
 class Clock(Family):
+    origin_device = ""  # the hub's device whose session this is (set by the ToolDesk); "" outside the hub
+
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.timers = JsonState(ctx.state_dir / "timers.json", {"timers": []})
@@ -116,8 +122,9 @@ class Clock(Family):
         topic=TIMERS,
         verbs=r"\balarm\b|\bwake me\b",
         example=("set an alarm for 6:45", {"time": "6:45"}),
+        needs_speaker=True,
     )
-    def set_alarm(self, a: dict[str, Any]) -> ToolResult:
+    def set_alarm(self, a: dict[str, Any], speaker: str = "") -> ToolResult:
         h, m = _hhmm(a["time"])
         now = self.ctx.now()
         due = now.replace(hour=h, minute=m, second=0, microsecond=0)
@@ -128,6 +135,7 @@ class Clock(Family):
             "kind": "alarm",
             "label": a.get("label", "") or "alarm",
             "due": due.isoformat(),
+            **self._origin(speaker),
         }
         self.timers.update(lambda s: s["timers"].append(item))
         return ToolResult(True, f"alarm set for {due:%A %H:%M}", item)
@@ -142,14 +150,22 @@ class Clock(Family):
         topic=TIMERS,
         verbs=r"\btimer\b",
         example=("set a timer for 10 minutes", {"minutes": 10}),
+        needs_speaker=True,
     )
-    def set_timer(self, a: dict[str, Any]) -> ToolResult:
+    def set_timer(self, a: dict[str, Any], speaker: str = "") -> ToolResult:
         seconds = float(a.get("minutes", 0)) * 60 + float(a.get("seconds", 0))
         if not 0 < seconds <= 24 * 3600:
             raise ToolArgumentError("a timer runs between 1 second and 24 hours", "e.g. minutes=5")
         label = a.get("label", "") or "timer"
         due = self.ctx.now() + timedelta(seconds=seconds)
-        item = {"id": uuid.uuid4().hex[:8], "kind": "timer", "label": label, "due": due.isoformat()}
+        item = {
+            "id": uuid.uuid4().hex[:8],
+            "kind": "timer",
+            "label": label,
+            "due": due.isoformat(),
+            "seconds": seconds,
+            **self._origin(speaker),
+        }
         self.timers.update(lambda s: s["timers"].append(item))
         return ToolResult(
             True, f"{label} set for {fmt_number(seconds / 60)} minutes (rings at {due:%H:%M:%S})", item
@@ -180,8 +196,9 @@ class Clock(Family):
         topic=REMINDERS,
         verbs=r"\bremind me\b",
         example=("remind me to water the plants at 18:00", {"text": "water the plants", "time": "18:00"}),
+        needs_speaker=True,
     )
-    def add_reminder(self, a: dict[str, Any]) -> ToolResult:
+    def add_reminder(self, a: dict[str, Any], speaker: str = "") -> ToolResult:
         h, m = _hhmm(a["time"])
         repeat = a.get("repeat", "none")
         item = {
@@ -190,12 +207,52 @@ class Clock(Family):
             "time": f"{h:02d}:{m:02d}",
             "repeat": repeat,
             "created": self.ctx.now().isoformat(),
+            **self._origin(speaker),
         }
         self.reminders.update(lambda s: s["reminders"].append(item))
         every = "" if repeat == "none" else f" ({repeat})"
         return ToolResult(True, f"reminder '{a['text']}' at {h:02d}:{m:02d}{every}", item)
 
+    def _origin(self, speaker: str) -> dict[str, str]:
+        return {"device": self.origin_device, "speaker": speaker}
+
     # -- ringing -----------------------------------------------------------------------------------
+    def timers_set(self) -> list[dict[str, Any]]:
+        """The timers and alarms that are set (the hub tells each device about its own)."""
+        return list(self.timers.read()["timers"])
+
+    def due(self) -> list[dict[str, Any]]:
+        """What has come due, without changing anything: the hub rings each item on a device and
+        only then calls `rang`, so an item whose device goes away mid-ring stays due (at least once,
+        never lost). Reminders come as `kind` "reminder" with their text as `label`."""
+        now = self.ctx.now()
+        timers = [t for t in self.timers.read()["timers"] if datetime.fromisoformat(t["due"]) <= now]
+        reminders = [r for r in self.reminders.read()["reminders"] if _reminder_due(r, now)]
+        return timers + [r | {"kind": "reminder", "label": r["text"]} for r in reminders]
+
+    def rang(self, item: dict[str, Any]) -> bool:
+        """`item` (from `due`) has rung: a timer or one-off reminder is removed, a recurring reminder
+        moves to its next time. False when it is no longer there (cancelled meanwhile)."""
+        now = self.ctx.now()
+        if item.get("kind") != "reminder":
+
+            def drop(s: dict[str, Any]) -> bool:
+                kept = [t for t in s["timers"] if t["id"] != item["id"]]
+                gone = len(kept) != len(s["timers"])
+                s["timers"] = kept
+                return gone
+
+            return bool(self.timers.update(drop))
+
+        def ring(s: dict[str, Any]) -> bool:
+            found = [r for r in s["reminders"] if r["id"] == item["id"]]
+            for r in found:
+                r["last"] = now.isoformat()
+            s["reminders"] = [r for r in s["reminders"] if not (r in found and r["repeat"] == "none")]
+            return bool(found)
+
+        return bool(self.reminders.update(ring))
+
     def fire_due(self) -> list[dict[str, Any]]:
         """Timers, alarms and reminders whose time has come, to ring. Timers and one-off reminders
         are removed; a recurring reminder moves to its next time. Called by the live loop's clock

@@ -1,0 +1,145 @@
+"""The hub's one clock: timers, alarms and reminders ring on the right device.
+
+Each device's own live loop rings nothing of the clock's in the hub (`ToolDesk.serve_device`); this
+clock reads what came due once a second and routes each item (`pipeline.runtime.clock.ring_target`):
+to the device where it was set; if that device is gone, to where its owner last spoke; otherwise to
+any connected device. An item is marked rung only after its device said it, so a device that goes
+away mid-ring, or no device at all, leaves it due: it rings later, elsewhere, or after a restart
+(at least once, never lost). A device is also told of its own timers as they start, are cancelled
+and finish (Wyoming `timer-started` / `timer-cancelled` / `timer-finished`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from models.errors import TwinError
+from pipeline.runtime.clock import ring_target, ring_text
+from pipeline.tools.families.clock import Clock
+from pipeline.tools.family import Context
+
+from .device import DeviceSession, TimerNote
+
+if TYPE_CHECKING:
+    from .hub import Hub
+
+
+def _key(item: dict[str, Any]) -> str:
+    return f"{item.get('kind', 'timer')}:{item['id']}"
+
+
+class HubClock:
+    def __init__(self, hub: Hub, period_s: float = 1.0) -> None:
+        self.hub = hub
+        self.period_s = period_s
+        self.clock = Clock(Context(hub.cfg.data_path, lambda: datetime.now().astimezone()))
+        self.ringing: dict[str, asyncio.Task[None]] = {}
+        self.known: dict[str, dict[str, Any]] | None = None  # timers set, by id (None: not read yet)
+        self._waiting_told: set[str] = set()
+        # a tick's read and a ring's commit never interleave: a read from before the commit would
+        # ring the item again, or take a rung timer for a new one
+        self._lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        told = ""  # the last fault logged: a damaged state file is logged once, not every second
+        while True:
+            try:
+                await self.tick()
+                told = ""
+            except (OSError, TwinError) as exc:  # a damaged or unwritable state file: logged, go on
+                if str(exc) != told:
+                    told = str(exc)
+                    self.hub.log.error("clock_failed", exc)
+            await asyncio.sleep(self.period_s)
+
+    def _connected(self) -> dict[str, DeviceSession]:
+        return {n: s for n, s in self.hub.sessions.items() if s.state == "listening"}
+
+    async def tick(self) -> None:
+        async with self._lock:
+            await self._route()
+
+    async def _route(self) -> None:
+        loop = asyncio.get_running_loop()
+        timers, due = await loop.run_in_executor(
+            self.hub.c.pools.memory, lambda: (self.clock.timers_set(), self.clock.due())
+        )
+        self._note_changes(timers, {_key(i) for i in due})
+        connected = self._connected()
+        for item in due:
+            key = _key(item)
+            if key in self.ringing:
+                continue
+            target = ring_target(item, connected.keys(), self.last_device)
+            if target is None:
+                if key not in self._waiting_told:
+                    self._waiting_told.add(key)
+                    self.hub.log.event("ring_waiting", kind=item.get("kind"), id=item["id"])
+                continue
+            self._waiting_told.discard(key)
+            self.ringing[key] = asyncio.create_task(self._ring(connected[target], item, key))
+
+    def last_device(self, speaker: str) -> str | None:
+        try:
+            return self.hub.conversations.last_device(speaker)
+        except Exception as exc:  # the store unreadable: route without it
+            self.hub.log.error("clock_failed", exc)
+            return None
+
+    def _note_changes(self, timers: list[dict[str, Any]], due: set[str]) -> None:
+        """Tell each device of its timers that started or were cancelled since the last tick."""
+        now = {t["id"]: t for t in timers}
+        if self.known is None:  # the first read (a restart): these started before; tell nothing
+            self.known = now
+            return
+        for tid, t in now.items():
+            if tid not in self.known and t.get("kind") == "timer":
+                self._tell(t, TimerNote("started", tid, int(round(float(t.get("seconds") or 0))), t["label"]))
+        for tid, t in self.known.items():
+            if tid not in now and _key(t) not in self.ringing and _key(t) not in due:
+                self._tell(t, TimerNote("cancelled", tid))
+        self.known = now
+
+    def _tell(self, item: dict[str, Any], note: TimerNote) -> None:
+        session = self._connected().get(str(item.get("device") or ""))
+        if session is not None:
+            session.outbox.put_nowait(note)
+            self.hub.log.event("timer_told", device=session.device.name, note=note.event, id=note.id)
+
+    async def _ring(self, session: DeviceSession, item: dict[str, Any], key: str) -> None:
+        name = session.device.name
+        try:
+            note = TimerNote("finished", item["id"]) if item.get("kind") in ("timer", "alarm") else None
+            if not await session.ring(ring_text(item), note):
+                self.hub.log.event(
+                    "ring_unheard", "warning", device=name, kind=item.get("kind"), id=item["id"]
+                )
+                return  # still due: the next tick routes it again
+            loop = asyncio.get_running_loop()
+            async with self._lock:
+                await loop.run_in_executor(self.hub.c.pools.memory, self.clock.rang, item)
+                if self.known is not None:
+                    self.known.pop(item["id"], None)
+                self.ringing.pop(key, None)
+            self.hub.log.event(
+                "rang",
+                device=name,
+                kind=item.get("kind", "timer"),
+                id=item["id"],
+                label=item.get("label", ""),
+                set_on=item.get("device") or None,
+                speaker=item.get("speaker") or None,
+            )
+        except (OSError, TwinError) as exc:
+            self.hub.log.error("ring_failed", exc, device=name, id=item["id"])
+        finally:
+            self.ringing.pop(key, None)
+
+    async def stop(self) -> None:
+        for task in list(self.ringing.values()):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
