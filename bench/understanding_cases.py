@@ -76,6 +76,14 @@ DEV: tuple[Case, ...] = (
         question=True,
     ),
     Case("tell me which reminders I have", "question-like-command", ("list_reminders",), question=True),
+    # general questions near a tool's words by meaning (the calendar, tips): added with two no-tool
+    # passages after the latency bench's general questions reached the planner (README)
+    Case("how many weeks are there in a year", "facts"),
+    Case("which month does spring start in", "facts"),
+    Case("any tips for falling asleep faster", "chit-chat"),
+    Case("suggest a stretch for a stiff neck", "chit-chat"),
+    Case("how can I get better at remembering birthdays", "chit-chat"),
+    Case("what's a good warm up before a run", "chit-chat"),
 )
 
 TEST: tuple[Case, ...] = (

@@ -44,8 +44,10 @@ NO_TOOL = (
     "How things work and why: nature, the body, the weather in general, physics, cooking.",
     "Writing: an essay, a report, a letter or a summary about a subject.",
     "What the user said earlier in this conversation, their name, where they are going.",
+    "The calendar in general: how many days or weeks in a month or a year, leap years, seasons.",
+    "Tips, tricks and suggestions: exercises and stretches, sleep, habits, memory, study, packing.",
 )
-MARGIN = 0.02
+MARGIN = 0.016
 TIE = 0.01  # tools this close to the best are offered with it (the planner picks)
 
 
