@@ -101,6 +101,43 @@ def test_step_budget(session):
     assert model.calls == 2 and len(r.outcomes) == 2
 
 
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (
+            "set a timer for 5 minutes and add milk to the shopping list",
+            ["set a timer for 5 minutes", "add milk to the shopping list"],
+        ),
+        ("turn the volume down and then set an alarm for 7", ["turn the volume down", "set an alarm for 7"]),
+        ("what time is it and what's on my shopping list", ["what time is it", "what's on my shopping list"]),
+        ("add milk and eggs to the shopping list", ["add milk and eggs to the shopping list"]),
+        # the free text of a reminder or a note runs to the end: one request
+        ("remind me to call mum and buy bread", ["remind me to call mum and buy bread"]),
+        ("note that the boiler works and set a timer for 5 minutes", None),
+        ("tell me a joke and set a timer for 2 minutes", None),
+    ],
+)
+def test_a_compound_request_is_planned_clause_by_clause(session, text, parts):
+    from pipeline.acting.routing import clauses
+
+    assert clauses(text, session.registry) == (parts or [text])
+
+
+def test_each_clause_is_its_own_step_and_all_are_said(session):
+    steps = [call("set_timer", minutes=5), call("add_to_list", list="shopping", item="milk")]
+    r, model = plan(session, steps, "set a timer for 5 minutes and add milk to the shopping list")
+    assert [(o.tool, o.status) for o in r.outcomes] == [("set_timer", "ok"), ("add_to_list", "ok")]
+    assert model.calls == 2
+    assert r.reply.startswith("Timer set for 5 minutes") and "milk" in r.reply
+
+
+def test_a_compound_request_stops_at_a_step_not_done(session):
+    steps = [call("send_message", to="Anna", text="hi"), call("set_timer", minutes=5)]
+    r, _ = plan(session, steps, "send a message to Anna saying hi and then set a timer for 5 minutes")
+    assert [o.status for o in r.outcomes] == ["blocked"]
+    assert session.local.timers.read()["timers"] == []
+
+
 def test_reply_never_claims_an_action_that_did_not_happen(session):
     r, _ = plan(session, [call("send_message", to="Anna", text="hi")], "send hi to Anna")
     assert r.outcomes[0].status == "blocked"
@@ -146,6 +183,14 @@ def test_real_planner_sets_a_timer_with_schema_constrained_output(real_session):
     assert r.reply.startswith("Timer set for 10 minutes")
     assert len(real_session.local.timers.read()["timers"]) == 1
     assert real_session.audit.verify().ok
+
+
+@pytest.mark.models
+def test_real_planner_does_both_halves_of_a_compound_request(real_session):
+    r = asyncio.run(real_session.plan("set a timer for 5 minutes and add milk to the shopping list"))
+    assert [(o.tool, o.status) for o in r.outcomes] == [("set_timer", "ok"), ("add_to_list", "ok")]
+    assert "milk" in real_session.local.lists.read()["lists"]["shopping"]
+    assert "milk" in r.reply.lower() and "timer" in r.reply.lower()
 
 
 @pytest.mark.models

@@ -24,6 +24,7 @@ from pipeline.acting.background import spoken_name
 from pipeline.acting.grounding import ground
 from pipeline.acting.routing import (
     candidate_tools,
+    clauses,
     might_need_tools,
     route,
     routed_tools,
@@ -66,12 +67,19 @@ def _sentence(text: str) -> str:
     return (text[:1].upper() + text[1:] + ".") if text else ""
 
 
+SAID_IN_FULL = 160  # a read result's own text up to this long is said in a composed reply
+
+
 def compose_reply(outcomes: list[CallOutcome]) -> str:
     """Only what the results say: done when the tool says so, otherwise plainly not done."""
     parts = []
     for o in outcomes:
-        first = o.summary.splitlines()[0] if o.summary else ""
+        lines = o.summary.splitlines() if o.summary else []
+        first = lines[0] if lines else ""
         if o.done:
+            rest = " ".join(x.strip() for x in lines[1:] if x.strip())
+            if o.tier == Tier.READ and rest and len(rest) <= SAID_IN_FULL:
+                first = f"{first}: {rest}"  # what a list holds is the answer: said, not counted
             parts.append(_sentence(first))
         elif o.status == "blocked":
             parts.append(
@@ -203,9 +211,29 @@ class Planner:
 
     async def _plan(self, text: str, turn: TurnTools) -> PlanResult:
         result = PlanResult()
-        names = tuple(route(text, self.registry, self.index))  # once per turn
+        parts = clauses(text, self.registry)
+        for part in parts:  # a compound request: each clause planned as a simple one, in order
+            if turn.cancelled.is_set():
+                break
+            await self._plan_clause(part, turn, result)
+            if len(parts) > 1 and any(o.status != "ok" for o in result.outcomes):
+                result.notes.append("stopped at a step that was not done")
+                break
+        # A compound request's results are said as they are: a small model handed two of them
+        # as context tells one and drops the other.
+        several = len(parts) > 1 and len(result.outcomes) > 1
+        if result.acted or several or any(o.status != "ok" for o in result.outcomes):
+            result.reply = compose_reply(result.outcomes)
+        elif result.outcomes:
+            result.context = prompts.results_context(f"- {o.tool}: {o.summary}" for o in result.outcomes)
+        elif result.steps:
+            result.context = prompts.NO_ACTION_CONTEXT
+        return result
+
+    async def _plan_clause(self, text: str, turn: TurnTools, result: PlanResult) -> None:
+        names = tuple(route(text, self.registry, self.index))  # once per clause
         if not names:
-            return result
+            return
         question = (turn.act or classify(text)).asks
         if question:  # a question only reads: offer the read-only candidates when there are any
             reads = tuple(n for n in names if self.registry.get(n).tier == Tier.READ)
@@ -218,7 +246,8 @@ class Planner:
         messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]
         seen: set[str] = set()
         retried = False
-        while result.steps < self.max_steps:
+        budget = result.steps + self.max_steps
+        while result.steps < budget:
             if time.monotonic() > deadline:
                 result.notes.append("time budget spent")
                 break
@@ -274,10 +303,3 @@ class Planner:
             ]
             if not (outcome.done and _COMPOUND.search(text)):
                 break  # one step answers a simple request; "X and then Y" may need another
-        if result.acted or any(o.status != "ok" for o in result.outcomes):
-            result.reply = compose_reply(result.outcomes)
-        elif result.outcomes:
-            result.context = prompts.results_context(f"- {o.tool}: {o.summary}" for o in result.outcomes)
-        else:
-            result.context = prompts.NO_ACTION_CONTEXT
-        return result

@@ -122,6 +122,35 @@ def candidate_tools(text: str, registry: ToolRegistry) -> list[str]:
     return [n for n in registry.names() if n in chosen]
 
 
+_JOIN = re.compile(r"\s*,?\s*\b(?:and then|and also|and|then|also)\b\s*", re.IGNORECASE)
+
+
+def _families(text: str, registry: ToolRegistry) -> set[str]:
+    return {t.topic for t in routed_tools(registry).values() if _rx(t.topic).search(text)}
+
+
+def clauses(text: str, registry: ToolRegistry) -> list[str]:
+    """One request per clause of a compound one: "set a timer for 5 minutes and add milk to the
+    shopping list" is two, each planned on its own (a small model given both picks one, or neither).
+    A clause starts at "and" / "then" / "also" only where the words after it name a family of their
+    own, other than the clause before; and never after a clause whose tool takes the user's own
+    free text ("remind me to call mum and buy bread" is one reminder, "note that ... and ..." one
+    note). Anything else stays one request."""
+    pieces = [p for p in _JOIN.split(text.strip()) if p.strip()]
+    if len(pieces) < 2:
+        return [text]
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        current = out[-1]
+        mine, before = _families(piece, registry), _families(current, registry)
+        free_text = any("text" in registry.get(n).params for n in candidate_tools(current, registry))
+        if mine and before and not (mine <= before) and not free_text:
+            out.append(piece)
+        else:
+            out[-1] = f"{current} and {piece}"
+    return out if len(out) > 1 else [text]
+
+
 def _by_meaning(text: str, registry: ToolRegistry, index: Any) -> list[str]:
     """The tools `text` is about by meaning alone. Never a sensitive tool (deleting, messaging,
     buying need the words that name them: a deterministic layer where safety needs one) and never
