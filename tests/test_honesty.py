@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.conversation.honesty import SourceGuard, cannot_check, live_topic
+from pipeline.conversation.honesty import SourceGuard, cannot_check, live_topic, source_line
 from pipeline.events import SentenceReady
 
 FACTS = [sys.executable, str(Path(__file__).parent / "mcp_servers" / "facts_server.py")]
@@ -111,6 +111,20 @@ def test_the_reply_stage_drops_invented_figures_and_says_so_when_nothing_is_left
     assert said == ["Take a coat."]
 
 
+def test_the_source_is_named():
+    from types import SimpleNamespace as NS
+
+    weather, calendar = live_topic("will it rain tomorrow"), live_topic("what's on my calendar today")
+    ok = NS(outcomes=[NS(tool="facts__get_weather", done=True)])
+    assert source_line(weather, ok, []) == "This comes from the facts server."
+    assert source_line(weather, NS(outcomes=[NS(tool="facts__get_weather", done=False)]), []) is None
+    assert source_line(calendar, NS(outcomes=[NS(tool="read_calendar", done=True)]), []) == (
+        "This comes from your calendar."
+    )
+    assert source_line(calendar, None, ["You see the dentist on Friday"]) == "This is from what you told me."
+    assert source_line(weather, None, ["You like rain"]) is None  # a memory is no weather report
+
+
 @pytest.mark.models
 def test_a_live_question_with_no_tool_is_answered_honestly(cfg, components, tmp_path):
     from pipeline.runtime.session import Twin
@@ -140,6 +154,7 @@ def test_a_live_question_reaches_the_mcp_tool_that_declares_it(cfg, components, 
     entries = twin.tools.session.audit.entries()
     assert [(e["tool"], e["status"]) for e in entries] == [("facts__get_weather", "ok")], entries
     assert "can't check" not in result.reply
+    assert result.reply.startswith("This comes from the facts server.")  # the reply says which source
     assert not SourceGuard(
         ["Paris: 14 °C, light rain, wind 18 km/h", result.transcript], live=True
     ).unsupported(result.reply)

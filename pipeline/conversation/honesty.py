@@ -108,6 +108,21 @@ def answered(topic: LiveTopic, plan: Any, recalled: list[str]) -> bool:
     return topic.personal and bool(recalled)
 
 
+def source_line(topic: LiveTopic, plan: Any, recalled: list[str]) -> str | None:
+    """The sentence that says where a live or personal fact comes from, spoken before the model's
+    answer: the third-party server(s) whose tools answered, Twin's own tool for the user's own data,
+    or what the user told Twin. None when nothing answered (the turn says it cannot check)."""
+    done = [o for o in (plan.outcomes if plan is not None else []) if o.done]
+    servers = sorted({o.tool.split("__")[0].replace("_", " ") for o in done if "__" in o.tool})
+    if servers:
+        return f"This comes from the {' and '.join(servers)} server."
+    if topic.personal and done:
+        return f"This comes from {topic.noun}."
+    if topic.personal and recalled:
+        return "This is from what you told me."
+    return None
+
+
 def cannot_check(topic: LiveTopic) -> str:
     """The honest answer when nothing can check `topic`: no guess, and what can be done."""
     offer = topic.offer[:1].upper() + topic.offer[1:]

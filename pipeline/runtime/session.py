@@ -33,7 +33,7 @@ from pipeline.config import TwinConfig
 from pipeline.conversation.context import LANGUAGE_NAMES, Conversation, local_now
 from pipeline.conversation.fast_path import FastPath
 from pipeline.conversation.hearing import HeardVoice, Hearing
-from pipeline.conversation.honesty import SourceGuard, answered, cannot_check, live_topic
+from pipeline.conversation.honesty import SourceGuard, answered, cannot_check, live_topic, source_line
 from pipeline.conversation.household import Household
 from pipeline.conversation.recall import MemoryBridge
 from pipeline.events import (
@@ -316,6 +316,8 @@ class Twin:
                 direct = cannot_check(topic)
                 why = f"nothing here can check {topic.noun}: not guessed"
                 rec.emit(Notice, code="no_source", message=why)
+            elif topic is not None:
+                reply.lead = source_line(topic, plan, recalled) or ""  # the reply says where it is from
             reply.guard = SourceGuard([text, *recalled, *(m["content"] for m in messages)], topic is not None)
             out = sink if speak else None
             llm = None
