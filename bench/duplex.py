@@ -39,9 +39,9 @@ from devices.sinks import BufferSink
 from devices.sources import InputFrame
 from pipeline.config import TwinConfig
 from pipeline.events import AudioFrame, SpeechStarted
-from pipeline.runtime.echo import EchoStage
+from pipeline.runtime.echo import DOUBLE_TALK_DB, EchoStage
 from pipeline.runtime.endpointing import FRAME_S, Endpointer
-from voice.audio import SAMPLE_RATE, load_audio, read_samples, resample
+from voice.audio import SAMPLE_RATE, load_audio, read_samples, resample, speech_level_db
 from voice.capabilities import Prosody, Tts, Vad
 from voice.vad import FRAME
 
@@ -83,13 +83,8 @@ def unit_energy(rir: np.ndarray) -> np.ndarray:
 def level(x: np.ndarray, dbfs: float, voiced_only: bool = True) -> np.ndarray:
     """Scale `x` so its RMS (over the louder half of its 10 ms windows when `voiced_only`) is `dbfs`."""
     x = np.asarray(x, np.float32)
-    if voiced_only:
-        n = len(x) // 160
-        e = np.mean(x[: n * 160].reshape(n, 160) ** 2, axis=1)
-        ms = float(np.mean(np.sort(e)[n // 2 :]))
-    else:
-        ms = float(np.mean(x**2))
-    return (x * (10 ** (dbfs / 20) / np.sqrt(max(ms, 1e-20)))).astype(np.float32)
+    now_db = speech_level_db(x) if voiced_only else 10 * np.log10(max(float(np.mean(x**2)), 1e-12))
+    return (x * 10 ** ((dbfs - now_db) / 20)).astype(np.float32)
 
 
 class Loudspeaker:
@@ -192,6 +187,8 @@ def run_scene(
             result.stage_ms.append(1000 * (time.perf_counter() - t0))
         t0 = time.perf_counter()
         prob = vad.frame_probability(frame.samples)
+        if frame.echo_only:
+            prob = 0.0  # the front end's rule: Twin's voice alone is not speech
         result.vad_ms.append(1000 * (time.perf_counter() - t0))
         user_heard = onset_s is not None and t + FRAME_S > onset_s
         if speaker.sounding and not user_heard and t >= 0.5 and not cut:
@@ -232,9 +229,7 @@ def _convolved(x: np.ndarray, rir: np.ndarray) -> np.ndarray:
 
 
 def _rms_voiced(x: np.ndarray) -> float:
-    n = len(x) // 160
-    e = np.mean(x[: n * 160].reshape(n, 160) ** 2, axis=1)
-    return float(np.sqrt(np.mean(np.sort(e)[n // 2 :])))
+    return float(10 ** (speech_level_db(x) / 20))
 
 
 def _onset_s(vad: Vad, dry: np.ndarray) -> float:
@@ -298,17 +293,20 @@ def run_duplex_bench(cfg: TwinConfig, json_path: Path | None, quick: bool = Fals
     levels = (-30.0, -20.0)
     delays = (0.04, 0.15)
     rows: dict[str, dict] = {}
-    cold: dict[str, list[int]] = {"no_aec": [], "aec": []}
-    for aec in (False, True):
+    # The modes side by side: no canceller; the canceller alone; the canceller with the echo stage's
+    # double-talk check (frames of Twin's voice alone are not speech: the front end's default).
+    modes = {"no_aec": (False, None), "aec_only": (True, None), "aec": (True, DOUBLE_TALK_DB)}
+    cold: dict[str, list[int]] = {key: [] for key in modes}
+    for key, (aec, double_talk) in modes.items():
         tally = {lv: _Tally() for lv in levels}
         for r_i, rir in enumerate(rirs):
             for lv in levels:
                 for d in delays:
                     room = Room(rir, d, lv, noise, user_rir=rirs[(r_i + 1) % len(rirs)], user_dbfs=USER_DBFS)
-                    stage = EchoStage(comps.echo_canceller()) if aec else None
+                    stage = EchoStage(comps.echo_canceller(), double_talk_db=double_talk) if aec else None
                     # The session's first reply, on a fresh canceller: counted apart (convergence).
                     first = run_scene(replies[0], tts.sample_rate, room, vad, silence_ms, stage)
-                    cold["aec" if aec else "no_aec"].append(first.self_interruptions)
+                    cold[key].append(first.self_interruptions)
                     for reply in replies:  # the echo alone
                         tally[lv].echo_only(run_scene(reply, tts.sample_rate, room, vad, silence_ms, stage))
                     for k, (_, voice) in enumerate(people):  # the user talks over the reply, 2 s in
@@ -318,7 +316,6 @@ def run_duplex_bench(cfg: TwinConfig, json_path: Path | None, quick: bool = Fals
         total = _Tally()
         for t in tally.values():
             total.merge(t)
-        key = "aec" if aec else "no_aec"
         rows[key] = total.row() | {
             "first_reply_self_interruptions": sum(cold[key]),
             "first_reply_scenes_with_self_interruption": sum(c > 0 for c in cold[key]),
@@ -425,7 +422,7 @@ def synthesize(tts: Tts, texts: tuple[str, ...]) -> list[np.ndarray]:
 
 
 def _print(rows: dict[str, dict]) -> None:
-    a, b = rows["no_aec"], rows["aec"]
+    a, m, b = rows["no_aec"], rows["aec_only"], rows["aec"]
     lines = [
         ("ERLE (dB)", "erle_db"),
         ("self-interruptions (events)", "self_interruptions"),
@@ -441,26 +438,27 @@ def _print(rows: dict[str, dict]) -> None:
         ("VAD ms per 32 ms frame", "vad_ms_per_frame"),
     ]
     levels = list(b["by_echo_level"])
-    head = f"{'':36} {'without AEC':>12} {'with AEC':>10}"
-    head += "".join(f" {'AEC @' + lv:>16}" for lv in levels)
+    head = f"{'':36} {'without AEC':>12} {'AEC alone':>10} {'AEC+double talk':>16}"
+    head += "".join(f" {'AEC+DT @' + lv:>16}" for lv in levels)
     print("\n" + head)
     for label, key in lines:
         if key is None:
-            vals = [r["echo_only_scenes"] + r["talk_overs"] for r in (a, b)]
+            vals = [r["echo_only_scenes"] + r["talk_overs"] for r in (a, m, b)]
             vals += [
                 b["by_echo_level"][lv]["echo_only_scenes"] + b["by_echo_level"][lv]["talk_overs"]
                 for lv in levels
             ]
         else:
-            vals = [a[key], b[key]] + [b["by_echo_level"][lv][key] for lv in levels]
+            vals = [a[key], m[key], b[key]] + [b["by_echo_level"][lv][key] for lv in levels]
         print(
-            f"{label:36} {_fmt(vals[0]):>12} {_fmt(vals[1]):>10}"
-            + "".join(f" {_fmt(v):>16}" for v in vals[2:])
+            f"{label:36} {_fmt(vals[0]):>12} {_fmt(vals[1]):>10} {_fmt(vals[2]):>16}"
+            + "".join(f" {_fmt(v):>16}" for v in vals[3:])
         )
     print(
         "first reply of a session (a fresh canceller): rooms with a self-interruption "
         f"{a['first_reply_scenes_with_self_interruption']}/{a['first_reply_scenes']} without AEC, "
-        f"{b['first_reply_scenes_with_self_interruption']}/{b['first_reply_scenes']} with AEC"
+        f"{m['first_reply_scenes_with_self_interruption']}/{m['first_reply_scenes']} with AEC alone, "
+        f"{b['first_reply_scenes_with_self_interruption']}/{b['first_reply_scenes']} with AEC+double talk"
     )
 
 

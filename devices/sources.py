@@ -21,6 +21,7 @@ class InputFrame:
     samples: np.ndarray  # FRAME float32 samples at 16 kHz
     position: float  # seconds since the source started
     arrival_t: float | None  # monotonic arrival time; None when not paced in real time
+    echo_only: bool = False  # the echo stage found only Twin's own voice in it (pipeline/runtime/echo.py)
 
 
 class ClipSource:

@@ -145,6 +145,37 @@ def test_the_stage_delays_the_stream_by_exactly_10_ms():
     assert np.allclose(out[160:], mic[:-160])
 
 
+class _Subtractor(_Recorder):
+    """A canceller that takes away `kept` of the microphone's level (a perfect one: 0.0)."""
+
+    def __init__(self, kept: float) -> None:
+        super().__init__()
+        self.kept = kept
+
+    def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray:
+        return near * self.kept
+
+
+def test_frames_of_twins_voice_alone_are_marked_and_the_users_are_not():
+    """Double talk: while the reference plays (and the room's tail after), a frame the canceller
+    took almost all of is Twin's voice alone; one it left (the user's voice passes) is not."""
+    from pipeline.runtime.echo import DOUBLE_TALK_DB, ECHO_TAIL_S
+
+    rng = np.random.default_rng(1)
+
+    def run(kept: float, double_talk: float | None = DOUBLE_TALK_DB) -> list[bool]:
+        stage = EchoStage(_Subtractor(kept), double_talk_db=double_talk)
+        stage.played(np.full(FRAME * 10, 0.2, np.float32), 16000)  # 10 frames of playback
+        mic = rng.standard_normal(FRAME).astype(np.float32) * 0.1
+        return [stage.clean(InputFrame(mic, 0.0, None)).echo_only for _ in range(40)]
+
+    residue = run(10 ** (-25 / 20))  # a residue 25 dB down: the canceller's measured figure
+    tail = 10 + int(ECHO_TAIL_S * 16000 / FRAME)
+    assert all(residue[:tail]) and not any(residue[tail + 1 :])
+    assert not any(run(10 ** (-6 / 20)))  # the user over the echo leaves most of the energy
+    assert not any(run(10 ** (-25 / 20), double_talk=None))  # the control: no check, nothing marked
+
+
 def test_bad_frames_are_typed_errors():
     from voice.echo import SoxrStream, WebRtcEchoCanceller
 

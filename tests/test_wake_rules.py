@@ -9,7 +9,15 @@ import pytest
 from models.errors import BadInputError
 from pipeline.events import AudioFrame, SpeechStarted
 from pipeline.runtime.endpointing import FRAME_S, Endpointer
-from pipeline.runtime.hands_free import WakeGate, is_backchannel, is_stop
+from pipeline.runtime.hands_free import (
+    WakeGate,
+    is_backchannel,
+    is_own_echo,
+    is_stop,
+    not_for_twin,
+    too_quiet,
+)
+from voice.audio import speech_level_db
 from voice.vad import FRAME
 
 
@@ -78,3 +86,55 @@ def test_forget_drops_the_sound_before_a_wake():
     """Sound just before the wake must not reach the next utterance through the pre-roll."""
     assert np.any(_utterance_after(forget=False) == 7.0)  # the pre-roll would have kept it
     assert not np.any(_utterance_after(forget=True) == 7.0)
+
+
+# -- what is heard over Twin's own reply: its echo, or the user ----------------------------------------
+
+SAID = "I can't check the weather from here, and I won't guess. I can set a reminder for you to check it."
+
+
+@pytest.mark.parametrize("heard", ["the weather from here", "Weather.", "I can set a reminder", "check it."])
+def test_twins_own_words_coming_back_are_its_echo(heard):
+    assert is_own_echo(heard, SAID)
+
+
+@pytest.mark.parametrize(
+    "heard", ["No, I want the weather in Paris", "Thank you for your support.", "Stop.", "what time is it"]
+)
+def test_the_users_own_words_are_not_echo(heard):
+    assert not is_own_echo(heard, SAID)
+
+
+def test_after_the_reply_only_its_last_words_are_echo():
+    """A user taking up Twin's offer repeats words from its middle; the echo tail is its end."""
+    assert is_own_echo("to check it", SAID, at_end=True)
+    assert not is_own_echo("Yes, set a reminder", SAID, at_end=True)
+    assert is_own_echo("Yes, set a reminder", SAID)  # over the reply it would be the echo
+    assert not is_own_echo("Weather.", SAID, at_end=True)
+    assert not is_own_echo("anything", "")
+
+
+def _speech(dbfs: float, seconds: float = 1.0) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(int(16000 * seconds)).astype(np.float32)
+    return (x * 10 ** (dbfs / 20)).astype(np.float32)
+
+
+def test_speech_far_quieter_than_the_users_last_turn_is_not_a_turn():
+    assert speech_level_db(_speech(-26.0)) == pytest.approx(-26.0, abs=0.5)
+    assert too_quiet(_speech(-45.0), user_db=-26.0)
+    assert not too_quiet(_speech(-35.0), user_db=-26.0)
+    assert not too_quiet(_speech(-60.0), user_db=None)  # no turn yet: nothing to compare with
+
+
+def test_what_is_not_a_turn_over_the_reply_and_after_it():
+    loud, quiet = _speech(-26.0), _speech(-50.0)
+    assert not_for_twin("", 1.0, loud, SAID, -26.0, after_reply=False) == "false start"
+    assert not_for_twin("Mm-hm.", 1.0, loud, SAID, -26.0, after_reply=False) == "backchannel"
+    assert not_for_twin("What about Paris", 0.3, loud, SAID, -26.0, after_reply=False) == "false start"
+    assert not_for_twin("set a reminder for you", 1.0, loud, SAID, -26.0, False) == "own voice"
+    assert not_for_twin("Thank you for your support.", 1.0, quiet, SAID, -26.0, False) == "too quiet"
+    assert not_for_twin("What about Paris", 1.0, loud, SAID, -26.0, after_reply=False) is None
+    # after the reply a short "yes" is an answer, not a backchannel
+    assert not_for_twin("Yes.", 0.3, loud, SAID, -26.0, after_reply=True) is None
+    assert not_for_twin("Yes.", 0.3, quiet, SAID, -26.0, after_reply=True) == "too quiet"

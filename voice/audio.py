@@ -99,6 +99,18 @@ def resample(samples: np.ndarray, src_rate: int, dst_rate: int = SAMPLE_RATE) ->
     return np.concatenate(out).astype(np.float32) if out else np.zeros(0, np.float32)
 
 
+def speech_level_db(samples: np.ndarray, window: int = 160) -> float:
+    """The level of speech in `samples` (dBFS): the RMS over the louder half of its 10 ms windows
+    (at 16 kHz), so the pauses between words do not pull it down. -inf dB is returned as -120."""
+    x = np.asarray(samples, np.float32).reshape(-1)
+    n = len(x) // window
+    if n == 0:
+        return -120.0
+    e = np.mean(x[: n * window].reshape(n, window) ** 2, axis=1)
+    ms = float(np.mean(np.sort(e)[n // 2 :]))
+    return float(10 * np.log10(max(ms, 1e-12)))
+
+
 def read_samples(path: str | Path, dtype: str = "float32") -> tuple[np.ndarray, int]:
     """A sound file's samples as stored, (frames,) or (frames, channels), and its rate: for callers
     that need the channels apart or the file's own rate (room impulse responses, a stereo recording of

@@ -14,12 +14,16 @@ trace, history or memory of it.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from models.errors import BadInputError
+from voice.audio import speech_level_db
 from voice.capabilities import WakeWord
 
 if TYPE_CHECKING:
@@ -74,6 +78,68 @@ def is_backchannel(text: str) -> bool:
     if len(parts) > 1 and len(set(parts)) == 1 and parts[0] in BACKCHANNELS:
         return True
     return len(said) <= 3 and all(ch in "嗯对是好啊哦" for ch in said.replace(" ", ""))
+
+
+# Heard over Twin's reply, or begun within this long after it ended (the room's tail and the
+# endpointer's onset), words that are mostly Twin's own are the canceller's residue, not the user.
+AFTER_REPLY_S = 1.0
+OWN_ECHO_SHARE = 0.7  # of the heard words, in runs of Twin's recent words (a single word: all of it)
+
+
+def is_own_echo(text: str, said: str, at_end: bool = False) -> bool:
+    """Whether `text` (what the microphone was heard to say over Twin) is Twin's own recent words
+    `said` coming back: its words, in the same order, in runs of two or more (a lone heard word must
+    be one of Twin's). A user who answers back shares a word or two, not the run of the sentence.
+    With `at_end` (heard as a reply ended) the run must also reach the last words Twin said: its
+    echo is the end of the reply, while a user taking up the offer ("yes, set a reminder") repeats
+    words from its middle."""
+    heard, own = words_of(text).split(), words_of(said).split()
+    if not heard or not own:
+        return False
+    if len(heard) == 1:
+        return heard[0] in (own[-2:] if at_end else own)
+    blocks = [
+        b
+        for b in difflib.SequenceMatcher(None, heard, own, autojunk=False).get_matching_blocks()
+        if b.size >= 2
+    ]
+    if at_end and (not blocks or blocks[-1].b + blocks[-1].size < len(own) - 1):
+        return False
+    return sum(b.size for b in blocks) / len(heard) >= OWN_ECHO_SHARE
+
+
+# Heard over Twin (or in its echo tail), speech this far under the level of the user's last turn is
+# not the user talking to Twin: the canceller's residue, which Whisper may still hear as words
+# ("Thank you for your support."), or a voice across the room. Fixed a priori (15 dB: over five
+# times quieter in amplitude), not tuned on a test set.
+QUIETER_THAN_USER_DB = 15.0
+ONSET_FRAMES = 6  # the last ~0.2 s of frames, whose level decides whether an onset over Twin pauses it
+
+
+def too_quiet(samples: np.ndarray, user_db: float | None) -> bool:
+    """Whether an utterance heard over Twin is far quieter than the user's last turn (no turn yet: no)."""
+    return user_db is not None and speech_level_db(samples) < user_db - QUIETER_THAN_USER_DB
+
+
+def not_for_twin(
+    text: str, voiced_s: float, samples: np.ndarray, said: str, user_db: float | None, after_reply: bool
+) -> str | None:
+    """Why an utterance heard over Twin's reply (or, `after_reply`, begun in its echo tail) is not a
+    turn, or None when it is one. Over the reply: nothing heard, a backchannel or a false start
+    let the reply play on. In both: Twin's own words coming back, or speech far quieter than the
+    user's last turn. After the reply a short "yes" is an answer, so only the last two apply."""
+    if not text:
+        return "false start"
+    if not after_reply:
+        if is_backchannel(text):
+            return "backchannel"
+        if voiced_s < FALSE_START_S:
+            return "false start"
+    if is_own_echo(text, said, at_end=after_reply):
+        return "own voice"
+    if too_quiet(samples, user_db):
+        return "too quiet"
+    return None
 
 
 def is_stop(text: str, stop_words: list[str] | tuple[str, ...]) -> bool:

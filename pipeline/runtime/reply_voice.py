@@ -9,8 +9,10 @@ the user's turn has ended. What was played is kept, so an interrupted turn knows
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -54,6 +56,7 @@ class Reply:
 
     style: TurnStyle | None = None
     parts: list[str] = field(default_factory=list)  # sentences in spoken form
+    lead: str = ""  # said before the model's answer, outside its bounds (where a fact comes from)
     spoken: list[tuple[str, int]] = field(default_factory=list)  # (sentence, samples) sent to the sink
     begun: bool = False
     # checks each of the model's sentences against the turn's sources (conversation/honesty.py)
@@ -95,6 +98,9 @@ def _post(loop: asyncio.AbstractEventLoop, q: asyncio.Queue, item: Any) -> None:
         loop.call_soon_threadsafe(q.put_nowait, item)
 
 
+SAID_LATELY_S = 20.0  # a reply's sentences stay in the room's hearing this long (the longest reply)
+
+
 class ReplyVoice:
     def __init__(self, components: Any, max_tokens: int, max_sentences: int, prosody: Prosody) -> None:
         self.c = components
@@ -103,6 +109,13 @@ class ReplyVoice:
         self.prosody = prosody
         self.generation_active = threading.Event()
         self.generated_tokens = 0
+        self._said: collections.deque[tuple[float, str]] = collections.deque(maxlen=32)
+
+    def said_lately(self, seconds: float = SAID_LATELY_S) -> str:
+        """What Twin has sent to a loudspeaker in the last `seconds` (replies, asides, rings), in
+        order: what its echo can say (the front end's own-voice check)."""
+        since = time.monotonic() - seconds
+        return " ".join(text for t, text in self._said if t >= since)
 
     async def perform(
         self,
@@ -177,8 +190,12 @@ class ReplyVoice:
         future = loop.run_in_executor(self.c.pools.llm, work)
         splitter = SentenceSplitter()
         raw: list[str] = []
+        leads = 0
         try:
             rec.emit(ReplyTextStart)
+            if reply.lead:  # said while the model reads its prompt
+                await self._queue_sentence(rec, reply, reply.lead, sentence_q, bounded=False)
+                leads = len(reply.parts)
             while True:
                 piece = await token_q.get()
                 if piece is None:
@@ -192,19 +209,19 @@ class ReplyVoice:
                 raw.append(piece)
                 rec.emit(ReplyTextChunk, text=piece)
                 for s in splitter.feed(piece):
-                    first = not reply.parts
-                    if not await self._queue_sentence(rec, reply, s, sentence_q):
+                    first = len(reply.parts) == leads
+                    if not await self._queue_sentence(rec, reply, s, sentence_q, leads=leads):
                         stop.set()
                     # generation waits while the first sentence is synthesized: only once one was
                     # queued (a sentence the guard dropped reaches no synthesizer to let it go on)
-                    if first and reply.parts and first_gate is not None:
+                    if first and len(reply.parts) > leads and first_gate is not None:
                         first_gate.clear()
-                if len(reply.parts) >= max_sentences:
+                if len(reply.parts) - leads >= max_sentences:
                     stop.set()
-            if len(reply.parts) < max_sentences and not stop.is_set():
+            if len(reply.parts) - leads < max_sentences and not stop.is_set():
                 for s in splitter.flush():
-                    await self._queue_sentence(rec, reply, s, sentence_q)
-            if not reply.parts and reply.guard is not None and reply.guard.dropped:
+                    await self._queue_sentence(rec, reply, s, sentence_q, leads=leads)
+            if len(reply.parts) == leads and reply.guard is not None and reply.guard.dropped:
                 await self._queue_sentence(rec, reply, reply.guard.NO_SOURCE, sentence_q, bounded=False)
             await sentence_q.put(rec.emit(ReplyTextStop, text="".join(raw), tokens=len(raw)))
         finally:
@@ -216,7 +233,13 @@ class ReplyVoice:
                     await asyncio.shield(asyncio.wait_for(asyncio.shield(future), 2.0))
 
     async def _queue_sentence(
-        self, rec: TurnRecorder, reply: Reply, sentence: str, q: asyncio.Queue, bounded: bool = True
+        self,
+        rec: TurnRecorder,
+        reply: Reply,
+        sentence: str,
+        q: asyncio.Queue,
+        bounded: bool = True,
+        leads: int = 0,
     ) -> bool:
         """One sentence in spoken form. A model's reply keeps within the turn style's bounds (whole
         sentences, the first always kept); a composed one (tool results, memories) is said in full.
@@ -228,9 +251,10 @@ class ReplyVoice:
         if not spoken:
             return True
         style = reply.style
-        if style is not None and bounded:
-            kept = bound_length([*reply.parts, spoken], style.max_sentences, style.max_words)
-            if len(kept) <= len(reply.parts):
+        if style is not None and bounded:  # the first `leads` sentences are outside the bounds
+            answer = reply.parts[leads:]
+            kept = bound_length([*answer, spoken], style.max_sentences, style.max_words)
+            if len(kept) <= len(answer):
                 return False
             spoken = kept[-1]
         reply.parts.append(spoken)
@@ -298,6 +322,7 @@ class ReplyVoice:
                 sink.begin(self.c.tts.sample_rate)
                 reply.begun = True
             reply.spoken.append((item.sentence, len(item.samples)))
+            self._said.append((time.monotonic(), item.sentence))
             await sink.write(item.samples)
 
     @staticmethod
@@ -312,4 +337,5 @@ class ReplyVoice:
         audio = await loop.run_in_executor(self.c.pools.tts, tts.synthesize_all, text, self.prosody)
         if len(audio):
             sink.begin(tts.sample_rate)
+            self._said.append((time.monotonic(), text))
             await sink.write(audio)
