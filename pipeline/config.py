@@ -121,6 +121,28 @@ class WakeConfig(_Strict):
     stop_words: list[str] = Field(default_factory=lambda: ["stop", "stop it", "be quiet", "quiet", "cancel"])
 
 
+class EndpointingConfig(_Strict):
+    """When the user's turn ends (README, "Semantic end of turn"). With `semantic`, each pause in a
+    live session is judged from the words so far by the local LLM (P(end), pipeline/runtime/
+    turn_end.py): at or above `p_done` the turn ends after `done_ms` of silence, below `p_hold` it
+    is held open up to `hold_ms`, in between the profile's silence window applies. Thresholds were
+    chosen on a DEV set (bench/turn_end_cases.py); `twin bench turn_end` reports a separate TEST set."""
+
+    semantic: bool = False
+    done_ms: int = Field(250, ge=50, le=2000)
+    hold_ms: int = Field(1500, ge=100, le=5000)
+    p_done: float = Field(0.0012, gt=0.0, le=1.0)
+    p_hold: float = Field(0.0012, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EndpointingConfig:
+        if self.p_hold > self.p_done:
+            raise ValueError("endpointing 'p_hold' must not exceed 'p_done'")
+        if self.done_ms > self.hold_ms:
+            raise ValueError("endpointing 'done_ms' must not exceed 'hold_ms'")
+        return self
+
+
 class McpServerConfig(_Strict):
     """One MCP server the user has opted in to. Only tools named in `allow` are offered to the
     planner, and all of them carry the tier the user grants (`sensitive` when data leaves the device)."""
@@ -235,6 +257,7 @@ class TwinConfig(_Strict):
     tts: TtsConfig = Field(default_factory=TtsConfig)
     audio: AudioConfig = Field(default_factory=AudioConfig)
     wake: WakeConfig = Field(default_factory=WakeConfig)
+    endpointing: EndpointingConfig = Field(default_factory=EndpointingConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     identity: VoiceIdConfig = Field(default_factory=VoiceIdConfig)

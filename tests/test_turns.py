@@ -10,7 +10,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from devices.sinks import BufferSink
+from devices.sinks import BufferSink, PacedSink
 from devices.sources import ClipSource
 from pipeline.events import EventQueue, ReplyAudioChunk, ReplyTextChunk, TurnEnded, TurnStarted
 from tests.conftest import fixture_path, normalize, wer
@@ -137,9 +137,10 @@ def test_live_barge_in_interrupts_the_current_turn(cfg, components, synth):
     from pipeline.runtime.session import Twin
 
     twin = Twin(cfg.model_copy(update={"barge_in": True}), components)
-    # The second question starts 0.7 s after the first ends: Twin is still busy with the first.
+    # The second question starts 0.7 s after the first ends: Twin is still busy with the first (its
+    # reply plays in real time: a sink that took it all at once could finish first).
     clip = _conversation(synth, ["Tell me about the history of Rome.", "Wait, what time is it?"], [0.7, 0.2])
-    results = asyncio.run(twin.live(ClipSource(clip, realtime=True, trailing_silence=1.0), BufferSink()))
+    results = asyncio.run(twin.live(ClipSource(clip, realtime=True, trailing_silence=1.0), PacedSink()))
     statuses = [r.status for r in results]
     print("\nlive statuses:", statuses, [r.transcript for r in results])
     assert statuses[0] == "interrupted" and statuses[-1] == "completed"

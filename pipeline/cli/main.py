@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli.vocabulary",
     "pipeline.cli.route",
     "pipeline.cli.duplex",
+    "pipeline.cli.turn_end",
 )
 
 

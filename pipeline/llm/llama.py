@@ -69,6 +69,8 @@ class LlamaCppLlm:
         self.temperature = temperature
         self.seed = seed
         self._lock = threading.Lock()  # one generation at a time on one context
+        self._end_scorer: LlamaTurnEndScorer | None = None
+        self._scorer_lock = threading.Lock()
         self.descriptor = LlmDescriptor(
             name, True, "on-device", n_ctx, "gpu" if layers else f"cpu x{n_threads}"
         )
@@ -77,6 +79,13 @@ class LlamaCppLlm:
         """Evaluate a prompt once so its prefix is in the KV cache before the first real turn."""
         with self._lock:
             self.model.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)  # type: ignore[arg-type]
+
+    def end_scorer(self) -> LlamaTurnEndScorer:
+        """The end-of-turn scorer on this model's weights (one per model, made on first use)."""
+        with self._scorer_lock:
+            if self._end_scorer is None:
+                self._end_scorer = LlamaTurnEndScorer(self)
+            return self._end_scorer
 
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -136,3 +145,84 @@ class LlamaPlannerModel:
         finally:
             out.close()  # type: ignore[union-attr]
         return "".join(pieces)
+
+
+class LlamaTurnEndScorer:
+    """The log-probability that a user's turn has ended after the words so far: the model's
+    probability of the end-of-turn token (`<|im_end|>` in ChatML) right after the user's text, as
+    LiveKit's turn detector computes it. A small context of its own on the reply model's weights
+    (shared, not loaded again), so scoring never evicts the reply model's cached prompt; the fixed
+    prompt prefix stays in this context's cache and only the user's words are evaluated."""
+
+    def __init__(
+        self,
+        llm: LlamaCppLlm,
+        n_ctx: int = 256,
+        end_token: str = "<|im_end|>",
+        also_ends: tuple[str, ...] = (".", "?", "!"),
+    ) -> None:
+        from llama_cpp import _internals
+        from llama_cpp import llama_cpp as native
+
+        llama = llm.model
+        self._n_ctx = n_ctx
+        params = native.llama_context_default_params()
+        params.n_ctx = n_ctx
+        params.n_batch = n_ctx
+        params.n_ubatch = n_ctx
+        params.n_threads = llama.n_threads
+        params.n_threads_batch = llama.n_threads_batch
+        self._model = llama._model
+        try:
+            self._ctx = _internals.LlamaContext(model=self._model, params=params, verbose=False)
+            self._batch = _internals.LlamaBatch(n_tokens=n_ctx, embd=0, n_seq_max=1, verbose=False)
+        except ValueError as exc:
+            raise ModelLoadError(
+                f"cannot open a turn-end context on '{llm.descriptor.name}': {exc}",
+                "turn the semantic end of turn off (endpointing.semantic = false) or free memory",
+            ) from None
+        ends = self._model.tokenize(end_token.encode(), add_bos=False, special=True)
+        if len(ends) != 1:
+            raise ModelLoadError(
+                f"model '{llm.descriptor.name}' has no single '{end_token}' token",
+                "the semantic end of turn needs a ChatML model (Qwen2.5); turn it off for this model",
+            )
+        self._end = ends[0]
+        # sentence-final punctuation right after the words ends the turn as surely as the end token
+        # (an instruct model not tuned on unpunctuated speech puts its mass there first)
+        extra = [self._model.tokenize(t.encode(), add_bos=False, special=False) for t in also_ends]
+        self._ends = sorted({self._end, *(t[0] for t in extra if len(t) == 1)})
+        self._n_vocab = self._model.n_vocab()
+        self._cached: list[int] = []
+        self._lock = threading.Lock()
+
+    def tokens(self, text: str) -> list[int]:
+        return self._model.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def end_logprob(self, prompt: str) -> float:
+        """log P(the turn ends here | prompt): the end token's probability plus that of sentence-final
+        punctuation, right after `prompt` (the chat text up to the user's last word)."""
+        import numpy as np
+
+        toks = self.tokens(prompt)[-(self._n_ctx - 1) :]
+        with self._lock:
+            keep = 0
+            for a, b in zip(self._cached, toks, strict=False):
+                if a != b:
+                    break
+                keep += 1
+            keep = min(keep, len(toks) - 1)  # the last token is evaluated again for its logits
+            self._ctx.kv_cache_seq_rm(-1, keep, -1)
+            self._batch.set_batch(toks[keep:], n_past=keep, logits_all=False)
+            try:
+                self._ctx.decode(self._batch)
+            except RuntimeError:
+                self._cached = []
+                self._ctx.kv_cache_seq_rm(-1, 0, -1)
+                raise
+            self._cached = toks
+            logits = np.ctypeslib.as_array(self._ctx.get_logits_ith(-1), shape=(self._n_vocab,))
+            top = float(logits.max())
+            lse = top + float(np.log(np.exp(logits - top, dtype=np.float64).sum()))
+            mass = np.exp(logits[self._ends].astype(np.float64) - top).sum()
+            return top + float(np.log(mass)) - lse

@@ -3,6 +3,10 @@ utterances. A stage of the front end: AudioFrame in, SpeechStarted / SpeechPause
 Utterance out (pipeline/events.py).
 
 An utterance starts after a short run of speech frames and ends after the profile's silence window.
+With a semantic end of turn (pipeline/runtime/turn_end.py) the window of each pause adapts to the
+words so far: the front end says a verdict is coming (`expect_verdict`: hold up to the long window)
+and then gives the window the words call for (`verdict`): short when the user is clearly done, long
+when they stopped mid-phrase. Without a verdict every pause gets the profile's window, as before.
 The true end of speech (last voiced frame) is kept apart from the moment the endpoint is decided, so
 voice-to-voice latency counts the silence Twin waited for.
 """
@@ -70,6 +74,8 @@ class Endpointer:
     ) -> None:
         self.pause_frames = max(1, round(pause_ms / 1000 / FRAME_S))
         self.silence_frames = max(1, round(silence_ms / 1000 / FRAME_S))
+        self._window = self.silence_frames  # this pause's window (the verdict on its words may change it)
+        self.position = 0.0
         self.threshold = threshold
         self.neg_threshold = max(0.05, threshold - 0.15)
         self.start_frames = start_frames
@@ -100,10 +106,41 @@ class Endpointer:
         self._last_voiced_pos = 0.0
         self._last_voiced_t = 0.0
         self._last_voiced_index = 0
+        self._window = self.silence_frames
+
+    @staticmethod
+    def frames_for(ms: int) -> int:
+        return max(1, round(ms / 1000 / FRAME_S))
+
+    @property
+    def window_ms(self) -> int:
+        """The silence that ends the current pause (the profile's window unless a verdict set it)."""
+        return round(self._window * FRAME_S * 1000)
+
+    def _at_pause(self, voiced: int) -> bool:
+        return self._in_speech and self._silence > 0 and self._voiced == voiced
+
+    def expect_verdict(self, voiced: int, hold_ms: int) -> bool:
+        """A verdict on the words before this pause (after `voiced` speech frames) is coming: the
+        turn does not end before it arrives or `hold_ms` of silence has passed."""
+        if not self._at_pause(voiced):
+            return False
+        self._window = max(self.silence_frames, self.frames_for(hold_ms))
+        return True
+
+    def verdict(self, voiced: int, window_ms: int | None) -> bool:
+        """The silence window for the pause after `voiced` speech frames (None: the profile's).
+        Ignored when the user has spoken since (a later pause gets its own verdict). A window the
+        silence has already passed ends the turn at the next frame."""
+        if not self._at_pause(voiced):
+            return False
+        self._window = self.silence_frames if window_ms is None else self.frames_for(window_ms)
+        return True
 
     def push(self, audio: AudioFrame) -> SpeechStarted | SpeechPaused | SpeechResumed | Utterance | None:
         """Feed one frame; at most one event comes out."""
         prob, frame, position, arrival_t = audio.speech_prob, audio.samples, audio.position, audio.arrival_t
+        self.position = position  # the stream time of the latest frame
         if not self._in_speech:
             self._preroll.append(frame)
             self._run = self._run + 1 if prob >= self.threshold else 0
@@ -121,11 +158,12 @@ class Endpointer:
         if prob >= self.threshold:
             resumed = self.pause_frames < self.silence_frames and self._silence >= self.pause_frames
             self._silence = 0
+            self._window = self.silence_frames  # a new pause waits for its own verdict
             self._voiced += 1
             self._mark_voiced(position, arrival_t)
         elif prob < self.neg_threshold or self._silence:
             self._silence += 1
-        if self._silence >= self.silence_frames or len(self._frames) >= self.max_frames:
+        if self._silence >= self._window or len(self._frames) >= self.max_frames:
             return self._finish(position)
         if self._silence == self.pause_frames and self.pause_frames < self.silence_frames:
             return SpeechPaused(audio=AudioClip(self._speech_samples()), voiced=self._voiced)

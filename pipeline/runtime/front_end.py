@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
 
 from devices.sources import InputFrame
 from pipeline.events import AudioFrame, SpeechPaused, SpeechResumed, SpeechStarted, Utterance
@@ -18,10 +21,19 @@ from pipeline.runtime.asking import wait_turn_or_question
 from pipeline.runtime.clock import ring_due
 from pipeline.runtime.echo import EchoStage
 from pipeline.runtime.endpointing import FRAME_S, Endpoint, Endpointer
-from pipeline.runtime.hands_free import FALSE_START_S, HandsFreeLog, WakeGate, is_backchannel, is_stop
+from pipeline.runtime.hands_free import (
+    AFTER_REPLY_S,
+    ONSET_FRAMES,
+    HandsFreeLog,
+    WakeGate,
+    is_stop,
+    not_for_twin,
+    too_quiet,
+)
 from pipeline.runtime.reply_voice import Sink
 from pipeline.runtime.turn import TurnResult
-from voice.audio import AudioClip
+from pipeline.runtime.turn_end import PauseJudge
+from voice.audio import AudioClip, speech_level_db
 from voice.capabilities import Transcript
 
 if TYPE_CHECKING:
@@ -56,6 +68,10 @@ class FrontEnd:
         if wake is not None:
             wake.reset()
         overlap: float | None = None  # where the user began speaking over Twin's reply
+        sounding = -1.0  # the last position at which a reply of Twin's was playing
+        after_reply = False  # this utterance began in the room's echo tail of a reply just ended
+        user_db: float | None = None  # the speech level of the last utterance taken as a turn
+        onset_frames: deque[np.ndarray] = deque(maxlen=ONSET_FRAMES)  # what set the endpointer off
         free = False  # the utterance began with the gate open (no name needed)
         paced = False  # frames arrive in real time (a microphone, --realtime)
         loop = asyncio.get_running_loop()
@@ -68,6 +84,8 @@ class FrontEnd:
         if twin.barge_in and getattr(source, "hears_playback", False):
             echo = EchoStage.listen_to(sink, twin.c.echo_canceller())
         ep = Endpointer(twin.profile.endpoint_silence_ms)
+        # the semantic end of turn: each pause's window from its words (pipeline/runtime/turn_end.py)
+        judge = PauseJudge.attach(twin, ep, log)
         current: asyncio.Task[TurnResult] | None = None
         speculative: tuple[int, asyncio.Task[TurnResult], Endpoint] | None = None
         results: list[TurnResult] = []
@@ -95,6 +113,8 @@ class FrontEnd:
         def start(
             audio: AudioClip, endpoint: Endpoint, tr: Transcript | None = None
         ) -> asyncio.Task[TurnResult]:
+            nonlocal user_db
+            user_db = speech_level_db(audio.samples)
             if wake is not None and wake.by_name and not free:
                 turn = self._named_turn(wake, audio, endpoint, sink, tr)
             else:
@@ -148,6 +168,9 @@ class FrontEnd:
                     if not (awake or wake.by_name):
                         continue  # asleep: the frame is heard by the wake word detector alone
                 prob = await loop.run_in_executor(twin.c.pools.vad, vad.frame_probability, frame.samples)
+                onset_frames.append(frame.samples)
+                if frame.echo_only:
+                    prob = 0.0  # Twin's own voice alone (the echo stage's double-talk check): not speech
                 heard = AudioFrame(
                     samples=frame.samples,
                     position=frame.position,
@@ -166,6 +189,8 @@ class FrontEnd:
                             await wait_turn_or_question(current, asking)  # it may ask again
                     continue
                 busy = current is not None and not current.done()
+                if busy or self.alert_playing:
+                    sounding = position
                 if (busy and not twin.barge_in) or self.alert_playing:
                     ep.reset()  # half duplex: what the microphone hears while Twin speaks is not the user
                     continue
@@ -175,11 +200,16 @@ class FrontEnd:
                     self._resume(sink, current, position, "false start")
                 if isinstance(out, SpeechStarted):
                     free = wake is not None and (wake.is_open() or busy)  # over Twin: meant for it
+                    after_reply = not busy and echo is not None and position - sounding <= AFTER_REPLY_S
                     if busy:
                         overlap = position
-                        if hasattr(sink, "pause"):  # hold the reply until we know what this is
+                        onset = np.concatenate(onset_frames)
+                        level = {"level_db": round(speech_level_db(onset), 1)}
+                        if too_quiet(onset, user_db):  # the canceller's residue, most likely: play on
+                            log.add("barge_in", position, action="heard", why="too quiet", **level)
+                        elif hasattr(sink, "pause"):  # hold the reply until we know what this is
                             sink.pause()
-                            log.add("barge_in", position, action="paused")
+                            log.add("barge_in", position, action="paused", **level)
                         else:
                             twin.interrupt(current, sink)  # type: ignore[arg-type]
                 elif overlap is not None and isinstance(out, Utterance):
@@ -190,8 +220,7 @@ class FrontEnd:
                     if is_stop(tr.text, stop_words):
                         twin.interrupt(current, sink)  # type: ignore[arg-type]
                         log.add("stopped", position, by="stop word")
-                    elif not tr.text or is_backchannel(tr.text) or out.voiced * FRAME_S < FALSE_START_S:
-                        why = "backchannel" if is_backchannel(tr.text) else "false start"
+                    elif why := self._not_a_turn(tr, out, user_db, after_reply=False):
                         self._resume(sink, current, position, why)
                     else:
                         twin.interrupt(current, sink)  # type: ignore[arg-type]
@@ -199,11 +228,26 @@ class FrontEnd:
                         current = start(out.audio, Endpoint(out), tr)
                 elif overlap is not None:
                     pass  # over Twin's reply: no early turn until we know it is one
+                elif isinstance(out, Utterance) and after_reply:
+                    # Begun as a reply ended: the canceller's residue of Twin's last words, or the user.
+                    after_reply = False
+                    discard()
+                    tr = await twin._transcribe(out.audio)
+                    if why := self._not_a_turn(tr, out, user_db, after_reply=True):
+                        log.add("ignored", position, why=why)
+                    else:
+                        if wake is not None:
+                            wake.taken()
+                        current = start(out.audio, Endpoint(out), tr)
+                elif after_reply:
+                    pass  # no early turn until the words show it is not Twin's own echo
                 elif isinstance(out, SpeechPaused) and not twin.naive and frame.arrival_t is not None:
                     # The user may be done: start the turn now, while the endpoint's silence runs.
                     discard()
                     pending_end = Endpoint()
                     speculative = (out.voiced, start(out.audio, pending_end), pending_end)
+                    if judge is not None:  # hold the pause until its words are judged
+                        judge.expect(speculative[1], out.voiced)
                 elif isinstance(out, SpeechResumed):
                     discard()
                 elif isinstance(out, Utterance):
@@ -221,14 +265,20 @@ class FrontEnd:
                 if max_turns is not None and len(results) >= max_turns:
                     break
             discard()
+            tail = ep.flush(position)
             if overlap is not None:  # the input ended while a reply was held: let it finish
                 self._resume(sink, current, position, "end of input")
-            tail = ep.flush(position)
             if tail is not None:
                 if asking.waiting:
                     asking.answer(tail.audio)
-                else:
+                elif overlap is None and not after_reply:
                     start(tail.audio, Endpoint(tail))
+                else:  # begun over Twin or in its echo tail: a turn only if it passes the same checks
+                    tr = await twin._transcribe(tail.audio)
+                    if why := self._not_a_turn(tr, tail, user_db, after_reply=overlap is None):
+                        log.add("ignored", position, why=why)
+                    else:
+                        start(tail.audio, Endpoint(tail), tr)
             for task in pending:
                 with contextlib.suppress(asyncio.CancelledError):
                     if on_error is None:
@@ -236,6 +286,8 @@ class FrontEnd:
                     else:
                         await asyncio.wait([task])
         finally:
+            if judge is not None:
+                judge.detach()
             twin.asker.stop_live()
             if echo is not None:
                 echo.stop_listening(sink)
@@ -244,6 +296,12 @@ class FrontEnd:
                 with contextlib.suppress(asyncio.CancelledError):
                     await clock
         return results
+
+    def _not_a_turn(
+        self, tr: Transcript, out: Utterance, user_db: float | None, after_reply: bool
+    ) -> str | None:
+        said = self.twin.reply_voice.said_lately()
+        return not_for_twin(tr.text, out.voiced * FRAME_S, out.audio.samples, said, user_db, after_reply)
 
     def _resume(
         self, sink: Sink, current: asyncio.Task[TurnResult] | None, position: float, why: str

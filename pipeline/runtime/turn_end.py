@@ -1,0 +1,208 @@
+"""The semantic end of turn: has the user finished, given the words so far?
+
+As LiveKit's turn detector does it, with what ships here: the local LLM's probability that the
+user's turn ends right after their words, read from its next-token distribution in chat format
+(the end-of-turn token `<|im_end|>`, plus sentence-final punctuation, after the user's text; the
+adapter is `pipeline/llm/llama.py`, `LlamaTurnEndScorer`). "set a timer for" scores near zero,
+"set a timer for ten minutes" far higher.
+
+At each pause the front end starts a speculative turn; its transcript (the `TranscriptReady` event
+of that turn, so the words are transcribed once) reaches `PauseJudge`, which asks `TurnEnd` for
+P(end) and gives the endpointer the pause's silence window: short above `p_done`, long below
+`p_hold`, the profile's window in between. Until the verdict arrives the pause is held (up to the
+long window). Recordings fed faster than real time start no speculative turn and keep the fixed
+window, as does everything with the feature off (config `[endpointing] semantic = false`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from pipeline.events import Event, EventQueue, TranscriptReady
+from pipeline.runtime.endpointing import Endpointer
+
+if TYPE_CHECKING:
+    from pipeline.config import EndpointingConfig
+    from pipeline.runtime.hands_free import HandsFreeLog
+    from pipeline.runtime.session import Twin
+
+
+class TurnEnd(Protocol):
+    def p_end(self, text: str) -> float:
+        """P(the user's turn has ended | the words so far), in [0, 1]."""
+        ...
+
+
+class EndScorer(Protocol):
+    """What a language model adapter gives: log P(the turn ends here | prompt)."""
+
+    def end_logprob(self, prompt: str) -> float: ...
+
+
+# The chat text up to the user's last word: the system line is fixed, so it stays in the scorer's
+# cache and only the user's words are evaluated. Tuned on bench/turn_end_cases.py's DEV list.
+PROMPT = (
+    "<|im_start|>system\nYou are a voice assistant. The user's words are transcribed speech.<|im_end|>\n"
+    "<|im_start|>user\n{text}"
+)
+
+
+def normalize(text: str) -> str:
+    """Lower-case words without punctuation (ASR punctuation says little about a cut-off phrase:
+    Whisper often closes one with a full stop). Apostrophes stay ("what's")."""
+    text = text.replace("\u2019", "'").lower()
+    return " ".join(re.sub(r"[^\w\s']", " ", text).split())
+
+
+# A trailing filler is someone still thinking ("set a timer for... um"): the turn is held open.
+FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "hm", "mm"})
+
+
+class LmTurnEnd:
+    """`TurnEnd` from a language model's end-of-turn probability."""
+
+    def __init__(self, scorer: EndScorer, prompt: str = PROMPT) -> None:
+        self.scorer = scorer
+        self.prompt = prompt
+
+    def p_end(self, text: str) -> float:
+        words = normalize(text)
+        if not words or words.rsplit(" ", 1)[-1] in FILLERS:
+            return 0.0  # nothing heard yet, or a trailing "um": not a finished turn
+        return math.exp(self.scorer.end_logprob(self.prompt.format(text=words)))
+
+
+def lm_turn_end(llm: object) -> LmTurnEnd | None:
+    """The turn-end model on a loaded local LLM, or None when it cannot give end-of-turn scores
+    (a model without the adapter's scorer)."""
+    make = getattr(llm, "end_scorer", None)
+    return LmTurnEnd(make()) if callable(make) else None
+
+
+@dataclass(frozen=True)
+class Windows:
+    """P(end) -> the silence that ends the pause."""
+
+    default_ms: int  # the profile's window, for the uncertain middle
+    done_ms: int = 250
+    hold_ms: int = 1500
+    p_done: float = 0.0012
+    p_hold: float = 0.0012
+
+    @classmethod
+    def from_config(cls, cfg: EndpointingConfig, default_ms: int) -> Windows:
+        return cls(default_ms, cfg.done_ms, max(cfg.hold_ms, default_ms), cfg.p_done, cfg.p_hold)
+
+    def window_ms(self, p_end: float) -> int:
+        if p_end >= self.p_done:
+            return min(self.done_ms, self.default_ms)
+        if p_end < self.p_hold:
+            return self.hold_ms
+        return self.default_ms
+
+
+class PauseJudge(EventQueue):
+    """The front end's ear on its speculative turns: an observer of the session's turn events
+    that takes the `TranscriptReady` of the turn started at the current pause, asks `TurnEnd` for
+    P(end) on a worker, and gives the endpointer that pause's window. Other events are ignored."""
+
+    def __init__(
+        self,
+        model: TurnEnd,
+        endpointer: Endpointer,
+        windows: Windows,
+        pool: Executor,
+        on_verdict: Callable[[dict], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.ep = endpointer
+        self.windows = windows
+        self.pool = pool
+        self.on_verdict = on_verdict  # each verdict, for the log (see `_judge`)
+        self._task: asyncio.Task | None = None
+        self._voiced = -1
+        self._paused_at = 0.0  # stream time of the pause being judged
+        self._judging: asyncio.Task[None] | None = None
+        self._twin: Twin | None = None
+
+    def expect(self, task: asyncio.Task, voiced: int) -> None:
+        """The turn `task` started at the pause after `voiced` speech frames: hold the pause until
+        its words are judged. If the turn ends without words (nothing heard, not addressed), the
+        pause gets the profile's window."""
+        self._task, self._voiced, self._paused_at = task, voiced, self.ep.position
+        if self.ep.expect_verdict(voiced, self.windows.hold_ms):
+            task.add_done_callback(lambda t: self._ended_unheard(t, voiced))
+
+    def _ended_unheard(self, task: asyncio.Task, voiced: int) -> None:
+        if self._task is task:  # it ended before its words were heard: no verdict will come
+            self._task = None
+            self.ep.verdict(voiced, None)
+
+    def put(self, event: Event) -> None:
+        if not isinstance(event, TranscriptReady) or self._task is None:
+            return
+        if event.turn_id != getattr(self._task, "turn_id", None):
+            return
+        voiced, text, paused_at = self._voiced, event.text, self._paused_at
+        self._task = None
+        if not text.strip():
+            self.ep.verdict(voiced, None)
+            return
+        self._judging = asyncio.get_running_loop().create_task(self._judge(text, voiced, paused_at))
+
+    async def _judge(self, text: str, voiced: int, paused_at: float) -> None:
+        t0 = time.monotonic()
+        try:
+            p = await asyncio.get_running_loop().run_in_executor(self.pool, self.model.p_end, text)
+        except Exception:  # noqa: BLE001 - a failed verdict leaves the profile's window, never a stuck turn
+            self.ep.verdict(voiced, None)
+            return
+        window = self.windows.window_ms(p)
+        applied = self.ep.verdict(voiced, window)  # False: the user spoke on before it arrived
+        if self.on_verdict is not None:
+            self.on_verdict(
+                {
+                    "p_end": round(p, 4),
+                    "window_ms": window,
+                    "applied": applied,
+                    "score_ms": round((time.monotonic() - t0) * 1000, 1),
+                    # from the pause being noticed to its verdict, in stream time (ASR + P(end))
+                    "after_s": round(self.ep.position - paused_at, 3),
+                }
+            )
+
+    @classmethod
+    def attach(cls, twin: Twin, endpointer: Endpointer, log: HandsFreeLog | None = None) -> PauseJudge | None:
+        """A judge for one live run of `twin` (config `[endpointing]`), listening to its turns'
+        events; None when the feature is off or the model cannot score. `detach()` at the end."""
+        cfg = twin.cfg.endpointing
+        if not cfg.semantic or twin.naive:
+            return None
+        model = lm_turn_end(twin.c.llm)
+        if model is None:
+            return None
+        windows = Windows.from_config(cfg, twin.profile.endpoint_silence_ms)
+
+        def note(verdict: dict) -> None:
+            if log is not None:
+                log.add("turn_end", endpointer.position, **verdict)
+
+        judge = cls(model, endpointer, windows, twin.c.pools.asr, note)
+        # the scorer's context and its fixed prompt prefix, made before the first pause needs them
+        twin.c.pools.asr.submit(model.p_end, "hello")
+        judge._twin = twin
+        twin.observers.append(judge)
+        return judge
+
+    def detach(self) -> None:
+        twin = self._twin
+        if twin is not None and self in twin.observers:
+            twin.observers.remove(self)
