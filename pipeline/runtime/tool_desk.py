@@ -111,6 +111,8 @@ class ToolDesk:
     def prepare(self) -> None:
         """Before the first turn (warm-up): with MCP servers configured, start them and load the
         planner now, so the first turn does not pay for it on the voice path."""
+        if self.cfg.tools.enabled:
+            _ = self.index  # the meaning index (e5), loaded now rather than on the first turn
         if self.cfg.tools.enabled and self.cfg.tools.mcp and self.session is None:
             self.session = self._build()
 
