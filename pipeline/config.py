@@ -95,6 +95,12 @@ class VoiceIdConfig(_Strict):
     # enrolled with one are skipped while the other is in use.
     embedder: Literal["resemblyzer", "ecapa"] = "resemblyzer"
     ecapa_dir: Path | None = None  # default: DATA_DIR/models/spkrec-ecapa-voxceleb
+    # Which rule names a voice (README, "Who is speaking"): "clean" (raw cosine, thresholds from
+    # clean enrolment: abstains in noise and reverb, no false accept measured) or "normalised"
+    # (cohort-normalised, calibrated on degraded enrolment: names far more in noise and reverb,
+    # one stranger named in `twin bench identity`). Privacy first: "clean" until that is 0.
+    # Permissions always use the strict check (both rules).
+    naming: Literal["clean", "normalised"] = "clean"
 
     def ecapa_path(self, data_dir: Path) -> Path:
         """Where the ECAPA files are looked for: `ecapa_dir`, else DATA_DIR/models/spkrec-ecapa-voxceleb."""

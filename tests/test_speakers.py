@@ -323,8 +323,15 @@ def test_presence_tracker_with_names_two_voice_turns_and_echo(household, synth):
 
     listener = VoiceListener(household, emotion=False)
     tracker = PresenceTracker(window_s=600, registry=household)
-    short = listener.hear(_utt(1, 6).slice(0, 0.8))  # too short to identify: "unknown"
-    assert short.speaker.name == "unknown" and short.embedding.speech_seconds < 1.0
+    import dataclasses
+
+    from voice.capabilities import SpeakerMatch
+
+    heard = listener.hear(_utt(1, 6).slice(0, 0.8))
+    # Under a second of speech: a vague embedding. Cohort-normalised scores may name it (rightly:
+    # Anna) where the clean-calibrated cosine abstained; here it stands for an unnamed short turn.
+    assert heard.speaker.name in ("Anna", "unknown") and heard.embedding.speech_seconds < 1.0
+    short = dataclasses.replace(heard, speaker=SpeakerMatch("unknown", 0.0))
     tracker.observe_signals(short, 0.0)
     assert tracker.voices_present(0.0) == 0  # too vague to count as a new person
     tracker.observe("unknown", household.embedder.embed(_utt(1, 4)), 5.0)  # Anna, not recognised

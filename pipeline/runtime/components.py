@@ -132,7 +132,9 @@ class Components:
             embedder = ResemblyzerEmbedder(self.cfg.models.device)
         directory = self.cfg.data_path / "speakers"
         refs = twin_voice_references(self.tts, embedder, self.cfg.data_path / "cache")
-        return SpeakerRegistry(directory, embedder, refs)
+        registry = SpeakerRegistry(directory, embedder, refs)
+        registry.naming = ident.naming
+        return registry
 
     @cached_property
     def tool_index(self) -> ToolIndex:

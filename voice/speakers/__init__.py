@@ -8,13 +8,18 @@ a score and a decision; Twin's own TTS voice never passes as an enrolled person.
 Each profile has a household role (owner, adult, child), with one owner per household:
 `verify_owner()` is the score the permission layer asks for before owner-only actions.
 
+Scores are normalised against a cohort of strangers (cohort: AS-norm), and each profile's threshold
+is calibrated on generated degradations of its enrolment clips (augment), so identification holds
+through rooms, noise and phone lines; profiles from before keep the raw-cosine rule.
+
 The parts: the two speaker encoders (resemblyzer_encoder, ecapa_encoder), the profile store
-(profiles), household roles (roles), enrolment, calibration, Twin's own voice (twin_voice), and the
-registry that joins them. Callers import from here.
+(profiles), household roles (roles), enrolment, calibration, the cohort, Twin's own voice
+(twin_voice), and the registry that joins them. Callers import from here.
 """
 
 from ..capabilities import EmbedderDescriptor, SpeakerEmbedder, SpeakerMatch, SpeechEmbedding
 from .calibration import IMPOSTOR_PAIR_DEFAULT, SAME_VOICE_DEFAULT, calibrate_threshold
+from .cohort import Cohort, default_cohort
 from .ecapa_encoder import ECAPA_BACKEND, ECAPA_FILES, ECAPA_HUB_ID, EcapaEmbedder, missing_ecapa_files
 from .enrolment import MIN_SPEECH_SECONDS
 from .errors import (
@@ -52,6 +57,7 @@ __all__ = [
     "ROLES",
     "SAME_VOICE_DEFAULT",
     "UNKNOWN",
+    "Cohort",
     "EcapaEmbedder",
     "EmbedderDescriptor",
     "EnrolAlreadyKnownError",
@@ -75,6 +81,7 @@ __all__ = [
     "UnknownSpeakerError",
     "Verification",
     "calibrate_threshold",
+    "default_cohort",
     "missing_ecapa_files",
     "twin_voice_references",
     "two_voice_score",

@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..capabilities import SpeakerEmbedder, SpeechEmbedding
 from ..clip import AudioClip
-from .calibration import calibrate_threshold, leave_one_out
+from .augment import degraded_versions
+from .calibration import (
+    calibrate_norm_threshold,
+    calibrate_threshold,
+    degraded_cosine_floor,
+    leave_one_out,
+    norm_calibration_scores,
+)
+from .cohort import Cohort
 from .errors import (
     EnrolInconsistentError,
     EnrolNoSpeechError,
@@ -30,6 +39,18 @@ MIN_SPEECH_SECONDS = 1.0
 _NAME = re.compile(r"^[\w][\w .'-]{0,39}$")
 
 
+@dataclass(frozen=True)
+class EnrolmentEmbedding(SpeechEmbedding):
+    """An enrolment clip's embedding, with the embeddings of its generated degradations (room,
+    noise, phone line: augment.py) that calibrate the profile's normalised threshold."""
+
+    degraded: tuple[np.ndarray, ...] = ()
+
+
+def _vectors(rows: Sequence[Sequence[float]]) -> list[np.ndarray]:
+    return [np.asarray(e, np.float32) for e in rows]
+
+
 class Enrolment:
     """Writes profiles into the store; every check that can refuse a voice runs before anything is
     written, so a refused enrolment leaves the household as it was."""
@@ -42,7 +63,9 @@ class Enrolment:
         twin_voice: TwinVoice,
         min_speech_seconds: float = MIN_SPEECH_SECONDS,
         two_voice_limit: float = 0.2,
+        cohort: Callable[[], Cohort] | None = None,
     ) -> None:
+        self.cohort = cohort
         self.store = store
         self.household = household
         self.embedder = embedder
@@ -75,7 +98,10 @@ class Enrolment:
                 f"{where} is Twin's own synthetic voice, not a person",
                 "record the person speaking, not Twin's replies or another text-to-speech voice",
             )
-        return emb
+        degraded = tuple(
+            d.vector for d in (self.embedder.embed(c) for c in degraded_versions(clip)) if np.any(d.vector)
+        )
+        return EnrolmentEmbedding(emb.vector, emb.partials, emb.speech_seconds, degraded)
 
     def prepare(
         self, name: str, role: str | None = None, force: bool = False
@@ -127,8 +153,11 @@ class Enrolment:
         if not embeddings:
             raise EnrolNoSpeechError("no audio given to enrol", "pass two or more recordings of the person")
         vectors = [np.asarray(e.vector, np.float32) for e in embeddings]
+        degraded = [[unit(np.asarray(d, np.float32)) for d in getattr(e, "degraded", ())] for e in embeddings]
         if old is not None and not replace:
             vectors = [np.asarray(e, np.float32) for e in old.embeddings] + vectors
+            old_degraded = [_vectors(d) for d in old.degraded]
+            degraded = old_degraded + [[]] * (len(old.embeddings) - len(old_degraded)) + degraded
         if len(vectors) >= 2:
             loo = leave_one_out(np.stack([unit(v) for v in vectors]))
             if float(loo.min()) < 0.6:
@@ -144,6 +173,16 @@ class Enrolment:
             for e in p.embeddings
         ]
         threshold = calibrate_threshold(vectors, others + self.twin_voice.references)
+        others_degraded = [
+            np.asarray(d, np.float32)
+            for p in self.store.profiles.values()
+            if p.name.lower() != name.lower()
+            for clip in p.degraded
+            for d in clip
+        ]
+        norm_threshold, cohort_id, floor = self.norm_threshold(
+            vectors, degraded, others + others_degraded + self.twin_voice.references
+        )
         now = time.time()
         profile = SpeakerProfile(
             name,
@@ -154,6 +193,10 @@ class Enrolment:
             now,
             baseline or (old.baseline if old else {}),
             role=role,
+            degraded=[[[round(float(x), 5) for x in d] for d in clip] for clip in degraded],
+            norm_threshold=norm_threshold,
+            cohort=cohort_id,
+            cosine_floor=floor,
         )
         if old is not None and old.name != name:
             self.store.delete(old.name)
@@ -164,21 +207,53 @@ class Enrolment:
         self._recalibrate_others(profile.name)
         return profile
 
+    def norm_threshold(
+        self,
+        clean: Sequence[np.ndarray],
+        degraded: Sequence[Sequence[np.ndarray]],
+        impostors: list[np.ndarray],
+    ) -> tuple[float | None, str, float]:
+        """(threshold on AS-norm scores, the cohort's fingerprint, the raw-cosine floor); (None, "",
+        0.0) without degraded enrolment clips to calibrate from (such a profile keeps the raw-cosine
+        rule) or a cohort."""
+        cohort = self.cohort() if self.cohort is not None else None
+        if cohort is None or not len(cohort) or not any(len(d) for d in degraded):
+            return None, "", 0.0
+        genuine, impostor = norm_calibration_scores(cohort, clean, degraded, impostors)
+        floor = round(degraded_cosine_floor(clean, degraded), 4)
+        return round(calibrate_norm_threshold(genuine, impostor), 4), cohort.ident, floor
+
+    def impostors_for(self, profile: SpeakerProfile) -> list[np.ndarray]:
+        """Every other enrolled voice (clean and degraded) and Twin's own."""
+        return [
+            np.asarray(e, np.float32)
+            for q in self.store.profiles.values()
+            if q.name != profile.name
+            for e in [*q.embeddings, *(d for clip in q.degraded for d in clip)]
+        ] + self.twin_voice.references
+
+    def recalibrate(self, profile: SpeakerProfile) -> bool:
+        """Both thresholds of one profile against today's household and cohort; True if changed."""
+        clean = _vectors(profile.embeddings)
+        others = [
+            np.asarray(e, np.float32)
+            for q in self.store.profiles.values()
+            if q.name != profile.name
+            for e in q.embeddings
+        ]
+        new = round(calibrate_threshold(clean, others + self.twin_voice.references), 4)
+        calibrated = self.norm_threshold(
+            clean, [_vectors(d) for d in profile.degraded], self.impostors_for(profile)
+        )
+        current = (profile.norm_threshold, profile.cohort, profile.cosine_floor)
+        if (new, *calibrated) == (profile.threshold, *current):
+            return False
+        profile.threshold = new
+        profile.norm_threshold, profile.cohort, profile.cosine_floor = calibrated
+        return True
+
     def _recalibrate_others(self, changed: str) -> None:
         """A new voice is a new impostor for everyone else: their thresholds move away from it."""
-        profiles = self.store.profiles
-        for p in list(profiles.values()):
-            if p.name == changed:
-                continue
-            others = [
-                np.asarray(e, np.float32) for q in profiles.values() if q.name != p.name for e in q.embeddings
-            ]
-            new = round(
-                calibrate_threshold(
-                    [np.asarray(e, np.float32) for e in p.embeddings], others + self.twin_voice.references
-                ),
-                4,
-            )
-            if new != p.threshold:
-                p.threshold = new
+        for p in list(self.store.profiles.values()):
+            if p.name != changed and self.recalibrate(p):
                 self.store.write(p)

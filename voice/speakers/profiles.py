@@ -44,6 +44,16 @@ class SpeakerProfile:
     # "owner" | "adult" | "child"; "" in files written before roles existed (read as: the
     # first-created profile is the owner, the others adults)
     role: str = ""
+    # The enrolment clips through generated degradations (augment.py), one list per clip, aligned
+    # with `embeddings`; empty in files written before cohort normalisation (and for a clip added
+    # from an embedding alone).
+    degraded: list[list[list[float]]] = field(default_factory=list)
+    # The acceptance threshold on AS-norm scores (cohort.py) and the cohort it was calibrated
+    # against. None in older files: those keep the raw-cosine `threshold` until re-enrolled.
+    norm_threshold: float | None = None
+    cohort: str = ""
+    # With the normalised rule, the raw cosine must also reach this (calibration.degraded_cosine_floor).
+    cosine_floor: float = 0.0
 
     @property
     def centroid(self) -> np.ndarray:
@@ -109,6 +119,8 @@ class ProfileStore:
         if profile.role and profile.role not in ROLES:
             raise ValueError(f"unknown role {profile.role!r}")
         np.asarray(profile.embeddings, np.float32).reshape(len(profile.embeddings), -1)
+        if len(profile.degraded) > len(profile.embeddings):
+            raise ValueError("more degraded clip lists than enrolment clips")
         return profile
 
     def write(self, profile: SpeakerProfile) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 from ..capabilities import SpeakerEmbedder, SpeakerMatch, SpeechEmbedding
 from ..clip import AudioClip
 from .calibration import same_voice_threshold
+from .cohort import Cohort, default_cohort
 from .enrolment import MIN_SPEECH_SECONDS, Enrolment
 from .profiles import ProfileStore, SpeakerProfile
 from .roles import UNKNOWN, Household
@@ -27,6 +28,10 @@ class Verification:
     threshold: float
     accepted: bool
     synthetic: bool  # sounded like Twin's own voice
+    # The AS-norm score against the cohort and the profile's threshold on it (None: a profile
+    # enrolled before cohort normalisation, decided on the raw cosine `score` and `threshold`).
+    normalised: float | None = None
+    normalised_threshold: float | None = None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -44,14 +49,37 @@ class SpeakerRegistry:
         synthetic_references: Sequence[np.ndarray] = (),
         min_speech_seconds: float = MIN_SPEECH_SECONDS,
         two_voice_limit: float = 0.2,
+        cohort: Cohort | None = None,
     ) -> None:
+        """`cohort`: the voices scores are normalised against; by default (cohort.default_cohort)
+        the shipped real-speech windows, espeak-ng voices and Twin's own, built on first use and
+        cached in the data directory's cache/ folder beside `directory`."""
+        # Which rule names a voice ("normalised": cohort-normalised scores with thresholds from
+        # degraded enrolment; "clean": the raw-cosine rule). Twin's config sets it (identity.naming).
+        self.naming = "normalised"
         descriptor = getattr(embedder, "descriptor", None)  # None: listing needs no encoder
         self.store = ProfileStore(Path(directory), descriptor.name if descriptor is not None else None)
         self.household = Household(self.store)
         self.twin_voice = TwinVoice(synthetic_references)
+        self._cohort = cohort
         self.enrolment = Enrolment(
-            self.store, self.household, embedder, self.twin_voice, min_speech_seconds, two_voice_limit
+            self.store,
+            self.household,
+            embedder,
+            self.twin_voice,
+            min_speech_seconds,
+            two_voice_limit,
+            cohort=lambda: self.cohort,
         )
+        self._model_stats: dict[str, tuple[str, float, tuple[float, float]]] = {}
+        self._recalibrated: set[tuple[str, float]] = set()
+
+    @property
+    def cohort(self) -> Cohort:
+        if self._cohort is None:
+            cache = self.store.dir.parent / "cache"
+            self._cohort = default_cohort(self.embedder, self.synthetic, cache if cache.is_dir() else None)
+        return self._cohort
 
     # -- what it holds (each part keeps its own; these read through) --------------------------------
     @property
@@ -158,34 +186,90 @@ class SpeakerRegistry:
 
     # -- recognition -------------------------------------------------------------------------------
     def score_all(self, vector: np.ndarray) -> dict[str, float]:
+        """Raw cosines to every profile's centroid."""
         v = unit(vector)
         return {name: float(v @ p.centroid) for name, p in self.profiles.items()}
 
-    def identify_embedding(self, emb: SpeechEmbedding) -> SpeakerMatch:
+    def norm_threshold(self, profile: SpeakerProfile) -> float | None:
+        """The profile's threshold on normalised scores, recalibrated (in memory) when it was set
+        against another cohort; None for a profile without degraded enrolment clips (enrolled before
+        cohort normalisation): it keeps the raw-cosine rule until re-enrolled."""
+        if not profile.degraded or not len(self.cohort):
+            return None
+        if profile.cohort != self.cohort.ident and (profile.name, profile.updated) not in self._recalibrated:
+            self.enrolment.recalibrate(profile)
+            self._recalibrated.add((profile.name, profile.updated))
+        return profile.norm_threshold
+
+    def normalised_all(self, vector: np.ndarray) -> dict[str, float]:
+        """AS-norm scores against every profile ({} with no cohort)."""
+        cohort = self.cohort
+        if not len(cohort) or not self.profiles:
+            return {}
+        v = unit(vector)
+        test = cohort.stats(v)
+        out = {}
+        for name, p in self.profiles.items():
+            key = (cohort.ident, p.updated)
+            cached = self._model_stats.get(name)
+            if cached is None or cached[:2] != key:
+                cached = (*key, cohort.stats(p.centroid))
+                self._model_stats[name] = cached
+            out[name] = cohort.normalise(float(v @ p.centroid), test, cached[2])
+        return out
+
+    def _decide(
+        self, profile: SpeakerProfile, raw: float, norm: dict[str, float], strict: bool = False
+    ) -> Verification:
+        """The profile's rule: normalised score and cosine floor (raw cosine for older profiles).
+        `strict` (verification for sensitive actions): the raw-cosine threshold from the clean
+        enrolment must be met as well, so a permission is never granted more readily than before
+        cohort normalisation (a real stranger can reach a high normalised score: README)."""
+        thr = self.norm_threshold(profile)
+        if thr is None or profile.name not in norm:
+            return Verification(
+                profile.name, round(raw, 4), profile.threshold, raw >= profile.threshold, False
+            )
+        z = norm[profile.name]
+        accepted = z >= thr and raw >= profile.cosine_floor and (raw >= profile.threshold or not strict)
+        return Verification(profile.name, round(raw, 4), profile.threshold, accepted, False, round(z, 4), thr)
+
+    def identify_embedding(self, emb: SpeechEmbedding, legacy: bool | None = None) -> SpeakerMatch:
+        """The enrolled person this voice is, or "unknown". The best match is taken by normalised
+        score and accepted by its profile's normalised threshold (raw cosine for older profiles).
+        `legacy`: the raw-cosine rule with thresholds from clean enrolment only, as before cohort
+        normalisation (`twin bench identity` reports both); None: this registry's `naming`
+        ("clean" is the legacy rule). The score is the raw cosine."""
+        if legacy is None:
+            legacy = self.naming == "clean"
         if emb.speech_seconds < 0.5 or not np.any(emb.vector) or not self.profiles:
             return SpeakerMatch(UNKNOWN, 0.0)
         scores = self.score_all(emb.vector)
-        name = max(scores, key=scores.__getitem__)
+        norm = {} if legacy else self.normalised_all(emb.vector)
+        ranking = norm or scores
+        name = max(ranking, key=ranking.__getitem__)
         best = scores[name]
         if self.synthetic_score(emb.vector) >= self.synthetic_limit:
             return SpeakerMatch(UNKNOWN, round(best, 4))
-        if best < self.profiles[name].threshold:
-            return SpeakerMatch(UNKNOWN, round(best, 4))
-        return SpeakerMatch(name, round(best, 4))
+        profile = self.profiles[name]
+        accepted = best >= profile.threshold if legacy else self._decide(profile, best, norm).accepted
+        return SpeakerMatch(name if accepted else UNKNOWN, round(best, 4))
 
     def identify(self, audio: AudioClip) -> SpeakerMatch:
         return self.identify_embedding(self.embedder.embed(audio))
 
     def verify(self, name: str, audio: AudioClip) -> Verification:
-        """For sensitive actions: does this clip carry `name`'s voice? Twin's own voice never does."""
+        """For sensitive actions: does this clip carry `name`'s voice? Twin's own voice never does.
+        Strict: both the normalised rule and the clean-calibrated raw threshold must accept."""
         profile = self.get(name)
         emb = self.embedder.embed(audio)
         if emb.speech_seconds < 0.5 or not np.any(emb.vector):
             return Verification(profile.name, 0.0, profile.threshold, False, False)
         score = float(unit(emb.vector) @ profile.centroid)
-        synthetic = self.synthetic_score(emb.vector) >= self.synthetic_limit
-        accepted = score >= profile.threshold and not synthetic
-        return Verification(profile.name, round(score, 4), profile.threshold, accepted, synthetic)
+        verdict = self._decide(profile, score, self.normalised_all(emb.vector), strict=True)
+        if self.synthetic_score(emb.vector) >= self.synthetic_limit:
+            return Verification(profile.name, verdict.score, profile.threshold, False, True)
+        return verdict
 
     def _embedding_of(self, voice: AudioClip | SpeechEmbedding | np.ndarray) -> tuple[np.ndarray, float]:
         """(vector, seconds of speech) from a clip, an embedding, or a bare vector (whose amount of
@@ -206,17 +290,17 @@ class SpeakerRegistry:
         if speech < 0.5 or not np.any(vector):
             return Verification(owners[0].name, 0.0, owners[0].threshold, False, False)
         v = unit(vector)
-        best = max(owners, key=lambda p: float(v @ p.centroid))
-        score = float(v @ best.centroid)
+        norm = self.normalised_all(v)
+        best = max(owners, key=lambda p: norm.get(p.name, float(v @ p.centroid)))
         if self.synthetic_score(v) >= self.synthetic_limit:
             return Verification(best.name, 0.0, best.threshold, False, True)
-        return Verification(best.name, round(score, 4), best.threshold, score >= best.threshold, False)
+        return self._decide(best, float(v @ best.centroid), norm, strict=True)
 
     def verify_owner(self, voice: AudioClip | SpeechEmbedding | np.ndarray) -> float:
-        """For the permission layer: how much this voice sounds like an owner (cosine, max over
-        the owner profiles); 0.0 when no owner is enrolled, with too little speech, or for a
-        synthetic voice (Twin's own TTS never passes). Compare with owner_verification(...).threshold
-        (that owner's calibrated acceptance threshold), or use owner_verification(...).accepted."""
+        """For the permission layer: how much this voice sounds like an owner (the raw cosine to the
+        best-matching owner); 0.0 when no owner is enrolled, with too little speech, or for a
+        synthetic voice (Twin's own TTS never passes). For the decision use
+        owner_verification(...).accepted (the normalised rule and the clean raw-cosine threshold)."""
         return self.owner_verification(voice).score
 
     def same_voice_threshold(self) -> float:
