@@ -1,7 +1,9 @@
 """`python -m bench latency --turns 20`: the same as `twin bench latency --turns 20`.
 
-Benchmarks: latency, tools, memory, identity, asr (bench/asr.py, registered by pipeline/cli/vocabulary.py),
-duplex (bench/duplex.py, registered by pipeline/cli/duplex.py)."""
+Benchmarks: latency, tools, memory (`memory --real`: bench/memory_real.py), identity,
+asr (bench/asr.py, registered by pipeline/cli/vocabulary.py),
+duplex (bench/duplex.py, registered by pipeline/cli/duplex.py), turn_end (bench/turn_end.py, registered by
+pipeline/cli/turn_end.py)."""
 
 import sys
 

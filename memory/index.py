@@ -15,6 +15,8 @@ from collections import defaultdict
 import numpy as np
 
 from .items import MemoryItem
+from .keys import asks, index_text
+from .names import aliases, proper_names
 
 _WORD = re.compile(r"[a-z0-9]+|[\u4e00-\u9fff]", re.IGNORECASE)
 _STOP_WORDS = (
@@ -33,6 +35,9 @@ DENSE_WEIGHT = 0.7
 IMPORTANCE_WEIGHT = 0.05
 RECENCY_WEIGHT = 0.01
 RECENCY_DAYS = 30.0
+# A turn that only asks ("When is it?", "What does she like?") holds no answer, yet it is close in
+# meaning to a question about the same thing: it takes a small penalty.
+QUESTION_PENALTY = 0.05
 # Chinese function characters (pronouns, particles): every Chinese sentence has some, so as terms
 # they would make any two Chinese texts "share a word". Suffix-like characters (儿 in 哪儿 and
 # 女儿) are no terms alone, only in their bigrams.
@@ -83,7 +88,9 @@ class Partition:
         self.importance = np.zeros(0, np.float32)
         self.last_used = np.zeros(0, np.float64)
         self.doc_len = np.zeros(0, np.float32)
+        self.asks = np.zeros(0, bool)  # the item is a question (memory/keys.py `asks`)
         self.postings: dict[str, list[int]] = defaultdict(list)
+        self.names: set[str] = set()  # words these items use as someone's name (memory/names.py)
         self._posting_arrays: dict[str, np.ndarray] = {}
         self.n = 0
 
@@ -99,7 +106,7 @@ class Partition:
             return out
 
         self.vecs = grow(self.vecs)
-        for name in ("alive", "current", "time", "importance", "last_used", "doc_len"):
+        for name in ("alive", "current", "time", "importance", "last_used", "doc_len", "asks"):
             setattr(self, name, grow(getattr(self, name)))
 
     def add(self, item: MemoryItem, vec: np.ndarray) -> None:
@@ -113,8 +120,12 @@ class Partition:
         self.vecs[row] = vec
         self.alive[row] = True
         self.update(item)
-        words = terms(item.text)
+        words = terms(index_text(item))
+        self.names |= {_stem(n) for n in proper_names(item.text)}
+        if item.said_by:
+            self.names |= {_stem(w.lower()) for w in _WORD.findall(item.said_by)}
         self.doc_len[row] = len(words)
+        self.asks[row] = asks(item.text)
         for w in words:
             self.postings[w].append(row)
             self._posting_arrays.pop(w, None)
@@ -164,8 +175,12 @@ class Partition:
             return scores
         avg = float(self.doc_len[: self.n][self.alive[: self.n]].mean())
         total_idf = 0.0
+        others = self._other_names(query)
         for w in words:
             rows = self._rows(w)
+            more = [r for a in others.get(w, ()) if (r := self._rows(a)) is not None]
+            if more:  # the same person by another name counts as the same word
+                rows = np.concatenate(([] if rows is None else [rows]) + more)
             if rows is None:  # a word no item holds weighs fully in what the query asks for
                 total_idf += math.log(1 + (live + 0.5) / 0.5)
                 continue
@@ -178,6 +193,15 @@ class Partition:
             dl = self.doc_len[uniq]
             scores[uniq] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / max(avg, 1e-6)))
         return scores / total_idf
+
+    def _other_names(self, query: str) -> dict[str, list[str]]:
+        """For each name in the query, the same person's other names that these items use."""
+        out: dict[str, list[str]] = {}
+        for name in proper_names(query):
+            found = [a for a in (_stem(x) for x in aliases(name)) if a in self.names and a != _stem(name)]
+            if found:
+                out[_stem(name)] = found
+        return out
 
     def scores(self, q: np.ndarray, query: str, mask: np.ndarray, mode: str, now: float) -> np.ndarray:
         """One score per row (-inf where masked or, for keyword search, unmatched)."""
@@ -192,6 +216,7 @@ class Partition:
             + (1 - DENSE_WEIGHT) * np.minimum(kw, 1.0)
             + IMPORTANCE_WEIGHT * self.importance[: self.n]
             + RECENCY_WEIGHT * np.exp(-age_days / RECENCY_DAYS)
+            - QUESTION_PENALTY * self.asks[: self.n]
         )
         return np.where(mask, fused, -np.inf)
 

@@ -58,6 +58,10 @@ class MemoryItem:
     use_count: int = 0
     device: str = ""
     private: bool = True  # not read aloud when others are present
+    # An imported conversation turn: who said it ("Liz"), and the id of the turn before it in the
+    # same session, whose words are part of this turn's key (memory/keys.py). Both empty otherwise.
+    said_by: str = ""
+    follows: str = ""
 
     @property
     def current(self) -> bool:
@@ -85,7 +89,7 @@ class MemoryItem:
                 f"unknown kind '{str(clean.get('kind'))[:40]}'",
                 "use one of: " + ", ".join(k.value for k in Kind),
             ) from None
-        for name in ("text", "speaker", "id", "key", "source", "device"):
+        for name in ("text", "speaker", "id", "key", "source", "device", "said_by", "follows"):
             if name in clean and not isinstance(clean[name], str):
                 raise MemoryInputError(f"'{name}' must be a string", f"give '{name}' as text")
         for name in ("superseded_by",):
@@ -179,6 +183,8 @@ def validate_text(text: object) -> str:
 def as_line(it: MemoryItem, lang: str = "en") -> str:
     """An item as the prompt or the spoken list gives it: an episode carries its date, since "you
     played tennis with Sam" means little without when."""
+    if it.said_by:  # a turn of an imported conversation: who said it, and when
+        return f"{it.said_by} ({time.strftime('%a %d %b %Y', time.localtime(it.valid_from))}): {it.text}"
     if it.kind != Kind.EPISODE:
         return it.text
     t = time.localtime(it.valid_from)

@@ -21,6 +21,12 @@ from .timestamps import parse_timestamp
 FORMAT = "twin-memory"
 # Where a JSONL line's time may be, first found wins: what other tools' exports call it.
 TIME_FIELDS = ("time", "timestamp", "date", "datetime", "created_at")
+# Who said a conversation turn, and which session or thread it belongs to, as exports name them.
+# ("speaker" stays whose memory it is: the importing person's scope.)
+SAID_BY_FIELDS = ("said_by", "author", "sender", "from")
+SESSION_FIELDS = ("session", "session_id", "conversation", "conversation_id", "thread", "thread_id")
+# Consecutive turns of one scope and session follow each other when they are this close in time.
+FOLLOW_GAP_S = 6 * 3600
 
 
 def write_export(path: Path, items: list[MemoryItem], embedder: str) -> int:
@@ -88,11 +94,20 @@ def read_import(path: Path) -> tuple[list[MemoryItem], list[tuple[int, str]], li
             except (ValueError, TypeError) as exc:
                 errors.append((n, str(exc)[:120]))
     else:
+        last: tuple[MemoryItem, object] | None = None  # the previous good line's turn and session
         for n, line in enumerate(raw.splitlines(), 1):
             if not line.strip():
                 continue
             try:
-                items.append(_from_jsonl(json.loads(line, parse_constant=_no_constant)))
+                data = json.loads(line, parse_constant=_no_constant)
+                item = _from_jsonl(data)
+                session = _first(data, SESSION_FIELDS)
+                if isinstance(session, dict | list):
+                    raise MemoryInputError("'session' must be a name or a number", '{"session": "s1"}')
+                if item.said_by and last is not None and _same_session(last[0], last[1], item, session):
+                    item.follows = last[0].id
+                last = (item, session) if item.said_by else None
+                items.append(item)
                 where.append(n)
             except MemoryInputError as exc:
                 errors.append((n, exc.message))
@@ -114,7 +129,10 @@ def _from_jsonl(data: object) -> MemoryItem:
     if "id" not in data or "text" not in data:
         raise MemoryInputError("each line needs 'id' and 'text'", '{"id": "m1", "text": "..."}')
     text = validate_text(data["text"])
-    when = next((data[k] for k in TIME_FIELDS if data.get(k) is not None), None)
+    when = _first(data, TIME_FIELDS)
+    said_by = _first(data, SAID_BY_FIELDS) or ""
+    if not isinstance(said_by, str) or len(said_by) > 64:
+        raise MemoryInputError("'said_by' must be a short name", '{"said_by": "Liz"}')
     if isinstance(when, str):
         when = parse_time(when)
     try:
@@ -137,6 +155,21 @@ def _from_jsonl(data: object) -> MemoryItem:
         created=t,
         valid_from=t,
         source="import",
+        said_by=" ".join(said_by.split()),
+    )
+
+
+def _first(data: dict, names: tuple[str, ...]) -> object:
+    return next((data[k] for k in names if data.get(k) is not None), None)
+
+
+def _same_session(before: MemoryItem, b_session: object, item: MemoryItem, session: object) -> bool:
+    """Whether `item` is the turn after `before` in one conversation: same scope, same session (or
+    neither names one) and close in time."""
+    return (
+        before.speaker == item.speaker
+        and b_session == session
+        and abs(item.valid_from - before.valid_from) <= FOLLOW_GAP_S
     )
 
 

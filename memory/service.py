@@ -9,7 +9,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ from .embedding import Embedder, UseEmbedder
 from .forgetting import ForgetPlan, Receipt
 from .index import Partition, rank
 from .items import Kind, MemoryInputError, MemoryItem, as_line, check_time, validate_text
+from .keys import key_text
 from .policy import extract, parse_command, redact_secrets
 from .relevance import about
 from .speakers import HOUSEHOLD, speaker_scope
 from .store import MemoryDiskFullError, MemoryStoreError, QdrantStore
-from .timeparse import time_window
+from .timeparse import time_windows
 
 DUPLICATE_COSINE = 0.93
 
@@ -83,6 +84,7 @@ class Memory:
         self.parts: dict[str, Partition] = {}
         self._lock = threading.RLock()
         self._last_written: dict[str, str] = {}  # speaker -> id, for "forget that"
+        self._next: dict[str, str] = {}  # a turn's id -> the turn whose key holds its words
         self._closed = False
         self._background = ThreadPoolExecutor(1, thread_name_prefix="twin-memory-use")
         atexit.register(self._close_store)  # an error exit still closes the store cleanly
@@ -145,9 +147,10 @@ class Memory:
         """Bulk import: items as given (ids kept), embedded and written in batches. A write that
         fails raises MemoryImportStopped saying how many were written before it."""
         done = 0
+        given = {it.id: it for it in items}
         for start in range(0, len(items), batch_size):
             batch = items[start : start + batch_size]
-            vecs = self.embedder.embed([it.text for it in batch])
+            vecs = self.embedder.embed([key_text(it, self._before(it, given)) for it in batch])
             with self._lock:
                 try:
                     self.store.upsert(batch, vecs)
@@ -176,7 +179,28 @@ class Memory:
             for i in known:
                 item = self.items.pop(i)
                 self.parts[item.speaker].remove(i)
+            self._unlink(set(known))
             return len(known)
+
+    def _unlink(self, gone: set[str]) -> None:
+        """The turns whose key held a forgotten turn's words (memory/keys.py) are embedded again
+        from their own words, so nothing of what was forgotten stays in a vector."""
+        later = [self.items.get(self._next.pop(i, "")) for i in gone]
+        after = [replace(it, follows="") for it in later if it is not None and it.follows in gone]
+        if not after:
+            return
+        vecs = self.embedder.embed([key_text(it, None) for it in after])
+        self.store.upsert(after, vecs)  # stored first: the index never runs ahead of the store
+        for it, vec in zip(after, vecs, strict=True):
+            self.items[it.id] = it
+            self.parts[it.speaker].add(it, vec)
+
+    def _before(self, item: MemoryItem, given: dict[str, MemoryItem]) -> MemoryItem | None:
+        """The turn whose words are part of `item`'s key: the one it follows, in the same scope."""
+        if not item.follows:
+            return None
+        before = given.get(item.follows) or self.items.get(item.follows)
+        return before if before is not None and before.speaker == item.speaker else None
 
     def plan_forget(
         self,
@@ -219,7 +243,7 @@ class Memory:
         query = validate_text(query)
         q = self.embedder.embed([query])[0] if query_vector is None else query_vector
         now = now or time.time()
-        window = time_window(query, datetime.fromtimestamp(now).astimezone()) if time_aware else None
+        windows = time_windows(query, datetime.fromtimestamp(now).astimezone()) if time_aware else []
         scopes = [speaker_scope(speaker or "owner")] + ([] if own_only else [HOUSEHOLD])
         with self._lock:
             scoped = []
@@ -227,8 +251,11 @@ class Memory:
                 part = self.parts.get(name)
                 if part is None or not len(part):
                     continue
-                mask = part.mask(include_history, window)
-                if window is not None and not mask.any():
+                # the first window that holds something ("on 3 November": this year's, else an
+                # earlier year's), else no time filter at all
+                masks = (part.mask(include_history, w) for w in windows)
+                mask = next((m for m in masks if m.any()), None)
+                if mask is None:
                     mask = part.mask(include_history, None)
                 scoped.append((part, mask))
             ranked = rank(scoped, q, query, k, mode, now)
@@ -329,6 +356,8 @@ class Memory:
             part = self.parts[item.speaker] = Partition(self.embedder.dim)
         self.items[item.id] = item
         part.add(item, vec)
+        if item.follows:
+            self._next[item.follows] = item.id
 
     def _vector(self, item: MemoryItem) -> np.ndarray | None:
         part = self.parts[item.speaker]

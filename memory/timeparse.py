@@ -134,3 +134,40 @@ def time_window(query: str, now: datetime | None = None) -> Window | None:
     if "last month" in q:
         return _last_month(now)
     return None
+
+
+def _explicit_date(query: str, now: datetime) -> Window | None:
+    """The window of a day and month named without a year ("on 14 March", "3月14日"), else None."""
+    q = query.lower()
+    m = re.search(r"([0-9]+|[一二三四五六七八九十]+)月([0-9]+|[一二三四五六七八九十]+)[日号]", q)
+    if m:
+        month, day = _zh_int(m.group(1)), _zh_int(m.group(2))
+        return _date(now, month - 1, day) if month and day and 1 <= month <= 12 else None
+    m = re.search(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\b", q)
+    if m:
+        return _date(now, _month_index(m.group(2)), int(m.group(1)))
+    m = re.search(rf"\b(?:on|of)\s+({_MONTH})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", q)
+    if m:
+        return _date(now, _month_index(m.group(1)), int(m.group(2)))
+    return None
+
+
+def time_windows(query: str, now: datetime | None = None, years: int = 10) -> list[Window]:
+    """The windows to try, in order: `time_window`'s; for a day and month named without a year, the
+    same day in each of the `years` years before too (an imported chat from 2023 is asked about
+    "on 3 November" in 2026). Empty when the question names no time."""
+    now = now or datetime.now().astimezone()
+    window = time_window(query, now)
+    if window is None:
+        return []
+    if window != _explicit_date(query, now):
+        return [window]
+    out = [window]
+    start = datetime.fromtimestamp(window[0], now.tzinfo)
+    for back in range(1, years + 1):
+        try:
+            day = start.replace(year=start.year - back)
+        except ValueError:  # 29 February in a year that has none
+            continue
+        out.append(_day(day))
+    return out

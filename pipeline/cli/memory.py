@@ -51,6 +51,9 @@ def register(sub, common: argparse.ArgumentParser, bench_sub) -> None:
     q.add_argument("--speaker", default="owner")
     q.add_argument("--batch", type=Path)
     q.add_argument("--k", type=int, default=10)
+    q.add_argument(
+        "--mode", choices=("hybrid", "dense", "bm25"), default="hybrid", help="dense/bm25: plain baselines"
+    )
 
     b = bench_sub.add_parser(
         "memory", parents=[common], help="memory recall quality and latency vs baselines"
@@ -62,10 +65,19 @@ def register(sub, common: argparse.ArgumentParser, bench_sub) -> None:
         action="store_true",
         help="a quick look: a tenth of the small talk per session (same speakers, facts and questions)",
     )
+    b.add_argument(
+        "--real",
+        action="store_true",
+        help="hand-written multi-session conversations, imported and asked as a user would (DEV and TEST)",
+    )
     b.set_defaults(handler=_bench)
 
 
 def _bench(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    if args.real:
+        from bench.memory_real import run_real_bench
+
+        return run_real_bench(cfg, args.json_file)
     from bench.memory import run_memory_bench
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -100,7 +112,8 @@ def _day(t: float | None, fmt: str) -> str:
 def _row(it) -> str:
     when = _day(it.valid_from, "%Y-%m-%d %H:%M")
     flag = "" if it.current else f"  (superseded {_day(it.valid_to, '%Y-%m-%d')})"
-    return f"{it.id[:8]}  {when}  {it.speaker:8} {it.kind.value:10} {it.text}{flag}"
+    text = f"{it.said_by}: {it.text}" if it.said_by else it.text  # a conversation turn: who said it
+    return f"{it.id[:8]}  {when}  {it.speaker:8} {it.kind.value:10} {text}{flag}"
 
 
 def _list(mem, args) -> int:
@@ -245,45 +258,27 @@ def _stats(mem, args) -> int:
 
 def _recall(mem, args) -> int:
     from memory import MemoryInputError
+    from memory.batch import parse_lines, recall_batch
 
     if args.batch is None and not args.query:
         raise MemoryInputError("give a query or --batch FILE", "twin memory recall 'where do I live?'")
     if args.batch is None:
-        queries = [(0, {"query": args.query, "speaker": args.speaker})]
+        queries: list[tuple[int, object]] = [(0, {"query": args.query, "speaker": args.speaker})]
+        bad: list[tuple[int, str]] = []
     else:
-        queries = []
-        for n, line in enumerate(_read_batch(args.batch).splitlines(), 1):
-            if line.strip():
-                try:
-                    queries.append((n, json.loads(line)))
-                except ValueError:
-                    print(f"line {n}: skipped: not valid JSON", file=sys.stderr)
-    results = []
-    skipped = 0
-    for n, q in queries:
-        try:
-            query, speaker, now = _batch_query(q, args.speaker)
-            hits = mem.search(query, speaker, k=args.k, now=now)
-        except MemoryInputError as exc:
-            if args.batch is None:
-                raise
-            print(f"line {n}: skipped: {exc.message}", file=sys.stderr)
-            skipped += 1
-            continue
-        results.append(
-            {
-                "query": query,
-                "ids": [h.item.id for h in hits],
-                "scores": [round(h.score, 5) for h in hits],
-            }
-        )
+        queries, bad = parse_lines(_read_batch(args.batch))
+    results, skipped = recall_batch(
+        mem, queries, args.speaker, k=args.k, mode=args.mode, strict=args.batch is None
+    )
+    for n, msg in sorted(bad + skipped):
+        print(f"line {n}: skipped: {msg}", file=sys.stderr)
     if args.json or args.batch is not None:
         for r in results:
             print(json.dumps(r, ensure_ascii=False))
     else:
         for h_id, score in zip(results[0]["ids"], results[0]["scores"], strict=True):
             print(f"{score:.4f}  {_row(mem.items[h_id])}")
-    return 2 if skipped else 0
+    return 2 if skipped or bad else 0
 
 
 def _read_batch(path: Path) -> str:
@@ -297,27 +292,6 @@ def _read_batch(path: Path) -> str:
         raise MemoryInputError(f"{path} is a folder", "give --batch a JSONL file of queries") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MemoryInputError(f"cannot read {path}: {exc}", "give --batch a UTF-8 JSONL file") from None
-
-
-def _batch_query(q: object, default_speaker: str) -> tuple[str, str, float | None]:
-    """One batch line's query, speaker and time, each checked: a bad one skips that line only."""
-    from memory import MemoryInputError
-    from memory.items import check_time
-    from memory.portable import parse_time
-
-    if not isinstance(q, dict) or not isinstance(q.get("query"), str):
-        raise MemoryInputError("each line needs a 'query' string", '{"query": "where do I live?"}')
-    speaker = q.get("speaker") or default_speaker
-    if not isinstance(speaker, str):
-        raise MemoryInputError("'speaker' must be a name", '{"speaker": "anna"}')
-    when = q.get("time")
-    if when is None:
-        now = None
-    elif isinstance(when, str):
-        now = parse_time(when)
-    else:
-        now = check_time(when)
-    return q["query"], speaker, now
 
 
 def _consolidate(mem, args) -> int:
