@@ -33,6 +33,11 @@ def register(sub, common, bench_sub) -> None:
         "on --host)",
     )
     p.add_argument("--no-services", action="store_true", help="do not offer the Wyoming services")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="off 127.0.0.1, serve plain HTTP instead of HTTPS with the hub's self-signed certificate",
+    )
     p.set_defaults(handler=cmd_serve)
 
     p = sub.add_parser("devices", parents=[common], help="the household's devices the hub serves")
@@ -51,6 +56,11 @@ def register(sub, common, bench_sub) -> None:
         help="pair a browser: prints a one-time code (10 minutes, 5 tries) to enter on the hub's page",
     )
     d.add_argument("name", help="a short name: phone-anna")
+    d.add_argument(
+        "--speaker",
+        default="",
+        help="whose device it is (an enrolled voice's name): its page shows that person's memories",
+    )
     d.add_argument(
         "--port", type=int, default=DEFAULT_HTTP_PORT, help="the hub's port, for the address shown"
     )
@@ -76,8 +86,19 @@ def register(sub, common, bench_sub) -> None:
 def cmd_serve(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from pipeline.serve.http import serve_http
     from pipeline.serve.hub import Hub
+    from pipeline.serve.tls import check_plain, transport_for
     from pipeline.serve.wyoming_io import serve_services
 
+    tls = transport_for(args.host, cfg.data_path, args.insecure)  # before the models load
+    if tls is None:
+        check_plain(args.host, args.insecure)
+    else:
+        from pipeline.serve.tls import addresses_for
+
+        for host in addresses_for(args.host):
+            print(f"serving https://{host}:{args.port}/")
+        print(f"with the certificate {tls.cert}; its SHA-256 fingerprint (compare it on the phone):")
+        print(f"  {tls.fingerprint}")
     hub = Hub(cfg)
     services = None if args.no_services else (args.services or f"tcp://{args.host}:10300")
 
@@ -89,7 +110,7 @@ def cmd_serve(cfg: TwinConfig, args: argparse.Namespace) -> int:
         if args.host not in ("127.0.0.1", "localhost", "::1"):
             hub.log.event("listening_beyond_this_machine", "warning", host=args.host)
         await loop.run_in_executor(None, hub.load)
-        extra = [lambda: serve_http(hub, args.host, args.port)]
+        extra = [lambda: serve_http(hub, args.host, args.port, tls=tls, insecure=args.insecure)]
         if services:
             extra.append(lambda: serve_services(hub, services))
         await hub.run(stop, extra)
@@ -112,8 +133,18 @@ def cmd_devices_pair(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from pipeline.serve.registry import DeviceRegistry
 
     profile = getattr(args, "profile", None) or "companion"
-    code = DeviceRegistry(cfg.data_path).start_pairing(args.name, profile)
-    print(f"pairing code for {args.name} ({profile}): {code}  (valid 10 minutes)")
+    if args.speaker and cfg.identity.speakers:
+        from pipeline.serve.data_api import enrolled_names
+
+        enrolled = enrolled_names(cfg.data_path)
+        if enrolled and args.speaker.strip().lower() not in enrolled:
+            print(
+                f"note: no voice named {args.speaker!r} is enrolled; until one is, this device's page "
+                "shows what a guest may see (the household's memories)"
+            )
+    code = DeviceRegistry(cfg.data_path).start_pairing(args.name, profile, args.speaker)
+    whose = f", {args.speaker}'s" if args.speaker else ""
+    print(f"pairing code for {args.name} ({profile}{whose}): {code}  (valid 10 minutes)")
     print(
         f"open http://127.0.0.1:{args.port}/ in the browser and enter it, or /?name={args.name}&code={code}"
     )

@@ -1,11 +1,15 @@
 """The hub's HTTP side: `GET /health` (JSON), the browser client (`GET /`, `/worklet.js`,
-`POST /pair`, WebSocket `/ws`). The only module that imports starlette and uvicorn.
+`POST /pair`, WebSocket `/ws`), and the user's own data for a paired device (`/api/...`, the
+device's token as `Authorization: Bearer TOKEN`; see `data_api.py`). The only module that imports
+starlette and uvicorn. Off 127.0.0.1 it serves HTTPS/WSS with the hub's certificate (`tls.py`).
 
 A browser is a device like a satellite: after its hello (a token from pairing, checked against the
 stored hash) it gets a `DeviceSession`; binary messages are its 16 kHz 16-bit microphone, the reply
 comes back as JSON (`transcript`, `reply`, `audio-start`, `audio-stop`) and binary PCM. An unknown
 or revoked token, a bad hello, an oversized message or another rate: a typed error and the socket
-closed."""
+closed. Push-to-talk: the page sends audio only while the button is held and `{"type": "end"}` on
+release, and the utterance ends then (the endpointer is given its silence window at once instead of
+waiting for the room to go quiet)."""
 
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from models.errors import TwinError
 
+from .data_api import BadRequestError, DataApi, DataApiError, Viewer
 from .device import (
     AudioClose,
     AudioData,
@@ -36,10 +41,14 @@ from .device import (
 from .errors import DeviceDisconnectedError, MalformedEventError, OversizedEventError
 from .hub import Hub
 from .registry import PairingError
+from .tls import TlsFiles, check_plain
 from .web import PAGE_HTML, WORKLET_JS
 
 MAX_MESSAGE = 256 * 1024
 HELLO_TIMEOUT_S = 10.0
+MAX_API_BODY = 64 * 1024
+PTT_MARGIN_MS = 200  # silence given past the endpointer's longest window when push-to-talk ends
+PTT_MIN_GAP_S = 0.3  # `end`s closer together than this are one
 
 
 class UnpairedError(PairingError):
@@ -82,6 +91,62 @@ def make_app(hub: Hub) -> Starlette:
     async def ws(websocket: WebSocket) -> None:
         await BrowserLink(hub, websocket).run()
 
+    data = DataApi(hub)
+
+    def api(call: Any, with_body: bool = False, download: bool = False) -> Any:
+        """A data route: the token -> the device's `Viewer`, the call on the memory worker (in
+        order with memory writes), typed errors as JSON {code, message, hint} with their status."""
+
+        async def endpoint(request: Request) -> Response:
+            loop = asyncio.get_running_loop()
+            auth = request.headers.get("authorization", "")
+            token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+            try:
+                body: Any = None
+                if with_body:
+                    raw = await request.body()
+                    if len(raw) > MAX_API_BODY:
+                        raise BadRequestError(
+                            f"the request is over {MAX_API_BODY} bytes", "send less at once"
+                        )
+                    try:
+                        body = json.loads(raw or b"null")
+                    except ValueError:
+                        raise BadRequestError("the request is not JSON", "send a JSON object") from None
+                viewer: Viewer = await loop.run_in_executor(None, data.viewer, token)
+                args = (viewer, body) if with_body else (viewer,)
+                result = await loop.run_in_executor(hub.c.pools.memory, call, *args)
+            except DataApiError as exc:
+                hub.log.error("data_request_refused", exc, path=request.url.path)
+                return JSONResponse(
+                    {"code": exc.code, "message": exc.message, "hint": exc.hint}, status_code=exc.status
+                )
+            except TwinError as exc:  # memory's, the audit's: typed, the hub goes on
+                hub.log.error("data_request_failed", exc, path=request.url.path)
+                return JSONResponse(
+                    {"code": exc.code, "message": exc.message, "hint": exc.hint}, status_code=500
+                )
+            except Exception as exc:  # a bug: this request fails, typed; the hub and stored data do not
+                hub.log.error("data_request_failed", exc, path=request.url.path)
+                return JSONResponse(
+                    {
+                        "code": "internal_error",
+                        "message": f"the hub could not answer ({type(exc).__name__})",
+                        "hint": "see the hub's log (DATA_DIR/logs/hub.jsonl)",
+                    },
+                    status_code=500,
+                )
+            if download:
+                name = f"twin-{viewer.device.name}-export.json"
+                return Response(
+                    json.dumps(result, ensure_ascii=False, indent=1),
+                    media_type="application/json",
+                    headers={"content-disposition": f'attachment; filename="{name}"'},
+                )
+            return JSONResponse(result)
+
+        return endpoint
+
     return Starlette(
         routes=[
             Route("/health", health),
@@ -89,6 +154,17 @@ def make_app(hub: Hub) -> Starlette:
             Route("/worklet.js", worklet),
             Route("/pair", pair, methods=["POST"]),
             WebSocketRoute("/ws", ws),
+            Route("/api/settings", api(data.settings)),
+            Route("/api/memories", api(data.memories)),
+            Route("/api/audit", api(data.audit_entries)),
+            Route("/api/voices", api(data.voices)),
+            Route("/api/export", api(data.export, download=True)),
+            Route("/api/memories/forget", api(data.plan_forget, True), methods=["POST"]),
+            Route("/api/memories/forget/confirm", api(data.confirm_forget, True), methods=["POST"]),
+            Route("/api/memories/forget/cancel", api(data.cancel_forget, True), methods=["POST"]),
+            Route("/api/voices/forget", api(data.plan_forget_voice, True), methods=["POST"]),
+            Route("/api/voices/forget/confirm", api(data.confirm_forget, True), methods=["POST"]),
+            Route("/api/voices/forget/cancel", api(data.cancel_forget, True), methods=["POST"]),
         ]
     )
 
@@ -98,6 +174,8 @@ class BrowserLink:
         self.hub = hub
         self.ws = websocket
         self.name = "browser"
+        self._send_lock = asyncio.Lock()
+        self._last_end = 0.0
 
     async def _refuse(self, exc: TwinError, close_code: int) -> None:
         self.hub.log.error("device_error", exc, device=self.name)
@@ -176,7 +254,9 @@ class BrowserLink:
                 raise MalformedEventError(
                     f"browser {self.name} sent a message that is not JSON with a type", ""
                 ) from None
-            if kind == "played":
+            if kind == "end":  # push-to-talk released: the utterance ends now
+                self._end_utterance(session)
+            elif kind == "played":
                 self.hub.log.event(
                     "device_played",
                     device=self.name,
@@ -184,32 +264,72 @@ class BrowserLink:
                     rate=message.get("rate"),
                 )
 
+    def _end_utterance(self, session: DeviceSession) -> None:
+        """The endpointer's longest silence window as silence, at once: the open utterance ends as
+        the VAD reads it (milliseconds), not after the room has been quiet that long."""
+        now = asyncio.get_running_loop().time()
+        if now - self._last_end < PTT_MIN_GAP_S:
+            return  # a flood of `end`s would queue silence ahead of the user's next words
+        self._last_end = now
+        twin = session.twin
+        window = twin.profile.endpoint_silence_ms
+        ep = self.hub.cfg.endpointing
+        if ep.semantic:
+            window = max(window, ep.hold_ms)
+        samples = (window + PTT_MARGIN_MS) * 16
+        session.source.push(bytes(2 * samples))
+        self.hub.log.event("push_to_talk_end", device=self.name, silence_ms=window + PTT_MARGIN_MS)
+
     async def _write(self, session: DeviceSession) -> None:
         while True:
             item = await session.outbox.get()
             if isinstance(item, AudioData):
-                await self.ws.send_bytes(item.pcm)
+                async with self._send_lock:
+                    await self.ws.send_bytes(item.pcm)
             elif isinstance(item, SayTranscript):
-                await self.ws.send_json({"type": "transcript", "text": item.text, "language": item.language})
+                await self._send_json({"type": "transcript", "text": item.text, "language": item.language})
             elif isinstance(item, SayReplyText):
-                await self.ws.send_json({"type": "reply", "text": item.text})
+                await self._send_json({"type": "reply", "text": item.text})
             elif isinstance(item, AudioOpen):
-                await self.ws.send_json({"type": "audio-start", "rate": item.rate})
+                await self._send_json({"type": "audio-start", "rate": item.rate})
             elif isinstance(item, AudioClose):
-                await self.ws.send_json({"type": "audio-stop"})
+                await self._send_json({"type": "audio-stop"})
             elif isinstance(item, TimerNote):
-                await self.ws.send_json(
+                await self._send_json(
                     {"type": f"timer-{item.event}", "id": item.id, "seconds": item.seconds, "name": item.name}
                 )
 
     async def _watch(self, session: DeviceSession) -> None:
-        """Ends the link when the hub closes the session (the device was removed: its token revoked)."""
+        """Sends each finished turn's stage timings to the page, and ends the link when the hub
+        closes the session (the device was removed: its token revoked)."""
+        seen = session.stats.turns
         while session.state == "listening":
             await asyncio.sleep(0.2)
+            if session.stats.turns != seen:
+                seen = session.stats.turns
+                last = session.stats.last_turn
+                timings = {k: round(v) for k, v in last.get("timings_ms", {}).items() if v is not None}
+                await self._send_json(
+                    {"type": "timings", "turn": last.get("turn"), "status": last.get("status"), "ms": timings}
+                )
+
+    async def _send_json(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:  # one message at a time on the socket (the writer and the watch)
+            await self.ws.send_json(message)
 
 
-async def serve_http(hub: Hub, host: str, port: int, ready: asyncio.Event | None = None) -> None:
-    """Serve until cancelled."""
+async def serve_http(
+    hub: Hub,
+    host: str,
+    port: int,
+    ready: asyncio.Event | None = None,
+    tls: TlsFiles | None = None,
+    insecure: bool = False,
+) -> None:
+    """Serve until cancelled: HTTPS/WSS with `tls`; plain HTTP only on this machine, or off it with
+    `insecure` (else `InsecureBindError`, before anything listens)."""
+    if tls is None:
+        check_plain(host, insecure)
     config = uvicorn.Config(
         make_app(hub),
         host=host,
@@ -218,9 +338,15 @@ async def serve_http(hub: Hub, host: str, port: int, ready: asyncio.Event | None
         access_log=False,
         lifespan="off",
         ws="websockets",
+        ssl_certfile=str(tls.cert) if tls else None,
+        ssl_keyfile=str(tls.key) if tls else None,
     )
     server = _Server(config)
-    hub.log.event("http_listening", url=f"http://{host}:{port}/")
+    scheme = "https" if tls else "http"
+    fields: dict[str, Any] = {"url": f"{scheme}://{host}:{port}/"}
+    if tls:
+        fields["sha256"] = tls.fingerprint
+    hub.log.event("http_listening", **fields)
     task = asyncio.create_task(server.serve())
     try:
         while not server.started and not task.done():

@@ -32,6 +32,7 @@ class Device:
     kind: str = "wyoming-satellite"  # or "browser" (paired with a one-time code)
     added: str = ""
     token_sha256: str = ""  # a browser's token, stored hashed; never the token itself
+    speaker: str = ""  # a browser's person (an enrolled voice's name), set at pairing; "": none said
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -124,8 +125,9 @@ class DeviceRegistry:
         return device
 
     # -- browsers: a one-time code, then a token stored hashed ---------------------------------------
-    def start_pairing(self, name: str, profile: str) -> str:
-        """A 6-digit one-time code for a browser to become device `name` (valid 10 minutes, 5 tries)."""
+    def start_pairing(self, name: str, profile: str, speaker: str = "") -> str:
+        """A 6-digit one-time code for a browser to become device `name` (valid 10 minutes, 5 tries).
+        `speaker`: whose device it is (an enrolled voice's name), for what its page may show."""
         self._check(name, profile)
         code = f"{secrets.randbelow(10**6):06d}"
 
@@ -137,6 +139,7 @@ class DeviceRegistry:
                 {
                     "name": name,
                     "profile": profile,
+                    "speaker": speaker.strip().lower(),
                     "code_sha256": _sha256(code),
                     "expires": time.time() + PAIRING_TTL_S,
                     "tries": 0,
@@ -173,6 +176,7 @@ class DeviceRegistry:
                 kind="browser",
                 added=datetime.now(UTC).isoformat(timespec="seconds"),
                 token_sha256=_sha256(token),
+                speaker=str(match.get("speaker", "")),
             )
             state.setdefault("devices", []).append(asdict(device))
             result.append(device)
