@@ -5,6 +5,10 @@ models, over the hand-written TEST split of `bench/understanding_cases.py`, in t
 - local: Twin's own tools only. A live-data question must get "I can't check…", never a figure.
 - local+mcp: with a real MCP server (tests/mcp_servers/facts_server.py, over stdio) that answers
   weather and share prices: those requests must reach it although they name no tool word.
+- routed (`--routed`): local+mcp with a bigger model behind the router (policy "allow"): a real
+  llama.cpp OpenAI-compatible server (`llama_cpp.server`, the 1.5B Qwen from its packages) on
+  127.0.0.1, as `twin bench routing` starts it. The router decides per turn; the planner and the
+  tools stay local. Reports the share escalated and the local and remote turns' p50/p95 apart.
 
 Judged by transparent rules (no model judges here): task success per case (the right tool ran, or
 none when none should; the reply matches the case's expected words; a live question with no tool
@@ -31,12 +35,21 @@ from bench.understanding_cases import DEV, TEST, Case
 
 FACTS_SERVER = Path(__file__).resolve().parents[1] / "tests" / "mcp_servers" / "facts_server.py"
 FACTS_ALLOW = ["get_weather", "get_stock_price"]
+RATIOS = ("task", "tool", "share")  # columns printed as fractions
 
 
-def _cfg(data_dir: Path, mcp: bool):
+def _cfg(data_dir: Path, mcp: bool, remote_url: str | None = None):
     from pipeline.config import McpServerConfig, ensure_data_dir, load_config
 
-    cfg = load_config(data_dir=data_dir)
+    overrides: dict[str, Any] = {}
+    if remote_url is not None:
+        from bench.routing import ALIAS
+
+        overrides = {
+            "remote": {"enabled": True, "url": remote_url, "model": ALIAS, "temperature": 0.0},
+            "routing": {"policy": "allow"},
+        }
+    cfg = load_config(data_dir=data_dir, overrides=overrides)
     ensure_data_dir(cfg.data_path)
     if mcp:
         cfg.tools.mcp = {
@@ -127,11 +140,11 @@ def _judge(case: Case, mcp: bool, reply: str, outcomes: list[dict[str, Any]], ca
     }
 
 
-def _run_setup(components: Any, mcp: bool) -> list[dict[str, Any]]:
+def _run_setup(components: Any, mcp: bool, remote_url: str | None = None) -> list[dict[str, Any]]:
     from pipeline.runtime.session import Twin
 
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as d:
-        cfg = _cfg(Path(d), mcp)
+        cfg = _cfg(Path(d), mcp, remote_url)
         twin = Twin(cfg, components)
         twin.warm_up()  # outside the event loop, as `twin live` does: MCP servers start here
         if mcp and twin.tools.session.mcp_problems:  # numbers without the server would mean nothing
@@ -158,6 +171,10 @@ async def _cases(twin: Any, mcp: bool) -> list[dict[str, Any]]:
         cannot = any(getattr(e, "code", "") == "no_source" for e in result.events)
         row = _judge(case, mcp, result.reply, outcomes, cannot)
         row["ms"] = round(ms, 1)
+        last = twin.escalation.last if twin.escalation is not None else None
+        row["remote"] = last is not None and last.target == "remote"
+        if twin.escalation is not None:
+            twin.escalation.last = None  # this turn's decision only
         out.append(row)
     return out
 
@@ -170,6 +187,8 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         fp += len(got - want)
         fn += len(want - got)
     ms = [r["ms"] for r in rows]
+    remote = [r["ms"] for r in rows if r.get("remote")]
+    local = [r["ms"] for r in rows if not r.get("remote")]
     return {
         "cases": len(rows),
         "task_success": sum(r["success"] for r in rows) / len(rows),
@@ -179,6 +198,9 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "question_changed_state": sum(r["question_changed_state"] for r in rows),
         "turn_ms_p50": round(statistics.median(ms), 1),
         "turn_ms_p95": round(_p(ms, 0.95), 1),
+        "share_escalated": len(remote) / len(rows),
+        "local_turn_ms_p50_p95": [round(_p(local, 0.5), 1), round(_p(local, 0.95), 1)],
+        "remote_turn_ms_p50_p95": [round(_p(remote, 0.5), 1), round(_p(remote, 0.95), 1)] if remote else None,
     }
 
 
@@ -187,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--calibrate", action="store_true", help="sweep the routing margin on the DEV split")
     ap.add_argument("--json", type=Path, default=Path("bench-understanding.json"))
     ap.add_argument("--quick", action="store_true", help="the first 12 TEST cases only")
+    ap.add_argument(
+        "--routed", action="store_true", help="also local+mcp with the 1.5B model on a llama.cpp server"
+    )
     args = ap.parse_args(argv)
 
     from pipeline.config import load_config
@@ -206,6 +231,17 @@ def main(argv: list[str] | None = None) -> int:
             rows = _run_setup(components, mcp)
             report["setups"][name] = _summary(rows)
             report["cases"][name] = rows
+        if args.routed:
+            from bench.routing import LlamaServer, remote_model_path
+
+            server = LlamaServer(remote_model_path(), threads=components.cfg.llm.threads)
+            try:
+                server.wait_ready()
+                rows = _run_setup(components, True, f"{server.url}/v1")
+            finally:
+                server.stop()
+            report["setups"]["routed"] = _summary(rows)
+            report["cases"]["routed"] = rows
     cols = [
         "cases",
         "task_success",
@@ -215,14 +251,16 @@ def main(argv: list[str] | None = None) -> int:
         "question_changed_state",
         "turn_ms_p50",
         "turn_ms_p95",
+        "share_escalated",
     ]
     print(f"{'setup':10s} " + " ".join(f"{c:>22s}" for c in cols))
     for name, s in report["setups"].items():
         vals = [
-            f"{s[c]:.2f}" if isinstance(s[c], float) and c.startswith(("task", "tool")) else str(s[c])
-            for c in cols
+            f"{s[c]:.2f}" if isinstance(s[c], float) and c.startswith(RATIOS) else str(s[c]) for c in cols
         ]
         print(f"{name:10s} " + " ".join(f"{v:>22s}" for v in vals))
+        lo, re_ = s["local_turn_ms_p50_p95"], s["remote_turn_ms_p50_p95"]
+        print(f"{'':10s} local turns p50/p95 {lo}, remote {re_}")
     for name, rows in report["cases"].items():
         for r in rows:
             if not r["success"]:

@@ -52,6 +52,9 @@ def register(sub: Any, common: argparse.ArgumentParser, bench_sub: Any) -> None:
     )
     b.add_argument("--calibrate", action="store_true", help="sweep the routing margin on the DEV split only")
     b.add_argument("--quick", action="store_true", help="the first 12 TEST cases only")
+    b.add_argument(
+        "--routed", action="store_true", help="also with the 1.5B model behind the router (llama.cpp server)"
+    )
     b.add_argument("--json", dest="json_file", help="write the results here")
     b.set_defaults(handler=cmd_bench_understanding)
 
@@ -192,5 +195,6 @@ def cmd_bench_understanding(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
     argv = ["--calibrate"] if args.calibrate else []
     argv += ["--quick"] if args.quick else []
+    argv += ["--routed"] if args.routed else []
     argv += ["--json", args.json_file] if args.json_file else []
     return bench_main(argv)
