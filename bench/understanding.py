@@ -108,7 +108,18 @@ def calibrate(components: Any) -> dict[str, Any]:
 # -- the bench ------------------------------------------------------------------------------------
 
 
-def _judge(case: Case, mcp: bool, reply: str, outcomes: list[dict[str, Any]], cannot: bool) -> dict[str, Any]:
+def _written(result: Any) -> str:
+    """The reply as the model wrote it (before the spoken form: "$131.42", not "131 dollars 42",
+    which the figure check would read as two figures)."""
+    from pipeline.events import ReplyTextStop
+
+    stops = [e.text for e in result.events if isinstance(e, ReplyTextStop)]
+    return " ".join(t for t in stops if t) or result.reply
+
+
+def _judge(
+    case: Case, mcp: bool, reply: str, outcomes: list[dict[str, Any]], cannot: bool, written: str = ""
+) -> dict[str, Any]:
     from pipeline.conversation.honesty import SourceGuard
 
     ran = [o["tool"] for o in outcomes]
@@ -116,7 +127,7 @@ def _judge(case: Case, mcp: bool, reply: str, outcomes: list[dict[str, Any]], ca
     changed = [o["tool"] for o in outcomes if o["status"] == "ok" and o["tier"] != "read"]
     wanted = case.tools if (mcp or not case.mcp) else ()
     sources = [case.text, *case.before, *(o.get("result", "") for o in outcomes)]
-    invented = SourceGuard(sources, live=True).unsupported(reply) if case.live else []
+    invented = SourceGuard(sources, live=True).unsupported(written or reply) if case.live else []
     ok = True
     if wanted:
         ok = bool(set(done) & set(wanted))
@@ -169,7 +180,7 @@ async def _cases(twin: Any, mcp: bool) -> list[dict[str, Any]]:
         entries = session.audit.entries()[seen:] if session is not None else []
         outcomes = [e for e in entries if e.get("phase") != "intent"]
         cannot = any(getattr(e, "code", "") == "no_source" for e in result.events)
-        row = _judge(case, mcp, result.reply, outcomes, cannot)
+        row = _judge(case, mcp, result.reply, outcomes, cannot, _written(result))
         row["ms"] = round(ms, 1)
         last = twin.escalation.last if twin.escalation is not None else None
         row["remote"] = last is not None and last.target == "remote"
