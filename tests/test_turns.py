@@ -65,9 +65,15 @@ def test_history_keeps_context_across_turns(twin):
 
 
 def test_cancelling_a_turn_stops_generation_and_synthesis(twin, components):
+    from persona.style import StylePolicy
+
+    # A long reply, so the cancel lands while it is still being made: the profile's bounds reach
+    # the reply voice and the turn's style when a Twin is built, so both are set here too.
     twin.profile = type(twin.profile)(
         **{**twin.profile.__dict__, "max_reply_sentences": 12, "max_reply_tokens": 400}
     )
+    twin.reply_voice.max_sentences, twin.reply_voice.max_tokens = 12, 400
+    twin.hearing.style = StylePolicy(twin.persona, twin.profile)
 
     async def scenario():
         sink = BufferSink()

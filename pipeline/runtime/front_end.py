@@ -48,6 +48,7 @@ class FrontEnd:
     def __init__(self, twin: Twin) -> None:
         self.twin = twin
         self.alert_playing = False
+        self.hearing = False  # the user is speaking now (an utterance under way): no ring over them
         self.log = HandsFreeLog()  # the last run's wakes, barge-ins and their outcomes
 
     async def run(
@@ -195,6 +196,7 @@ class FrontEnd:
                     ep.reset()  # half duplex: what the microphone hears while Twin speaks is not the user
                     continue
                 out = ep.push(heard)
+                self.hearing = ep.in_speech
                 if overlap is not None and not isinstance(out, Utterance) and not ep.in_speech:
                     overlap = None  # too short to be an utterance (a cough, a door): play on
                     self._resume(sink, current, position, "false start")
@@ -286,6 +288,7 @@ class FrontEnd:
                     else:
                         await asyncio.wait([task])
         finally:
+            self.hearing = False
             if judge is not None:
                 judge.detach()
             twin.asker.stop_live()

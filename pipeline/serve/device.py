@@ -210,9 +210,10 @@ class DeviceSession:
 
     # -- announcements ----------------------------------------------------------------------------------
     def idle(self) -> bool:
-        """No turn under way (heard words or a reply being made) and no announcement playing."""
+        """No turn under way (heard words or a reply being made), nobody speaking, and no
+        announcement playing."""
         fe = self.twin.front_end
-        busy = self.in_turn or bool(self._events.turns_running()) or fe.alert_playing
+        busy = self.in_turn or bool(self._events.turns_running()) or fe.alert_playing or fe.hearing
         return not busy and not self.twin.asker.waiter.waiting
 
     async def ring(self, text: str, note: TimerNote | None = None) -> bool:
