@@ -47,6 +47,10 @@ BACKCHANNELS = frozenset(
         "sure",
         "i see",
         "got it",
+        # thanks over the reply let it finish; Whisper also hears "Thank you." in noise and residue
+        "thanks",
+        "thank you",
+        "thank you very much",
         "oh",
         "ah",
         "uh",
