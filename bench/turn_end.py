@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.turn_end_cases import DEV, TEST
+from persona.spoken import number_words
 from pipeline.config import TwinConfig
 from pipeline.events import AudioFrame, SpeechPaused, SpeechResumed, Utterance
 from pipeline.runtime.endpointing import FRAME_S, Endpointer
@@ -138,33 +139,7 @@ def simulate(samples: np.ndarray, vad, asr, model: TurnEnd | None, w: Windows, l
     return run
 
 
-_NUMBERS = dict(
-    enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        ]
-    )
-) | {30: "thirty", 40: "forty", 50: "fifty"}
+_NUMBERS = dict(enumerate(number_words(20))) | {30: "thirty", 40: "forty", 50: "fifty"}
 
 
 def _spoken(text: str) -> list[str]:

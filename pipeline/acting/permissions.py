@@ -15,38 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from persona.spoken import number_words
 from pipeline.tools.base import Tier, Tool
 
 UNTRUSTED_CHANNELS = ("tool_result", "mcp", "document", "memory", "network", "calendar", "note")
 
-_NUMBER_WORDS = {
-    w: str(i)
-    for i, w in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        ]
-    )
-} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "hundred": "100", "half": "0.5"}
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate(number_words(20))}
 
 
 def _tokens(text: str) -> list[str]:
