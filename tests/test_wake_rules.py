@@ -137,4 +137,7 @@ def test_what_is_not_a_turn_over_the_reply_and_after_it():
     assert not_for_twin("What about Paris", 1.0, loud, SAID, -26.0, after_reply=False) is None
     # after the reply a short "yes" is an answer, not a backchannel
     assert not_for_twin("Yes.", 0.3, loud, SAID, -26.0, after_reply=True) is None
+    # ... but Whisper's "Thank you." for residue and noise, in the echo tail, is taken for the echo
+    assert not_for_twin("Thank you.", 0.6, loud, SAID, -26.0, after_reply=True) == "own voice"
+    assert not_for_twin("Thank you, set a timer", 1.2, loud, SAID, -26.0, after_reply=True) is None
     assert not_for_twin("Yes.", 0.3, quiet, SAID, -26.0, after_reply=True) == "too quiet"

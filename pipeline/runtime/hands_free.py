@@ -112,6 +112,11 @@ def is_own_echo(text: str, said: str, at_end: bool = False) -> bool:
     return sum(b.size for b in blocks) / len(heard) >= OWN_ECHO_SHARE
 
 
+# What Whisper is known to write for noise and near-silence (its training subtitles' endings):
+# begun in a reply's echo tail, such a phrase is taken for the residue. A user's own "thank you"
+# right after a reply goes unanswered: it changes nothing.
+SILENCE_PHRASES = frozenset({"thank you", "thanks for watching", "thank you for watching", "you"})
+
 # Heard over Twin (or in its echo tail), speech this far under the level of the user's last turn is
 # not the user talking to Twin: the canceller's residue, which Whisper may still hear as words
 # ("Thank you for your support."), or a voice across the room. Fixed a priori (15 dB: over five
@@ -134,6 +139,8 @@ def not_for_twin(
     user's last turn. After the reply a short "yes" is an answer, so only the last two apply."""
     if not text:
         return "false start"
+    if after_reply and words_of(text) in SILENCE_PHRASES:
+        return "own voice"  # what Whisper writes for residue and noise, said in the echo tail
     if not after_reply:
         if is_backchannel(text):
             return "backchannel"
