@@ -4,7 +4,6 @@ with the reason; under CI (CI=true) it fails, so the real-model tests can never 
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from pathlib import Path
 
@@ -35,22 +34,11 @@ def fixture_path(rel: str) -> Path:
 
 
 def normalize(text: str) -> list[str]:
-    """Lower-case words for WER: punctuation dropped, '%' spoken, small numbers as digits."""
-    words = {
-        "zero": "0",
-        "one": "1",
-        "two": "2",
-        "three": "3",
-        "four": "4",
-        "five": "5",
-        "six": "6",
-        "seven": "7",
-        "eight": "8",
-        "nine": "9",
-        "ten": "10",
-    }
-    text = text.lower().replace("%", " percent").replace("'", "")
-    return [words.get(w, w) for w in re.sub(r"[^a-z0-9 ]", " ", text).split()]
+    """Lower-case words for WER: punctuation dropped, '%' spoken, small numbers as digits (the ASR
+    bench's own rule, `bench.asr.normalize`)."""
+    from bench.asr import normalize as words
+
+    return words(text).split()
 
 
 def wer(refs: list[str], hyps: list[str]) -> float:
