@@ -9,12 +9,11 @@ import json
 import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 import urllib.request
 
 from conftest import ROOT, fixture_path, require
+from hub_process import HubProcess, twin_command
 
 from bench.satellites import Satellite, free_port, satellite_available
 
@@ -31,47 +30,11 @@ def test_serve_process_health_devices_and_sigterm(tmp_path):
     require(satellite_available(), "wyoming-satellite venv .venv-satellite missing: run scripts/setup.sh")
     wav = fixture_path("speech_to_phrase_en/wav/what's the temperature.wav")
     data = tmp_path / "data"
-    twin = [sys.executable, "-m", "pipeline.cli.main", "--data-dir", str(data)]
+    twin = twin_command(data)
     port, services = free_port(), free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
-    current: dict[str, list[str]] = {"lines": []}
-
-    def start_hub() -> subprocess.Popen[str]:
-        lines: list[str] = []
-        current["lines"] = lines  # each process's own stderr
-        proc = subprocess.Popen(
-            [*twin, "serve", "--port", str(port), "--services", f"tcp://127.0.0.1:{services}"],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            env=env,
-            cwd=ROOT,
-            text=True,
-        )
-        threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True).start()
-        return proc
-
-    hub = start_hub()
+    hub = HubProcess(twin, port, services, dict(os.environ, HF_HUB_OFFLINE="1")).start()
     sat = Satellite("kitchen", [wav], tmp_path / "sat", gap=30).start()
-
-    def events(name: str) -> list[dict]:
-        out = []
-        for line in list(current["lines"]):
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a library's own warning on stderr
-            if record.get("event") == name:
-                out.append(record)
-        return out
-
-    def wait(cond, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not cond():
-            assert hub.poll() is None, f"twin serve exited: {''.join(current['lines'])[-3000:]}"
-            assert time.monotonic() < deadline, (
-                f"timed out waiting for {what}: {''.join(current['lines'])[-3000:]}"
-            )
-            time.sleep(0.1)
+    events, wait = hub.events, hub.wait
 
     try:
         wait(lambda: _health(port) is not None, 120, "the health endpoint")
@@ -84,19 +47,17 @@ def test_serve_process_health_devices_and_sigterm(tmp_path):
         assert h["devices"][0]["name"] == "kitchen" and h["devices"][0]["session"] == "listening", h
         # killed with -9: a new hub finds its devices in DATA_DIR/devices.json and reconnects
         hub.kill()
-        hub.wait(10)
-        hub = start_hub()
+        hub.start()
         wait(lambda: events("satellite_connected"), 120, "the restarted hub to reconnect the satellite")
         sat.begin()
         wait(lambda: events("transcript"), 60, "the question's transcript")
-        hub.send_signal(signal.SIGTERM)  # mid-turn: the answer is being made
-        assert hub.wait(60) == 0, "".join(current["lines"])[-3000:]
+        hub.running.send_signal(signal.SIGTERM)  # mid-turn: the answer is being made
+        assert hub.running.wait(60) == 0, hub.tail()
     finally:
-        if hub.poll() is None:
-            hub.kill()
+        hub.stop()
         sat.stop()
     time.sleep(0.2)
-    names = [r["event"] for r in (json.loads(x) for x in current["lines"] if x.startswith("{"))]
+    names = [r["event"] for r in hub.records()]
     assert names.index("turn") < names.index("hub_stopped"), names
     turn = events("turn")[0]
     assert turn["status"] == "completed" and turn["profile"] == "glasses" and turn["reply"], turn

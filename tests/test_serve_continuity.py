@@ -8,15 +8,12 @@ run; without the kitchen's turn in its history the same model answers something 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sqlite3
 import subprocess
-import sys
-import threading
-import time
 
 from conftest import ROOT, fixture_path, require
+from hub_process import HubProcess, twin_command
 
 from bench.satellites import Satellite, free_port, satellite_available
 
@@ -40,63 +37,30 @@ def test_where_were_we_after_kill_9_on_another_device(tmp_path):
     require(satellite_available(), "wyoming-satellite venv .venv-satellite missing: run scripts/setup.sh")
     wav = fixture_path("speech_to_phrase_en/wav/what's the weather.wav")
     data = tmp_path / "data"
-    twin = [sys.executable, "-m", "pipeline.cli.main", "--data-dir", str(data)]
+    twin = twin_command(data)
     port, services = free_port(), free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TWIN_LLM__TEMPERATURE="0")  # greedy: no sampling luck
     sat = Satellite("kitchen", [wav], tmp_path / "sat", gap=30).start()
     subprocess.run(
         [*twin, "devices", "add", "kitchen", sat.uri, "--profile", "speaker"], check=True, cwd=ROOT
     )
-    current: dict[str, list[str]] = {"lines": []}
-
-    def start_hub() -> subprocess.Popen[str]:
-        lines: list[str] = []
-        current["lines"] = lines
-        proc = subprocess.Popen(
-            [*twin, "serve", "--port", str(port), "--services", f"tcp://127.0.0.1:{services}"],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            env=env,
-            cwd=ROOT,
-            text=True,
-        )
-        threading.Thread(target=lambda: lines.extend(iter(proc.stderr.readline, "")), daemon=True).start()
-        return proc
-
-    def events(name: str) -> list[dict]:
-        out = []
-        for line in list(current["lines"]):
-            if line.startswith("{") and (record := json.loads(line)).get("event") == name:
-                out.append(record)
-        return out
-
-    def wait(cond, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not cond():
-            assert hub.poll() is None, f"twin serve exited: {''.join(current['lines'])[-3000:]}"
-            assert time.monotonic() < deadline, (
-                f"timed out waiting for {what}: {''.join(current['lines'])[-3000:]}"
-            )
-            time.sleep(0.1)
-
-    hub = start_hub()
+    hub = HubProcess(twin, port, services, env).start()
+    events, wait = hub.events, hub.wait
     try:
         wait(lambda: events("satellite_connected"), 120, "the hub to connect the kitchen")
         sat.begin()
         wait(lambda: events("turn"), 120, "the kitchen's turn")
         first = events("turn")[0]
         hub.kill()  # -9, right after the turn: nothing flushed on the way out
-        hub.wait(10)
         sat.stop()
         with sqlite3.connect(data / "conversations.sqlite") as db:
             stored = db.execute("SELECT speaker, device, user, assistant FROM turns").fetchall()
-        hub = start_hub()
+        hub.start()
         wait(lambda: events("services_listening"), 120, "the restarted hub's services")
         reply = _ask(services, "What did I just ask you?")
         resumed = events("conversation_resumed")
     finally:
-        if hub.poll() is None:
-            hub.kill()
+        hub.stop()
         sat.stop()
 
     assert first["status"] == "completed" and "weather" in first["transcript"].lower(), first

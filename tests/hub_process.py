@@ -1,0 +1,79 @@
+"""`twin serve` as a separate process, the way the hub tests start it: its JSON-line log read from
+stderr, restartable (a kill -9 and a new process on the same data directory), and waits that fail
+with the end of the hub's log instead of hanging."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import ROOT
+
+
+class HubProcess:
+    def __init__(self, twin: list[str], port: int, services: int, env: dict[str, str]) -> None:
+        self.command = [*twin, "serve", "--port", str(port), "--services", f"tcp://127.0.0.1:{services}"]
+        self.env = env
+        self.lines: list[str] = []  # the current process's stderr
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> HubProcess:
+        lines: list[str] = []
+        self.lines = lines  # each process's own log
+        proc = subprocess.Popen(
+            self.command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=self.env, cwd=ROOT, text=True
+        )
+        assert proc.stderr is not None
+        stderr = proc.stderr
+        threading.Thread(target=lambda: lines.extend(iter(stderr.readline, "")), daemon=True).start()
+        self.proc = proc
+        return self
+
+    @property
+    def running(self) -> subprocess.Popen[str]:
+        assert self.proc is not None, "the hub was not started"
+        return self.proc
+
+    def records(self) -> list[dict]:
+        out = []
+        for line in list(self.lines):
+            if not line.startswith("{"):
+                continue  # a library's own warning on stderr
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+    def events(self, name: str) -> list[dict]:
+        return [r for r in self.records() if r.get("event") == name]
+
+    def tail(self) -> str:
+        return "".join(self.lines)[-3000:]
+
+    def wait(self, cond: Callable[[], object], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not cond():
+            assert self.running.poll() is None, f"twin serve exited: {self.tail()}"
+            assert time.monotonic() < deadline, f"timed out waiting for {what}: {self.tail()}"
+            time.sleep(0.1)
+
+    def kill(self) -> None:
+        """kill -9: nothing flushed on the way out."""
+        self.running.kill()
+        self.running.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def twin_command(data: Path) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "pipeline.cli.main", "--data-dir", str(data)]
