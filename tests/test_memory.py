@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -189,6 +190,7 @@ def test_locked_and_corrupt_store_give_clear_errors(tmp_path):
 
 WRITER = """
 import sys
+import threading
 from memory import Memory
 m = Memory(sys.argv[1])
 for i in range(10_000):
@@ -219,11 +221,17 @@ def test_kill_9_during_writes_loses_no_committed_item(tmp_path):
         mem.close()
 
 
-class SlowMemoryFake:
-    """Stands in for a memory store that has stalled (a slow disk, a far server)."""
+class StalledMemoryFake:
+    """Stands in for a memory store that has stalled (a slow disk, a far server): its recall blocks
+    until the test releases it, and records whether it was still blocked when the turn ended."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.returned = threading.Event()
 
     def recall(self, query, speaker, budget_s):
-        time.sleep(2.0)
+        self.release.wait(60)
+        self.returned.set()
         return ["this arrives far too late"]
 
     def observe(self, *args):
@@ -235,15 +243,17 @@ class SlowMemoryFake:
 
 @pytest.mark.models
 def test_recall_budget_holds_when_the_store_is_slow(twin):
-    from pipeline.events import LlmRequested, TurnStarted
-
-    twin.memory = SlowMemoryFake()
-    result = asyncio.run(twin.ask("What is the capital of France?"))
+    """The reply does not wait for a stalled store: the turn completes, answered without memory,
+    while the store's recall is still blocked (its cost is `twin bench latency`'s, not a timer's)."""
+    store = StalledMemoryFake()
+    twin.memory = store
+    try:
+        result = asyncio.run(twin.ask("What is the capital of France?"))
+        finished_while_stalled = not store.returned.is_set()
+    finally:
+        store.release.set()
+    assert finished_while_stalled, "the turn waited for the stalled store instead of its recall budget"
     assert "paris" in result.reply.lower()
-    started = next(e.t for e in result.events if isinstance(e, TurnStarted))
-    asked = next(e.t for e in result.events if isinstance(e, LlmRequested))
-    budget = twin.cfg.memory.recall_budget_ms / 1000
-    assert asked - started < budget + 0.1  # the model was asked once the budget ran out, not 2 s later
     assert "far too late" not in twin.history[-3]["content"]
 
 
