@@ -46,10 +46,9 @@ class ToolDesk:
             self._mark_device(self._local)
 
     def _mark_device(self, local: Any) -> None:
-        from pipeline.tools.families.clock import Clock
-
+        """Families that record where they were used (the clock, the intercom) learn this device."""
         for family in local.families:
-            if isinstance(family, Clock):
+            if hasattr(family, "origin_device"):
                 family.origin_device = self.device
 
     @property

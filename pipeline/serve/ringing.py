@@ -7,6 +7,10 @@ any connected device. An item is marked rung only after its device said it, so a
 away mid-ring, or no device at all, leaves it due: it rings later, elsewhere, or after a restart
 (at least once, never lost). A device is also told of its own timers as they start, are cancelled
 and finish (Wyoming `timer-started` / `timer-cancelled` / `timer-finished`).
+
+Announcements (pipeline/tools/families/intercom.py) go only to the device they name: said once that
+device is connected and idle, then dropped; one not said within the intercom's `KEEP_FOR` is dropped
+unsaid (`announcement_expired`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from models.errors import TwinError
 from pipeline.runtime.clock import ring_target, ring_text
 from pipeline.tools.families.clock import Clock
+from pipeline.tools.families.intercom import Intercom, announcement_text
 from pipeline.tools.family import Context
 
 from .device import DeviceSession, TimerNote
@@ -35,7 +40,9 @@ class HubClock:
     def __init__(self, hub: Hub, period_s: float = 1.0) -> None:
         self.hub = hub
         self.period_s = period_s
-        self.clock = Clock(Context(hub.cfg.data_path, lambda: datetime.now().astimezone()))
+        ctx = Context(hub.cfg.data_path, lambda: datetime.now().astimezone())
+        self.clock = Clock(ctx)
+        self.intercom = Intercom(ctx)
         self.ringing: dict[str, asyncio.Task[None]] = {}
         self.known: dict[str, dict[str, Any]] | None = None  # timers set, by id (None: not read yet)
         self._waiting_told: set[str] = set()
@@ -64,11 +71,20 @@ class HubClock:
 
     async def _route(self) -> None:
         loop = asyncio.get_running_loop()
-        timers, due = await loop.run_in_executor(
-            self.hub.c.pools.memory, lambda: (self.clock.timers_set(), self.clock.due())
+        timers, due, (said, expired) = await loop.run_in_executor(
+            self.hub.c.pools.memory,
+            lambda: (self.clock.timers_set(), self.clock.due(), self.intercom.pending()),
         )
         self._note_changes(timers, {_key(i) for i in due})
         connected = self._connected()
+        for item in expired:
+            await loop.run_in_executor(self.hub.c.pools.memory, self.intercom.done, item)
+            self.hub.log.event("announcement_expired", "warning", device=item["device"], id=item["id"])
+        for item in said:
+            key = _key(item)
+            if key in self.ringing or item["device"] not in connected:
+                continue  # only the device it names: it waits for that one (up to KEEP_FOR)
+            self.ringing[key] = asyncio.create_task(self._announce(connected[item["device"]], item, key))
         for item in due:
             key = _key(item)
             if key in self.ringing:
@@ -135,6 +151,22 @@ class HubClock:
             )
         except (OSError, TwinError) as exc:
             self.hub.log.error("ring_failed", exc, device=name, id=item["id"])
+        finally:
+            self.ringing.pop(key, None)
+
+    async def _announce(self, session: DeviceSession, item: dict[str, Any], key: str) -> None:
+        name = session.device.name
+        try:
+            if not await session.ring(announcement_text(item)):
+                self.hub.log.event("announcement_unheard", "warning", device=name, id=item["id"])
+                return  # still pending: said when the device is back (up to KEEP_FOR)
+            loop = asyncio.get_running_loop()
+            async with self._lock:
+                await loop.run_in_executor(self.hub.c.pools.memory, self.intercom.done, item)
+                self.ringing.pop(key, None)
+            self.hub.log.event("announced", device=name, id=item["id"], sent_from=item.get("from") or None)
+        except (OSError, TwinError) as exc:
+            self.hub.log.error("announcement_failed", exc, device=name, id=item["id"])
         finally:
             self.ringing.pop(key, None)
 
