@@ -62,12 +62,14 @@ class AudioClose:
 
 @dataclass(frozen=True)
 class TimerNote:
-    """A timer of this device's started, was cancelled, or finished (rings now)."""
+    """A timer of this device's started, was updated (paused, resumed, time added), was cancelled,
+    or finished (rings now)."""
 
-    event: str  # started | cancelled | finished
+    event: str  # started | updated | cancelled | finished
     id: str
-    seconds: int = 0
+    seconds: int = 0  # started: its length; updated: the seconds left
     name: str = ""
+    active: bool = True  # updated: False while paused
 
 
 Outgoing = SayTranscript | SayReplyText | AudioOpen | AudioData | AudioClose | TimerNote

@@ -296,7 +296,13 @@ class BrowserLink:
                 await self._send_json({"type": "audio-stop"})
             elif isinstance(item, TimerNote):
                 await self._send_json(
-                    {"type": f"timer-{item.event}", "id": item.id, "seconds": item.seconds, "name": item.name}
+                    {
+                        "type": f"timer-{item.event}",
+                        "id": item.id,
+                        "seconds": item.seconds,
+                        "name": item.name,
+                        "active": item.active,
+                    }
                 )
 
     async def _watch(self, session: DeviceSession) -> None:

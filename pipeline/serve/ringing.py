@@ -5,8 +5,9 @@ clock reads what came due once a second and routes each item (`pipeline.runtime.
 to the device where it was set; if that device is gone, to where its owner last spoke; otherwise to
 any connected device. An item is marked rung only after its device said it, so a device that goes
 away mid-ring, or no device at all, leaves it due: it rings later, elsewhere, or after a restart
-(at least once, never lost). A device is also told of its own timers as they start, are cancelled
-and finish (Wyoming `timer-started` / `timer-cancelled` / `timer-finished`).
+(at least once, never lost). A device is also told of its own timers as they start, are paused,
+resumed or given more time, are cancelled and finish (Wyoming `timer-started` / `timer-updated` /
+`timer-cancelled` / `timer-finished`).
 
 Announcements (pipeline/tools/families/intercom.py) go only to the device they name: said once that
 device is connected and idle, then dropped; one not said within the intercom's `KEEP_FOR` is dropped
@@ -34,6 +35,15 @@ if TYPE_CHECKING:
 
 def _key(item: dict[str, Any]) -> str:
     return f"{item.get('kind', 'timer')}:{item['id']}"
+
+
+def _running(timer: dict[str, Any]) -> tuple[bool, str, float]:
+    """What a device is told about when it changes: paused or not, when it rings, what is left."""
+    return bool(timer.get("paused")), str(timer.get("due")), float(timer.get("left") or 0)
+
+
+def _seconds_to(due: str) -> float:
+    return max(0.0, (datetime.fromisoformat(due) - datetime.now().astimezone()).total_seconds())
 
 
 class HubClock:
@@ -114,6 +124,9 @@ class HubClock:
         for tid, t in now.items():
             if tid not in self.known and t.get("kind") == "timer":
                 self._tell(t, TimerNote("started", tid, int(round(float(t.get("seconds") or 0))), t["label"]))
+            elif tid in self.known and t.get("kind") == "timer" and _running(t) != _running(self.known[tid]):
+                left = float(t.get("left") or 0) if t.get("paused") else _seconds_to(t["due"])
+                self._tell(t, TimerNote("updated", tid, int(round(left)), t["label"], not t.get("paused")))
         for tid, t in self.known.items():
             if tid not in now and _key(t) not in self.ringing and _key(t) not in due:
                 self._tell(t, TimerNote("cancelled", tid))

@@ -16,7 +16,7 @@ from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
 from wyoming.pipeline import RunPipeline
 from wyoming.satellite import RunSatellite
-from wyoming.timer import TimerCancelled, TimerFinished, TimerStarted
+from wyoming.timer import TimerCancelled, TimerFinished, TimerStarted, TimerUpdated
 from wyoming.tts import Synthesize
 
 from models.errors import TwinError
@@ -59,6 +59,8 @@ def outgoing_event(item: Any) -> Event:
     if isinstance(item, TimerNote):
         if item.event == "started":
             return TimerStarted(id=item.id, total_seconds=item.seconds, name=item.name or None).event()
+        if item.event == "updated":
+            return TimerUpdated(id=item.id, is_active=item.active, total_seconds=item.seconds).event()
         if item.event == "cancelled":
             return TimerCancelled(id=item.id).event()
         return TimerFinished(id=item.id).event()

@@ -19,8 +19,8 @@ from pipeline.tools.store import JsonState
 
 TIME = r"\b(time|date|day|today)\b"
 TIME_CUE = r"\bwhat(?:'s| is) the (?:time|date|day)\b|\bwhat time is it\b|\bwhat day is (?:it|today)\b"
-TIMERS = r"\b(timers?|alarms?|wake me|minutes?|seconds?|hours?)\b"
-TIMER_CUE = r"\b(?:timers?|alarms?|wake me)\b|^(?:please\s+)?cancel\b"
+TIMERS = r"\b(timers?|alarms?|wake me|minutes?|seconds?|hours?|countdowns?)\b"
+TIMER_CUE = r"\b(?:timers?|alarms?|wake me|countdowns?)\b|^(?:please\s+)?cancel\b"
 REMINDERS = r"\bremind"
 REMINDER_CUE = r"\bremind(?:er|ers)?\b"
 REPEAT = {"type": "string", "enum": ["none", "daily", "weekly"]}
@@ -50,6 +50,41 @@ def _reminder_due(r: dict[str, Any], now: datetime) -> bool:
     if at <= since:
         at += timedelta(days=step)
     return at <= now
+
+
+def _which(label: str) -> str:
+    """A timer's label as the user gave it; "" for every timer ("all", "the timer", none)."""
+    label = (label or "").strip()
+    return (
+        "" if label.lower() in ("", "all", "every", "everything", "timer", "the timer", "timers") else label
+    )
+
+
+def _timer_due(t: dict[str, Any], now: datetime) -> bool:
+    """A timer or alarm whose time has come; a paused timer never is."""
+    return not t.get("paused") and datetime.fromisoformat(t["due"]) <= now
+
+
+def _duration(seconds: float) -> str:
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+
+    def unit(n: int, name: str) -> str:
+        return f"{n} {name}" + "s" * (n != 1)
+
+    parts = [unit(hours, "hour")] * bool(hours) + [unit(minutes, "minute")] * bool(minutes)
+    return " ".join(parts + [unit(secs, "second")] if secs or not parts else parts)
+
+
+def _left(t: dict[str, Any], now: datetime | None = None, to_go: bool = False) -> str:
+    """A timer as said: paused with what it has left; with `now`, when it rings, and with `to_go`
+    also how long that is from now (a timer; an alarm says its time only)."""
+    if now is not None and not t.get("paused"):
+        due = datetime.fromisoformat(t["due"])
+        if to_go and t.get("kind", "timer") == "timer":
+            return f"{t['label']}: {_duration((due - now).total_seconds())} left (rings at {due:%H:%M:%S})"
+        return f"{t['label']} rings at {due:%H:%M:%S}"
+    return f"{t['label']} paused with {_duration(float(t.get('left', 0)))} left"
 
 
 class Clock(Family):
@@ -97,18 +132,118 @@ class Clock(Family):
         return ToolResult(True, f"cancelled {len(gone)} timer(s)", gone)
 
     @tool(
+        "pause_timer",
+        "pause a running countdown timer by label (empty: all); it keeps the time it had left",
+        Tier.ACT,
+        {"label": S},
+        verb="pause timers",
+        cue=TIMER_CUE,
+        topic=TIMERS,
+        verbs=r"\b(pause|hold|freeze)\b.*\btimers?\b|\btimers?\b.*\b(pause|hold|freeze)\b",
+        example=("pause the timer", {"label": ""}),
+    )
+    def pause_timer(self, a: dict[str, Any]) -> ToolResult:
+        now = self.ctx.now()
+
+        def pause(t: dict[str, Any]) -> bool:
+            if t.get("paused") or t.get("kind", "timer") != "timer":
+                return False
+            t["paused"], t["left"] = True, max(0.0, (datetime.fromisoformat(t["due"]) - now).total_seconds())
+            return True
+
+        changed = self._change_timers(a.get("label", ""), pause)
+        if not changed:
+            return ToolResult(False, "no running timer to pause")
+        return ToolResult(True, "paused: " + "; ".join(_left(t) for t in changed), changed)
+
+    @tool(
+        "resume_timer",
+        "resume a paused countdown timer by label (empty: all)",
+        Tier.ACT,
+        {"label": S},
+        verb="resume timers",
+        cue=TIMER_CUE,
+        topic=TIMERS,
+        verbs=r"\b(resume|unpause|continue|restart)\b.*\btimers?\b|\btimers?\b.*\b(resume|unpause|continue)\b",
+        example=("resume the timer", {"label": ""}),
+    )
+    def resume_timer(self, a: dict[str, Any]) -> ToolResult:
+        now = self.ctx.now()
+
+        def resume(t: dict[str, Any]) -> bool:
+            if not t.get("paused"):
+                return False
+            t["due"] = (now + timedelta(seconds=float(t.pop("left", 0)))).isoformat()
+            t.pop("paused", None)
+            return True
+
+        changed = self._change_timers(a.get("label", ""), resume)
+        if not changed:
+            return ToolResult(False, "no paused timer to resume")
+        return ToolResult(True, "running again: " + "; ".join(_left(t, now) for t in changed), changed)
+
+    @tool(
+        "add_time_to_timer",
+        "add minutes or seconds to a countdown timer that is set (by label; empty: the only one)",
+        Tier.ACT,
+        {"minutes": N, "seconds": N, "label": S},
+        verb="add time to a timer",
+        cue=TIMER_CUE,
+        topic=TIMERS,
+        verbs=r"\b(add|extend|give)\b.*\b(minutes?|seconds?|hours?|more time)\b.*\btimers?\b"
+        r"|\b(extend|lengthen)\b.*\btimers?\b",
+        example=("add 5 minutes to the timer", {"minutes": 5}),
+    )
+    def add_time_to_timer(self, a: dict[str, Any]) -> ToolResult:
+        extra = float(a.get("minutes", 0) or 0) * 60 + float(a.get("seconds", 0) or 0)
+        if not 0 < extra <= 24 * 3600:
+            raise ToolArgumentError("add between 1 second and 24 hours to a timer", "e.g. minutes=5")
+        now = self.ctx.now()
+        label = _which(a.get("label", ""))
+        if not label and len([t for t in self.timers_set() if t.get("kind", "timer") == "timer"]) > 1:
+            raise ToolArgumentError("more than one timer is set", "say which one: its label, e.g. pasta")
+
+        def extend(t: dict[str, Any]) -> bool:
+            if t.get("kind", "timer") != "timer":
+                return False
+            if t.get("paused"):
+                t["left"] = float(t.get("left", 0)) + extra
+            else:
+                t["due"] = (datetime.fromisoformat(t["due"]) + timedelta(seconds=extra)).isoformat()
+            t["seconds"] = float(t.get("seconds") or 0) + extra
+            return True
+
+        changed = self._change_timers(label, extend)
+        if not changed:
+            return ToolResult(False, f"no timer named '{label}' is set" if label else "no timer is set")
+        return ToolResult(True, f"added {fmt_number(extra / 60)} minutes: " + _left(changed[0], now), changed)
+
+    def _change_timers(self, label: str, change: Any) -> list[dict[str, Any]]:
+        """Apply `change` to each timer `label` names ("", "all": every one); the ones it changed."""
+        label = _which(label)
+
+        def apply(s: dict[str, Any]) -> list[dict[str, Any]]:
+            named = [t for t in s["timers"] if not label or label in (t["label"], t["id"])]
+            return [dict(t) for t in named if change(t)]
+
+        return list(self.timers.update(apply))
+
+    @tool(
         "list_timers",
         "the timers and alarms that are set",
         Tier.READ,
         cue=TIMER_CUE,
         topic=TIMERS,
-        verbs=r"\b(which|what|list|any)\b.*\b(timers?|alarms?)\b|\b(timers?|alarms?) (are )?(set|running)\b",
+        verbs=r"\b(which|what|list|any)\b.*\b(timers?|alarms?)\b|\b(timers?|alarms?) (are )?(set|running)\b"
+        r"|\bhow long (?:until|till|is left|left)\b|\btime left\b|\btimers?\W+status\b"
+        r"|\bstatus of\b.*\btimers?\b",
     )
     def list_timers(self, a: dict[str, Any]) -> ToolResult:
         items = self.timers.read()["timers"]
         if not items:
             return ToolResult(True, "no timers or alarms are set", [])
-        parts = [f"{t['label']} at {datetime.fromisoformat(t['due']):%H:%M:%S}" for t in items]
+        now = self.ctx.now()
+        parts = [_left(t) if t.get("paused") else _left(t, now, to_go=True) for t in items]
         return ToolResult(True, "set: " + "; ".join(parts), items)
 
     @tool(
@@ -226,7 +361,7 @@ class Clock(Family):
         only then calls `rang`, so an item whose device goes away mid-ring stays due (at least once,
         never lost). Reminders come as `kind` "reminder" with their text as `label`."""
         now = self.ctx.now()
-        timers = [t for t in self.timers.read()["timers"] if datetime.fromisoformat(t["due"]) <= now]
+        timers = [t for t in self.timers.read()["timers"] if _timer_due(t, now)]
         reminders = [r for r in self.reminders.read()["reminders"] if _reminder_due(r, now)]
         return timers + [r | {"kind": "reminder", "label": r["text"]} for r in reminders]
 
@@ -259,13 +394,13 @@ class Clock(Family):
         every second; after a restart, anything that came due meanwhile rings once. Nothing is
         written when nothing is due."""
         now = self.ctx.now()
-        timers = [t for t in self.timers.read()["timers"] if datetime.fromisoformat(t["due"]) <= now]
+        timers = [t for t in self.timers.read()["timers"] if _timer_due(t, now)]
         reminders = [r for r in self.reminders.read()["reminders"] if _reminder_due(r, now)]
         fired: list[dict[str, Any]] = []
         if timers:
 
             def pop(s: dict[str, Any]) -> list[dict[str, Any]]:
-                due = [t for t in s["timers"] if datetime.fromisoformat(t["due"]) <= now]
+                due = [t for t in s["timers"] if _timer_due(t, now)]
                 s["timers"] = [t for t in s["timers"] if t not in due]
                 return due
 
