@@ -37,9 +37,10 @@ def _key(item: dict[str, Any]) -> str:
     return f"{item.get('kind', 'timer')}:{item['id']}"
 
 
-def _running(timer: dict[str, Any]) -> tuple[bool, str, float]:
-    """What a device is told about when it changes: paused or not, when it rings, what is left."""
-    return bool(timer.get("paused")), str(timer.get("due")), float(timer.get("left") or 0)
+def _running(timer: dict[str, Any]) -> tuple[bool, float, float]:
+    """What a device is told about when it changes: paused or resumed, time added (its length),
+    time left while paused."""
+    return bool(timer.get("paused")), float(timer.get("seconds") or 0), float(timer.get("left") or 0)
 
 
 def _seconds_to(due: str) -> float:
