@@ -9,8 +9,12 @@ fixed silence window, side by side in one run.
    between words (found with the ASR: `boundaries`), goes through the real VAD and endpointer. At every
    pause the real ASR transcribes what was said so far and the LLM scores it; the verdict reaches
    the endpointer as many frames later as those two calls took here (so the figures include their
-   cost, on this machine, under whatever else runs). Reported: mid-phrase pauses cut off, and the
-   silence waited after the end of whole requests, semantic vs fixed.
+   cost, on this machine, under whatever else runs). While a verdict is pending the pause keeps the
+   profile's window (the bound in `Endpointer.expect_verdict`): a verdict later than that changes
+   nothing. Reported for every device profile's window: mid-phrase pauses cut off (0.8 s pauses,
+   longer than every window; and 0.3 s ones, shorter than every window, which only a wrong "done"
+   verdict can cut), the silence waited after the end of whole requests (the end-of-turn delay: the
+   reply cannot start before it), how many verdicts landed in time, and what one verdict costs.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.turn_end_cases import DEV, TEST
+from devices.profiles import PROFILES
 from persona.spoken import number_words
 from pipeline.config import TwinConfig
 from pipeline.events import AudioFrame, SpeechPaused, SpeechResumed, Utterance
@@ -37,6 +42,7 @@ RECORDINGS = (
     Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "speech_to_phrase_en" / "wav"
 )
 SPLICE_S = 0.8  # a mid-phrase pause: longer than every profile's silence window
+SHORT_S = 0.3  # a short mid-phrase pause: shorter than every profile's window, longer than `done_ms`
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -98,6 +104,7 @@ class Run:
     waited_ms: list[float]  # per utterance: silence from the last voiced frame to the endpoint
     verdict_ms: list[float]  # per judged pause: ASR + LLM on this machine
     judged: list[tuple[str, float, int]]  # per judged pause: (words heard, P(end), window ms)
+    in_time: list[bool]  # per judged pause: the verdict reached the pause while it was open
 
 
 def frames_of(samples: np.ndarray) -> list[np.ndarray]:
@@ -105,25 +112,34 @@ def frames_of(samples: np.ndarray) -> list[np.ndarray]:
     return [samples[i * FRAME : (i + 1) * FRAME] for i in range(n)]
 
 
-def simulate(samples: np.ndarray, vad, asr, model: TurnEnd | None, w: Windows, language: str = "en") -> Run:
-    """The front end's endpointing on a recording, frame by frame. With `model`, each pause is held
-    for a verdict, which arrives as many frames later as ASR + P(end) took here."""
+def speech_probs(samples: np.ndarray, vad) -> list[float]:
+    """The VAD's speech probability of each frame (the same for every mode and window)."""
     vad.reset()
+    return [vad.frame_probability(f) for f in frames_of(samples)]
+
+
+def simulate(
+    samples: np.ndarray, probs: list[float], asr, model: TurnEnd | None, w: Windows, language: str = "en"
+) -> Run:
+    """The front end's endpointing on a recording, frame by frame (`probs`: `speech_probs`). With
+    `model`, each pause awaits a verdict, which arrives as many frames later as ASR + P(end) took
+    here; meanwhile the pause keeps the profile's window (a verdict after it changes nothing)."""
     ep = Endpointer(w.default_ms)
     pending: tuple[int, int, int | None] | None = None  # (frame index it lands on, voiced, window)
-    run = Run([], [], [], [])
+    run = Run([], [], [], [], [])
     for i, frame in enumerate(frames_of(samples)):
         if pending is not None and i >= pending[0]:
-            ep.verdict(pending[1], pending[2])
+            run.in_time.append(ep.verdict(pending[1], pending[2]))
             pending = None
         was_open = ep.in_speech
-        out = ep.push(
-            AudioFrame(samples=frame, position=i * FRAME_S, speech_prob=vad.frame_probability(frame))
-        )
+        out = ep.push(AudioFrame(samples=frame, position=i * FRAME_S, speech_prob=probs[i]))
+        if was_open and not ep.in_speech and pending is not None:
+            run.in_time.append(False)  # the profile's window passed before the verdict came
+            pending = None
         if was_open and not ep.in_speech:
             run.ends.append((i + 1) * FRAME_S)
         if isinstance(out, SpeechPaused) and model is not None:
-            ep.expect_verdict(out.voiced, w.hold_ms)
+            ep.expect_verdict(out.voiced)
             t0 = time.perf_counter()
             text = asr.transcribe(out.audio, language, True).text
             p = model.p_end(text)
@@ -133,6 +149,8 @@ def simulate(samples: np.ndarray, vad, asr, model: TurnEnd | None, w: Windows, l
             run.judged.append((text, p, window or w.default_ms))
             pending = (i + 1 + math.ceil(took / FRAME_S), out.voiced, window)
         elif isinstance(out, SpeechResumed):
+            if pending is not None:
+                run.in_time.append(False)  # the user spoke on first: the verdict is for old words
             pending = None
         elif isinstance(out, Utterance):
             run.waited_ms.append(((i + 1) * FRAME_S - out.end) * 1000)
@@ -187,61 +205,111 @@ def recordings() -> list[tuple[str, AudioClip]]:
     ]
 
 
-def _real(comps, model: TurnEnd, w: Windows) -> dict | None:
+def _real(comps, model: TurnEnd, cfg: TwinConfig) -> dict | None:
+    """Every recording whole and with pauses spliced in at its word boundaries, through the real
+    VAD and endpointer with each device profile's window: semantic (the configured thresholds) and
+    fixed, side by side. The boundaries are found once (the ASR every 50 ms: most of the time)."""
     clips = recordings()
     if not clips:
         print(f"\nreal recordings: {RECORDINGS} not found; that part is skipped")
         return None
     lead_s = 0.3
     lead = np.zeros(int(lead_s * SAMPLE_RATE), np.float32)
-    tail = np.zeros(int((w.hold_ms / 1000 + 0.5) * SAMPLE_RATE), np.float32)
-    modes = {"semantic": model, "fixed": None}
-    whole: dict[str, dict] = {k: {"waited_ms": [], "split": 0} for k in modes}
-    cut: dict[str, int] = dict.fromkeys(modes, 0)
-    cases: list[dict] = []
-    verdicts: list[float] = []
+    tail = np.zeros(int((cfg.endpointing.hold_ms / 1000 + 0.5) * SAMPLE_RATE), np.float32)
+    inputs: list[tuple[str, float | None, float, np.ndarray, list[float]]] = []  # words, at, pause, audio
     for words, clip in clips:
         x = np.concatenate([lead, clip.samples, tail])
-        for key, m in modes.items():
-            r = simulate(x, comps.vad, comps.asr, m, w)
-            whole[key]["waited_ms"] += r.waited_ms[-1:]
-            whole[key]["split"] += len(r.ends) > 1
-            verdicts += r.verdict_ms
-            if m is not None:
-                cases.append(
-                    {"recording": words, "splice_s": None, "judged": r.judged, "waited_ms": r.waited_ms}
-                )
+        inputs.append((words, None, 0.0, x, speech_probs(x, comps.vad)))
         for at in boundaries(clip.samples, comps.asr, words):
-            y = np.concatenate([lead, splice(clip.samples, at), tail])
-            pause = (lead_s + at, lead_s + at + SPLICE_S + 0.05)
-            case: dict = {"recording": words, "splice_s": round(at, 2)}
+            for pause_s in (SPLICE_S, SHORT_S):
+                y = np.concatenate([lead, splice(clip.samples, at, pause_s), tail])
+                inputs.append((words, round(at, 2), pause_s, y, speech_probs(y, comps.vad)))
+    out: dict = {"profiles": {}, "cases": []}
+    verdicts: list[float] = []
+    for name, profile in PROFILES.items():
+        w = Windows.from_config(cfg.endpointing, profile.endpoint_silence_ms)
+        modes: dict[str, TurnEnd | None] = {"semantic": model, "fixed": None}
+        row = {k: {"waited_ms": [], "split": 0, "cut_long": 0, "cut_short": 0} for k in modes}
+        in_time: list[bool] = []
+        for words, at, pause_s, audio, probs in inputs:
+            case: dict = {"profile": name, "recording": words, "splice_s": at, "pause_s": pause_s}
             for key, m in modes.items():
-                r = simulate(y, comps.vad, comps.asr, m, w)
-                was_cut = any(pause[0] < t <= pause[1] for t in r.ends)  # closed inside the pause
-                cut[key] += was_cut
-                case[f"cut_{key}"] = was_cut
-                verdicts += r.verdict_ms
+                r = simulate(audio, probs, comps.asr, m, w)
                 if m is not None:
+                    verdicts += r.verdict_ms
+                    in_time += r.in_time
                     case["judged"] = r.judged
-            cases.append(case)
-    n_spliced = sum(c["splice_s"] is not None for c in cases)
-    out: dict = {}
-    for key in modes:
-        waited = whole[key]["waited_ms"]
-        out[key] = {
+                if at is None:
+                    row[key]["waited_ms"] += r.waited_ms[-1:]
+                    row[key]["split"] += len(r.ends) > 1
+                    case[f"waited_ms_{key}"] = r.waited_ms
+                else:
+                    pause = (lead_s + at, lead_s + at + pause_s + 0.05)
+                    was_cut = any(pause[0] < t <= pause[1] for t in r.ends)  # closed inside the pause
+                    row[key]["cut_long" if pause_s == SPLICE_S else "cut_short"] += was_cut
+                    case[f"cut_{key}"] = was_cut
+            out["cases"].append(case)
+        n_long = sum(at is not None and p == SPLICE_S for _, at, p, _, _ in inputs)
+        n_short = sum(at is not None and p == SHORT_S for _, at, p, _, _ in inputs)
+        out["profiles"][name] = {
+            "window_ms": profile.endpoint_silence_ms,
             "whole_recordings": len(clips),
-            "whole_split": whole[key]["split"],
-            "end_delay_ms": {"median": statistics.median(waited), "p95": _pct(waited, 0.95)},
-            "midphrase_pauses": n_spliced,
-            "midphrase_cut": cut[key],
+            "long_pauses": n_long,
+            "short_pauses": n_short,
+            "verdicts_in_time": sum(in_time) / max(1, len(in_time)),
+        } | {
+            key: {
+                "whole_split": v["split"],
+                "end_delay_ms": {
+                    "median": statistics.median(v["waited_ms"]),
+                    "p95": _pct(v["waited_ms"], 0.95),
+                },
+                "midphrase_cut": v["cut_long"],
+                "short_pause_cut": v["cut_short"],
+            }
+            for key, v in row.items()
         }
     out["verdict_ms"] = {
         "median": statistics.median(verdicts),
         "p95": _pct(verdicts, 0.95),
         "n": len(verdicts),
     }
-    out["cases"] = cases
     return out
+
+
+def print_real(real: dict) -> None:
+    profiles = real["profiles"]
+    first = next(iter(profiles.values()))
+    print(
+        f"\nreal recordings ({first['whole_recordings']} human clips; {first['long_pauses']} pauses of "
+        f"{SPLICE_S:.1f} s and {first['short_pauses']} of {SHORT_S:.1f} s spliced in mid-phrase), "
+        "semantic / fixed:"
+    )
+    print(f"{'':34}" + "".join(f"{n + ' ' + str(p['window_ms']) + ' ms':>18}" for n, p in profiles.items()))
+
+    def line(label: str, cell) -> None:
+        print(f"{label:34}" + "".join(f"{cell(p):>18}" for p in profiles.values()))
+
+    line(
+        f"{SPLICE_S:.1f} s mid-phrase pauses cut off",
+        lambda p: f"{p['semantic']['midphrase_cut']} / {p['fixed']['midphrase_cut']}",
+    )
+    line(
+        f"{SHORT_S:.1f} s mid-phrase pauses cut off",
+        lambda p: f"{p['semantic']['short_pause_cut']} / {p['fixed']['short_pause_cut']}",
+    )
+    line("whole requests split", lambda p: f"{p['semantic']['whole_split']} / {p['fixed']['whole_split']}")
+    for q in ("median", "p95"):
+        line(
+            f"end-of-turn delay {q} ms",
+            lambda p, q=q: f"{p['semantic']['end_delay_ms'][q]:.0f} / {p['fixed']['end_delay_ms'][q]:.0f}",
+        )
+    line("verdicts in time (semantic)", lambda p: f"{p['verdicts_in_time']:.0%}")
+    v = real["verdict_ms"]
+    print(
+        f"{'verdict per pause (ASR + P(end))':34}median {v['median']:.0f} ms, p95 {v['p95']:.0f} ms "
+        f"({v['n']} pauses)"
+    )
 
 
 def run_turn_end_bench(cfg: TwinConfig, json_path: Path | None, audio: bool = True) -> int:
@@ -285,25 +353,9 @@ def run_turn_end_bench(cfg: TwinConfig, json_path: Path | None, audio: bool = Tr
         "contended": "timings on a shared 2-core machine",
     }
     if audio:
-        real = _real(comps, model, w)
+        real = _real(comps, model, cfg)
         if real is not None:
-            s, f = real["semantic"], real["fixed"]
-            print(
-                f"\nreal recordings ({s['whole_recordings']} human clips, {s['midphrase_pauses']} spliced "
-                f"{SPLICE_S:.1f} s mid-phrase pauses){'':2} {'semantic':>9} {'fixed':>9}"
-            )
-            print(f"{'mid-phrase pauses cut off':40} {s['midphrase_cut']:9d} {f['midphrase_cut']:9d}")
-            print(f"{'whole requests split':40} {s['whole_split']:9d} {f['whole_split']:9d}")
-            print(
-                f"{'end-of-turn silence waited, median ms':40} {s['end_delay_ms']['median']:9.0f}"
-                f" {f['end_delay_ms']['median']:9.0f}"
-            )
-            print(
-                f"{'end-of-turn silence waited, p95 ms':40} {s['end_delay_ms']['p95']:9.0f}"
-                f" {f['end_delay_ms']['p95']:9.0f}"
-            )
-            v = real["verdict_ms"]
-            print(f"verdict at a pause (ASR + P(end)): median {v['median']:.0f} ms, p95 {v['p95']:.0f} ms")
+            print_real(real)
             report["real"] = real
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

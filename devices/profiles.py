@@ -33,6 +33,9 @@ class DeviceProfile:
     # Full duplex: Twin keeps listening while it speaks, through the echo canceller, so the user can
     # interrupt it (barge-in decided on the echo-cancelled microphone). `barge_in` in config overrides.
     full_duplex: bool = False
+    # The semantic end of turn (pipeline/runtime/turn_end.py): each pause's window from the words so
+    # far. `[endpointing] semantic` in config overrides (false: the fixed window alone).
+    semantic_turn_end: bool = True
 
 
 PROFILES: dict[str, DeviceProfile] = {

@@ -132,9 +132,10 @@ class EndpointingConfig(_Strict):
     live session is judged from the words so far by the local LLM (P(end), pipeline/runtime/
     turn_end.py): at or above `p_done` the turn ends after `done_ms` of silence, below `p_hold` it
     is held open up to `hold_ms`, in between the profile's silence window applies. Thresholds were
-    chosen on a DEV set (bench/turn_end_cases.py); `twin bench turn_end` reports a separate TEST set."""
+    chosen on a DEV set (bench/turn_end_cases.py); `twin bench turn_end` reports a separate TEST set.
+    `semantic` unset: the device profile's default (`semantic_turn_end`); false turns it off."""
 
-    semantic: bool = False
+    semantic: bool | None = None
     done_ms: int = Field(250, ge=50, le=2000)
     hold_ms: int = Field(1500, ge=100, le=5000)
     p_done: float = Field(0.0012, gt=0.0, le=1.0)
@@ -147,6 +148,10 @@ class EndpointingConfig(_Strict):
         if self.done_ms > self.hold_ms:
             raise ValueError("endpointing 'done_ms' must not exceed 'hold_ms'")
         return self
+
+    def on_for(self, profile: DeviceProfile) -> bool:
+        """Whether pauses are judged from their words on this device (`semantic`, else the profile's)."""
+        return profile.semantic_turn_end if self.semantic is None else self.semantic
 
 
 class McpServerConfig(_Strict):

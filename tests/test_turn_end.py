@@ -6,6 +6,7 @@ reported TEST list (bench/turn_end_cases.py)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import numpy as np
 import pytest
@@ -96,22 +97,131 @@ def test_endpointer_waits_longer_after_a_cut_off_phrase(turn_end, cfg):
     assert whole <= 0.4 + FRAME_S  # never later than today's fixed window
 
 
-def test_a_pause_waiting_for_its_verdict_is_held_and_a_stale_verdict_ignored():
-    ep = Endpointer(400)
+def _at_pause(ep: Endpointer) -> SpeechPaused:
+    """0.4 s of speech, then silence up to the pause event (160 ms)."""
     out = None
     for f in _frames([0.9] * 20):
         ep.push(f)
     for f in _frames([0.0] * 5, 20):
         out = ep.push(f) or out
     assert isinstance(out, SpeechPaused)
-    assert ep.expect_verdict(out.voiced, 1500)
-    ended = [ep.push(f) for f in _frames([0.0] * 30, 25)]  # 0.96 s: past the fixed window
-    assert not any(isinstance(e, Utterance) for e in ended)
-    ep.push(next(_frames([0.9], 55)))  # the user speaks on: a new pause, a new verdict
-    assert not ep.verdict(out.voiced, 250)  # the old pause's verdict changes nothing
-    assert ep.window_ms == round(ep.silence_frames * FRAME_S * 1000)  # back to the profile's window
-    ends = [ep.push(f) for f in _frames([0.0] * 20, 56)]
+    return out
+
+
+def test_a_pending_verdict_keeps_the_profiles_window_and_a_stale_one_is_ignored():
+    ep = Endpointer(400)
+    out = _at_pause(ep)
+    assert ep.expect_verdict(out.voiced) and ep.awaiting_verdict
+    profile_ms = round(ep.silence_frames * FRAME_S * 1000)
+    assert ep.window_ms == profile_ms  # while it is pending: the profile's window, no longer
+    ep.push(next(_frames([0.9], 25)))  # the user speaks on: a new pause, a new verdict
+    assert not ep.awaiting_verdict
+    assert not ep.verdict(out.voiced, 1500)  # the old pause's verdict changes nothing
+    assert ep.window_ms == profile_ms
+    ends = [ep.push(f) for f in _frames([0.0] * 20, 26)]
     assert sum(isinstance(e, Utterance) for e in ends) == 1
+    assert isinstance(ends[ep.silence_frames - 1], Utterance)  # after the profile's window
+
+
+def test_a_verdict_on_an_ended_turn_never_reaches_the_next_utterance():
+    """The next utterance's pause can have the same number of voiced frames as the one judged:
+    the late verdict is on the old words and must not hold the new pause."""
+    ep = Endpointer(400)
+    out = _at_pause(ep)
+    assert ep.expect_verdict(out.voiced)
+    ends = [ep.push(f) for f in _frames([0.0] * 20, 25)]  # the profile's window passes: turn ends
+    assert sum(isinstance(e, Utterance) for e in ends) == 1
+    again = _at_pause(ep)
+    assert again.voiced == out.voiced
+    assert not ep.verdict(out.voiced, 1500)  # the late verdict: dropped
+    assert ep.window_ms == round(ep.silence_frames * FRAME_S * 1000)
+
+
+class SlowScorer:
+    """A test double of the scorer's timing only (the real scorer is tested above): each P(end)
+    waits until the test releases it, then says "mid-thought" (P(end) far below `p_hold`)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls = 0
+
+    def p_end(self, text: str) -> float:
+        self.calls += 1
+        assert self.release.wait(10), "the test never released the scorer"
+        return 1e-6
+
+
+async def _verdict_run(in_time: bool) -> tuple[int, bool, list[dict]]:
+    """Speech, a pause (speculative turn started, its transcript handed to the judge), then silence
+    frame by frame, the event loop running between frames. `in_time`: the scorer answers at once
+    and its verdict lands before the next frame; else it answers only once the silence has gone on
+    for 1 s (a CPU under load). The frames of silence after which the turn ended, whether the verdict
+    was applied, and the verdicts logged."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ep = Endpointer(400)
+    windows = Windows(default_ms=400)  # hold 1.5 s below p_hold
+    scorer = SlowScorer()
+    verdicts: list[dict] = []
+    with ThreadPoolExecutor(1) as pool:
+        judge = PauseJudge(scorer, ep, windows, pool, verdicts.append)
+        out = _at_pause(ep)
+        turn = asyncio.get_running_loop().create_future()  # the speculative turn, still running
+        turn.turn_id = 3  # type: ignore[attr-defined]
+        judge.expect(turn, out.voiced)  # type: ignore[arg-type]
+        judge.put(TranscriptReady(turn_id=3, text="set a timer for", language="en"))
+        if in_time:
+            scorer.release.set()
+            assert judge._judging is not None
+            await judge._judging
+        ended_at = -1
+        for k, f in enumerate(_frames([0.0] * 60, 25)):
+            silence = ep.pause_frames + k + 1  # the pause event came after `pause_frames` of silence
+            if silence * FRAME_S >= 1.0 and not scorer.release.is_set():
+                scorer.release.set()
+                assert judge._judging is not None
+                await judge._judging  # the verdict lands only now
+            if isinstance(ep.push(f), Utterance):
+                ended_at = silence
+                break
+            await asyncio.sleep(0)  # the judge's task runs: the scorer is called, and blocks
+        scorer.release.set()
+        assert judge._judging is not None
+        await judge._judging
+    turn.cancel()
+    assert scorer.calls == 1
+    return ended_at, bool(verdicts and verdicts[0]["applied"]), verdicts
+
+
+def test_a_late_mid_thought_verdict_cannot_hold_a_finished_turn_open():
+    """The CPU is slow: the scorer answers only after 1 s of silence. The turn ends where the
+    profile's window (400 ms) ends, exactly as without the judge; the verdict, when it comes, says
+    "mid-thought" (hold 1.5 s) but is dropped."""
+    ended_at, applied, verdicts = asyncio.run(_verdict_run(in_time=False))
+    assert ended_at == Endpointer.frames_for(400)
+    assert not applied and verdicts[0]["window_ms"] == 1500
+
+
+def test_a_mid_thought_verdict_in_time_holds_the_pause_up_to_the_cap():
+    ended_at, applied, verdicts = asyncio.run(_verdict_run(in_time=True))
+    assert applied and verdicts[0]["window_ms"] == 1500
+    assert ended_at == Endpointer.frames_for(1500)  # held past the profile's window, to the cap
+
+
+def test_profiles_default_to_the_semantic_end_of_turn_and_config_opts_out():
+    from devices.profiles import PROFILES
+    from pipeline.config import EndpointingConfig
+
+    assert [p.name for p in PROFILES.values() if p.semantic_turn_end] == [
+        "speaker",
+        "glasses",
+        "car",
+        "companion",
+    ]
+    for profile in PROFILES.values():
+        assert EndpointingConfig().on_for(profile) is profile.semantic_turn_end
+        assert EndpointingConfig(semantic=False).on_for(profile) is False
+        assert EndpointingConfig(semantic=True).on_for(profile) is True
 
 
 # "what is the Outdoor Humidity": the ASR hears the audio up to 1.52 s as "What is the"
@@ -121,10 +231,30 @@ CUT_S = 1.52
 PAUSE_S = 0.8
 
 
+class VerdictInTime:
+    """A recording played in real time into the live loop, as a microphone would, except that at a
+    pause whose verdict is pending the next frame waits for it: a machine fast enough that every
+    verdict lands in time. (How a late verdict is bounded is tested above with a slow scorer.)"""
+
+    def __init__(self, clip, twin) -> None:
+        from devices.sources import ClipSource
+
+        self.source = ClipSource(clip, realtime=True, trailing_silence=2.0)
+        self.twin = twin
+
+    async def frames_iter(self):
+        async for frame in self.source.frames_iter():
+            judge = next((o for o in self.twin.observers if isinstance(o, PauseJudge)), None)
+            for _ in range(3000):  # 30 s at most
+                if judge is None or not judge.ep.awaiting_verdict:
+                    break
+                await asyncio.sleep(0.01)
+            yield frame
+
+
 @pytest.mark.models
 def test_a_mid_phrase_pause_in_a_real_recording_does_not_end_the_turn(cfg, components, monkeypatch):
     from devices.sinks import BufferSink
-    from devices.sources import ClipSource
     from pipeline.runtime.session import Twin
     from voice.audio import AudioClip
 
@@ -157,13 +287,42 @@ def test_a_mid_phrase_pause_in_a_real_recording_does_not_end_the_turn(cfg, compo
 
     semantic = cfg.model_copy(update={"endpointing": cfg.endpointing.model_copy(update={"semantic": True})})
     twin = Twin(semantic, components)
-    results = asyncio.run(twin.live(ClipSource(spliced, realtime=True, trailing_silence=2.0), BufferSink()))
+    results = asyncio.run(twin.live(VerdictInTime(spliced, twin), BufferSink()))
     log = twin.front_end.log.events
     print("\n", [(r.status, r.transcript) for r in results], log)
     assert len(results) == 1, [r.transcript for r in results]
     assert "humidity" in results[0].transcript.lower()
     verdicts = [e for e in log if e["event"] == "turn_end"]
-    # the pause after "what is the" was judged mid-phrase (held open; if the user spoke on before
-    # the verdict arrived, the hold while it was coming kept the turn open), the end as done
-    assert len(verdicts) == 2 and verdicts[0]["window_ms"] > PAUSE_S * 1000
+    # the pause after "what is the" was judged mid-phrase and held open, the end as done
+    assert len(verdicts) == 2 and verdicts[0]["applied"] and verdicts[0]["window_ms"] > PAUSE_S * 1000
     assert verdicts[1]["applied"] and verdicts[1]["window_ms"] <= cfg.device_profile.endpoint_silence_ms
+
+
+def test_a_model_that_cannot_score_keeps_the_fixed_window_unless_asked_for_by_name():
+    """On by the profile's default, a model without an end-of-turn token leaves the fixed window
+    (and says why in the live log); asked for in config, it is a typed error the user can act on."""
+    from types import SimpleNamespace
+
+    from devices.profiles import PROFILES
+    from models.errors import ModelLoadError
+    from pipeline.config import EndpointingConfig
+    from pipeline.runtime.hands_free import HandsFreeLog
+
+    class NoChatMl:  # stands in for an LLM adapter whose scorer cannot be made (not ChatML)
+        def end_scorer(self):
+            raise ModelLoadError("model 'x' has no single '<|im_end|>' token", "turn it off")
+
+    def twin(semantic: bool | None) -> SimpleNamespace:
+        return SimpleNamespace(
+            cfg=SimpleNamespace(endpointing=EndpointingConfig(semantic=semantic)),
+            naive=False,
+            profile=PROFILES["speaker"],
+            c=SimpleNamespace(llm=NoChatMl()),
+            observers=[],
+        )
+
+    log = HandsFreeLog()
+    assert PauseJudge.attach(twin(None), Endpointer(400), log) is None  # type: ignore[arg-type]
+    assert log.kinds() == ["turn_end_off"]
+    with pytest.raises(ModelLoadError):
+        PauseJudge.attach(twin(True), Endpointer(400), log)  # type: ignore[arg-type]

@@ -4,9 +4,13 @@ Utterance out (pipeline/events.py).
 
 An utterance starts after a short run of speech frames and ends after the profile's silence window.
 With a semantic end of turn (pipeline/runtime/turn_end.py) the window of each pause adapts to the
-words so far: the front end says a verdict is coming (`expect_verdict`: hold up to the long window)
-and then gives the window the words call for (`verdict`): short when the user is clearly done, long
-when they stopped mid-phrase. Without a verdict every pause gets the profile's window, as before.
+words so far: the front end says a verdict is coming (`expect_verdict`) and then gives the window the
+words call for (`verdict`): short when the user is clearly done, long when they stopped mid-phrase.
+The bound: while the verdict is pending the pause keeps the profile's own window, so a verdict that
+comes after that window has passed finds the turn ended and changes nothing (a slow CPU never holds
+a finished turn open); only a verdict that arrives in time may hold the pause, up to its window. A
+verdict is for one pause of one utterance: after the user speaks on, or once the turn has ended, it is
+dropped (its words are stale). Without a verdict every pause gets the profile's window, as before.
 The true end of speech (last voiced frame) is kept apart from the moment the endpoint is decided, so
 voice-to-voice latency counts the silence Twin waited for.
 """
@@ -83,6 +87,7 @@ class Endpointer:
         self.tail_frames = round(tail_ms / 1000 / FRAME_S)
         self.max_frames = round(max_utterance_s / FRAME_S)
         self._preroll: deque[np.ndarray] = deque(maxlen=round(preroll_ms / 1000 / FRAME_S))
+        self._serial = 0
         self.reset()
 
     @property
@@ -107,6 +112,8 @@ class Endpointer:
         self._last_voiced_t = 0.0
         self._last_voiced_index = 0
         self._window = self.silence_frames
+        self._serial += 1  # a new utterance: a verdict on an earlier one's words is stale
+        self._pending: tuple[int, int] | None = None  # (utterance, voiced) of the pause awaiting a verdict
 
     @staticmethod
     def frames_for(ms: int) -> int:
@@ -120,20 +127,29 @@ class Endpointer:
     def _at_pause(self, voiced: int) -> bool:
         return self._in_speech and self._silence > 0 and self._voiced == voiced
 
-    def expect_verdict(self, voiced: int, hold_ms: int) -> bool:
-        """A verdict on the words before this pause (after `voiced` speech frames) is coming: the
-        turn does not end before it arrives or `hold_ms` of silence has passed."""
+    @property
+    def awaiting_verdict(self) -> bool:
+        """A verdict on the current pause's words has been announced and has not arrived."""
+        return self._pending is not None
+
+    def expect_verdict(self, voiced: int) -> bool:
+        """A verdict on the words before this pause (after `voiced` speech frames) is coming. The
+        pause keeps the profile's window meanwhile: if the silence reaches it first, the turn ends
+        as it would without a verdict, and the verdict, when it comes, changes nothing."""
         if not self._at_pause(voiced):
             return False
-        self._window = max(self.silence_frames, self.frames_for(hold_ms))
+        self._pending = (self._serial, voiced)
         return True
 
     def verdict(self, voiced: int, window_ms: int | None) -> bool:
-        """The silence window for the pause after `voiced` speech frames (None: the profile's).
-        Ignored when the user has spoken since (a later pause gets its own verdict). A window the
-        silence has already passed ends the turn at the next frame."""
-        if not self._at_pause(voiced):
+        """The silence window for the pause after `voiced` speech frames (None: the profile's), in
+        answer to `expect_verdict`. Ignored (False) unless that pause is still open and its verdict
+        still awaited: the user has spoken since (a later pause gets its own verdict), or the turn has
+        ended (the profile's window passed first, or this is another utterance's pause). A window
+        the silence has already passed ends the turn at the next frame."""
+        if self._pending != (self._serial, voiced) or not self._at_pause(voiced):
             return False
+        self._pending = None
         self._window = self.silence_frames if window_ms is None else self.frames_for(window_ms)
         return True
 
@@ -159,6 +175,7 @@ class Endpointer:
             resumed = self.pause_frames < self.silence_frames and self._silence >= self.pause_frames
             self._silence = 0
             self._window = self.silence_frames  # a new pause waits for its own verdict
+            self._pending = None  # the words judged at the last pause are no longer all the words
             self._voiced += 1
             self._mark_voiced(position, arrival_t)
         elif prob < self.neg_threshold or self._silence:

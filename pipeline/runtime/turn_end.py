@@ -9,9 +9,12 @@ adapter is `pipeline/llm/llama.py`, `LlamaTurnEndScorer`). "set a timer for" sco
 At each pause the front end starts a speculative turn; its transcript (the `TranscriptReady` event
 of that turn, so the words are transcribed once) reaches `PauseJudge`, which asks `TurnEnd` for
 P(end) and gives the endpointer the pause's silence window: short above `p_done`, long below
-`p_hold`, the profile's window in between. Until the verdict arrives the pause is held (up to the
-long window). Recordings fed faster than real time start no speculative turn and keep the fixed
-window, as does everything with the feature off (config `[endpointing] semantic = false`).
+`p_hold`, the profile's window in between. Until the verdict arrives the pause keeps the profile's
+own window (the bound, in `Endpointer.expect_verdict`): a verdict that comes in time may hold a
+mid-thought pause up to the long window, one that comes later (a CPU under load) finds the turn
+ended as it would have without the judge, and is dropped. Recordings fed faster than real time start
+no speculative turn and keep the fixed window, as does everything with the feature off (config
+`[endpointing] semantic = false`; unset, the device profile's default: `semantic_turn_end`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from models.errors import ModelLoadError
 from pipeline.events import Event, EventQueue, TranscriptReady
 from pipeline.runtime.endpointing import Endpointer
 
@@ -134,11 +138,11 @@ class PauseJudge(EventQueue):
         self._twin: Twin | None = None
 
     def expect(self, task: asyncio.Task, voiced: int) -> None:
-        """The turn `task` started at the pause after `voiced` speech frames: hold the pause until
-        its words are judged. If the turn ends without words (nothing heard, not addressed), the
-        pause gets the profile's window."""
+        """The turn `task` started at the pause after `voiced` speech frames: its words will be
+        judged. Meanwhile the pause keeps the profile's window (a late verdict changes nothing). If
+        the turn ends without words (nothing heard, not addressed), the pause gets that window."""
         self._task, self._voiced, self._paused_at = task, voiced, self.ep.position
-        if self.ep.expect_verdict(voiced, self.windows.hold_ms):
+        if self.ep.expect_verdict(voiced):
             task.add_done_callback(lambda t: self._ended_unheard(t, voiced))
 
     def _ended_unheard(self, task: asyncio.Task, voiced: int) -> None:
@@ -166,7 +170,9 @@ class PauseJudge(EventQueue):
             self.ep.verdict(voiced, None)
             return
         window = self.windows.window_ms(p)
-        applied = self.ep.verdict(voiced, window)  # False: the user spoke on before it arrived
+        # False: the user spoke on before it arrived, or the turn had ended (the profile's window
+        # passed while it was being computed)
+        applied = self.ep.verdict(voiced, window)
         if self.on_verdict is not None:
             self.on_verdict(
                 {
@@ -184,9 +190,17 @@ class PauseJudge(EventQueue):
         """A judge for one live run of `twin` (config `[endpointing]`), listening to its turns'
         events; None when the feature is off or the model cannot score. `detach()` at the end."""
         cfg = twin.cfg.endpointing
-        if not cfg.semantic or twin.naive:
+        if not cfg.on_for(twin.profile) or twin.naive:
             return None
-        model = lm_turn_end(twin.c.llm)
+        try:
+            model = lm_turn_end(twin.c.llm)
+        except ModelLoadError as exc:
+            if cfg.semantic:  # asked for by name: say why it cannot be had
+                raise
+            # on by the profile's default: a model that cannot score keeps the fixed window
+            if log is not None:
+                log.add("turn_end_off", endpointer.position, why=exc.message)
+            return None
         if model is None:
             return None
         windows = Windows.from_config(cfg, twin.profile.endpoint_silence_ms)

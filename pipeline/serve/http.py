@@ -274,7 +274,7 @@ class BrowserLink:
         twin = session.twin
         window = twin.profile.endpoint_silence_ms
         ep = self.hub.cfg.endpointing
-        if ep.semantic:
+        if ep.on_for(twin.profile):  # a verdict in time may hold the pause up to hold_ms
             window = max(window, ep.hold_ms)
         samples = (window + PTT_MARGIN_MS) * 16
         session.source.push(bytes(2 * samples))
