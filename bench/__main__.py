@@ -3,7 +3,8 @@
 Benchmarks: latency, tools, memory (`memory --real`: bench/memory_real.py), identity,
 asr (bench/asr.py, registered by pipeline/cli/vocabulary.py),
 duplex (bench/duplex.py, registered by pipeline/cli/duplex.py), turn_end (bench/turn_end.py, registered by
-pipeline/cli/turn_end.py)."""
+pipeline/cli/turn_end.py), planner_context (bench/planner_context.py, registered by
+pipeline/cli/planner_context.py)."""
 
 import sys
 

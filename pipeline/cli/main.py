@@ -45,6 +45,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli.route",
     "pipeline.cli.duplex",
     "pipeline.cli.turn_end",
+    "pipeline.cli.planner_context",
 )
 
 

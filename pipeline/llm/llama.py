@@ -1,5 +1,6 @@
 """The one llama.cpp adapter (the only module that imports llama_cpp): the reply model, streaming
-with one long-lived context, and the planner's model, schema-constrained on a context of its own.
+with one long-lived context; the planner's model, schema-constrained on a second small context over
+the SAME loaded weights (not a second load); and the end-of-turn scorer, a third small context on them.
 
 A stable system prompt keeps llama.cpp's KV cache warm: llama-cpp-python reuses the longest common
 token prefix of consecutive prompts, so only the new turn is evaluated.
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import ModelLoadError
-from pipeline.llm.base import LlmDescriptor
+from pipeline.llm.base import LlmDescriptor, LlmError
 
 
 def gpu_layers_for(device: str) -> int:
@@ -66,6 +67,14 @@ class LlamaCppLlm:
     ) -> None:
         layers = gpu_layers_for(device)
         self.model = open_llama(model_path, name, n_ctx, n_threads, layers, seed)
+        self.tokens_evaluated = 0  # tokens this context decoded, prompts and replies (benches, tests)
+        evaluate = self.model.eval
+
+        def counted_eval(tokens: Any) -> None:
+            self.tokens_evaluated += len(tokens)
+            evaluate(tokens)
+
+        self.model.eval = counted_eval  # llama-cpp-python's generate() evaluates through this
         self.temperature = temperature
         self.seed = seed
         self._lock = threading.Lock()  # one generation at a time on one context
@@ -113,13 +122,155 @@ class LlamaCppLlm:
 
 
 class LlamaPlannerModel:
-    """A llama.cpp model of its own (same weights as the reply model): its stable planning prompt
-    stays in its KV cache instead of evicting the reply model's."""
+    """The tool planner's model: schema-constrained, greedy generation on a small KV context of its
+    own over the reply model's loaded weights (`llm.model._model`, shared, never loaded again), the
+    way `LlamaTurnEndScorer` scores the end of a turn.
 
-    def __init__(self, model_path: Path, n_threads: int = 2, n_ctx: int = 2048) -> None:
-        self.model = open_llama(model_path, "planner", n_ctx, n_threads, gpu_layers=0, seed=7)
+    Why this design (`twin bench planner_context`, bench/planner_context.py, figures in the README's
+    "The planner's context"): the planner used to open the GGUF a second time (+511..580 MB RSS);
+    this context costs +29 MB when built. Sharing ONE context with the reply model through
+    llama-cpp-python's state cache (`Llama.set_cache(LlamaRAMCache)`) was measured too and not
+    taken: every completion saves the whole state including a copy of `_scores` (n_batch x n_vocab
+    floats: 256 x 151,936 x 4 B = 156 MB for Qwen2.5; 15-335 ms a save here), the cache's capacity
+    counts only the llama.cpp state, not those copies (7 states held 1042 MB of them in the bench),
+    and restoring a prefix copies them back (the reply's first token 404 ms vs 177 ms median). Here
+    both prompts (the reply model's conversation and the planner's stable tool prompt) stay in their
+    own KV caches with no copying: a reply after a planner call evaluates only its new turn.
 
+    The prompt is the GGUF's own chat template (Jinja2ChatFormatter, formatted and tokenized as
+    `create_chat_completion` does); the longest common token prefix with the previous call stays in
+    the KV cache and only the rest is evaluated. One call at a time (`_lock`; the hub's
+    `SharedPlanner` serializes devices too). The context is this object's alone, so a planner call
+    never evicts the reply model's prompt and may run beside a reply (llama.cpp contexts over one
+    model are independent)."""
+
+    def __init__(
+        self, llm: LlamaCppLlm, n_ctx: int = 2048, n_batch: int = 256, max_tokens: int = 160
+    ) -> None:
+        from llama_cpp import _internals, llama_chat_format
+        from llama_cpp import llama_cpp as native
+
+        llama = llm.model
+        self._model = llama._model
+        self._n_ctx = n_ctx
+        self._n_batch = n_batch
+        self.max_tokens = max_tokens
+        params = native.llama_context_default_params()
+        params.n_ctx = n_ctx
+        params.n_batch = n_batch
+        params.n_ubatch = n_batch
+        params.n_threads = llama.n_threads
+        params.n_threads_batch = llama.n_threads_batch
+        try:
+            self._ctx = _internals.LlamaContext(model=self._model, params=params, verbose=False)
+            self._batch = _internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
+        except ValueError as exc:
+            raise ModelLoadError(
+                f"cannot open the planner's context on '{llm.descriptor.name}': {exc}",
+                "free memory, or turn tools off (tools.enabled = false)",
+            ) from None
+        template = llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelLoadError(
+                f"model '{llm.descriptor.name}' has no chat template in its GGUF",
+                "the tool planner needs an instruct model with a chat template (Qwen2.5 has one)",
+            )
+        eos, bos = llama.token_eos(), llama.token_bos()
+        self._format = llama_chat_format.Jinja2ChatFormatter(
+            template=template,
+            eos_token=self._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=self._model.token_get_text(bos) if bos != -1 else "",
+            stop_token_ids=[eos],
+        )
+        self._vocab = self._model.vocab
+        self._is_eog = native.llama_vocab_is_eog
+        self._sampler_type = _internals.LlamaSampler
         self._grammars: dict[str, Any] = {}
+        self._cached: list[int] = []  # the tokens whose keys and values are in this context
+        self._lock = threading.Lock()
+        self.tokens_evaluated = 0  # all tokens decoded on this context (prompt and generated)
+        self.last_prompt_tokens = 0  # the last call's prompt length ...
+        self.last_prompt_evaluated = 0  # ... and how much of it was not already cached
+
+    def _grammar(self, schema: dict[str, Any]) -> Any:
+        from llama_cpp import LlamaGrammar
+
+        text = json.dumps(schema, sort_keys=True)
+        if text not in self._grammars:  # llama.cpp's JSON-schema grammar, compiled once per schema
+            self._grammars[text] = LlamaGrammar.from_json_schema(text, verbose=False)
+        return self._grammars[text]
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
+        """The chat-formatted prompt, tokenized as `create_chat_completion` tokenizes it."""
+        result = self._format(messages=messages)
+        return self._model.tokenize(
+            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+        )
+
+    def _decode(self, tokens: list[int], n_past: int) -> None:
+        for i in range(0, len(tokens), self._n_batch):
+            chunk = tokens[i : i + self._n_batch]
+            self._batch.set_batch(chunk, n_past=n_past + i, logits_all=False)
+            self._ctx.decode(self._batch)
+            self._cached += chunk
+            self.tokens_evaluated += len(chunk)
+
+    def choose(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], stop: threading.Event | None = None
+    ) -> str:
+        grammar = self._grammar(schema)
+        toks = self.prompt_tokens(messages)
+        if len(toks) + self.max_tokens > self._n_ctx:
+            raise LlmError(
+                f"the planner's prompt has {len(toks)} tokens; its context holds {self._n_ctx}",
+                "offer fewer tools at once (fewer MCP servers), or say the request more briefly",
+            )
+        sampler = self._sampler_type()
+        sampler.add_grammar(self._model, grammar)  # only what the step schema allows ...
+        sampler.add_greedy()  # ... and of that the most likely: temperature 0, as before
+        out: list[int] = []
+        with self._lock:
+            try:
+                keep = 0
+                for a, b in zip(self._cached, toks, strict=False):
+                    if a != b:
+                        break
+                    keep += 1
+                keep = min(keep, len(toks) - 1)  # the last prompt token is evaluated for its logits
+                self._ctx.kv_cache_seq_rm(-1, keep, -1)
+                self._cached = self._cached[:keep]
+                self.last_prompt_tokens, self.last_prompt_evaluated = len(toks), len(toks) - keep
+                self._decode(toks[keep:], keep)
+                while len(out) < self.max_tokens and not (stop is not None and stop.is_set()):
+                    tok = sampler.sample(self._ctx, -1)  # also advances the grammar
+                    if self._is_eog(self._vocab, tok):
+                        break
+                    out.append(tok)
+                    self._decode([tok], len(self._cached))
+            except RuntimeError as exc:  # a failed decode: start the next call from an empty cache
+                self._cached = []
+                self._ctx.kv_cache_seq_rm(-1, 0, -1)
+                raise LlmError(f"the planner's model failed: {exc}", "run `twin models --check`") from None
+            finally:
+                sampler.close()
+        return self._model.detokenize(out, special=False).decode("utf-8", errors="ignore")
+
+
+class LlamaChatPlanner:
+    """The planner as it was before `LlamaPlannerModel`: `create_chat_completion` with a JSON-schema
+    grammar on a whole `Llama`. Kept only so `twin bench planner_context` can measure the designs
+    that were not chosen side by side with the one that was: `own_weights_planner` (a second load
+    of the GGUF, the old default) and `state_cache_planner` (the reply model's own context and lock,
+    with llama-cpp-python's state cache restoring each prompt's prefix)."""
+
+    def __init__(self, llm: LlamaCppLlm, lock: threading.Lock) -> None:
+        self.llm = llm
+        self._lock = lock
+        self._grammars: dict[str, Any] = {}
+
+    @property
+    def tokens_evaluated(self) -> int:
+        return self.llm.tokens_evaluated
 
     def choose(
         self, messages: list[dict[str, str]], schema: dict[str, Any], stop: threading.Event | None = None
@@ -127,24 +278,64 @@ class LlamaPlannerModel:
         from llama_cpp import LlamaGrammar
 
         text = json.dumps(schema, sort_keys=True)
-        if text not in self._grammars:  # llama.cpp's JSON-schema grammar, compiled once per schema
+        if text not in self._grammars:
             self._grammars[text] = LlamaGrammar.from_json_schema(text, verbose=False)
-        out = self.model.create_chat_completion(
-            messages=messages,  # type: ignore[arg-type]
-            grammar=self._grammars[text],
-            temperature=0.0,
-            max_tokens=160,
-            stream=True,
-        )
-        pieces: list[str] = []
-        try:
-            for chunk in out:
-                if stop is not None and stop.is_set():
-                    break  # the turn was cancelled: its step is never used
-                pieces.append(chunk["choices"][0]["delta"].get("content") or "")  # type: ignore[index]
-        finally:
-            out.close()  # type: ignore[union-attr]
+        with self._lock:
+            out = self.llm.model.create_chat_completion(
+                messages=messages,  # type: ignore[arg-type]
+                grammar=self._grammars[text],
+                temperature=0.0,
+                max_tokens=160,
+                stream=True,
+            )
+            pieces: list[str] = []
+            try:
+                for chunk in out:
+                    if stop is not None and stop.is_set():
+                        break
+                    pieces.append(chunk["choices"][0]["delta"].get("content") or "")  # type: ignore[index]
+            finally:
+                out.close()  # type: ignore[union-attr]
         return "".join(pieces)
+
+
+def own_weights_planner(model_path: Path, name: str, n_threads: int = 2) -> LlamaChatPlanner:
+    """Before: the planner on a second load of the GGUF, a whole `Llama` of its own (n_ctx 2048)."""
+    llm = LlamaCppLlm(model_path, name, 2048, n_threads, "cpu")
+    return LlamaChatPlanner(llm, threading.Lock())
+
+
+def state_cache_planner(llm: LlamaCppLlm, capacity_bytes: int) -> LlamaChatPlanner:
+    """Design (a), measured and not chosen: the reply model's context and `_lock`, with
+    llama-cpp-python's RAM state cache (it restores the longest cached prefix's saved state)."""
+    from llama_cpp import LlamaRAMCache
+
+    llm.model.set_cache(LlamaRAMCache(capacity_bytes=capacity_bytes))
+    return LlamaChatPlanner(llm, llm._lock)
+
+
+def state_cache_stats(llm: LlamaCppLlm) -> dict[str, float]:
+    """What design (a)'s cache holds (its capacity counts only the llama.cpp state, not the copied
+    `_scores`), and what one `save_state` (done after every completion) costs."""
+    import time
+
+    cache = llm.model.cache
+    states = list(cache.cache_state.values()) if cache is not None else []
+    with llm._lock:
+        t0 = time.perf_counter()
+        state = llm.model.save_state()
+        save_ms = (time.perf_counter() - t0) * 1000
+    return {
+        "entries": len(states),
+        "state_bytes": sum(s.llama_state_size for s in states),
+        "scores_bytes": sum(s.scores.nbytes for s in states),
+        "save_state_ms": save_ms,
+        "save_state_scores_bytes": state.scores.nbytes,
+    }
+
+
+def drop_state_cache(llm: LlamaCppLlm) -> None:
+    llm.model.set_cache(None)
 
 
 class LlamaTurnEndScorer:

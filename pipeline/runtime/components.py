@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from memory import Memory
 from models import ModelResolver, ResolvedModel, get_spec
+from models.errors import ModelLoadError
 from pipeline.config import TwinConfig
 from pipeline.llm.base import Llm, PlannerModel
 from pipeline.llm.llama import LlamaCppLlm
@@ -112,10 +113,17 @@ class Components:
 
     @cached_property
     def planner_model(self) -> PlannerModel:
-        """The tool planner's own llama.cpp context on the same weights (its prompt stays cached)."""
+        """The tool planner on the reply model's loaded weights: a small llama.cpp context of its own
+        (its prompt stays cached, and so does the reply model's), not a second load of the GGUF."""
         from pipeline.llm.llama import LlamaPlannerModel
 
-        return LlamaPlannerModel(self.resolved("llm").main_path, self.cfg.llm.threads)
+        llm = self.llm
+        if not isinstance(llm, LlamaCppLlm):
+            raise ModelLoadError(
+                f"the tool planner needs the local llama.cpp model, not {type(llm).__name__}",
+                "configure a local GGUF model (models.llm) or turn tools off (tools.enabled = false)",
+            )
+        return LlamaPlannerModel(llm)
 
     @cached_property
     def speakers(self) -> SpeakerRegistry:

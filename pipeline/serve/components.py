@@ -23,8 +23,9 @@ from voice.speakers import SpeakerRegistry
 
 
 class SharedPlanner:
-    """The planner's one llama.cpp context, used by every device's tool session: each session has
-    its own planner thread, so calls are serialized here (one context is not safe across threads)."""
+    """The planner's one llama.cpp context (a small context over the hub's reply-model weights,
+    `LlamaPlannerModel`), used by every device's tool session: each session has its own planner
+    thread, so calls are serialized here (one context is not safe across threads)."""
 
     def __init__(self, load: Callable[[], PlannerModel]) -> None:
         self._load = load
