@@ -58,14 +58,14 @@ def pick_ort_providers(device: str) -> list[str]:
 
 
 def create_session(
-    model_path: Path | str,
+    model_path: Path | str | bytes,
     providers: list[str],
     intra_op_threads: int | None = None,
     inter_op_threads: int | None = None,
 ) -> Any:
-    """An InferenceSession; thread counts left as None keep onnxruntime's defaults (no
-    SessionOptions at all when neither is given). Load failures propagate as onnxruntime raises
-    them: callers word the error for their own model."""
+    """An InferenceSession of a model file (or a serialized model's bytes); thread counts left as
+    None keep onnxruntime's defaults (no SessionOptions at all when neither is given). Load failures
+    propagate as onnxruntime raises them: callers word the error for their own model."""
     ort = _ort()
 
     opts = None
@@ -75,4 +75,5 @@ def create_session(
             opts.intra_op_num_threads = intra_op_threads
         if inter_op_threads is not None:
             opts.inter_op_num_threads = inter_op_threads
-    return ort.InferenceSession(str(model_path), sess_options=opts, providers=providers)
+    model = model_path if isinstance(model_path, bytes) else str(model_path)
+    return ort.InferenceSession(model, sess_options=opts, providers=providers)

@@ -38,3 +38,26 @@ def softmax(tensor: Any, dim: int) -> Any:
     import torch
 
     return torch.softmax(tensor, dim)
+
+
+def export_onnx(module: Any, example: np.ndarray, input_name: str, output_name: str) -> bytes:
+    """`module` (batch first, one input, one output) as a serialized ONNX graph with a free batch
+    size: torch's TorchScript exporter, which needs the `onnx` package."""
+    import io
+
+    import torch
+
+    module.eval()
+    buffer = io.BytesIO()
+    with torch.no_grad():
+        torch.onnx.export(
+            module,
+            (torch.from_numpy(np.ascontiguousarray(example)),),
+            buffer,
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    return buffer.getvalue()

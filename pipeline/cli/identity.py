@@ -74,6 +74,14 @@ def register(sub, common, bench_sub) -> None:
     )
     b.add_argument("--json", type=Path, dest="json_file", help="also write the figures here")
     b.set_defaults(handler=cmd_bench_identity)
+    b = bench_sub.add_parser(
+        "speaker-encoder",
+        parents=[common],
+        help="Resemblyzer embed time and RSS: numpy + onnxruntime (now) vs torch (before)",
+    )
+    b.add_argument("--repeats", type=int, default=5, help="times each of the 12 fixture clips is embedded")
+    b.add_argument("--json", type=Path, dest="json_file", help="also write the figures here")
+    b.set_defaults(handler=cmd_bench_speaker_encoder)
 
 
 def _components(cfg: TwinConfig):
@@ -231,3 +239,9 @@ def cmd_bench_identity(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from bench.identity import run_identity_bench
 
     return run_identity_bench(cfg, args.json_file)
+
+
+def cmd_bench_speaker_encoder(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    from bench.speaker_encoder import run_speaker_encoder_bench
+
+    return run_speaker_encoder_bench(args.json_file, args.repeats)
