@@ -151,7 +151,9 @@ def _judge(
     }
 
 
-def _run_setup(components: Any, mcp: bool, remote_url: str | None = None) -> list[dict[str, Any]]:
+def _run_setup(
+    components: Any, mcp: bool, remote_url: str | None = None, cases: tuple[Case, ...] | None = None
+) -> list[dict[str, Any]]:
     from pipeline.runtime.session import Twin
 
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as d:
@@ -160,14 +162,14 @@ def _run_setup(components: Any, mcp: bool, remote_url: str | None = None) -> lis
         twin.warm_up()  # outside the event loop, as `twin live` does: MCP servers start here
         if mcp and twin.tools.session.mcp_problems:  # numbers without the server would mean nothing
             raise SystemExit(f"the facts MCP server did not start: {twin.tools.session.mcp_problems}")
-        out = asyncio.run(_cases(twin, mcp))
+        out = asyncio.run(_cases(twin, mcp, TEST if cases is None else cases))
         twin.flush_memory()
     return out
 
 
-async def _cases(twin: Any, mcp: bool) -> list[dict[str, Any]]:
+async def _cases(twin: Any, mcp: bool, cases: tuple[Case, ...]) -> list[dict[str, Any]]:
     out = []
-    for case in TEST:
+    for case in cases:
         twin.conversation.history.clear()
         for said in case.before:
             await twin.ask(said)
@@ -219,7 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="twin bench understanding", description=__doc__.splitlines()[0])
     ap.add_argument("--calibrate", action="store_true", help="sweep the routing margin on the DEV split")
     ap.add_argument("--json", type=Path, default=Path("bench-understanding.json"))
-    ap.add_argument("--quick", action="store_true", help="the first 12 TEST cases only")
+    ap.add_argument("--quick", action="store_true", help="the first 12 cases only")
+    ap.add_argument(
+        "--split",
+        choices=("test", "dev"),
+        default="test",
+        help="the cases to run: TEST (reported) or DEV (to check a change before TEST)",
+    )
     ap.add_argument(
         "--routed", action="store_true", help="also local+mcp with the 1.5B model on a llama.cpp server"
     )
@@ -234,12 +242,12 @@ def main(argv: list[str] | None = None) -> int:
             report = calibrate(components)
             args.json.write_text(json.dumps(report, indent=2))
             return 0
-        global TEST
+        cases = DEV if args.split == "dev" else TEST
         if args.quick:
-            TEST = TEST[:12]
-        report: dict[str, Any] = {"split": "TEST", "setups": {}, "cases": {}}
+            cases = cases[:12]
+        report: dict[str, Any] = {"split": args.split.upper(), "setups": {}, "cases": {}}
         for name, mcp in (("local", False), ("local+mcp", True)):
-            rows = _run_setup(components, mcp)
+            rows = _run_setup(components, mcp, cases=cases)
             report["setups"][name] = _summary(rows)
             report["cases"][name] = rows
         if args.routed:
@@ -248,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             server = LlamaServer(remote_model_path(), threads=components.cfg.llm.threads)
             try:
                 server.wait_ready()
-                rows = _run_setup(components, True, f"{server.url}/v1")
+                rows = _run_setup(components, True, f"{server.url}/v1", cases)
             finally:
                 server.stop()
             report["setups"]["routed"] = _summary(rows)

@@ -129,3 +129,49 @@ def test_route_explain_cli(tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path), "route", "explain", "What time is it?", "--no-memory"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("route: LOCAL") and "complexity" in text
+
+
+@pytest.fixture()
+def models_server():
+    """A real HTTP server on 127.0.0.1 answering GET /v1/models for model "m" (what the probe asks)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Models(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the stdlib's name)
+            body = json.dumps(
+                {"object": "list", "data": [{"id": "m", "object": "model", "created": 0, "owned_by": "t"}]}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Models)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_question_about_the_world_goes_to_the_bigger_model_when_allowed(models_server):
+    from pipeline.llm.router import knowledge_question
+
+    for world in ("how many legs does an octopus have", "who painted the Mona Lisa", "why is the sky blue"):
+        assert knowledge_question(world), world
+    for own in ("what's my name", "what time is it", "what do you think of jazz", "tell me a joke"):
+        assert not knowledge_question(own), own
+    remote = RemoteConfig(enabled=True, url=models_server, model="m")
+    router = Router(remote, RoutingConfig(policy="allow"), PROFILES["speaker"], RemoteLlm(remote))
+    d = router.decide(TurnFacts("how many legs does an octopus have"))
+    assert d.target == "remote" and _says(d, "knowledge") == ["remote"], d.explain()
+    # answered from a tool's result: what a model knows does not count, the local model says it
+    d = router.decide(TurnFacts("how many legs does an octopus have", tool_context="calculate: 8"))
+    assert d.target == "local" and _says(d, "knowledge") == []
+    # the user's policy still decides: "never" keeps it on the device
+    never = Router(remote, RoutingConfig(), PROFILES["speaker"], RemoteLlm(remote))
+    assert never.decide(TurnFacts("who painted the Mona Lisa")).target == "local"

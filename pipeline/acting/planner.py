@@ -22,6 +22,7 @@ from typing import Any
 from pipeline.acting import prompts
 from pipeline.acting.background import spoken_name
 from pipeline.acting.grounding import ground
+from pipeline.acting.quantities import with_digits
 from pipeline.acting.routing import (
     candidate_tools,
     clauses,
@@ -56,6 +57,7 @@ class PlanResult:
     context: str = ""  # or: add this to the reply model's context, then reply normally
     notes: list[str] = field(default_factory=list)  # repairs, guards and budgets that applied
     steps: int = 0
+    plain: bool = False  # a call whose arguments the words stated (`Tool.plain`): its result is the reply
 
     @property
     def acted(self) -> bool:
@@ -171,6 +173,19 @@ class Planner:
             return None
         return json.dumps({"action": "call", "tool": tool.name, "args": {}})
 
+    def _plain(self, text: str, names: tuple[str, ...]) -> str | None:
+        """When the words state a candidate's arguments plainly (the tool's own `plain` reader:
+        a sum, a conversion, "turn it up a bit", "we're out of milk"), there is nothing for the model
+        to decide: call it with them. Only Twin's own tools declare a reader; exactly one must read."""
+        local = routed_tools(self.registry)
+        digits = with_digits(text)
+        found = []
+        for name in names:
+            tool = self.registry.get(name)
+            if name in local and tool.plain is not None and (args := tool.plain(digits)) is not None:
+                found.append({"action": "call", "tool": name, "args": args})
+        return json.dumps(found[0]) if len(found) == 1 else None
+
     async def _ask_dictation(
         self, turn: TurnTools, d: Dictation, args: dict[str, Any]
     ) -> dict[str, Any] | None:
@@ -222,7 +237,10 @@ class Planner:
         # A compound request's results are said as they are: a small model handed two of them
         # as context tells one and drops the other.
         several = len(parts) > 1 and len(result.outcomes) > 1
-        if result.acted or several or any(o.status != "ok" for o in result.outcomes):
+        # A sum or a conversion read from plain words is answered with its result as it is: a 0.5B
+        # model handed "15 percent of 80 is 12" as context has said "12 percent of 80 is 9.6".
+        plain = result.plain and bool(result.outcomes)
+        if result.acted or several or plain or any(o.status != "ok" for o in result.outcomes):
             result.reply = compose_reply(result.outcomes)
         elif result.outcomes:
             result.context = prompts.results_context(f"- {o.tool}: {o.summary}" for o in result.outcomes)
@@ -252,7 +270,9 @@ class Planner:
                 result.notes.append("time budget spent")
                 break
             direct = self._obvious_read(names) if result.steps == 0 else None
-            raw = direct or await self._choose(messages, schema, turn.cancelled)
+            plain = self._plain(text, names) if result.steps == 0 and direct is None else None
+            result.plain = result.plain or plain is not None
+            raw = direct or plain or await self._choose(messages, schema, turn.cancelled)
             result.steps += 1
             try:
                 step = parse_step(raw)

@@ -20,6 +20,7 @@ import re
 from functools import cache
 from typing import Any
 
+from pipeline.acting.quantities import with_digits
 from pipeline.tools.base import Tier, Tool, ToolRegistry
 from pipeline.tools.family import catalog
 
@@ -87,6 +88,29 @@ def declared_words(tool: Tool) -> set[str]:
     return _words(tool.name.replace("__", " ") + " " + tool.description)
 
 
+# What a request implies without naming it: "do I need an umbrella in Leeds today" asks about the
+# weather there. Each entry: the words that imply a topic (an everyday object with what is done with
+# it, and a place or a time), and the topic's own words, matched against what a third-party tool
+# declares. Twin's own reading of the request: nothing a tool says can add to it.
+_IMPLIED = (
+    (
+        re.compile(
+            r"\b(?:need|take|bring|wear|pack|want|carry)\b.*\b(?:umbrellas?|brolly|raincoats?|rain coats?|"
+            r"jackets?|coats?|sunglasses|sun ?cream|sunscreen|shorts|scarf|scarves|gloves|wellies|"
+            r"wellingtons|jumpers?|sweaters?|layers|hats?)\b.*\b(?:in\s+\w+|today|tonight|tomorrow|later|"
+            r"outside|this\s+(?:morning|afternoon|evening|weekend))\b",
+            re.IGNORECASE,
+        ),
+        {"weather", "rain", "temperature"},
+    ),
+)
+
+
+def implied_words(text: str) -> set[str]:
+    """The topic words `text` implies (`_IMPLIED`), for matching third-party tools' declarations."""
+    return set().union(*(words for rx, words in _IMPLIED if rx.search(text)))
+
+
 def _third_party(registry: ToolRegistry, routed: dict[str, Tool]) -> list[Tool]:
     return [t for t in registry if t.name not in routed]
 
@@ -98,7 +122,7 @@ def third_party_tools(text: str, registry: ToolRegistry) -> list[str]:
     rest = text
     for topic in dict.fromkeys(t.topic for t in routed.values()):
         rest = _rx(topic).sub(" ", rest)
-    asked = _words(rest)
+    asked = _words(rest) | implied_words(text)
     return [t.name for t in _third_party(registry, routed) if asked & declared_words(t)]
 
 
@@ -164,10 +188,12 @@ def _by_meaning(text: str, registry: ToolRegistry, index: Any) -> list[str]:
 def route(text: str, registry: ToolRegistry, index: Any = None) -> list[str]:
     """The tools to offer the planner for `text`; empty: no tool, the reply answers directly.
     Words first (each family's own words, a third-party tool's declared words); when the words
-    name no family, the tools it is about by meaning (`tool_index.py`); when neither, none."""
-    worded = might_need_tools(text) or bool(third_party_tools(text, registry))
+    name no family, the tools it is about by meaning (`tool_index.py`); when neither, none. The
+    words are read with their spoken numbers as digits (`quantities.py`)."""
+    words = with_digits(text)  # "fifteen percent of eighty" says what "15 percent of 80" says
+    worded = might_need_tools(words) or bool(third_party_tools(words, registry))
     if worded:
-        names = candidate_tools(text, registry)
+        names = candidate_tools(words, registry)
         fallback = [n for n in registry.names() if n in routed_tools(registry)]
         if names != fallback:
             return names

@@ -25,7 +25,7 @@ _LEAD = re.compile(
 )
 _WH = r"(?:what|what's|whats|who|who's|whom|whose|where|where's|when|when's|which|why|how|how's|whether|if)"
 _AUX = (
-    r"(?:is|are|was|were|am|do|does|did|has|have|had|should|shall|may|might|isn't|aren't|wasn't|"
+    r"(?:is|are|was|were|am|do|does|did|has|have|had|should|shall|may|might|will|won't|isn't|aren't|wasn't|"
     r"don't|doesn't|didn't|haven't|hasn't)"
 )
 # "remind me what…", "tell me where…", "do you know who…", "I wonder if…", "any idea how…"

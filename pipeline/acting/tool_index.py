@@ -46,6 +46,8 @@ NO_TOOL = (
     "What the user said earlier in this conversation, their name, where they are going.",
     "The calendar in general: how many days or weeks in a month or a year, leap years, seasons.",
     "Tips, tricks and suggestions: exercises and stretches, sleep, habits, memory, study, packing.",
+    "Something that happened to the user: they lost, left, forgot, broke or found something.",
+    "News, sports results, elections, who won a match, what happened in the world recently.",
 )
 MARGIN = 0.016
 TIE = 0.01  # tools this close to the best are offered with it (the planner picks)

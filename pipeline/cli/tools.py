@@ -55,6 +55,9 @@ def register(sub: Any, common: argparse.ArgumentParser, bench_sub: Any) -> None:
     b.add_argument(
         "--routed", action="store_true", help="also with the 1.5B model behind the router (llama.cpp server)"
     )
+    b.add_argument(
+        "--split", choices=("test", "dev"), default="test", help="TEST (reported) or DEV (checks a change)"
+    )
     b.add_argument("--json", dest="json_file", help="write the results here")
     b.set_defaults(handler=cmd_bench_understanding)
 
@@ -196,5 +199,6 @@ def cmd_bench_understanding(cfg: TwinConfig, args: argparse.Namespace) -> int:
     argv = ["--calibrate"] if args.calibrate else []
     argv += ["--quick"] if args.quick else []
     argv += ["--routed"] if args.routed else []
+    argv += ["--split", args.split]
     argv += ["--json", args.json_file] if args.json_file else []
     return bench_main(argv)

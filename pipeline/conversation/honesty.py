@@ -31,9 +31,16 @@ class LiveTopic:
     pattern: str
     offer: str  # what Twin can do instead
     personal: bool = False  # the user's own data: a memory may answer it
+    implied_by: str = ""  # a topic word routing reads as implied ("weather": an umbrella and a place)
 
     def matches(self, text: str) -> bool:
-        return re.search(self.pattern, text, re.IGNORECASE) is not None
+        if re.search(self.pattern, text, re.IGNORECASE) is not None:
+            return True
+        if self.implied_by:
+            from pipeline.acting.routing import implied_words  # one lexicon, routing's
+
+            return self.implied_by in implied_words(text)
+        return False
 
 
 _REMIND = "I can set a reminder for you to check it"
@@ -42,9 +49,11 @@ TOPICS: tuple[LiveTopic, ...] = (
         "weather",
         "the weather",
         r"\b(weather|forecast|temperature (?:outside|today|tomorrow)|how (?:hot|cold|warm) is it|"
+        r"is it (?:cold|hot|warm|chilly|freezing|sunny|windy|cloudy|foggy) (?:in|out|outside|today|tonight)|"
         r"(?:going|gonna|supposed) to (?:rain|snow|storm)|will it (?:rain|snow)|is it (?:raining|snowing)|"
         r"need an? (?:umbrella|coat|jacket)|humidity|wind speed|天气|下雨|气温)\b",
         _REMIND,
+        implied_by="weather",
     ),
     LiveTopic(
         "markets",
@@ -52,7 +61,9 @@ TOPICS: tuple[LiveTopic, ...] = (
         r"\b(stock|share price|shares? (?:of|in)|stock market|nasdaq|dow jones|s&p|ftse|bitcoin|crypto|"
         r"ethereum|exchange rate|"
         r"(?:dollar|euro|pound|yen) (?:to|against|in) (?:the )?(?:dollar|euro|pound|yen)|"
-        r"price of (?:gold|oil|silver|petrol|gas)|trading at|[A-Z]{2,5} (?:price|stock)|股价|汇率)\b",
+        r"price of (?:gold|oil|silver|petrol|gas)|trading at|[A-Z]{2,5} (?:price|stock)|股价|汇率)\b"
+        r"|\b(?:shares|stocks?)\b.{0,24}\b(?:doing|today|now|up|down|worth|trading)\b"
+        r"|\bworth on the (?:stock )?market\b|\bmarket (?:value|cap)\b",
         _REMIND,
     ),
     LiveTopic(

@@ -3,8 +3,9 @@
 Signals, in the order they are weighed:
   1. a remote server is configured at all;
   2. whether a model answers at all (a reply composed from tool results needs none);
-  3. the request's complexity: its length, multi-step markers, asks for long, creative or report
-     output, and the reply length that implies against the device's reply bound;
+  3. the request's complexity: a question about the world (what a model knows, where a small one
+     invents most), its length, multi-step markers, asks for long, creative or report output, and
+     the reply length that implies against the device's reply bound;
   4. what would leave, by category (conversation, memories, tool_results), against the user's policy
      (never / ask / allow); memories marked private never leave, whatever the policy;
   5. the server's reachability and latency (a short health probe, its verdict cached);
@@ -33,11 +34,25 @@ _MULTI_STEP = re.compile(
 )
 _LONG_OUTPUT = re.compile(
     r"\b(?:write|draft|compose|report|essay|story|poem|letter|speech|summar(?:y|ise|ize)|outline|"
-    r"detailed|in detail|thorough(?:ly)?|long|a list of|list (?:all|every|ten|\d+)|paragraphs?|article|"
-    r"translate)\b",
+    r"detailed|in detail|thorough(?:ly)?|(?<!how )long|a list of|list (?:all|every|ten|\d+)|paragraphs?|"
+    r"article|translate)\b",
     re.IGNORECASE,
 )
 _CREATIVE = re.compile(r"\b(?:story|poem|song|lyrics|joke|limerick|haiku|creative|imagine)\b", re.IGNORECASE)
+# A question about the world, not about the user, the conversation or Twin ("how many legs does a
+# spider have", "who painted the Mona Lisa"): answered from what a model knows, where a small one
+# invents most. Its answer is still held to the source rule (no live figure without a source).
+_KNOWLEDGE = re.compile(
+    r"^(?:(?:hey|ok|okay|so|and|twin|please|do you know|can you tell me|tell me)[\s,]+)*"
+    r"(?:who|what|what's|whats|when|where|which|why|how\s+(?:many|much|far|long|old|tall|big|deep|high|"
+    r"heavy|fast|does|do|did|is|are|was|were))\b",
+    re.IGNORECASE,
+)
+_PERSONAL = re.compile(
+    r"\b(?:i|i'm|i've|i'd|me|my|mine|myself|we|we're|our|us|you|you're|your|yours|twin|today|tonight|"
+    r"now|right now|tomorrow|yesterday|time|weather|timer|alarm|list|reminders?|volume)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -54,11 +69,23 @@ class Assessment:
     reasons: list[Reason]
 
 
-def assess(text: str, max_reply_tokens: int) -> Assessment:
-    """The request's complexity score and the reply length it implies, each point with its reason."""
+def knowledge_question(text: str) -> bool:
+    """A question about the world that a model answers from what it knows (`_KNOWLEDGE`): not about
+    the user, the conversation, Twin, its tools or anything live (those have their own sources)."""
+    return bool(_KNOWLEDGE.search(text.strip())) and not _PERSONAL.search(text)
+
+
+def assess(text: str, max_reply_tokens: int, sourced: bool = False) -> Assessment:
+    """The request's complexity score and the reply length it implies, each point with its reason.
+    `sourced`: the reply is written from tool results, so what the model knows does not count."""
     words = len(text.split())
     score = 0
     reasons: list[Reason] = []
+    if not sourced and knowledge_question(text):
+        score += 2
+        reasons.append(
+            Reason("knowledge", "remote", "a question about the world: a bigger model knows more facts")
+        )
     if words > 60:
         score += 2
         reasons.append(Reason("length", "remote", f"{words} words: a long request"))
@@ -185,7 +212,7 @@ class Router:
 
     # -- the decision ---------------------------------------------------------------------------------
     def decide(self, facts: TurnFacts) -> RouteDecision:
-        a = assess(facts.text, self.profile.max_reply_tokens)
+        a = assess(facts.text, self.profile.max_reply_tokens, sourced=bool(facts.tool_context))
         reasons = list(a.reasons)
         withheld: list[str] = []
         private = [line for line, p in facts.memories if p]

@@ -92,6 +92,10 @@ class Tool:
     example: tuple[str, dict[str, Any]] | None = None  # (what a user says, the arguments) for the prompt
     question: str = ""  # the confirmation question, with {argument} fields; "" asks generically
     dictation: Dictation | None = None  # arguments only the user's own words may fill
+    # The arguments when the user's words state them plainly ("15 percent of 80", "5 kilos in
+    # pounds", "turn it up a bit"): read deterministically, no model; None when they do not. The
+    # text it gets has its number words as digits (pipeline/acting/quantities.py).
+    plain: Callable[[str], dict[str, Any] | None] | None = None
 
     def schema(self) -> dict[str, Any]:
         return {"type": "object", "properties": self.params, "required": list(self.required)}

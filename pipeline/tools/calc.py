@@ -117,18 +117,46 @@ _UNITS: dict[str, tuple[str, float]] = {
     "km/h": ("speed", 1 / 3.6),
     "mph": ("speed", 0.44704),
 }
+# what people say for a unit: "five kilos", "ten lbs", "a kilo"
+_ALIASES = {
+    "kilo": "kg",
+    "kgs": "kg",
+    "lbs": "lb",
+    "kms": "km",
+    "klick": "km",
+    "millimeter": "mm",
+    "millimetre": "mm",
+    "centimetre": "cm",
+    "gramme": "gram",
+    "hr": "hour",
+    "hrs": "hour",
+    "mins": "min",
+    "secs": "s",
+    "sec": "s",
+    "kph": "kmh",
+    "kilometers per hour": "kmh",
+    "kilometres per hour": "kmh",
+    "miles per hour": "mph",
+}
 _TEMPS = {"c": "c", "celsius": "c", "f": "f", "fahrenheit": "f", "k": "k", "kelvin": "k"}
 
 
 def _unit(name: str) -> str:
     u = name.lower().strip().replace("degrees ", "").replace("°", "")
-    if u in _UNITS or u in _TEMPS:
-        return u
-    if u.endswith("es") and u[:-2] in _UNITS:
-        return u[:-2]
-    if u.endswith("s") and u[:-1] in _UNITS:
-        return u[:-1]
+    for v in (u, u[:-2] if u.endswith("es") else "", u[:-1] if u.endswith("s") else ""):
+        v = _ALIASES.get(v, v)
+        if v and (v in _UNITS or v in _TEMPS):
+            return v
     raise ToolArgumentError(f"unknown unit '{name}'", "e.g. km, miles, kg, pounds, celsius, fahrenheit, cups")
+
+
+def known_unit(name: str) -> bool:
+    """Whether `name` is a unit `convert` reads ("kilos", "degrees fahrenheit", "mph")."""
+    try:
+        _unit(name)
+    except ToolArgumentError:
+        return False
+    return True
 
 
 def convert(value: float, from_unit: str, to_unit: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pipeline.tools.base import Tier, ToolResult
@@ -9,8 +10,58 @@ from pipeline.tools.errors import ToolArgumentError
 from pipeline.tools.family import Context, Family, tool
 from pipeline.tools.store import JsonState
 
-DEVICE = r"\b(volume|louder|quieter|mute|muted|unmute|stop|pause|resume|music|playing)\b"
-DEVICE_CUE = r"\b(?:volume|louder|quieter|mute|muted|unmute)\b|^(?:please\s+)?(?:stop|pause|resume)\b"
+# What people say when they want it louder, quieter or silent without naming the volume: the
+# sound's direction ("turn it up", "bring the music down"), how it is ("too loud", "I can't hear
+# it"), or a one-word order ("hush", "silence").
+_IT = r"(?:it|this|that|the\s+(?:sound|music|radio|speaker|song|volume|telly|tv))"
+LOUDER = (
+    rf"\b(?:louder|turn\s+{_IT}\s+up|turn\s+up\s+{_IT}|bring\s+{_IT}\s+up|pump\s+{_IT}\s+up|"
+    r"can'?t\s+hear|cannot\s+hear|too\s+(?:quiet|soft|low))\b"
+)
+QUIETER = (
+    rf"\b(?:quieter|softer|turn\s+{_IT}\s+down|turn\s+down\s+{_IT}|bring\s+{_IT}\s+down|"
+    r"keep\s+it\s+down|too\s+loud|so\s+loud|(?:hurting|hurts)\s+my\s+ears)\b"
+)
+SILENCE = (
+    r"^(?:please\s+)?(?:silence|hush|shush)\b|^(?:please\s+)?quiet(?:\s+(?:down|now|please))?\W*$|\b(?:silence|quiet)\s+please\b|\bbe\s+quiet\b|"
+    r"\bturn\s+(?:the\s+sound|the\s+speaker|the\s+volume)\s+off\b"
+)
+DEVICE = (
+    r"\b(volume|louder|quieter|mute|muted|unmute|stop|pause|resume|music|playing)\b"
+    rf"|{LOUDER}|{QUIETER}|{SILENCE}"
+)
+DEVICE_CUE = (
+    r"\b(?:volume|louder|quieter|mute|muted|unmute)\b|^(?:please\s+)?(?:stop|pause|resume)\b"
+    r"|^(?:is|are)\b.*\b(?:playing|muted)\b"
+    rf"|{LOUDER}|{QUIETER}|{SILENCE}"
+)
+_STEP, _BIG = 10, 25
+
+
+def plain_volume(text: str) -> dict[str, Any] | None:
+    """The volume as the words state it: a level ("volume to 40", "turn it up to 70") or a change
+    ("turn it up a bit": +10, "much louder": +25, "down by 20": -20)."""
+    level = re.search(r"\b(?:to|at)\s+(\d{1,3})(?:\s*(?:percent|%))?\b", text, re.I)
+    if level and re.search(rf"\bvolume\b|{LOUDER}|{QUIETER}", text, re.I):
+        return {"level": int(level.group(1))}
+    down = re.search(QUIETER, text, re.I) or re.search(
+        r"\bvolume\s+down\b|\blower\b|\bdecrease\b", text, re.I
+    )
+    up = re.search(LOUDER, text, re.I) or re.search(r"\bvolume\s+up\b|\braise\b|\bincrease\b", text, re.I)
+    if bool(up) == bool(down):
+        return None
+    by = re.search(r"\bby\s+(\d{1,3})\b", text, re.I)
+    size = int(by.group(1)) if by else _BIG if re.search(r"\b(?:a lot|much|way)\b", text, re.I) else _STEP
+    return {"change": size if up else -size}
+
+
+def plain_mute(text: str) -> dict[str, Any] | None:
+    """Mute or unmute as the words state it ("unmute", "mute the speaker", "hush", "silence please")."""
+    if re.search(r"\bunmute\b", text, re.I):
+        return {"muted": False}
+    if re.search(rf"\bmute\b|{SILENCE}", text, re.I):
+        return {"muted": True}
+    return None
 
 
 class Device(Family):
@@ -26,7 +77,7 @@ class Device(Family):
         Tier.READ,
         cue=DEVICE_CUE,
         topic=DEVICE,
-        verbs=r"^(is|are|what)\b.*\b(volume|muted|playing)\b",
+        verbs=r"^(is|are|what)\b.*\b(volume|muted|playing)\b|^(?:is|are)\b.*\btoo\s+(?:loud|quiet)\b",
     )
     def device_state(self, a: dict[str, Any]) -> ToolResult:
         s = self.device.read()
@@ -34,14 +85,15 @@ class Device(Family):
 
     @tool(
         "mute",
-        "mute or unmute the speaker",
+        "mute or unmute the speaker: silence it, make it quiet",
         Tier.ACT,
         {"muted": {"type": "boolean"}},
         verb="mute",
         cue=DEVICE_CUE,
         topic=DEVICE,
-        verbs=r"\b(un)?mute\b",
+        verbs=rf"\b(un)?mute\b|{SILENCE}",
         example=("unmute", {"muted": False}),
+        plain=plain_mute,
     )
     def mute(self, a: dict[str, Any]) -> ToolResult:
         muted = bool(a.get("muted", True))
@@ -50,18 +102,25 @@ class Device(Family):
 
     @tool(
         "set_volume",
-        "set the speaker volume 0-100",
+        "set the speaker volume 0-100, or turn it up or down by a step: louder, quieter, too loud",
         Tier.ACT,
-        {"level": {"type": "integer"}},
-        ("level",),
+        {"level": {"type": "integer"}, "change": {"type": "integer"}},
         verb="change the volume",
         cue=DEVICE_CUE,
         topic=DEVICE,
-        verbs=r"\b(volume|louder|quieter)\b",
+        verbs=rf"\b(volume|louder|quieter)\b|{LOUDER}|{QUIETER}",
         example=("turn it up to 70", {"level": 70}),
+        plain=plain_volume,
     )
     def set_volume(self, a: dict[str, Any]) -> ToolResult:
-        level = int(a["level"])
+        if "level" not in a and "change" not in a:
+            raise ToolArgumentError(
+                "say a volume level or how much to change it", "e.g. level=40 or change=-10"
+            )
+        if "level" in a:
+            level = int(a["level"])
+        else:
+            level = max(0, min(100, int(self.device.read()["volume"]) + int(a["change"])))
         if not 0 <= level <= 100:
             raise ToolArgumentError("volume is 0 to 100", "e.g. level=40")
         self.device.update(lambda s: s.update(volume=level, muted=False))

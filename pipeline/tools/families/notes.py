@@ -10,7 +10,7 @@ from pipeline.tools.family import Context, Family, S, tool
 from pipeline.tools.store import JsonState
 
 NOTES = r"\b(notes?|jot)\b"
-NOTE_CUE = r"\bnotes?\b"
+NOTE_CUE = r"\bnotes?\b|\bjot\b|\bwrite (?:that|this|it) down\b"
 
 
 class Notes(Family):
