@@ -101,6 +101,10 @@ class VoiceIdConfig(_Strict):
     # one stranger named in `twin bench identity`). Privacy first: "clean" until that is 0.
     # Permissions always use the strict check (both rules).
     naming: Literal["clean", "normalised"] = "clean"
+    # Learn from turns: a named speaker's turn that passes the strict check (and enough clean speech,
+    # one voice, nearer this person than anyone else or Twin, never during Twin's playback) joins
+    # their profile, at most 6 turns kept (voice/speakers/adaptation.py).
+    adapt: bool = True
 
     def ecapa_path(self, data_dir: Path) -> Path:
         """Where the ECAPA files are looked for: `ecapa_dir`, else DATA_DIR/models/spkrec-ecapa-voxceleb."""

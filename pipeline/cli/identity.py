@@ -39,6 +39,13 @@ def register(sub, common, bench_sub) -> None:
         "else owner for the first voice enrolled and adult after that)",
     )
     p.add_argument("--force", action="store_true", help=_FORCE_HELP)
+    p.add_argument(
+        "--accept-weak",
+        action="store_true",
+        help="store the profile even when its quality verdict is weak (too little speech, recordings "
+        "that disagree, or a voice close to another); without it a weak profile is refused (exit 2, "
+        "enrol_more_speech) and nothing is stored",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_enroll)
 
@@ -106,7 +113,13 @@ def cmd_enroll(cfg: TwinConfig, args: argparse.Namespace) -> int:
     t1 = time.monotonic()
     previous_owners = registry.owner_names()
     profile = registry.enroll(
-        args.name, clips, baseline, replace=not args.add, role=args.role, force=args.force
+        args.name,
+        clips,
+        baseline,
+        replace=not args.add,
+        role=args.role,
+        force=args.force,
+        require_quality=not args.accept_weak,
     )
     enrol_s = time.monotonic() - t1
     speech = sum(c.duration for c in clips)
@@ -118,6 +131,7 @@ def cmd_enroll(cfg: TwinConfig, args: argparse.Namespace) -> int:
         "audio_seconds": round(speech, 1),
         "enrol_seconds": round(enrol_s, 2),
         "total_seconds": round(time.monotonic() - t0, 2),
+        "quality": profile.quality,
     }
     if args.json:
         print(json.dumps(out))
@@ -130,10 +144,29 @@ def cmd_enroll(cfg: TwinConfig, args: argparse.Namespace) -> int:
         for name in previous_owners:
             if name != profile.name and profile.role == "owner":
                 print(f"  {name} is now an adult (one owner per household)")
-        if len(profile.embeddings) < 3:
+        print(f"  voice quality: {_quality_line(profile.quality)}")
+        if profile.quality and not profile.quality.get("ok", True):
+            print(
+                f"  kept as asked (--accept-weak), but say a few more sentences: record them and add "
+                f"them with `twin enroll {profile.name} more.wav --add`"
+            )
+        elif len(profile.embeddings) < 3:
             print("  tip: three or more recordings make identification more reliable")
     comps.close()
     return 0
+
+
+def _quality_line(quality: dict) -> str:
+    """The stored quality verdict (voice.speakers.quality.EnrolQuality.to_json()) in one line."""
+    if not quality:
+        return "not assessed (enrolled before quality checks)"
+    parts = [f"{quality['speech_seconds']:.1f} s of speech in {quality['recordings']} recording(s)"]
+    if quality.get("consistency") is not None:
+        parts.append(f"recordings agree {quality['consistency']:.2f}")
+    if quality.get("separation") is not None:
+        parts.append(f"{quality['separation']:+.2f} clear of {quality['closest']}")
+    verdict = "good" if quality.get("ok") else "weak (" + ", ".join(quality.get("reasons", [])) + ")"
+    return f"{verdict}: " + ", ".join(parts)
 
 
 def _registry(cfg: TwinConfig):
@@ -160,6 +193,8 @@ def cmd_speakers_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
             "backend": p.backend,
             "enrolled": datetime.fromtimestamp(p.created).isoformat(timespec="seconds"),
             "updated": datetime.fromtimestamp(p.updated).isoformat(timespec="seconds"),
+            "quality": p.quality,
+            "learned_turns": sum(1 for r in p.samples if r.get("origin") == "turn"),
         }
         for p in reg.profiles.values()
     ]
@@ -171,10 +206,12 @@ def cmd_speakers_list(cfg: TwinConfig, args: argparse.Namespace) -> int:
         print("No voices enrolled. Enrol one with `twin enroll NAME a.wav b.wav c.wav`.")
     else:
         for r in rows:
+            learned = f" ({r['learned_turns']} from confirmed turns)" if r["learned_turns"] else ""
             print(
-                f"{r['name']:20} {r['role']:6} {r['recordings']} recordings  threshold {r['threshold']:.3f}  "
-                f"updated {r['updated']}"
+                f"{r['name']:20} {r['role']:6} {r['recordings']} recordings{learned}  "
+                f"threshold {r['threshold']:.3f}  updated {r['updated']}"
             )
+            print(f"{'':20} voice quality: {_quality_line(r['quality'])}")
         if not reg.owner_names():
             print("No owner: make someone the owner with `twin speakers role NAME owner`.")
     return 0

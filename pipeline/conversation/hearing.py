@@ -6,6 +6,8 @@ the estimate. A failure here costs the turn only the hint: the reply goes on in 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -16,6 +18,8 @@ from persona.style import StylePolicy, TurnStyle
 from pipeline.config import TwinConfig
 from voice.audio import AudioClip
 from voice.capabilities import EmotionEstimate
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class HeardVoice:
     voices: int = 1  # voices heard lately (others may be listening)
     # the pitch movement at the utterance's end (semitones; None: not measured): a spoken question
     final_rise_st: float | None = None
+    # the utterance's voice embedding (voice.capabilities.SpeechEmbedding), for adapt(); None: not heard
+    embedding: Any = None
 
 
 class Hearing:
@@ -93,4 +99,28 @@ class Hearing:
         identity = SpeakerIdentity(name if known else None, known or bool(self.c.speakers.names()))
         rise = getattr(signals.features, "final_rise_st", math.nan)
         rise = float(rise) if math.isfinite(rise) else None
-        return HeardVoice(identity, self.style.for_turn(emotion, voices), emotion, voices, rise)
+        style = self.style.for_turn(emotion, voices)
+        return HeardVoice(identity, style, emotion, voices, rise, signals.embedding)
+
+    def adapt(self, heard: HeardVoice, audio: AudioClip) -> None:
+        """Once the turn's end is confirmed: let the named speaker's profile learn from this turn,
+        on the identity worker, if it passes every guard (SpeakerRegistry.adapt_from_turn: the
+        strict check included). The session never calls it for a turn begun over Twin's playback or
+        in its echo tail. Never fails a turn: a failure is only logged."""
+        name = heard.identity.name
+        ident = self.cfg.identity
+        if not (name and heard.embedding is not None and ident.speakers and ident.adapt):
+            return
+        registry = self.c.speakers
+        # A thread future, not the loop's: it may finish after a one-turn command's loop has closed.
+        job = self.c.pools.identity.submit(registry.adapt_from_turn, name, heard.embedding, audio)
+
+        def done(f: concurrent.futures.Future) -> None:
+            if f.cancelled():
+                return
+            if (exc := f.exception()) is not None:
+                log.warning("learning %s's voice from a turn failed: %s", name, exc)
+            elif f.result().added:
+                log.info("learned from a confirmed turn of %s's: %s", name, f.result().to_json())
+
+        job.add_done_callback(done)

@@ -27,7 +27,9 @@ from voice.speakers import (
     EnrolAlreadyKnownError,
     EnrolInconsistentError,
     EnrolNameTakenError,
+    EnrolNeedsMoreSpeechError,
     EnrolNoSpeechError,
+    EnrolNotSpeechError,
     EnrolSyntheticVoiceError,
     EnrolTooShortError,
     EnrolTwoVoicesError,
@@ -36,6 +38,7 @@ from voice.speakers import (
     SpeakerRegistry,
     SpeechEmbedding,
 )
+from voice.speakers.quality import EnrolQuality
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,10 @@ READ_SENTENCES = (
 class VoiceEnrolment:
     """One enrolment by voice. Each utterance is checked as it comes (speech, length, one voice, not
     Twin's own voice): a bad one is asked for again with the reason; Twin's own voice ends it.
-    Enough is at least `MIN_UTTERANCES` utterances and `MIN_SECONDS` of speech.
+    Enough is at least `MIN_UTTERANCES` utterances and `MIN_SECONDS` of speech, and then a good
+    quality verdict (voice/speakers/quality.py: net speech, recordings that agree, a voice apart from
+    the others): while it is weak, another sentence is asked for, with why, up to `MAX_UTTERANCES`;
+    still weak then, nothing is stored and the person is told why.
 
     By voice, a name that is already enrolled is only re-enrolled when the new utterances sound like
     that person (they are added to the profile); a voice already enrolled under another name is
@@ -197,6 +203,7 @@ class VoiceEnrolment:
     MIN_UTTERANCES = 3
     MIN_SECONDS = 8.0
     MAX_RETRIES = 4  # bad utterances in a row before giving up
+    MAX_UTTERANCES = len(READ_SENTENCES)  # accepted utterances before a weak voice is given up on
 
     def __init__(self, registry: SpeakerRegistry, name: str, role: str | None = None) -> None:
         self.registry = registry
@@ -208,6 +215,7 @@ class VoiceEnrolment:
         self.clips: list[tuple[AudioClip, str]] = []  # the accepted utterances and their text
         self._next = 0
         self._retries = 0
+        self.quality: EnrolQuality | None = None  # the verdict once there is enough speech
 
     @property
     def speech_seconds(self) -> float:
@@ -243,7 +251,7 @@ class VoiceEnrolment:
                 "I can only learn a real person's voice.",
                 "speak yourself, not a recording or text-to-speech",
             ) from None
-        except (EnrolNoSpeechError, EnrolTooShortError, EnrolTwoVoicesError) as exc:
+        except (EnrolNoSpeechError, EnrolNotSpeechError, EnrolTooShortError, EnrolTwoVoicesError) as exc:
             self._retries += 1
             reason = _spoken_reason(exc)
             if self._retries > self.MAX_RETRIES:
@@ -252,9 +260,13 @@ class VoiceEnrolment:
         self._retries = 0
         self.embeddings.append(emb)
         self.clips.append((clip, text))
-        if self.enough:
-            return None
-        return f"Thanks. One more, please: {self._sentence()}"
+        if not self.enough:
+            return f"Thanks. One more, please: {self._sentence()}"
+        self.quality = self.registry.enrolment_quality(self.name, self.embeddings, self.existing is None)
+        if self.quality.ok or len(self.embeddings) >= self.MAX_UTTERANCES:
+            return None  # finish() stores it, or says why it cannot
+        why = " ".join(self.quality.problems())
+        return f"Thanks. I need a little more. {why} Please say: {self._sentence()}"
 
     def _baseline(self) -> dict[str, float] | None:
         """The speaker's usual prosody (emotion is judged against it); None keeps an old one."""
@@ -292,13 +304,26 @@ class VoiceEnrolment:
             replace = False  # the same person again: the new utterances join the old ones
         try:
             profile = self.registry.enroll_embeddings(
-                self.name, self.embeddings, self._baseline(), replace=replace, role=self.role
+                self.name,
+                self.embeddings,
+                self._baseline(),
+                replace=replace,
+                role=self.role,
+                require_quality=True,
             )
         except EnrolInconsistentError as exc:
             raise EnrolInconsistentError(
                 "Those sentences didn't all sound like the same person, so I couldn't learn the voice. "
                 "Let's try again with just you speaking.",
                 exc.hint,
+            ) from None
+        except EnrolNeedsMoreSpeechError as exc:
+            problems = " ".join(exc.quality.problems()) if exc.quality is not None else ""
+            raise EnrolNeedsMoreSpeechError(
+                f"I still don't have a clear enough recording of your voice, so I haven't learned it. "
+                f"{problems} Let's try again another time, somewhere quiet.",
+                exc.hint,
+                exc.quality,
             ) from None
         except SpeakerNameError as exc:
             raise SpeakerNameError(f"I can't use {self.name} as a name. {exc.message}", exc.hint) from None
@@ -314,6 +339,8 @@ def _baseline_of(clips: list[tuple[AudioClip, str]]) -> dict[str, float]:
 def _spoken_reason(exc: SpeakerError) -> str:
     if isinstance(exc, EnrolTwoVoicesError):
         return "I heard more than one voice there. I need just you, with nobody else talking."
+    if isinstance(exc, EnrolNotSpeechError):
+        return "That sounded like music or noise, not speech. I need just your voice, with nothing playing."
     if isinstance(exc, EnrolTooShortError):
         return "That was a bit short. I need a full sentence."
     return "I didn't hear any speech."

@@ -21,6 +21,7 @@ from voice.emotion import load_emotion_model
 from voice.listener import VoiceListener
 from voice.onnx_runtime import pick_ort_providers
 from voice.speakers import ResemblyzerEmbedder, SpeakerRegistry, twin_voice_references
+from voice.speakers.net_speech import NetSpeech
 from voice.tts import PiperTts
 from voice.vad import SileroVad
 from voice.vocabulary import VocabularyPrompt
@@ -140,7 +141,10 @@ class Components:
             embedder = ResemblyzerEmbedder(self.cfg.models.device)
         directory = self.cfg.data_path / "speakers"
         refs = twin_voice_references(self.tts, embedder, self.cfg.data_path / "cache")
-        registry = SpeakerRegistry(directory, embedder, refs)
+        # Its own VAD (the live stream's keeps its state): hears no speech in music or noise.
+        vad_path = self.resolved("vad").path
+        speech = NetSpeech(lambda: SileroVad(vad_path, ["CPUExecutionProvider"]))
+        registry = SpeakerRegistry(directory, embedder, refs, speech_detector=speech)
         registry.naming = ident.naming
         return registry
 

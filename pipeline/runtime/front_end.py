@@ -112,14 +112,14 @@ class FrontEnd:
                     on_turn(result)
 
         def start(
-            audio: AudioClip, endpoint: Endpoint, tr: Transcript | None = None
+            audio: AudioClip, endpoint: Endpoint, tr: Transcript | None = None, over_playback: bool = False
         ) -> asyncio.Task[TurnResult]:
             nonlocal user_db
             user_db = speech_level_db(audio.samples)
             if wake is not None and wake.by_name and not free:
-                turn = self._named_turn(wake, audio, endpoint, sink, tr)
+                turn = self._named_turn(wake, audio, endpoint, sink, tr, over_playback)
             else:
-                turn = twin.voice_turn(audio, endpoint, sink, transcript=tr)
+                turn = twin.voice_turn(audio, endpoint, sink, transcript=tr, over_playback=over_playback)
             task = asyncio.create_task(turn)  # type: ignore[arg-type]
             task.add_done_callback(done)
             pending.append(task)
@@ -227,7 +227,7 @@ class FrontEnd:
                     else:
                         twin.interrupt(current, sink)  # type: ignore[arg-type]
                         log.add("interrupted", position)
-                        current = start(out.audio, Endpoint(out), tr)
+                        current = start(out.audio, Endpoint(out), tr, over_playback=True)
                 elif overlap is not None:
                     pass  # over Twin's reply: no early turn until we know it is one
                 elif isinstance(out, Utterance) and after_reply:
@@ -240,7 +240,7 @@ class FrontEnd:
                     else:
                         if wake is not None:
                             wake.taken()
-                        current = start(out.audio, Endpoint(out), tr)
+                        current = start(out.audio, Endpoint(out), tr, over_playback=True)
                 elif after_reply:
                     pass  # no early turn until the words show it is not Twin's own echo
                 elif isinstance(out, SpeechPaused) and not twin.naive and frame.arrival_t is not None:
@@ -280,7 +280,7 @@ class FrontEnd:
                     if why := self._not_a_turn(tr, tail, user_db, after_reply=overlap is None):
                         log.add("ignored", position, why=why)
                     else:
-                        start(tail.audio, Endpoint(tail), tr)
+                        start(tail.audio, Endpoint(tail), tr, over_playback=True)
             for task in pending:
                 with contextlib.suppress(asyncio.CancelledError):
                     if on_error is None:
@@ -316,7 +316,13 @@ class FrontEnd:
             self.log.add("resumed", position, why=why)
 
     async def _named_turn(
-        self, wake: WakeGate, audio: AudioClip, endpoint: Endpoint, sink: Sink, tr: Transcript | None
+        self,
+        wake: WakeGate,
+        audio: AudioClip,
+        endpoint: Endpoint,
+        sink: Sink,
+        tr: Transcript | None,
+        over_playback: bool = False,
     ) -> TurnResult | None:
         """The spoken-name wake: a turn only when the words begin with the name; otherwise nothing
         of it is kept (no trace, history or memory) and only the fact is logged."""
@@ -330,5 +336,5 @@ class FrontEnd:
             return None
         self.log.add("wake", wake.position, by="name")
         return await self.twin.voice_turn(
-            audio, endpoint, sink, transcript=dataclasses.replace(tr, text=rest)
+            audio, endpoint, sink, transcript=dataclasses.replace(tr, text=rest), over_playback=over_playback
         )

@@ -186,11 +186,13 @@ class Twin:
         speak: bool = True,
         extra: dict | None = None,
         transcript: Transcript | None = None,
+        over_playback: bool = False,
     ) -> TurnResult:
         """ASR (unless the front end already has the `transcript`), then the reply. With an
         undecided `endpoint` (a pause, not yet the end of the turn) everything runs ahead, but no
         reply is released until the endpoint is confirmed; if the user speaks on, the live loop
-        cancels this turn and it leaves no trace."""
+        cancels this turn and it leaves no trace. `over_playback`: begun over Twin's playback or in
+        its echo tail (the speaker's profile never learns from such a turn)."""
         rec = self._recorder("voice")
         endpoint.on_confirm(
             lambda u: rec.emit(
@@ -210,6 +212,8 @@ class Twin:
             rec.emit(Notice, code=code, message=message)
 
         heard = await self.hearing.conclude(pending, tr.text, tr.language, notify)
+        if heard.identity.name and not over_playback:  # a confirmed speaker's profile learns from it
+            endpoint.on_confirm(lambda _u: self.hearing.adapt(heard, audio))
         extra = (extra or {}) | {"voice_id_wait_ms": round((time.monotonic() - t_asr) * 1000, 1)}
         if pending is not None and heard.style is not None:
             e = heard.emotion

@@ -14,10 +14,12 @@ through rooms, noise and phone lines; profiles from before keep the raw-cosine r
 
 The parts: the two speaker encoders (resemblyzer_encoder, ecapa_encoder), the profile store
 (profiles), household roles (roles), enrolment, calibration, the cohort, Twin's own voice
-(twin_voice), and the registry that joins them. Callers import from here.
+(twin_voice), the quality verdict on a profile (quality), learning from confirmed turns
+(adaptation), and the registry that joins them. Callers import from here.
 """
 
 from ..capabilities import EmbedderDescriptor, SpeakerEmbedder, SpeakerMatch, SpeechEmbedding
+from .adaptation import Adaptation
 from .calibration import IMPOSTOR_PAIR_DEFAULT, SAME_VOICE_DEFAULT, calibrate_threshold
 from .cohort import Cohort, default_cohort
 from .ecapa_encoder import ECAPA_BACKEND, ECAPA_FILES, ECAPA_HUB_ID, EcapaEmbedder, missing_ecapa_files
@@ -26,7 +28,9 @@ from .errors import (
     EnrolAlreadyKnownError,
     EnrolInconsistentError,
     EnrolNameTakenError,
+    EnrolNeedsMoreSpeechError,
     EnrolNoSpeechError,
+    EnrolNotSpeechError,
     EnrolSyntheticVoiceError,
     EnrolTooShortError,
     EnrolTwoVoicesError,
@@ -38,6 +42,7 @@ from .errors import (
     UnknownSpeakerError,
 )
 from .profiles import EMBEDDER_SETTINGS, PROFILE_VERSION, SpeakerProfile
+from .quality import EnrolQuality
 from .registry import SpeakerRegistry, Verification
 from .resemblyzer_encoder import ResemblyzerEmbedder
 from .roles import GUEST, ROLES, UNKNOWN
@@ -57,13 +62,17 @@ __all__ = [
     "ROLES",
     "SAME_VOICE_DEFAULT",
     "UNKNOWN",
+    "Adaptation",
     "Cohort",
     "EcapaEmbedder",
     "EmbedderDescriptor",
     "EnrolAlreadyKnownError",
     "EnrolInconsistentError",
+    "EnrolQuality",
     "EnrolNameTakenError",
+    "EnrolNeedsMoreSpeechError",
     "EnrolNoSpeechError",
+    "EnrolNotSpeechError",
     "EnrolSyntheticVoiceError",
     "EnrolTooShortError",
     "EnrolTwoVoicesError",

@@ -19,6 +19,25 @@ class EnrolTooShortError(SpeakerError):
     code = "enrol_too_short"
 
 
+class EnrolNotSpeechError(SpeakerError):
+    """Sound, but not speech: music, a tone, noise (the speech detector finds almost no speech in
+    it, though the clip is not silent)."""
+
+    code = "enrol_not_speech"
+
+
+class EnrolNeedsMoreSpeechError(SpeakerError):
+    """The recordings are each usable but together make a weak profile (too little speech, clips
+    that disagree, or a voice too close to another known one): nothing was stored. `quality` is
+    the verdict (quality.EnrolQuality) that says why."""
+
+    code = "enrol_more_speech"
+
+    def __init__(self, message: str, hint: str = "", quality=None) -> None:
+        super().__init__(message, hint)
+        self.quality = quality
+
+
 class EnrolTwoVoicesError(SpeakerError):
     code = "enrol_two_voices"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.durable import atomic_write_text
+from models.durable import atomic_write_text, lock_path, locked
 
 from .ecapa_encoder import ECAPA_BACKEND
 from .errors import UnknownSpeakerError
@@ -54,6 +54,13 @@ class SpeakerProfile:
     cohort: str = ""
     # With the normalised rule, the raw cosine must also reach this (calibration.degraded_cosine_floor).
     cosine_floor: float = 0.0
+    # Per stored embedding, aligned with `embeddings`: {"origin": "enrol" | "turn", "speech_s": net
+    # seconds of speech or None, "at": unix time}. Shorter in older files: the rest are enrolment
+    # clips of unknown length. "turn" entries were added from turns whose speaker was confirmed
+    # (SpeakerRegistry.adapt_from_turn), at most adaptation.MAX_TURN_SAMPLES of them.
+    samples: list[dict] = field(default_factory=list)
+    # The last quality verdict (quality.EnrolQuality.to_json()); {} in older files.
+    quality: dict = field(default_factory=dict)
 
     @property
     def centroid(self) -> np.ndarray:
@@ -121,17 +128,35 @@ class ProfileStore:
         np.asarray(profile.embeddings, np.float32).reshape(len(profile.embeddings), -1)
         if len(profile.degraded) > len(profile.embeddings):
             raise ValueError("more degraded clip lists than enrolment clips")
+        if len(profile.samples) > len(profile.embeddings):
+            raise ValueError("more sample records than embeddings")
         return profile
 
-    def write(self, profile: SpeakerProfile) -> None:
+    @staticmethod
+    def read_file(path: Path) -> SpeakerProfile:
+        """One profile as it is on disk now (adaptation compares it with the one in memory)."""
+        return ProfileStore._read(path)
+
+    def write(self, profile: SpeakerProfile, lock: bool = True) -> None:
+        """Atomically, under the profile file's cross-process lock (`lock=False`: the caller holds
+        it, as adaptation does for its read-compare-write)."""
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
-        atomic_write_text(self.path(profile.name), json.dumps(asdict(profile)))
+        path = self.path(profile.name)
+        if not lock:
+            atomic_write_text(path, json.dumps(asdict(profile)))
+            return
+        with locked(path, f"{profile.name}'s voice profile"):
+            atomic_write_text(path, json.dumps(asdict(profile)))
 
     def delete(self, name: str) -> None:
-        """Forget the profile stored under exactly this name, file and all."""
-        self.path(name).unlink(missing_ok=True)
-        self.profiles.pop(name, None)
+        """Forget the profile stored under exactly this name, file and all (under the file's lock:
+        an adaptation in flight finds it gone and writes nothing)."""
+        path = self.path(name)
+        with locked(path, f"{name}'s voice profile"):
+            path.unlink(missing_ok=True)
+            self.profiles.pop(name, None)
+        lock_path(path).unlink(missing_ok=True)  # its name says whose it was
 
     def names(self) -> list[str]:
         return sorted(self.profiles)

@@ -4,18 +4,25 @@ verification itself."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from models.durable import StoreBusyError, locked
+
 from ..capabilities import SpeakerEmbedder, SpeakerMatch, SpeechEmbedding
 from ..clip import AudioClip
+from . import adaptation as ad
+from .adaptation import Adaptation
 from .calibration import same_voice_threshold
 from .cohort import Cohort, default_cohort
-from .enrolment import MIN_SPEECH_SECONDS, Enrolment
+from .enrolment import MIN_SPEECH_SECONDS, MIN_SPEECH_SHARE, Enrolment
+from .errors import UnknownSpeakerError
 from .profiles import ProfileStore, SpeakerProfile
+from .quality import EnrolQuality
 from .roles import UNKNOWN, Household
 from .twin_voice import TwinVoice
 from .vectors import two_voice_score, unit
@@ -50,10 +57,13 @@ class SpeakerRegistry:
         min_speech_seconds: float = MIN_SPEECH_SECONDS,
         two_voice_limit: float = 0.2,
         cohort: Cohort | None = None,
+        speech_detector: Callable[[AudioClip], float] | None = None,
     ) -> None:
         """`cohort`: the voices scores are normalised against; by default (cohort.default_cohort)
         the shipped real-speech windows, espeak-ng voices and Twin's own, built on first use and
-        cached in the data directory's cache/ folder beside `directory`."""
+        cached in the data directory's cache/ folder beside `directory`. `speech_detector`: the
+        seconds of speech in a clip as a neural VAD hears them (net_speech.NetSpeech); with it,
+        enrolment refuses music and noise, and net speech is counted by it."""
         # Which rule names a voice ("normalised": cohort-normalised scores with thresholds from
         # degraded enrolment; "clean": the raw-cosine rule). Twin's config sets it (identity.naming).
         self.naming = "normalised"
@@ -70,7 +80,9 @@ class SpeakerRegistry:
             min_speech_seconds,
             two_voice_limit,
             cohort=lambda: self.cohort,
+            speech_detector=speech_detector,
         )
+        self._adapt_lock = threading.Lock()
         self._model_stats: dict[str, tuple[str, float, tuple[float, float]]] = {}
         self._recalibrated: set[tuple[str, float]] = set()
 
@@ -102,6 +114,10 @@ class SpeakerRegistry:
     @property
     def two_voice_limit(self) -> float:
         return self.enrolment.two_voice_limit
+
+    @property
+    def speech_detector(self) -> Callable[[AudioClip], float] | None:
+        return self.enrolment.speech_detector
 
     @property
     def profiles(self) -> dict[str, SpeakerProfile]:
@@ -149,13 +165,16 @@ class SpeakerRegistry:
         replace: bool = True,
         role: str | None = None,
         force: bool = False,
+        require_quality: bool = False,
     ) -> SpeakerProfile:
         """Enrol (or re-enrol, replacing the old voice unless `replace` is False) from several clips.
 
         `role` ("owner" | "adult" | "child") defaults to the person's current role on re-enrolment,
         else owner for the first voice enrolled and adult after that. Making someone the owner while
-        another is enrolled raises OwnerExistsError unless `force` (the other becomes an adult)."""
-        return self.enrolment.enroll(name, clips, baseline, replace, role, force)
+        another is enrolled raises OwnerExistsError unless `force` (the other becomes an adult).
+        The profile carries its quality verdict (`profile.quality`, quality.py); with
+        `require_quality` a weak one is refused with EnrolNeedsMoreSpeechError and nothing stored."""
+        return self.enrolment.enroll(name, clips, baseline, replace, role, force, require_quality)
 
     def enroll_embeddings(
         self,
@@ -165,10 +184,78 @@ class SpeakerRegistry:
         replace: bool = True,
         role: str | None = None,
         force: bool = False,
+        require_quality: bool = False,
     ) -> SpeakerProfile:
         """enroll() from clips already passed through check_clip() (enrolment by voice checks each
         utterance as it comes, and does not embed it twice)."""
-        return self.enrolment.enroll_embeddings(name, embeddings, baseline, replace, role, force)
+        return self.enrolment.enroll_embeddings(
+            name, embeddings, baseline, replace, role, force, require_quality
+        )
+
+    def enrolment_quality(
+        self, name: str, embeddings: Sequence[SpeechEmbedding], replace: bool = True
+    ) -> EnrolQuality:
+        """The quality verdict enrolling these embeddings would give, without storing anything."""
+        return self.enrolment.assess(name, embeddings, replace)
+
+    # -- adaptation from confirmed turns (adaptation.py) -------------------------------------------
+    def adapt_from_turn(
+        self,
+        name: str,
+        embedding: SpeechEmbedding,
+        clip: AudioClip | None = None,
+        during_playback: bool = False,
+    ) -> Adaptation:
+        """Add a turn's voice to `name`'s profile when the turn passes every guard (adaptation.py):
+        not during Twin's playback, enough clean speech from one voice, nearer this profile than
+        any other enrolled voice or Twin's own, and accepted by the strict verification. `clip`
+        (the turn's audio) lets the speech detector count its speech. The write is atomic, under the
+        profile file's lock, and skipped when the file changed on disk since it was read (another
+        Twin process re-enrolled the person). Blocking: run it on the identity worker."""
+        if during_playback:
+            return Adaptation(name, ad.PLAYBACK)
+        try:
+            profile = self.get(name)
+        except UnknownSpeakerError:
+            return Adaptation(name, ad.UNKNOWN_SPEAKER)
+        name = profile.name
+        vector = unit(np.asarray(embedding.vector, np.float32))
+        if embedding.speech_seconds < ad.ADAPT_MIN_SPEECH_S or not np.any(vector):
+            return Adaptation(name, ad.SHORT)
+        speech = float(embedding.speech_seconds)
+        detector = self.enrolment.speech_detector
+        if clip is not None and detector is not None:
+            speech = detector(clip)
+            if speech < ad.ADAPT_MIN_SPEECH_S:
+                return Adaptation(name, ad.SHORT)
+            if speech < MIN_SPEECH_SHARE * embedding.speech_seconds:
+                return Adaptation(name, ad.NOT_SPEECH)
+        if two_voice_score(embedding.partials) > self.two_voice_limit:
+            return Adaptation(name, ad.TWO_VOICES)
+        scores = self.score_all(vector)
+        own = scores[name]
+        twin = self.synthetic_score(vector)
+        if twin >= self.synthetic_limit or twin >= own:
+            return Adaptation(name, ad.TWIN_VOICE)
+        if any(score >= own for other, score in scores.items() if other != name):
+            return Adaptation(name, ad.NEARER_OTHER)
+        if not self._decide(profile, own, self.normalised_all(vector), strict=True).accepted:
+            return Adaptation(name, ad.NOT_CONFIRMED)
+        path = self.store.path(name)
+        with self._adapt_lock:
+            try:
+                with locked(path, f"{name}'s voice profile", timeout_s=1.0):
+                    try:
+                        on_disk = ProfileStore.read_file(path)
+                    except (OSError, ValueError, TypeError):
+                        return Adaptation(name, ad.CHANGED)
+                    if on_disk.updated != profile.updated or self.profiles.get(name) is not profile:
+                        return Adaptation(name, ad.CHANGED)
+                    new, dropped = self.enrolment.add_turn_sample(profile, vector, speech)
+            except StoreBusyError:
+                return Adaptation(name, ad.BUSY)
+        turns = sum(1 for r in new.samples if r.get("origin") == "turn")
+        return Adaptation(name, ad.ADDED, turns, dropped)
 
     # -- household roles ---------------------------------------------------------------------------
     def set_role(self, name: str, role: str, force: bool = False) -> SpeakerProfile:
