@@ -121,6 +121,27 @@ class LlamaCppLlm:
                 chunks.close()  # type: ignore[union-attr]
 
 
+def side_context(llm: LlamaCppLlm, n_ctx: int, n_batch: int, what: str, hint: str) -> tuple[Any, Any]:
+    """A small llama.cpp context (and its batch) of its own over `llm`'s already loaded weights: the
+    planner's and the end-of-turn scorer's, so neither evicts the reply model's cached prompt."""
+    from llama_cpp import _internals
+    from llama_cpp import llama_cpp as native
+
+    llama = llm.model
+    params = native.llama_context_default_params()
+    params.n_ctx = n_ctx
+    params.n_batch = n_batch
+    params.n_ubatch = n_batch
+    params.n_threads = llama.n_threads
+    params.n_threads_batch = llama.n_threads_batch
+    try:
+        ctx = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
+        batch = _internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
+    except ValueError as exc:
+        raise ModelLoadError(f"cannot open {what} on '{llm.descriptor.name}': {exc}", hint) from None
+    return ctx, batch
+
+
 class LlamaPlannerModel:
     """The tool planner's model: schema-constrained, greedy generation on a small KV context of its
     own over the reply model's loaded weights (`llm.model._model`, shared, never loaded again), the
@@ -155,20 +176,13 @@ class LlamaPlannerModel:
         self._n_ctx = n_ctx
         self._n_batch = n_batch
         self.max_tokens = max_tokens
-        params = native.llama_context_default_params()
-        params.n_ctx = n_ctx
-        params.n_batch = n_batch
-        params.n_ubatch = n_batch
-        params.n_threads = llama.n_threads
-        params.n_threads_batch = llama.n_threads_batch
-        try:
-            self._ctx = _internals.LlamaContext(model=self._model, params=params, verbose=False)
-            self._batch = _internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
-        except ValueError as exc:
-            raise ModelLoadError(
-                f"cannot open the planner's context on '{llm.descriptor.name}': {exc}",
-                "free memory, or turn tools off (tools.enabled = false)",
-            ) from None
+        self._ctx, self._batch = side_context(
+            llm,
+            n_ctx,
+            n_batch,
+            "the planner's context",
+            "free memory, or turn tools off (tools.enabled = false)",
+        )
         template = llama.metadata.get("tokenizer.chat_template")
         if not template:
             raise ModelLoadError(
@@ -352,26 +366,16 @@ class LlamaTurnEndScorer:
         end_token: str = "<|im_end|>",
         also_ends: tuple[str, ...] = (".", "?", "!"),
     ) -> None:
-        from llama_cpp import _internals
-        from llama_cpp import llama_cpp as native
-
         llama = llm.model
         self._n_ctx = n_ctx
-        params = native.llama_context_default_params()
-        params.n_ctx = n_ctx
-        params.n_batch = n_ctx
-        params.n_ubatch = n_ctx
-        params.n_threads = llama.n_threads
-        params.n_threads_batch = llama.n_threads_batch
         self._model = llama._model
-        try:
-            self._ctx = _internals.LlamaContext(model=self._model, params=params, verbose=False)
-            self._batch = _internals.LlamaBatch(n_tokens=n_ctx, embd=0, n_seq_max=1, verbose=False)
-        except ValueError as exc:
-            raise ModelLoadError(
-                f"cannot open a turn-end context on '{llm.descriptor.name}': {exc}",
-                "turn the semantic end of turn off (endpointing.semantic = false) or free memory",
-            ) from None
+        self._ctx, self._batch = side_context(
+            llm,
+            n_ctx,
+            n_ctx,
+            "a turn-end context",
+            "turn the semantic end of turn off (endpointing.semantic = false) or free memory",
+        )
         ends = self._model.tokenize(end_token.encode(), add_bos=False, special=True)
         if len(ends) != 1:
             raise ModelLoadError(
