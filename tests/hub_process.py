@@ -4,11 +4,12 @@ with the end of the hub's log instead of hanging."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from conftest import ROOT
@@ -77,3 +78,20 @@ def twin_command(data: Path) -> list[str]:
     import sys
 
     return [sys.executable, "-m", "pipeline.cli.main", "--data-dir", str(data)]
+
+
+def log_waits(log) -> tuple[Callable[..., list[dict]], Callable[..., Awaitable[None]]]:
+    """For a hub run in the test's own process: `logged(event, **match)`, the log's records of that
+    event whose fields match, and `await wait_for(cond, timeout, what)`, which fails with the log's
+    last lines instead of hanging."""
+
+    def logged(event: str, **match) -> list[dict]:
+        return [r for r in log.lines if r["event"] == event and all(r.get(k) == v for k, v in match.items())]
+
+    async def wait_for(cond: Callable[[], object], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not cond():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}; log: {log.lines[-15:]}"
+            await asyncio.sleep(0.05)
+
+    return logged, wait_for

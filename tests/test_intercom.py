@@ -5,12 +5,12 @@ speaker writes a file that Twin's ASR then reads back."""
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 from conftest import fixture_path, normalize, require
+from hub_process import log_waits
 
 from bench.satellites import Satellite, free_port, satellite_available
 
@@ -118,14 +118,7 @@ def test_the_hub_says_it_on_the_named_device_only(cfg, components, tmp_path):
     (to_kitchen,) = sender.queue("Dinner is ready", "kitchen", "owner")
     (to_garage,) = sender.queue("The car is here", "garage", "owner")
 
-    def logged(event: str, **match) -> list[dict]:
-        return [r for r in log.lines if r["event"] == event and all(r.get(k) == v for k, v in match.items())]
-
-    async def wait_for(cond, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not cond():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}; log: {log.lines[-15:]}"
-            await asyncio.sleep(0.05)
+    logged, wait_for = log_waits(log)
 
     async def scenario() -> None:
         kitchen.start()

@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import fixture_path, normalize, require
+from hub_process import log_waits
 
 from bench.satellites import Satellite, free_port, satellite_available
 
@@ -93,14 +93,7 @@ def test_satellites_through_the_hub(hub_cfg, components, tmp_path):
     hub = Hub(hub_cfg, components, log=log, poll_s=0.2)
     connections: list[int] = []
 
-    def logged(event: str, **match) -> list[dict]:
-        return [r for r in log.lines if r["event"] == event and all(r.get(k) == v for k, v in match.items())]
-
-    async def wait_for(cond, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not cond():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}; log: {log.lines[-15:]}"
-            await asyncio.sleep(0.05)
+    logged, wait_for = log_waits(log)
 
     async def scenario() -> None:
         rogue = await _rogue_server(rogue_port, connections)

@@ -15,12 +15,12 @@ processes on 127.0.0.1 (their microphones play human recordings, their speakers 
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
 from conftest import fixture_path, normalize, require
+from hub_process import log_waits
 
 from bench.satellites import Satellite, free_port, satellite_available
 
@@ -92,14 +92,7 @@ def test_timer_rings_where_it_was_set_or_where_its_owner_last_spoke(hub_cfg, com
     clock = Clock(Context(hub_cfg.data_path, now))  # the same state the tools and the hub use
     heard: dict[str, str] = {}
 
-    def logged(event: str, **match) -> list[dict]:
-        return [r for r in log.lines if r["event"] == event and all(r.get(k) == v for k, v in match.items())]
-
-    async def wait_for(cond, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not cond():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}; log: {log.lines[-15:]}"
-            await asyncio.sleep(0.05)
+    logged, wait_for = log_waits(log)
 
     async def settled(sat: Satellite) -> int:
         """The size of what the satellite's speaker got, once no more audio arrives."""
