@@ -142,6 +142,17 @@ def side_context(llm: LlamaCppLlm, n_ctx: int, n_batch: int, what: str, hint: st
     return ctx, batch
 
 
+def reusable_prefix(cached: list[int], tokens: list[int]) -> int:
+    """How many of `tokens` a small context already holds (their common prefix with `cached`), less
+    the last prompt token, which is always evaluated again for its logits."""
+    keep = 0
+    for a, b in zip(cached, tokens, strict=False):
+        if a != b:
+            break
+        keep += 1
+    return min(keep, len(tokens) - 1)
+
+
 class LlamaPlannerModel:
     """The tool planner's model: schema-constrained, greedy generation on a small KV context of its
     own over the reply model's loaded weights (`llm.model._model`, shared, never loaded again), the
@@ -245,12 +256,7 @@ class LlamaPlannerModel:
         out: list[int] = []
         with self._lock:
             try:
-                keep = 0
-                for a, b in zip(self._cached, toks, strict=False):
-                    if a != b:
-                        break
-                    keep += 1
-                keep = min(keep, len(toks) - 1)  # the last prompt token is evaluated for its logits
+                keep = reusable_prefix(self._cached, toks)
                 self._ctx.kv_cache_seq_rm(-1, keep, -1)
                 self._cached = self._cached[:keep]
                 self.last_prompt_tokens, self.last_prompt_evaluated = len(toks), len(toks) - keep
@@ -401,12 +407,7 @@ class LlamaTurnEndScorer:
 
         toks = self.tokens(prompt)[-(self._n_ctx - 1) :]
         with self._lock:
-            keep = 0
-            for a, b in zip(self._cached, toks, strict=False):
-                if a != b:
-                    break
-                keep += 1
-            keep = min(keep, len(toks) - 1)  # the last token is evaluated again for its logits
+            keep = reusable_prefix(self._cached, toks)
             self._ctx.kv_cache_seq_rm(-1, keep, -1)
             self._batch.set_batch(toks[keep:], n_past=keep, logits_all=False)
             try:
