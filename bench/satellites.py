@@ -19,9 +19,11 @@ The microphone and speaker helpers are this module too (stdlib only, so the sate
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -49,7 +51,10 @@ def mic_main(wavs: list[Path], go: Path, marks: Path, gap: float, lead: float) -
     (the hub is connected), then for each recording `lead` s of silence, the recording, a mark with
     the time its last sample went out, and `gap` s of silence; then silence until killed."""
     out = sys.stdout.buffer
+    parent = os.getppid()
     while not go.exists():
+        if os.getppid() != parent:
+            return  # the satellite is gone before it was told to speak: nothing will ever read this
         time.sleep(0.05)
     silence = b"\0\0" * CHUNK
     t0 = time.monotonic()
@@ -155,8 +160,13 @@ class Satellite:
 
     def start(self) -> Satellite:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(
-            self.argv, stdout=subprocess.DEVNULL, stderr=self.log.open("wb"), env=env, cwd=str(ROOT)
+        self.proc = subprocess.Popen(  # its own process group: stopping it stops its mic and speaker
+            self.argv,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log.open("wb"),
+            env=env,
+            cwd=str(ROOT),
+            start_new_session=True,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # listening?
@@ -172,9 +182,15 @@ class Satellite:
     def begin(self) -> None:
         self.go.touch()
 
+    def _signal_group(self, sig: int) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+
     def kill(self) -> None:
+        """kill -9 of the satellite and its mic and speaker commands (one process group)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+            self._signal_group(signal.SIGKILL)
             self.proc.wait(5)
 
     def stop(self) -> None:
@@ -185,7 +201,9 @@ class Satellite:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        # the mic/snd commands are the satellite's children; it ends them as it exits
+        # the mic/snd commands are the satellite's children: a mic still waiting to be told to
+        # speak never writes, so it would never notice the satellite has gone
+        self._signal_group(signal.SIGTERM)
 
     def marks(self, which: str) -> list[dict[str, Any]]:
         path = self.mic_marks if which == "mic" else self.snd_marks
