@@ -83,6 +83,7 @@ def test_second_pass_rehears_only_short_unsure_text(components):
     pause = load_audio(fixture_path("speech_to_phrase_en/wav/pause.wav"))
     jfk = load_audio(fixture_path("faster_whisper_tests/jfk.flac"))
     silence = AudioClip(np.zeros(SAMPLE_RATE * 2, np.float32))
+    configured = asr.second_pass  # on by default: put back as it was
     try:
         asr.second_pass = SecondPass(base, max_seconds=4.0, below_logprob=0.0)  # every text is "unsure"
         asr.transcribe(pause)
@@ -98,4 +99,4 @@ def test_second_pass_rehears_only_short_unsure_text(components):
         asr.transcribe(pause)
         assert not asr.last_second_pass and base.last_logprob is None
     finally:
-        asr.second_pass = None
+        asr.second_pass = configured

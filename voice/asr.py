@@ -45,6 +45,10 @@ class PromptSource(Protocol):
 MAX_PROMPT_TOKENS = 223
 
 
+SECOND_PASS_MAX_S = 4.0  # only short commands are re-heard
+SECOND_PASS_BELOW = -0.4  # mean token log-probability; fixed before measuring, not tuned on a set
+
+
 @dataclass(frozen=True)
 class SecondPass:
     """Re-hear a short utterance with a larger model when the first result is unsure: only clips up
@@ -53,8 +57,8 @@ class SecondPass:
     higher log-probability is kept. Silence the first model's gates dropped is never re-heard."""
 
     asr: WhisperAsr
-    max_seconds: float = 4.0
-    below_logprob: float = -0.5
+    max_seconds: float = SECOND_PASS_MAX_S
+    below_logprob: float = SECOND_PASS_BELOW
 
 
 class WhisperAsr:
