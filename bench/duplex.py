@@ -43,6 +43,7 @@ from pipeline.runtime.echo import DOUBLE_TALK_DB, EchoStage
 from pipeline.runtime.endpointing import FRAME_S, Endpointer
 from voice.audio import SAMPLE_RATE, load_audio, read_samples, resample, speech_level_db
 from voice.capabilities import Prosody, Tts, Vad
+from voice.speakers.augment import synthetic_rir  # the one room model: enrolment's calibration uses it too
 from voice.vad import FRAME
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
@@ -257,15 +258,6 @@ def load_rooms(noise_dbfs: float = -55.0) -> tuple[list[np.ndarray], np.ndarray,
         level(rng.standard_normal(SAMPLE_RATE * 10).astype(np.float32), noise_dbfs, voiced_only=False),
         "synthetic (exponentially decaying noise, RT60 0.25/0.5 s)",
     )
-
-
-def synthetic_rir(rt60: float, rng: np.random.Generator, direct_ms: float = 2.0) -> np.ndarray:
-    """Polack's model: a direct path, then Gaussian noise decaying by 60 dB over `rt60`."""
-    n = int(rt60 * SAMPLE_RATE)
-    t = np.arange(n) / SAMPLE_RATE
-    rir = rng.standard_normal(n) * 10 ** (-3 * t / rt60) * 0.3
-    rir[int(direct_ms / 1000 * SAMPLE_RATE)] = 1.0
-    return unit_energy(rir)
 
 
 def humans() -> list[tuple[str, np.ndarray]]:
