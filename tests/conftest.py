@@ -77,6 +77,20 @@ def components(cfg):
     comps.close()
 
 
+@pytest.fixture(scope="session")
+def stereo():
+    """The two channels of a real two-person recording (faster-whisper's stereo_diarization.wav):
+    voices no test enrols, the strangers of the identity tests."""
+    import numpy as np
+    import soundfile as sf
+
+    from voice.audio import AudioClip
+
+    data, rate = sf.read(fixture_path("faster_whisper_tests/stereo_diarization.wav"), dtype="float32")
+    assert rate == 16_000
+    return [AudioClip(np.ascontiguousarray(data[:, ch]), rate, f"stereo ch{ch}") for ch in (0, 1)]
+
+
 @pytest.fixture()
 def twin(cfg, components):
     from pipeline.runtime.session import Twin

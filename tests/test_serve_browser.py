@@ -10,12 +10,12 @@ import asyncio
 import json
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 from conftest import fixture_path, normalize, require
+from hub_process import log_waits
 
 from bench.satellites import free_port
 
@@ -53,14 +53,7 @@ def test_browser_pairs_talks_and_is_revoked(hub_cfg, components, tmp_path):
     port = free_port()
     base = f"http://127.0.0.1:{port}"
 
-    def logged(event: str, **match) -> list[dict]:
-        return [r for r in log.lines if r["event"] == event and all(r.get(k) == v for k, v in match.items())]
-
-    async def wait_for(cond, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not cond():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}; log: {log.lines[-12:]}"
-            await asyncio.sleep(0.05)
+    logged, wait_for = log_waits(log)
 
     out: dict = {}
 

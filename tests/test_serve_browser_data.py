@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import fixture_path, normalize, require
+from hub_process import log_waits
 
 from bench.satellites import free_port
 
@@ -292,14 +293,7 @@ def test_push_to_talk_sends_a_recording_and_ends_on_release(hub_cfg, components,
     port = free_port()
     base = f"http://127.0.0.1:{port}"
 
-    def logged(event: str, **match) -> list[dict]:
-        return [r for r in log.lines if r["event"] == event and all(r.get(k) == v for k, v in match.items())]
-
-    async def wait_for(cond, timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not cond():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}; log: {log.lines[-12:]}"
-            await asyncio.sleep(0.05)
+    logged, wait_for = log_waits(log)
 
     out: dict[str, Any] = {}
 

@@ -16,7 +16,6 @@ import time
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from tests.conftest import ROOT, fixture_path
 
@@ -85,14 +84,11 @@ def test_confirmed_turns_raise_the_scores_of_unseen_clips(household):
     assert not [p for p in reg.dir.iterdir() if p.name.startswith(".")]  # no temp file left
 
 
-def test_strangers_others_twin_and_playback_are_never_added(household, synth):
+def test_strangers_others_twin_and_playback_are_never_added(household, synth, stereo):
     from voice.speakers import adaptation as ad
 
     reg = household
-    data, rate = sf.read(fixture_path("faster_whisper_tests/stereo_diarization.wav"), dtype="float32")
-    from voice.audio import AudioClip
-
-    strangers = [AudioClip(np.ascontiguousarray(data[:, ch]), rate, f"stereo ch{ch}") for ch in (0, 1)]
+    strangers = stereo
     before = reg.store.path("Anna").read_bytes()
     refused = {
         "stranger ch0": _turn(reg, strangers[0]),

@@ -57,16 +57,6 @@ def household(tmp_path_factory, components):
     return reg
 
 
-@pytest.fixture(scope="module")
-def stereo():
-    import soundfile as sf
-
-    from voice.audio import AudioClip
-
-    data, rate = sf.read(fixture_path("faster_whisper_tests/stereo_diarization.wav"), dtype="float32")
-    return [AudioClip(np.ascontiguousarray(data[:, ch]), rate, f"stereo ch{ch}") for ch in (0, 1)]
-
-
 def test_cohort_is_real_and_synthetic_speech(household):
     from voice.speakers.cohort import COHORT_SOURCES, shipped_path
 

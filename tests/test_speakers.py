@@ -8,7 +8,6 @@ import stat
 
 import numpy as np
 import pytest
-import soundfile as sf
 
 from tests.conftest import fixture_path
 
@@ -43,15 +42,6 @@ def registry(tmp_path_factory, embedder, twin_refs):
     reg.enroll("Anna", [_utt(1, n) for n in (1, 2, 3)])
     reg.enroll("Ben", [_utt(2, n) for n in (1, 2, 3)])
     return reg
-
-
-@pytest.fixture(scope="module")
-def stereo():
-    from voice.audio import AudioClip
-
-    data, rate = sf.read(fixture_path("faster_whisper_tests/stereo_diarization.wav"), dtype="float32")
-    assert rate == 16_000
-    return [AudioClip(np.ascontiguousarray(data[:, ch]), rate, f"stereo ch{ch}") for ch in (0, 1)]
 
 
 def test_identifies_held_out_utterances(registry):
