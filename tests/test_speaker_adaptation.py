@@ -192,7 +192,7 @@ def test_profile_writes_survive_kill_9(household):
 
 def test_a_named_voice_turn_teaches_the_profile_unless_over_playback(cfg, components, tmp_path):
     """Through Twin's turn path: a turn named Anna (strictly verified) joins her profile once its
-    end is confirmed; the same turn begun over Twin's playback does not."""
+    reply is done; the same turn begun over Twin's playback does not."""
     from pipeline.events import Utterance
     from pipeline.runtime.endpointing import Endpoint
     from tests.test_acting import _household

@@ -103,7 +103,7 @@ class Hearing:
         return HeardVoice(identity, style, emotion, voices, rise, signals.embedding)
 
     def adapt(self, heard: HeardVoice, audio: AudioClip) -> None:
-        """Once the turn's end is confirmed: let the named speaker's profile learn from this turn,
+        """Once the turn is completed (its reply done): let the named speaker's profile learn from this turn,
         on the identity worker, if it passes every guard (SpeakerRegistry.adapt_from_turn: the
         strict check included). The session never calls it for a turn begun over Twin's playback or
         in its echo tail. Never fails a turn: a failure is only logged."""

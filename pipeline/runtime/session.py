@@ -212,8 +212,6 @@ class Twin:
             rec.emit(Notice, code=code, message=message)
 
         heard = await self.hearing.conclude(pending, tr.text, tr.language, notify)
-        if heard.identity.name and not over_playback:  # a confirmed speaker's profile learns from it
-            endpoint.on_confirm(lambda _u: self.hearing.adapt(heard, audio))
         extra = (extra or {}) | {"voice_id_wait_ms": round((time.monotonic() - t_asr) * 1000, 1)}
         if pending is not None and heard.style is not None:
             e = heard.emotion
@@ -229,7 +227,12 @@ class Twin:
         if not tr.text:
             await endpoint.wait()
             return self._finish(rec, "no_speech", "", tr.language, None, None, extra)
-        return await self._run(rec, tr.text, tr.language, sink, speak, extra, endpoint, heard)
+        result = await self._run(rec, tr.text, tr.language, sink, speak, extra, endpoint, heard)
+        if heard.identity.name and not over_playback and result.status == "completed":
+            # a confirmed speaker's profile learns from the turn, once its reply is done: the work
+            # never competes with the reply for the CPU
+            self.hearing.adapt(heard, audio)
+        return result
 
     async def live(
         self,
