@@ -31,6 +31,18 @@ def local_now() -> datetime:
     return datetime.now().astimezone()
 
 
+def time_line(now: datetime) -> str:
+    """The first line of each turn's context. "2 March", never "02 March": a zero-padded day is
+    read out digit by digit."""
+    return f"It is now {now:%A} {now.day} {now:%B %Y, %H:%M}."
+
+
+def time_lead(now: datetime) -> str:
+    """`time_line` up to the minutes: what the next turn's context most likely begins with, so the
+    model's cache can hold it before that turn (the minutes are left to the turn)."""
+    return f"It is now {now:%A} {now.day} {now:%B %Y, %H}:"
+
+
 class Conversation:
     def __init__(
         self, system_prompt: str, history_turns: int, clock: Callable[[], datetime] = local_now
@@ -51,9 +63,7 @@ class Conversation:
         """The prompt for one turn: `extra` (tool results) goes at the end of its context line.
         Recalled memories and tool results are untrusted text: no chat-template token in them
         reaches the model."""
-        now = self.clock()
-        # "2 March", never "02 March": a zero-padded day is read out digit by digit
-        context = [f"It is now {now:%A} {now.day} {now:%B %Y, %H:%M}."]
+        context = [time_line(self.clock())]
         if style is not None and style.line:
             context.append(style.line)  # per turn, so the system prompt (and its cache) stays put
         if recalled:
@@ -70,6 +80,14 @@ class Conversation:
             {"role": "system", "content": line},
             {"role": "user", "content": text},
         ]
+
+    def prefix(self) -> list[dict[str, str]]:
+        """What every next prompt begins with: the system prompt and the history so far."""
+        return [{"role": "system", "content": self.system_prompt}, *self.history]
+
+    def lead(self) -> str:
+        """How the next turn's context line most likely begins (`time_lead` of now)."""
+        return time_lead(self.clock())
 
     @property
     def dialogue(self) -> list[dict[str, str]]:

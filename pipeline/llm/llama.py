@@ -80,14 +80,88 @@ class LlamaCppLlm:
         self._lock = threading.Lock()  # one generation at a time on one context
         self._end_scorer: LlamaTurnEndScorer | None = None
         self._scorer_lock = threading.Lock()
+        self._format: Any = None  # the chat template without a generation prompt (`warm`), made on first use
+        self.tokens_shifted = 0  # cached tokens moved back instead of evaluated again (`warm`)
         self.descriptor = LlmDescriptor(
             name, True, "on-device", n_ctx, "gpu" if layers else f"cpu x{n_threads}"
         )
 
     def prefill(self, messages: list[dict[str, str]]) -> None:
-        """Evaluate a prompt once so its prefix is in the KV cache before the first real turn."""
+        """Bring the KV cache up to the chat prefix these messages make (`warm`)."""
+        self.warm(messages)
+
+    def _prefix_tokens(self, messages: list[dict[str, str]], lead: str = "") -> list[int]:
+        """The messages chat-formatted WITHOUT the assistant's generation prompt, tokenized as
+        `create_chat_completion` tokenizes a prompt: the exact start of any prompt that continues
+        them (the next turn's lines come after). `lead`: the start of the next system message's
+        text, cut where it ends (what the next turn's context line begins with)."""
+        if self._format is None:
+            self._format = chat_formatter(self.model, add_generation_prompt=False, what=self.descriptor.name)
+        result = self._format(messages=messages)
+        prompt = result.prompt
+        if lead:
+            longer = self._format(messages=[*messages, {"role": "system", "content": lead}]).prompt
+            cut = longer.rfind(lead)
+            if cut >= len(prompt):
+                prompt = longer[: cut + len(lead)]
+        return self.model.tokenize(prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+
+    def warm(self, messages: list[dict[str, str]], shift: bool = False, lead: str = "") -> int:
+        """Put the chat prefix of `messages` (the system prompt and the history so far) in the KV
+        cache, generating nothing, so the next turn evaluates only its own new lines. Run while
+        Twin speaks or waits, not while the user waits. Returns the tokens evaluated (0: cached).
+
+        `shift`: the caller knows these messages are the cached conversation with its OLDEST turns
+        dropped (and maybe new ones added). Then the dropped span is removed from the cache and what
+        follows it moved back (llama.cpp's context shift, positions re-rotated) instead of
+        evaluating the rest of the history again. The moved keys and values were computed while the
+        dropped turns were in view, so this is only for a conversation trimming its own past, never
+        for a history replaced by another (another speaker's: its tokens must not carry this one's).
+        `lead`: how the next turn's first line of context begins, cached too (`_prefix_tokens`)."""
+        toks = self._prefix_tokens(messages, lead)
+        if len(toks) >= self.descriptor.context_tokens:
+            return 0  # too long for the context: the turn's own call will trim or fail as before
         with self._lock:
-            self.model.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)  # type: ignore[arg-type]
+            llama = self.model
+            cached = [int(t) for t in llama.input_ids[: llama.n_tokens]]
+            keep = _common_prefix(cached, toks)
+            if shift:
+                keep += self._shift(cached, toks, keep)
+            if keep >= len(toks):
+                return 0
+            llama.n_tokens = keep  # eval() drops the cache beyond this and evaluates the rest
+            llama.eval(toks[keep:])
+            llama._requires_eval = True  # its logits are a prefix's, never a reply's
+            return len(toks) - keep
+
+    def _shift(self, cached: list[int], toks: list[int], keep: int) -> int:
+        """If `toks[keep:]` continues with what the cache holds from some later position (a span of
+        old turns dropped), remove that span from the cache and shift the rest back; returns how
+        many tokens after `keep` are then cached (0: no such run, or this context cannot shift)."""
+        want = toks[keep : keep + SHIFT_PROBE]
+        if len(want) < SHIFT_PROBE or not self._can_shift():
+            return 0
+        for start in range(keep + 1, len(cached) - SHIFT_PROBE + 1):
+            if cached[start : start + SHIFT_PROBE] != want:
+                continue
+            run = _common_prefix(cached[start:], toks[keep:])
+            if run < SHIFT_MIN:
+                return 0
+            ctx = self.model._ctx
+            ctx.kv_cache_seq_rm(-1, keep, start)  # the dropped turns
+            ctx.kv_cache_seq_shift(0, start, start + run, keep - start)  # what follows, moved back
+            ctx.kv_cache_seq_rm(-1, keep + run, -1)  # anything after the run
+            self.model.input_ids[keep : keep + run] = toks[keep : keep + run]
+            self.model.n_tokens = keep + run
+            self.tokens_shifted += run
+            return run
+        return 0
+
+    def _can_shift(self) -> bool:
+        import llama_cpp
+
+        mem = llama_cpp.llama_get_memory(self.model._ctx.ctx)
+        return bool(mem is not None and llama_cpp.llama_memory_can_shift(mem))
 
     def end_scorer(self) -> LlamaTurnEndScorer:
         """The end-of-turn scorer on this model's weights (one per model, made on first use)."""
@@ -142,15 +216,46 @@ def side_context(llm: LlamaCppLlm, n_ctx: int, n_batch: int, what: str, hint: st
     return ctx, batch
 
 
+# Context shift (`LlamaCppLlm.warm`): the history's continuation is looked for in the cache by its
+# first SHIFT_PROBE tokens, and a run of at least SHIFT_MIN is moved rather than evaluated again.
+SHIFT_PROBE = 16
+SHIFT_MIN = 32
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def chat_formatter(llama: Any, add_generation_prompt: bool, what: str) -> Any:
+    """The GGUF's own chat template, as `create_chat_completion` formats a prompt with it."""
+    from llama_cpp import llama_chat_format
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ModelLoadError(
+            f"model '{what}' has no chat template in its GGUF",
+            "Twin needs an instruct model with a chat template (Qwen2.5 has one)",
+        )
+    model = llama._model
+    eos, bos = llama.token_eos(), llama.token_bos()
+    return llama_chat_format.Jinja2ChatFormatter(
+        template=template,
+        eos_token=model.token_get_text(eos) if eos != -1 else "",
+        bos_token=model.token_get_text(bos) if bos != -1 else "",
+        stop_token_ids=[eos],
+        add_generation_prompt=add_generation_prompt,
+    )
+
+
 def reusable_prefix(cached: list[int], tokens: list[int]) -> int:
     """How many of `tokens` a small context already holds (their common prefix with `cached`), less
     the last prompt token, which is always evaluated again for its logits."""
-    keep = 0
-    for a, b in zip(cached, tokens, strict=False):
-        if a != b:
-            break
-        keep += 1
-    return min(keep, len(tokens) - 1)
+    return min(_common_prefix(cached, tokens), len(tokens) - 1)
 
 
 class LlamaPlannerModel:
@@ -179,7 +284,7 @@ class LlamaPlannerModel:
     def __init__(
         self, llm: LlamaCppLlm, n_ctx: int = 2048, n_batch: int = 256, max_tokens: int = 160
     ) -> None:
-        from llama_cpp import _internals, llama_chat_format
+        from llama_cpp import _internals
         from llama_cpp import llama_cpp as native
 
         llama = llm.model
@@ -194,19 +299,7 @@ class LlamaPlannerModel:
             "the planner's context",
             "free memory, or turn tools off (tools.enabled = false)",
         )
-        template = llama.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise ModelLoadError(
-                f"model '{llm.descriptor.name}' has no chat template in its GGUF",
-                "the tool planner needs an instruct model with a chat template (Qwen2.5 has one)",
-            )
-        eos, bos = llama.token_eos(), llama.token_bos()
-        self._format = llama_chat_format.Jinja2ChatFormatter(
-            template=template,
-            eos_token=self._model.token_get_text(eos) if eos != -1 else "",
-            bos_token=self._model.token_get_text(bos) if bos != -1 else "",
-            stop_token_ids=[eos],
-        )
+        self._format = chat_formatter(llama, add_generation_prompt=True, what=llm.descriptor.name)
         self._vocab = self._model.vocab
         self._is_eog = native.llama_vocab_is_eog
         self._sampler_type = _internals.LlamaSampler

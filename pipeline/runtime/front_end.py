@@ -64,6 +64,7 @@ class FrontEnd:
         Announcements (a timer's ring) reach `on_turn` with mode "alert" and are not counted.
         With a `wake` gate, only what follows a wake is heard (pipeline/runtime/hands_free.py)."""
         twin = self.twin
+        twin.keep_warm = True  # a conversation: between turns the model's cache follows the history
         log = self.log = wake.log if wake is not None else HandsFreeLog()
         stop_words = twin.cfg.wake.stop_words
         if wake is not None:
