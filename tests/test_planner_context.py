@@ -100,6 +100,32 @@ def test_prompts_stay_warm_when_the_planner_and_the_reply_alternate(components, 
     assert planner.last_prompt_evaluated <= user_tokens + 8  # the user's words and the turn marks
 
 
+def test_the_planner_keeps_recent_tool_prompts_side_by_side(components, tools):
+    """Requests for different tools alternate (a timer, a list, the volume): each set of offered
+    tools keeps its prompt in a slot of its own, so asking for one again evaluates only the user's
+    words, not its whole tool prompt; the steps stay right."""
+    from pipeline.llm.llama import PLANNER_SLOTS
+
+    planner = components.planner_model
+    requests = ["set a timer for 5 minutes", "add milk to my shopping list", "turn the volume up a bit"]
+    assert len(requests) <= PLANNER_SLOTS
+    first: dict[str, dict] = {}
+    for text in requests:
+        msgs, schema = planner_messages(tools, text)
+        first[text] = valid_step(tools, planner.choose(msgs, schema))
+    for text, again in zip(
+        requests,
+        ["set a timer for 9 minutes", "add eggs to my shopping list", "turn the volume up a little"],
+        strict=True,
+    ):
+        msgs, schema = planner_messages(tools, again)
+        step = valid_step(tools, planner.choose(msgs, schema))
+        assert step.get("tool") == first[text].get("tool"), (again, step, first[text])
+        words = components.llm.count_tokens(again)
+        assert planner.last_prompt_evaluated <= words + 8, (again, planner.last_prompt_evaluated, words)
+        assert planner.last_prompt_tokens > 4 * (words + 8)  # the tool prompt itself was cached
+
+
 def test_the_planner_formats_the_prompt_with_the_models_chat_template(components, tools):
     planner = components.planner_model
     msgs, _ = planner_messages(tools, "add milk to my shopping list")

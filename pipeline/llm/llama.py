@@ -195,9 +195,12 @@ class LlamaCppLlm:
                 chunks.close()  # type: ignore[union-attr]
 
 
-def side_context(llm: LlamaCppLlm, n_ctx: int, n_batch: int, what: str, hint: str) -> tuple[Any, Any]:
+def side_context(
+    llm: LlamaCppLlm, n_ctx: int, n_batch: int, what: str, hint: str, sequences: int = 1
+) -> tuple[Any, Any]:
     """A small llama.cpp context (and its batch) of its own over `llm`'s already loaded weights: the
-    planner's and the end-of-turn scorer's, so neither evicts the reply model's cached prompt."""
+    planner's and the end-of-turn scorer's, so neither evicts the reply model's cached prompt.
+    `sequences` > 1: that many prompts kept side by side in one unified KV buffer of `n_ctx` cells."""
     from llama_cpp import _internals
     from llama_cpp import llama_cpp as native
 
@@ -206,6 +209,9 @@ def side_context(llm: LlamaCppLlm, n_ctx: int, n_batch: int, what: str, hint: st
     params.n_ctx = n_ctx
     params.n_batch = n_batch
     params.n_ubatch = n_batch
+    if sequences > 1:
+        params.n_seq_max = sequences
+        params.kv_unified = True  # the cells are shared: one long prompt may use most of them
     params.n_threads = llama.n_threads
     params.n_threads_batch = llama.n_threads_batch
     try:
@@ -215,6 +221,10 @@ def side_context(llm: LlamaCppLlm, n_ctx: int, n_batch: int, what: str, hint: st
         raise ModelLoadError(f"cannot open {what} on '{llm.descriptor.name}': {exc}", hint) from None
     return ctx, batch
 
+
+# The planner keeps this many recent prompts (one per set of candidate tools) in its context, so a
+# kind of request asked again (a timer, a list) evaluates only the user's words.
+PLANNER_SLOTS = 4
 
 # Context shift (`LlamaCppLlm.warm`): the history's continuation is looked for in the cache by its
 # first SHIFT_PROBE tokens, and a run of at least SHIFT_MIN is moved rather than evaluated again.
@@ -282,7 +292,12 @@ class LlamaPlannerModel:
     model are independent)."""
 
     def __init__(
-        self, llm: LlamaCppLlm, n_ctx: int = 2048, n_batch: int = 256, max_tokens: int = 160
+        self,
+        llm: LlamaCppLlm,
+        n_ctx: int = 2048,
+        n_batch: int = 256,
+        max_tokens: int = 160,
+        slots: int = PLANNER_SLOTS,
     ) -> None:
         from llama_cpp import _internals
         from llama_cpp import llama_cpp as native
@@ -298,13 +313,18 @@ class LlamaPlannerModel:
             n_batch,
             "the planner's context",
             "free memory, or turn tools off (tools.enabled = false)",
+            sequences=slots,
         )
         self._format = chat_formatter(llama, add_generation_prompt=True, what=llm.descriptor.name)
         self._vocab = self._model.vocab
         self._is_eog = native.llama_vocab_is_eog
         self._sampler_type = _internals.LlamaSampler
         self._grammars: dict[str, Any] = {}
-        self._cached: list[int] = []  # the tokens whose keys and values are in this context
+        # The prompts whose keys and values this context holds, one per sequence (slot), and when
+        # each was last used: the least recently used slot is the one overwritten or dropped.
+        self._slots: list[list[int]] = [[] for _ in range(max(1, slots))]
+        self._used = [0] * len(self._slots)
+        self._clock = 0
         self._lock = threading.Lock()
         self.tokens_evaluated = 0  # all tokens decoded on this context (prompt and generated)
         self.last_prompt_tokens = 0  # the last call's prompt length ...
@@ -325,13 +345,55 @@ class LlamaPlannerModel:
             result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
         )
 
-    def _decode(self, tokens: list[int], n_past: int) -> None:
+    @property
+    def _cached(self) -> list[int]:
+        """The most recently used slot's tokens."""
+        return self._slots[max(range(len(self._slots)), key=self._used.__getitem__)]
+
+    def _decode(self, tokens: list[int], slot: int) -> None:
+        cached = self._slots[slot]
+        b = self._batch.batch
         for i in range(0, len(tokens), self._n_batch):
             chunk = tokens[i : i + self._n_batch]
-            self._batch.set_batch(chunk, n_past=n_past + i, logits_all=False)
+            b.n_tokens = len(chunk)
+            for j, tok in enumerate(chunk):
+                b.token[j], b.pos[j], b.n_seq_id[j], b.logits[j] = tok, len(cached) + j, 1, False
+                b.seq_id[j][0] = slot
+            b.logits[len(chunk) - 1] = True
             self._ctx.decode(self._batch)
-            self._cached += chunk
+            cached += chunk
             self.tokens_evaluated += len(chunk)
+
+    def _slot_for(self, toks: list[int], stable: int) -> tuple[int, int]:
+        """The slot to run this prompt in and how many of its tokens that slot then holds. A slot
+        holding this prompt's first `stable` tokens (its system message: the offered tools) is
+        reused; otherwise the least recently used slot is overwritten, starting from the longest
+        prefix another slot holds (copied in the cache, not evaluated)."""
+        n = len(self._slots)
+        keeps = [reusable_prefix(self._slots[i], toks) for i in range(n)]
+        best = max(range(n), key=lambda i: (keeps[i], self._used[i]))
+        slot = best
+        if keeps[best] < stable:
+            slot = min(range(n), key=lambda i: (self._used[i], -keeps[i]))
+            if slot != best and keeps[best] > keeps[slot]:
+                self._ctx.kv_cache_seq_rm(slot, 0, -1)
+                self._ctx.kv_cache_seq_cp(best, slot, 0, keeps[best])
+                self._slots[slot] = self._slots[best][: keeps[best]]
+                keeps[slot] = keeps[best]
+        keep = keeps[slot]
+        self._ctx.kv_cache_seq_rm(slot, keep, -1)
+        del self._slots[slot][keep:]
+        # room for this prompt and its answer: the least recently used other slots give way
+        for other in sorted((i for i in range(n) if i != slot), key=self._used.__getitem__):
+            if self._cells() + len(toks) - keep + self.max_tokens <= self._n_ctx:
+                break
+            self._ctx.kv_cache_seq_rm(other, 0, -1)
+            self._slots[other] = []
+        return slot, keep
+
+    def _cells(self) -> int:
+        """Cells in use (a prefix copied between slots is counted twice: an upper bound)."""
+        return sum(len(c) for c in self._slots)
 
     def choose(
         self, messages: list[dict[str, str]], schema: dict[str, Any], stop: threading.Event | None = None
@@ -349,19 +411,20 @@ class LlamaPlannerModel:
         out: list[int] = []
         with self._lock:
             try:
-                keep = reusable_prefix(self._cached, toks)
-                self._ctx.kv_cache_seq_rm(-1, keep, -1)
-                self._cached = self._cached[:keep]
+                stable = len(self.prompt_tokens(messages[:1])) - 2  # the system message, less its end
+                slot, keep = self._slot_for(toks, stable)
+                self._clock += 1
+                self._used[slot] = self._clock
                 self.last_prompt_tokens, self.last_prompt_evaluated = len(toks), len(toks) - keep
-                self._decode(toks[keep:], keep)
+                self._decode(toks[keep:], slot)
                 while len(out) < self.max_tokens and not (stop is not None and stop.is_set()):
                     tok = sampler.sample(self._ctx, -1)  # also advances the grammar
                     if self._is_eog(self._vocab, tok):
                         break
                     out.append(tok)
-                    self._decode([tok], len(self._cached))
+                    self._decode([tok], slot)
             except RuntimeError as exc:  # a failed decode: start the next call from an empty cache
-                self._cached = []
+                self._slots = [[] for _ in self._slots]
                 self._ctx.kv_cache_seq_rm(-1, 0, -1)
                 raise LlmError(f"the planner's model failed: {exc}", "run `twin models --check`") from None
             finally:
