@@ -266,6 +266,10 @@ class TwinConfig(_Strict):
     barge_in: bool | None = None
     data_dir: Path | None = None
     trace_turns: int = Field(20, ge=1, le=1000)
+    # glibc malloc arenas for the process (0: glibc's own default, 8 per core). Twin's ~20 threads
+    # each take an arena of their own by default, and memory one frees is held there for that thread
+    # alone (`twin bench footprint`, README "Memory footprint"). An explicit MALLOC_ARENA_MAX wins.
+    malloc_arenas: int = Field(2, ge=0, le=64)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     asr: AsrConfig = Field(default_factory=AsrConfig)

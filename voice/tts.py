@@ -27,7 +27,10 @@ class PiperTts:
         try:
             config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
             providers = pick_ort_providers(device)
-            session = create_session(model_path, providers, intra_op_threads=threads, inter_op_threads=1)
+            # every sentence is a new input shape: no memory pattern (onnx_runtime.create_session)
+            session = create_session(
+                model_path, providers, intra_op_threads=threads, inter_op_threads=1, mem_pattern=False
+            )
         except (OSError, ValueError, KeyError) as exc:
             raise ModelLoadError(
                 f"cannot load TTS voice '{name}' from {model_path}: {exc}",

@@ -46,6 +46,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli.duplex",
     "pipeline.cli.turn_end",
     "pipeline.cli.planner_context",
+    "pipeline.cli.footprint",
 )
 
 
@@ -127,13 +128,19 @@ def _config(args: argparse.Namespace):
     return cfg
 
 
-def main(argv: list[str] | None = None) -> int:
+def process_setup() -> None:
+    """What every Twin process does first, before any library loads (the CLI, and the benches'
+    child processes that measure what the CLI would)."""
     # Everything Twin writes (traces, reply audio, memory, the outbox, caches) holds what was said:
     # files are 0600 and folders 0700, whatever the shell's umask, and whichever module writes them.
     os.umask(0o077)
     # No network call unless the user allows one: third-party telemetry is off before any library
     # loads (onnxruntime's 1DS upload; the Hugging Face client's, should downloads be allowed).
     os.environ.update(NO_TELEMETRY)
+
+
+def main(argv: list[str] | None = None) -> int:
+    process_setup()
     args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)

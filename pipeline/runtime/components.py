@@ -14,7 +14,7 @@ from models.errors import ModelLoadError
 from pipeline.config import TwinConfig
 from pipeline.llm.base import Llm, PlannerModel
 from pipeline.llm.llama import LlamaCppLlm
-from pipeline.runtime.workers import Workers
+from pipeline.runtime.workers import Workers, limit_malloc_arenas
 from voice.asr import SecondPass, WhisperAsr
 from voice.capabilities import Asr, EchoCanceller, Tts, Vad
 from voice.emotion import load_emotion_model
@@ -46,6 +46,7 @@ class Components:
         self.cfg = cfg
         m = cfg.models
         self.resolver = ModelResolver(m.paths, m.dir, allow_download=m.allow_download)
+        limit_malloc_arenas(cfg.malloc_arenas)  # before any model or worker thread allocates
         self.pools = Workers()
 
     def resolved(self, role: str) -> ResolvedModel:

@@ -9,7 +9,26 @@ tool holds one of its threads and never a stage's.)
 
 from __future__ import annotations
 
+import ctypes
+import os
 from concurrent.futures import ThreadPoolExecutor
+
+_M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
+
+
+def limit_malloc_arenas(arenas: int) -> bool:
+    """At most `arenas` glibc malloc arenas in this process, set before the worker threads start
+    (an arena is given to a thread when it first allocates under contention). By default glibc
+    allows 8 per core, and every thread that takes one keeps the memory it frees there, unusable
+    by the others. 0, an explicit MALLOC_ARENA_MAX in the environment (glibc read it at start), or
+    a C library that is not glibc: unchanged, and False."""
+    if arenas <= 0 or "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):
+        return False
 
 
 class Workers:
