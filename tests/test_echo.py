@@ -197,3 +197,74 @@ def test_full_duplex_is_the_speaker_profiles_default():
 
     assert PROFILES["speaker"].full_duplex
     assert not PROFILES["car"].full_duplex
+
+
+def test_the_stage_measures_what_the_canceller_left_of_each_frame():
+    """`kept_db`: the share of a frame's energy the canceller left while Twin sounds (None when it is
+    silent), what the barge-in onset reads: Twin's residue far down, the user's voice near 0 dB."""
+    from pipeline.runtime.echo import ECHO_TAIL_S
+
+    rng = np.random.default_rng(2)
+
+    def kept(left: float) -> list[float | None]:
+        stage = EchoStage(_Subtractor(left))
+        stage.played(np.full(FRAME * 10, 0.2, np.float32), 16000)  # 10 frames of playback
+        mic = rng.standard_normal(FRAME).astype(np.float32) * 0.1
+        out = []
+        for _ in range(40):
+            stage.clean(InputFrame(mic, 0.0, None))
+            out.append(stage.kept_db)
+        return out
+
+    residue = kept(10 ** (-25 / 20))
+    assert all(abs(db + 25) < 1 for db in residue[1:10])  # (the first frame holds the 10 ms delay)
+    tail = 10 + int(ECHO_TAIL_S * 16000 / FRAME)
+    assert all(db is None for db in residue[tail + 1 :])  # Twin silent: nothing to measure
+    assert all(abs(db + 6) < 1 for db in kept(10 ** (-6 / 20))[1:10])  # the user's voice passes
+
+
+def test_a_barge_in_begins_only_on_frames_near_the_users_level():
+    """hands_free.BargeInOnset: over Twin's reply a frame counts towards the onset with its VAD
+    probability only when it is not far quieter than the user's last turn (a residue of Twin's voice
+    then never opens an utterance that the user's own words would only extend) and, with `kept_db`
+    (the faster onset, not the default), when the canceller left most of it."""
+    from pipeline.runtime.hands_free import FAST_ONSET, QUIETER_THAN_USER_DB, BargeInOnset
+
+    rule = BargeInOnset()
+    voice = (0.05 * np.sin(np.arange(FRAME) * 0.3)).astype(np.float32)  # about -29 dBFS
+    assert rule.prob(0.9, -3.0, voice, user_db=-26.0) == 0.9
+    residue = voice * 10 ** (-(QUIETER_THAN_USER_DB + 10) / 20)
+    assert rule.prob(0.9, -30.0, residue, user_db=-26.0) == 0.0  # far under the user: Twin's residue
+    assert rule.prob(0.9, -30.0, residue, user_db=None) == 0.9  # no turn yet: no level to compare
+    assert rule.prob(0.9, None) == 0.9  # nothing to measure: the VAD alone
+    assert FAST_ONSET.prob(0.9, -FAST_ONSET.kept_db - 5, voice, -26.0) == 0.0  # the canceller took it
+    assert FAST_ONSET.prob(0.9, -FAST_ONSET.kept_db + 5, voice, -26.0) == 0.9
+
+
+def test_the_duplex_bench_splits_its_cases_and_aligns_its_rooms():
+    """bench/duplex.py: a seeded DEV/TEST split, the same every run and disjoint; a measured RIR
+    starts at its direct path (rir1's 137 ms of leading silence would add to every barge-in)."""
+    from bench.duplex import direct_path_first, split
+    from voice.audio import read_samples
+
+    names = [f"r{i}" for i in range(18)]
+    dev, test = split(names)
+    assert dev == split(list(reversed(names)))[0] and not dev & test and len(dev) == len(test) == 9
+    rir = read_samples(fixture_path("speechbrain_samples/RIRs/rir1.wav"))[0]
+    trimmed = direct_path_first(rir)
+    assert len(rir) - len(trimmed) > 0.1 * 16000  # over 100 ms of leading silence dropped
+    assert np.argmax(np.abs(trimmed)) < 0.005 * 16000  # the direct path within 5 ms of the start
+
+
+@pytest.mark.models
+def test_the_duplex_bench_finds_a_short_words_onset_and_none_in_a_sound(components):
+    """The user's onset in the bench: "pause" has two voiced frames, not the three of a run (it was
+    put at the file's start, 0.6 s early); oov_2 has no speech at all (a sound, counted apart)."""
+    from bench.duplex import _onset_s
+    from voice.audio import load_audio
+
+    pause = load_audio(fixture_path("speech_to_phrase_en/wav/pause.wav")).samples
+    onset = _onset_s(components.vad, pause)
+    assert onset is not None and 0.3 < onset < 1.0
+    sound = load_audio(fixture_path("speech_to_phrase_en/wav/oov_2.wav")).samples
+    assert _onset_s(components.vad, sound) is None

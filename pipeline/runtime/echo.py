@@ -118,6 +118,7 @@ class EchoStage:
         self._far = np.zeros(0, np.float32)
         self._out = np.zeros(self.step, np.float32)  # the stage's fixed 10 ms latency
         self._since_far = 1 << 30  # microphone frames since the reference last sounded
+        self.kept_db: float | None = None  # the last frame's cleaned energy over the microphone's (dB)
         self.stats = EchoStats()
 
     # -- the playback side (devices/sinks.py's PlaybackTap) ---------------------------------------
@@ -164,10 +165,13 @@ class EchoStage:
         self._out = out[FRAME:]
         self._since_far = 0 if np.any(far) else self._since_far + 1
         echo_only = False
-        if self.double_talk_db is not None and self._since_far * FRAME <= ECHO_TAIL_S * self.rate:
+        self.kept_db = None
+        if self._since_far * FRAME <= ECHO_TAIL_S * self.rate:  # Twin sounds (or its room's tail)
             near = float(np.dot(samples, samples))
             left = float(np.dot(out[:FRAME], out[:FRAME]))
-            echo_only = left < near * 10 ** (-self.double_talk_db / 10)
+            self.kept_db = 10 * float(np.log10((left + 1e-12) / (near + 1e-12)))
+            if self.double_talk_db is not None:
+                echo_only = left < near * 10 ** (-self.double_talk_db / 10)
         self.stats.echo_only_frames += echo_only
         self.stats.seconds += time.perf_counter() - t0
         return dataclasses.replace(frame, samples=out[:FRAME], echo_only=echo_only)

@@ -24,6 +24,7 @@ from pipeline.runtime.endpointing import FRAME_S, Endpoint, Endpointer
 from pipeline.runtime.hands_free import (
     AFTER_REPLY_S,
     ONSET_FRAMES,
+    BargeInOnset,
     HandsFreeLog,
     WakeGate,
     is_stop,
@@ -86,6 +87,7 @@ class FrontEnd:
         if twin.barge_in and getattr(source, "hears_playback", False):
             echo = EchoStage.listen_to(sink, twin.c.echo_canceller())
         ep = Endpointer(twin.profile.endpoint_silence_ms)
+        start_frames, barge = ep.start_frames, BargeInOnset()  # an utterance's start; a barge-in's
         # the semantic end of turn: each pause's window from its words (pipeline/runtime/turn_end.py)
         judge = PauseJudge.attach(twin, ep, log)
         current: asyncio.Task[TurnResult] | None = None
@@ -196,6 +198,15 @@ class FrontEnd:
                 if (busy and not twin.barge_in) or self.alert_playing:
                     ep.reset()  # half duplex: what the microphone hears while Twin speaks is not the user
                     continue
+                ep.start_frames = barge.start_frames if busy else start_frames
+                if busy and not ep.in_speech and echo is not None:  # the onset: not Twin's residue
+                    p_onset = barge.prob(prob, echo.kept_db, frame.samples, user_db)
+                    heard = AudioFrame(
+                        samples=frame.samples,
+                        position=position,
+                        speech_prob=p_onset,
+                        arrival_t=frame.arrival_t,
+                    )
                 out = ep.push(heard)
                 self.hearing = ep.in_speech
                 if overlap is not None and not isinstance(out, Utterance) and not ep.in_speech:
