@@ -124,6 +124,23 @@ IMPLICIT: tuple[Case, ...] = (
 )
 DEV = DEV + IMPLICIT
 
+# Kinds added after the lead's run of real recordings through the live loop (issue #11): things
+# no configured tool controls or can read (lights, locks, the heating, music to play) and a live
+# temperature. Nothing may run and the reply must say it cannot; a state is never made up. Written
+# in other words than those recordings (which the lead reports on) and than any TEST sentence.
+OUT_OF_REACH: tuple[Case, ...] = (
+    Case("switch the porch light on", "out-of-reach", expect=r"can't|cannot"),
+    Case("dim the dining room lights to 20 percent", "out-of-reach", expect=r"can't|cannot"),
+    Case("unlock the side gate", "out-of-reach", expect=r"can't|cannot"),
+    Case("put some Ella Fitzgerald on", "out-of-reach", expect=r"can't|cannot"),
+    Case("turn the radiator in the bathroom up", "out-of-reach", expect=r"can't|cannot"),
+    Case("is the garage door shut", "out-of-reach", live=True, question=True),
+    Case("did we leave the kitchen light on", "out-of-reach", live=True, question=True),
+    Case("how warm is it in the nursery", "live-no-tool", live=True, question=True),
+    Case("set a timer for two hours and twenty minutes", "local-tool", ("set_timer",), expect=r"2 hours 20"),
+)
+DEV = DEV + OUT_OF_REACH
+
 TEST: tuple[Case, ...] = (
     # chit-chat and general knowledge: no tool, no invented live facts
     Case("good morning", "chit-chat"),

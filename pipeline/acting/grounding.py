@@ -10,9 +10,11 @@ otherwise the call does not run.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pipeline.acting.permissions import Provenance
+from pipeline.acting.quantities import with_digits
 from pipeline.tools.base import Dictation, Tier, Tool
 
 
@@ -49,8 +51,40 @@ def _take_dictation(
     return out, None, note
 
 
+def said_numbers(text: str) -> set[float]:
+    """The numbers the user's words state: digits and number words, "a"/"an"/"one" before a unit
+    ("an hour"), and a half ("half an hour", "an hour and a half")."""
+    digits = with_digits(text)
+    found = {float(x) for x in re.findall(r"\d+(?:\.\d+)?", digits)}
+    if re.search(
+        r"\b(?:an?|one)\s+(?:hour|minute|second|day|week|month|year|mile|kilo|pound|litre|liter|metre|meter)",
+        digits,
+        re.IGNORECASE,
+    ):
+        found.add(1.0)
+    if re.search(r"\bhalf\b", digits, re.IGNORECASE):
+        found |= {0.5, 30.0}
+    return found
+
+
+def _unsaid_numbers(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple[dict[str, Any], str]:
+    """An act call's optional numbers that the user never said, dropped when another of its numbers
+    was said: "set a timer for ten minutes" is {"minutes": 10}, not the {"hours": 1, "minutes": 10}
+    a small model offered an "hours" field may add. A call with no said number at all is left to
+    the tool ("half an hour" may reach it as minutes=30)."""
+    said = said_numbers(prov.user_text)
+    numbers = {k: v for k, v in args.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    unsaid = [k for k, v in numbers.items() if v and float(v) not in said and k not in tool.required]
+    if not unsaid or len(unsaid) == len([v for v in numbers.values() if v]):
+        return args, ""
+    return {k: v for k, v in args.items() if k not in unsaid}, f"dropped {', '.join(unsaid)}: not said"
+
+
 def ground(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple[dict[str, Any], str | None, str]:
     """(arguments to run with, a reason the call must not run or None, a note on any repair)."""
+    if tool.tier == Tier.ACT:
+        out, note = _unsaid_numbers(tool, args, prov)
+        return out, None, note
     if tool.tier != Tier.SENSITIVE:
         return args, None, ""
     out, note = dict(args), ""

@@ -23,9 +23,11 @@ from pipeline.acting import prompts
 from pipeline.acting.background import spoken_name
 from pipeline.acting.grounding import ground
 from pipeline.acting.quantities import with_digits
+from pipeline.acting.reach import out_of_reach, unreachable
 from pipeline.acting.routing import (
     candidate_tools,
     clauses,
+    later_clauses,
     might_need_tools,
     route,
     routed_tools,
@@ -226,7 +228,11 @@ class Planner:
 
     async def _plan(self, text: str, turn: TurnTools) -> PlanResult:
         result = PlanResult()
-        parts = clauses(text, self.registry)
+        # "switch the fan off and then start a timer": the first clause is no tool's (it is said to
+        # be out of reach below); the tools plan the rest, as if it had been said alone
+        miss = out_of_reach(text, self.registry)
+        rest = later_clauses(text) if miss is not None else ""
+        parts = clauses(rest or text, self.registry)
         for part in parts:  # a compound request: each clause planned as a simple one, in order
             if turn.cancelled.is_set():
                 break
@@ -242,6 +248,11 @@ class Planner:
         plain = result.plain and bool(result.outcomes)
         if result.acted or several or plain or any(o.status != "ok" for o in result.outcomes):
             result.reply = compose_reply(result.outcomes)
+            # "turn on the porch light and set a timer": the timer is set, and the light is said
+            # plainly to be out of reach, not passed over in silence
+            said = unreachable(text, self.registry) if miss is not None else None
+            if said is not None:
+                result.reply += " " + said.sentence
         elif result.outcomes:
             result.context = prompts.results_context(f"- {o.tool}: {o.summary}" for o in result.outcomes)
         elif result.steps:

@@ -21,6 +21,7 @@ from functools import cache
 from typing import Any
 
 from pipeline.acting.quantities import with_digits
+from pipeline.acting.reach import ask, covers
 from pipeline.tools.base import Tier, Tool, ToolRegistry
 from pipeline.tools.family import catalog
 
@@ -185,11 +186,7 @@ def _by_meaning(text: str, registry: ToolRegistry, index: Any) -> list[str]:
     return [m.tool for m in index.match(text, tools)]
 
 
-def route(text: str, registry: ToolRegistry, index: Any = None) -> list[str]:
-    """The tools to offer the planner for `text`; empty: no tool, the reply answers directly.
-    Words first (each family's own words, a third-party tool's declared words); when the words
-    name no family, the tools it is about by meaning (`tool_index.py`); when neither, none. The
-    words are read with their spoken numbers as digits (`quantities.py`)."""
+def _routed(text: str, registry: ToolRegistry, index: Any) -> list[str]:
     words = with_digits(text)  # "fifteen percent of eighty" says what "15 percent of 80" says
     worded = might_need_tools(words) or bool(third_party_tools(words, registry))
     if worded:
@@ -200,3 +197,39 @@ def route(text: str, registry: ToolRegistry, index: Any = None) -> list[str]:
         meant = _by_meaning(text, registry, index)
         return meant or names
     return _by_meaning(text, registry, index)
+
+
+def within_reach(text: str, names: list[str], registry: ToolRegistry) -> list[str]:
+    """Of `names`, the tools that declare what the request controls or asks about (`reach.py`): a
+    tool near a request by meaning or by a family word is never offered for a thing it does not
+    declare ("set bed light brightness 50%" is no volume change, "lock the front door" no list
+    removal). A bare specific verb ("Resume.") is offered the tools that declare that verb."""
+    a = ask(text)
+    if a is None:
+        return names
+    if a.kind == "control" and not a.obj:
+        return [t.name for t in registry if t.tier != Tier.SENSITIVE and covers(t, a)]
+    return [n for n in names if covers(registry.get(n), a)]
+
+
+def route(text: str, registry: ToolRegistry, index: Any = None) -> list[str]:
+    """The tools to offer the planner for `text`; empty: no tool, the reply answers directly.
+    Words first (each family's own words, a third-party tool's declared words); when the words
+    name no family, the tools it is about by meaning (`tool_index.py`); when neither, none. The
+    words are read with their spoken numbers as digits (`quantities.py`). Then only the tools
+    that declare what the request controls or asks about stay (`within_reach`), and a compound
+    request's later clauses bring their own ("turn on the porch light and set a timer for ten
+    minutes": the timer only)."""
+    names = within_reach(text, _routed(text, registry, index), registry)
+    if ask(text) is None:
+        return names
+    # the object read is the first clause's: a later clause brings its own tools
+    rest = later_clauses(text)
+    later = set(route(rest, registry, index)) if rest else set()
+    return [n for n in registry.names() if n in names or n in later]
+
+
+def later_clauses(text: str) -> str:
+    """What follows a compound request's first "and" / "then" / "also"; "" when there is none."""
+    pieces = [p for p in _JOIN.split(text.strip(), maxsplit=1) if p.strip()]
+    return pieces[1] if len(pieces) > 1 else ""

@@ -32,6 +32,7 @@ class LiveTopic:
     offer: str  # what Twin can do instead
     personal: bool = False  # the user's own data: a memory may answer it
     implied_by: str = ""  # a topic word routing reads as implied ("weather": an umbrella and a place)
+    said: str = ""  # the whole honest answer, when the generic one does not fit (a thing to control)
 
     def matches(self, text: str) -> bool:
         if re.search(self.pattern, text, re.IGNORECASE) is not None:
@@ -45,6 +46,16 @@ class LiveTopic:
 
 _REMIND = "I can set a reminder for you to check it"
 TOPICS: tuple[LiveTopic, ...] = (
+    LiveTopic(
+        "temperature",
+        "the temperature",
+        r"\b(?:what(?:'s|\s+is)|tell\s+me|check)\s+the\s+(?:current\s+|indoor\s+|outdoor\s+|outside\s+|"
+        r"inside\s+|room\s+)?temperature\b(?!\s+(?:of|at\s+which|needed|for\s+(?:baking|cooking|roasting)))"
+        r"|\bhow\s+(?:hot|cold|warm|chilly)\s+is\s+it\s+in\s+(?:here|the\s+\w+)\b"
+        r"|\b(?:indoor|room|inside|house)\s+temperature\b"
+        r"|\btemperature\s+(?:in\s+here|inside|indoors|at\s+home|in\s+the\s+(?:house|flat|room|\w+room|kitchen|hall))\b",
+        _REMIND,
+    ),
     LiveTopic(
         "weather",
         "the weather",
@@ -107,8 +118,24 @@ TOPICS: tuple[LiveTopic, ...] = (
 
 
 def live_topic(text: str) -> LiveTopic | None:
-    """The live or personal facts this request asks for, or None."""
-    return next((t for t in TOPICS if t.matches(text)), None)
+    """The live or personal facts this request asks for, or None. A question about the state of a
+    thing none of Twin's tools declares ("is the front door locked") is such a fact; a request to
+    control one ("lock the front door") gets the same honest treatment: no tool, no guess
+    (`pipeline/acting/reach.py`)."""
+    unreached = _unreached(text)
+    return unreached or next((t for t in TOPICS if t.matches(text)), None)
+
+
+def _unreached(text: str) -> LiveTopic | None:
+    from pipeline.acting.reach import unreachable  # the one reading of what tools declare
+    from pipeline.tools.family import catalog
+
+    a = unreachable(text, catalog())
+    if a is None:
+        return None
+    if a.kind == "state":
+        return LiveTopic("home", a.noun, r"(?!)", _REMIND)
+    return LiveTopic("home", a.noun, r"(?!)", "", said=a.sentence)
 
 
 def answered(topic: LiveTopic, plan: Any, recalled: list[str]) -> bool:
@@ -136,6 +163,8 @@ def source_line(topic: LiveTopic, plan: Any, recalled: list[str]) -> str | None:
 
 def cannot_check(topic: LiveTopic) -> str:
     """The honest answer when nothing can check `topic`: no guess, and what can be done."""
+    if topic.said:
+        return topic.said
     offer = topic.offer[:1].upper() + topic.offer[1:]
     return f"I can't check {topic.noun} from here, and I won't guess. {offer}."
 

@@ -96,6 +96,10 @@ class Tool:
     # pounds", "turn it up a bit"): read deterministically, no model; None when they do not. The
     # text it gets has its number words as digits (pipeline/acting/quantities.py).
     plain: Callable[[str], dict[str, Any] | None] | None = None
+    # What the tool acts on or reads, in the words people use for it ("volume sound music speaker"),
+    # beyond those of its name and description: a request to control or query a thing no tool's
+    # declared words name is answered honestly, never with another tool (pipeline/acting/reach.py).
+    objects: str = ""
 
     def schema(self) -> dict[str, Any]:
         return {"type": "object", "properties": self.params, "required": list(self.required)}

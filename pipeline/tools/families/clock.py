@@ -14,7 +14,7 @@ from typing import Any
 
 from pipeline.tools.base import Tier, ToolResult
 from pipeline.tools.errors import ToolArgumentError
-from pipeline.tools.family import Context, Family, N, S, fmt_number, tool
+from pipeline.tools.family import Context, Family, N, S, tool
 from pipeline.tools.store import JsonState
 
 TIME = r"\b(time|date|day|today)\b"
@@ -63,6 +63,71 @@ def _which(label: str) -> str:
 def _timer_due(t: dict[str, Any], now: datetime) -> bool:
     """A timer or alarm whose time has come; a paused timer never is."""
     return not t.get("paused") and datetime.fromisoformat(t["due"]) <= now
+
+
+_UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
+_SPAN = re.compile(
+    r"(?P<n>\d+(?:\.\d+)?|an?|one)\s+(?:and\s+a\s+(?P<half>half)\s+)?"
+    r"(?P<unit>h(?=ours?\b|rs?\b)|m(?=inutes?\b|ins?\b)|s(?=econds?\b|ecs?\b))\w*"
+    r"(?:\s+and\s+a\s+(?P<half2>half)\b)?"
+    r"|(?P<halfan>half)\s+an?\s+(?P<unit2>h(?=our\b)|m(?=inute\b))\w*",
+    re.IGNORECASE,
+)
+# A timer asked for, as the request's first words: setting or starting one ("set of time for 3 hours":
+# an ASR's "set a timer"), a timer or countdown, "give me ... on the clock", "wake me"
+_TIMER_ASKED = re.compile(
+    r"^(?:please\s+)?(?:(?:set|start)\b|(?:an?\s+)?(?:timer|countdown)\b|wake\s+me\b|give\s+me\b.*\bon\s+the\s+clock\b)",
+    re.IGNORECASE,
+)
+# Where the first clause ends: "and" or "then" before anything but more of a length ("3 hours and 10
+# minutes", "an hour and a half")
+_NEXT_CLAUSE = re.compile(r"\b(?:and|then)\b(?!\s+(?:a\s+half|\d|an?\s+(?:hour|minute|second)|one\s))", re.I)
+
+
+def plain_duration(text: str) -> dict[str, Any] | None:
+    """A timer's length as the words state it, every part added up: "3 hours and 10 minutes" is 190
+    minutes, "an hour and a half" 90, "half an hour" 30, "2 minutes 30 seconds" 150 seconds. Read
+    only when the request starts by asking for a timer, within its first clause; the text has its
+    number words as digits already. None when no timer is asked for or no length is said."""
+    text = text.strip()
+    if not _TIMER_ASKED.search(text):
+        return None
+    text = _NEXT_CLAUSE.split(text, maxsplit=1)[0]
+    if re.search(r"\b(?:add|extend|more|cancel|pause|resume|alarm|remind)\b", text, re.I):
+        return None
+    seconds = 0.0
+    for m in _SPAN.finditer(text):
+        if m.group("halfan"):
+            seconds += _UNIT_SECONDS[m.group("unit2").lower()] / 2
+            continue
+        n = m.group("n").lower()
+        value = 1.0 if n in ("a", "an", "one") else float(n)
+        if m.group("half") or m.group("half2"):
+            value += 0.5
+        seconds += value * _UNIT_SECONDS[m.group("unit").lower()]
+    if not seconds:
+        return None
+    minutes, secs = divmod(round(seconds), 60)
+    args: dict[str, Any] = {"minutes": minutes, **({"seconds": secs} if secs else {})}
+    named = re.search(
+        r"\b(?:a|an|the|my)\s+(?P<l>[a-z]+)\s+timer\b|\btimer\s+for\s+(?:the|my)\s+(?P<f>[a-z]+)", text, re.I
+    )
+    label = named and (named.group("l") or named.group("f")).lower()
+    if label and label not in ("new", "countdown", "kitchen", "quick", "short", "long", "second", "minute"):
+        args["label"] = label  # "a pasta timer", "a timer for the eggs"
+    return args
+
+
+def plain_cancel(text: str) -> dict[str, Any] | None:
+    """Every timer, as the words state it: "cancel all timers", "clear my timers", "cancel the timer"
+    (a named one, "cancel the pasta timer", is the model's to read)."""
+    m = re.search(
+        r"^(?:please\s+)?(?:cancel|clear|delete|remove|stop)\s+(?:all\s+(?:of\s+)?(?:the\s+|my\s+)?|every\s+|"
+        r"the\s+|my\s+)?(?:timers?|alarms?|timers?\s+and\s+alarms?)\s*(?:please)?\W*$",
+        text.strip(),
+        re.IGNORECASE,
+    )
+    return {"label": ""} if m else None
 
 
 def _duration(seconds: float) -> str:
@@ -116,6 +181,7 @@ class Clock(Family):
         cue=TIMER_CUE,
         topic=TIMERS,
         verbs=r"\b(cancel|delete|clear|remove)\b.*\b(timers?|alarms?)\b",
+        plain=plain_cancel,
     )
     def cancel_timer(self, a: dict[str, Any]) -> ToolResult:
         label = a.get("label", "")
@@ -129,7 +195,8 @@ class Clock(Family):
         gone = self.timers.update(drop)
         if not gone:
             return ToolResult(False, f"no timer named '{label}' is set")
-        return ToolResult(True, f"cancelled {len(gone)} timer(s)", gone)
+        n = len(gone)
+        return ToolResult(True, f"cancelled {n} timer{'s' * (n != 1)}", gone)
 
     @tool(
         "pause_timer",
@@ -216,7 +283,7 @@ class Clock(Family):
         changed = self._change_timers(label, extend)
         if not changed:
             return ToolResult(False, f"no timer named '{label}' is set" if label else "no timer is set")
-        return ToolResult(True, f"added {fmt_number(extra / 60)} minutes: " + _left(changed[0], now), changed)
+        return ToolResult(True, f"added {_duration(extra)}: " + _left(changed[0], now), changed)
 
     def _change_timers(self, label: str, change: Any) -> list[dict[str, Any]]:
         """Apply `change` to each timer `label` names ("", "all": every one); the ones it changed."""
@@ -279,16 +346,19 @@ class Clock(Family):
         "set_timer",
         "start a countdown timer",
         Tier.ACT,
-        {"minutes": N, "seconds": N, "label": S},
+        {"hours": N, "minutes": N, "seconds": N, "label": S},
         verb="set a timer",
         cue=TIMER_CUE,
         topic=TIMERS,
         verbs=r"\btimer\b",
         example=("set a timer for 10 minutes", {"minutes": 10}),
         needs_speaker=True,
+        plain=plain_duration,
+        objects="timer countdown time clock",
     )
     def set_timer(self, a: dict[str, Any], speaker: str = "") -> ToolResult:
-        seconds = float(a.get("minutes", 0)) * 60 + float(a.get("seconds", 0))
+        hours, minutes, secs = (float(a.get(k, 0) or 0) for k in ("hours", "minutes", "seconds"))
+        seconds = hours * 3600 + minutes * 60 + secs
         if not 0 < seconds <= 24 * 3600:
             raise ToolArgumentError("a timer runs between 1 second and 24 hours", "e.g. minutes=5")
         label = a.get("label", "") or "timer"
@@ -302,9 +372,7 @@ class Clock(Family):
             **self._origin(speaker),
         }
         self.timers.update(lambda s: s["timers"].append(item))
-        return ToolResult(
-            True, f"{label} set for {fmt_number(seconds / 60)} minutes (rings at {due:%H:%M:%S})", item
-        )
+        return ToolResult(True, f"{label} set for {_duration(seconds)} (rings at {due:%H:%M:%S})", item)
 
     # -- reminders ---------------------------------------------------------------------------------
     @tool(

@@ -27,15 +27,18 @@ SILENCE = (
     r"\bturn\s+(?:the\s+sound|the\s+speaker|the\s+volume)\s+off\b"
 )
 DEVICE = (
-    r"\b(volume|louder|quieter|mute|muted|unmute|stop|pause|resume|music|playing)\b"
+    r"\b(volume|louder|quieter|mute|muted|unmute|stop|pause|music|playing)\b"
     rf"|{LOUDER}|{QUIETER}|{SILENCE}"
 )
 DEVICE_CUE = (
-    r"\b(?:volume|louder|quieter|mute|muted|unmute)\b|^(?:please\s+)?(?:stop|pause|resume)\b"
+    r"\b(?:volume|louder|quieter|mute|muted|unmute)\b|^(?:please\s+)?(?:stop|pause)\b"
     r"|^(?:is|are)\b.*\b(?:playing|muted)\b"
     rf"|{LOUDER}|{QUIETER}|{SILENCE}"
 )
 _STEP, _BIG = 10, 25
+# What the speaker tools act on, in the words people use (pipeline/acting/reach.py): Twin's own sound,
+# never a light, a lock or a TV it is not connected to.
+_SOUND = "speaker volume sound music radio song loudness"
 
 
 def plain_volume(text: str) -> dict[str, Any] | None:
@@ -78,6 +81,7 @@ class Device(Family):
         cue=DEVICE_CUE,
         topic=DEVICE,
         verbs=r"^(is|are|what)\b.*\b(volume|muted|playing)\b|^(?:is|are)\b.*\btoo\s+(?:loud|quiet)\b",
+        objects=_SOUND,
     )
     def device_state(self, a: dict[str, Any]) -> ToolResult:
         s = self.device.read()
@@ -94,6 +98,7 @@ class Device(Family):
         verbs=rf"\b(un)?mute\b|{SILENCE}",
         example=("unmute", {"muted": False}),
         plain=plain_mute,
+        objects=_SOUND,
     )
     def mute(self, a: dict[str, Any]) -> ToolResult:
         muted = bool(a.get("muted", True))
@@ -111,6 +116,7 @@ class Device(Family):
         verbs=rf"\b(volume|louder|quieter)\b|{LOUDER}|{QUIETER}",
         example=("turn it up to 70", {"level": 70}),
         plain=plain_volume,
+        objects=_SOUND,
     )
     def set_volume(self, a: dict[str, Any]) -> ToolResult:
         if "level" not in a and "change" not in a:
@@ -134,6 +140,7 @@ class Device(Family):
         cue=DEVICE_CUE,
         topic=DEVICE,
         verbs=r"\b(stop|pause)\b",
+        objects=_SOUND,
     )
     def stop(self, a: dict[str, Any]) -> ToolResult:
         self.device.update(lambda s: s.update(playing=False))

@@ -1,0 +1,266 @@
+"""A brain that knows its limits (issue #11): a request to control or query a thing no tool
+declares (a light, a lock, the heating, music to play) gets an honest answer and changes nothing;
+an act tool runs only for what it declares; a live state is never made up; a timer's length is
+read as a person says it and said back the same way.
+
+The phrasings here are written for these tests (none is taken from the recordings the lead's run
+reports); the real-session cases run typed turns through the real Twin on the real models."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pipeline.acting.quantities import with_digits
+from pipeline.acting.reach import ask, covers, out_of_reach
+from pipeline.acting.routing import route
+from pipeline.conversation.honesty import cannot_check, live_topic
+from pipeline.tools.base import Tier, Tool, ToolRegistry, ToolResult
+from pipeline.tools.families.clock import _duration, plain_cancel, plain_duration
+from pipeline.tools.family import catalog
+from pipeline.tools.local import LocalTools
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return LocalTools(Path(tempfile.mkdtemp())).registry()
+
+
+@pytest.mark.parametrize(
+    ("said", "verb", "obj"),
+    [
+        ("could you switch the hallway lamp off", "switch off", "the hallway lamp"),
+        ("unlock the back door please", "unlock", "the back door"),
+        ("put on some jazz", "put on", "some jazz"),
+        ("dim the living room lights to 20 percent", "dim", "the living room lights"),
+        ("start the washing machine", "start", "the washing machine"),
+        ("turn the heating up", "turn up", "the heating"),
+        ("make the bedside lamp dimmer", "make", "the bedside lamp"),  # said: "...lamp dimmer from here"
+    ],
+)
+def test_a_thing_no_tool_declares_is_out_of_reach(said, verb, obj):
+    a = out_of_reach(said, catalog())
+    assert a is not None and (a.kind, a.verb, a.obj) == ("control", verb, obj), a
+    assert (
+        a.sentence
+        == f"I can't {verb} {obj}{' ' + a.after if a.after else ''} from here: none of my tools can do that."
+    )
+    assert live_topic(said) is not None and cannot_check(live_topic(said)) == a.sentence
+
+
+@pytest.mark.parametrize(
+    ("said", "noun"),
+    [
+        ("is the garage door open", "whether the garage door is open"),
+        ("are the kitchen lights still on", "whether the kitchen lights are on"),
+        ("did I leave the iron on", "whether the iron is on"),
+        ("can you check whether the side gate is locked", "whether the side gate is locked"),
+        ("what's the thermostat set to", "what the thermostat is set to"),
+    ],
+)
+def test_a_state_no_tool_can_read_is_never_guessed(said, noun):
+    topic = live_topic(said)
+    assert topic is not None and topic.noun == noun
+    assert cannot_check(topic).startswith(f"I can't check {noun} from here, and I won't guess.")
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "turn it up a bit",  # a pronoun: the conversation's, never blocked
+        "set a countdown for twelve minutes",
+        "set an alarm for half past six",
+        "stop the music",
+        "is the timer still running",
+        "remind me to shut the back door at nine",  # the thing is inside the reminder's text
+        "add light bulbs to the shopping list",
+        "play a word game with me",
+        "what temperature does butter melt at",  # general knowledge, not a live reading
+    ],
+)
+def test_what_twins_own_tools_cover_is_not_blocked(said):
+    assert out_of_reach(said, catalog()) is None
+    topic = live_topic(said)
+    assert topic is None or topic.name not in ("home", "temperature"), topic
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "start a story about a lighthouse keeper",
+        "lower your voice a little",
+        "play the part of a detective",
+        "change the subject",
+        "set a goal for me this week",
+        "make me a cup of tea",
+    ],
+)
+def test_the_conversations_own_requests_keep_their_reply(said, registry):
+    """Routing offers them no tool that does not declare their object, but the honest "I can't"
+    is only for a thing one controls, a device's verb, or something to play: the model answers."""
+    assert live_topic(said) is None
+    assert route(said, registry) == []
+
+
+def test_temperature_is_a_live_fact():
+    for said in ("what's the temperature right now", "how warm is it in the bedroom"):
+        topic = live_topic(said)
+        assert topic is not None and topic.name == "temperature", said
+
+
+def test_an_act_tool_near_by_meaning_is_never_offered_for_another_thing(registry, components):
+    """The meaning index finds the volume near a light's brightness and a list removal near a
+    lock: what the tools declare keeps both out."""
+    index = components.tool_index
+    for said in (
+        "make the desk lamp brighter, 80 percent",
+        "lock up the shed",
+        "play some Miles Davis",
+        "switch on movie mode",
+        "turn off the landing light in ten minutes",
+    ):
+        assert route(said, registry, index) == [], said
+    # and what they do declare still reaches them
+    assert route("turn the music down a little", registry, index) == ["set_volume"]
+    assert "set_timer" in route("set a countdown for twelve minutes", registry, index)
+    both = route("turn on the porch light and set a timer for ten minutes", registry, index)
+    assert both == ["set_timer"]
+
+
+def test_a_third_party_tool_that_declares_the_thing_covers_it(registry):
+    lights = Tool(
+        "home__set_light",
+        "Turn a light on or off, or set its brightness",
+        Tier.ACT,
+        {"name": {"type": "string"}, "brightness": {"type": "integer"}},
+        lambda a: ToolResult(True, "ok"),
+        source="mcp:home",
+    )
+    a = ask("dim the hallway light")
+    assert a is not None and not covers(registry.get("set_volume"), a)
+    assert not covers(lights, a)  # "dim" is a specific verb it does not declare
+    assert covers(lights, ask("switch off the hallway light"))
+    reg = ToolRegistry([*registry, lights])
+    assert route("switch off the hallway light", reg) == ["home__set_light"]
+    assert out_of_reach("switch off the hallway light", reg) is None
+
+
+@pytest.mark.parametrize(
+    ("said", "args", "spoken"),
+    [
+        ("set a timer for two hours and fifteen minutes", {"minutes": 135}, "2 hours 15 minutes"),
+        ("start a countdown for an hour and a half", {"minutes": 90}, "1 hour 30 minutes"),
+        ("set a timer for half an hour", {"minutes": 30}, "30 minutes"),
+        ("timer for four minutes thirty seconds", {"minutes": 4, "seconds": 30}, "4 minutes 30 seconds"),
+        ("set an egg timer for 6 minutes", {"minutes": 6, "label": "egg"}, "6 minutes"),
+    ],
+)
+def test_a_timer_length_is_read_and_said_as_a_person_does(said, args, spoken):
+    assert plain_duration(with_digits(said)) == args
+    secs = args["minutes"] * 60 + args.get("seconds", 0)
+    assert _duration(secs) == spoken
+
+
+def test_timer_readers_leave_other_requests_alone():
+    for said in (
+        "send a note to Sam and then set a timer for 5 minutes",  # the timer is not the first clause
+        "remind me in 10 minutes to stir the soup",
+        "the rice takes 12 minutes",
+        "add 5 minutes to the timer",
+        "set a timer for the bread",  # no length said: the model asks or fills it in
+    ):
+        assert plain_duration(with_digits(said)) is None, said
+    assert plain_cancel("please clear all my timers") == {"label": ""}
+    assert plain_cancel("cancel the bread timer") is None  # a named one is the model's to read
+
+
+def test_a_timer_with_hours_rings_when_it_says(tmp_path):
+    from datetime import datetime
+
+    now = datetime(2026, 1, 5, 9, 0, 0)
+    local = LocalTools(tmp_path, now=lambda: now)
+    out = local.set_timer({"hours": 1, "minutes": 5})
+    assert out.ok and out.summary == "timer set for 1 hour 5 minutes (rings at 10:05:00)", out.summary
+    assert local.cancel_timer({}).summary == "cancelled 1 timer"
+
+
+def test_an_act_call_keeps_only_the_numbers_the_user_said():
+    from pipeline.acting.grounding import ground
+    from pipeline.acting.permissions import Provenance
+
+    timer = next(t for t in catalog() if t.name == "set_timer")
+    said = "switch the fan off and start a timer for seven minutes"
+    args, why, note = ground(timer, {"hours": 1, "minutes": 7}, Provenance(said))
+    assert (args, why) == ({"minutes": 7}, None) and "hours" in note
+    # an hour said as "an hour", a half as "half": both are the user's
+    for said, args in (
+        ("set a timer for an hour and five minutes", {"hours": 1, "minutes": 5}),
+        ("timer for half an hour", {"minutes": 30}),
+    ):
+        assert ground(timer, args, Provenance(said))[0] == args
+
+
+# -- real turns through the real session ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def twin(cfg, components, tmp_path_factory):
+    from pipeline.runtime.session import Twin
+
+    return Twin(cfg.model_copy(update={"data_dir": tmp_path_factory.mktemp("home")}), components)
+
+
+def _turn(twin, said: str):
+    session = twin.tools.session
+    seen = len(session.audit.entries()) if session is not None else 0
+    state = _state(twin)
+    result = asyncio.run(twin.ask(said))
+    session = twin.tools.session
+    ran = [e for e in (session.audit.entries()[seen:] if session else []) if e.get("phase") != "intent"]
+    return result, ran, state != _state(twin)
+
+
+def _state(twin) -> str:
+    folder = twin.cfg.data_path / "tools"
+    files = sorted(folder.glob("*.json")) if folder.exists() else []
+    return json.dumps({f.name: f.read_text() for f in files})
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("said", "reply"),
+    [
+        ("bedroom lamp to 30 percent brightness", "I can't control bedroom lamp from here"),  # no verb
+        ("set the reading light brightness to 40", "I can't set the reading light brightness from here"),
+        ("lock the garage door", "I can't lock the garage door from here"),
+        ("play something by Nina Simone", "I can't play something from here"),
+        ("is the back door locked", "I can't check whether the back door is locked from here"),
+        ("what's the temperature in the kitchen", "I can't check the temperature from here"),
+    ],
+)
+def test_out_of_reach_requests_change_nothing_and_say_so(twin, said, reply):
+    result, ran, changed = _turn(twin, said)
+    assert not changed and not [e for e in ran if e.get("status") == "ok" and e.get("tier") != "read"], ran
+    if reply is not None:
+        assert result.reply.startswith(reply), result.reply
+
+
+@pytest.mark.models
+def test_timers_by_voice_run_the_right_tool_with_the_right_length(twin):
+    result, ran, _ = _turn(twin, "set a timer for one hour and twenty minutes")
+    assert [(e["tool"], e["args"], e["status"]) for e in ran] == [("set_timer", {"minutes": 80}, "ok")]
+    assert result.reply.startswith("Timer set for 1 hour 20 minutes"), result.reply
+    result, ran, _ = _turn(twin, "please cancel all the timers")
+    assert [(e["tool"], e["status"]) for e in ran] == [("cancel_timer", "ok")]
+    assert result.reply.startswith("Cancelled 1 timer"), result.reply
+    # the part no tool reaches is said, the part one does is done (by the model: no plain words)
+    result, ran, _ = _turn(twin, "switch the fan off and then start a timer for seven minutes")
+    assert [(e["tool"], e["args"].get("minutes"), e["args"].get("hours")) for e in ran] == [
+        ("set_timer", 7, None)
+    ], ran
+    assert result.reply.startswith("Timer set for 7 minutes"), result.reply
+    assert result.reply.endswith("I can't switch off the fan from here: none of my tools can do that.")
