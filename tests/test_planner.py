@@ -92,7 +92,8 @@ def test_a_question_never_changes_state(session):
     # a question whose words name one read-only tool is answered from it, without the model
     r, _ = plan(session, [call("set_volume", level=100)], "is the volume at 100?")
     assert [(o.tool, o.tier) for o in r.outcomes] == [("device_state", "read")]
-    assert session.local.device.read()["volume"] == 50 and "volume 50" in r.context
+    # the state read is the answer, said as it is (`Tool.answers`): no reply model
+    assert session.local.device.read()["volume"] == 50 and r.reply == "Volume 50, not muted."
 
 
 def test_step_budget(session):

@@ -165,6 +165,9 @@ class Planner:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, self.model.choose, messages, schema, stop)
 
+    def _answers(self, name: str) -> bool:
+        return name in self.registry and self.registry.get(name).answers
+
     def _obvious_read(self, names: tuple[str, ...]) -> str | None:
         """When the words leave one candidate, a read-only tool that takes no arguments ("what
         time is it", "which timers are set"), there is nothing for the model to decide: call it."""
@@ -246,6 +249,10 @@ class Planner:
         # A sum or a conversion read from plain words is answered with its result as it is: a 0.5B
         # model handed "15 percent of 80 is 12" as context has said "12 percent of 80 is 9.6".
         plain = result.plain and bool(result.outcomes)
+        # A read whose result is the whole answer ("what time is it", "which timers are set",
+        # `Tool.answers`) is said as it is: no reply model, the fast path (a 0.5B model handed the
+        # time as context has answered "The date for this turn is ...").
+        plain = plain or (bool(result.outcomes) and all(self._answers(o.tool) for o in result.outcomes))
         if result.acted or several or plain or any(o.status != "ok" for o in result.outcomes):
             result.reply = compose_reply(result.outcomes)
             # "turn on the porch light and set a timer": the timer is set, and the light is said

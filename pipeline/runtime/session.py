@@ -124,7 +124,7 @@ class Twin:
         self.reply_voice = ReplyVoice(self.c, p.max_reply_tokens, p.max_reply_sentences, self.prosody)
         self.asker = Asker(self.c, self.household, self._transcribe, self.reply_voice.speak_aside)
         self.fast_path = FastPath(cfg, self.c, self.asker, self.memory_bridge)
-        self.tools = ToolDesk(cfg, self.c, self.c.memory, self.household, self.asker, self.audit)
+        self.tools = ToolDesk(cfg, self.c, self.c.memory, self.household, self.asker, self.audit, clock)
         # a bigger model per turn when the router and the user's policy say so (off by default)
         self.escalation = (
             Escalation(cfg, self.c, self.conversation, self.asker) if cfg.remote.enabled else None

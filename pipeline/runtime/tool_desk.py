@@ -24,8 +24,10 @@ class ToolDesk:
         household: Household,
         asker: Asker,
         audit: Any = None,
+        clock: Any = None,
     ) -> None:
         self.cfg = cfg
+        self.clock = clock  # the session's clock (tests freeze it): the time the tools tell and ring by
         self.c = components
         self.memory = memory
         self.household = household
@@ -56,7 +58,9 @@ class ToolDesk:
         if self._local is None:
             from pipeline.tools.local import LocalTools
 
-            self._local = LocalTools(self.cfg.data_path, outbox=self.cfg.tools.outbox, memory=self.memory)
+            self._local = LocalTools(
+                self.cfg.data_path, now=self.clock, outbox=self.cfg.tools.outbox, memory=self.memory
+            )
             self._mark_device(self._local)
         return self._local
 

@@ -100,6 +100,10 @@ class Tool:
     # beyond those of its name and description: a request to control or query a thing no tool's
     # declared words name is answered honestly, never with another tool (pipeline/acting/reach.py).
     objects: str = ""
+    # A read whose result, as it is, answers the request ("the shopping list is empty", "it is
+    # 09:41 on Monday"): said without the reply model (pipeline/acting/planner.py). Only Twin's own
+    # tools declare it; another tool's result is worded by the model from the turn's context.
+    answers: bool = False
 
     def schema(self) -> dict[str, Any]:
         return {"type": "object", "properties": self.params, "required": list(self.required)}

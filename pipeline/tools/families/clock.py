@@ -164,12 +164,14 @@ class Clock(Family):
         "get_time",
         "current date and time",
         Tier.READ,
+        answers=True,
         cue=TIME_CUE,
         topic=TIME,
         example=("what time is it", {}),
     )
     def get_time(self, a: dict[str, Any]) -> ToolResult:
-        return ToolResult(True, f"it is {self.ctx.now():%A %d %B %Y, %H:%M}")
+        now = self.ctx.now()  # "2 March", never "02 March": a zero-padded day is read digit by digit
+        return ToolResult(True, f"it is {now:%H:%M} on {now:%A} {now.day} {now:%B %Y}")
 
     # -- timers and alarms -------------------------------------------------------------------------
     @tool(
@@ -299,6 +301,7 @@ class Clock(Family):
         "list_timers",
         "the timers and alarms that are set",
         Tier.READ,
+        answers=True,
         cue=TIMER_CUE,
         topic=TIMERS,
         verbs=r"\b(which|what|list|any)\b.*\b(timers?|alarms?)\b|\b(timers?|alarms?) (are )?(set|running)\b"
@@ -379,6 +382,7 @@ class Clock(Family):
         "list_reminders",
         "the reminders that are set",
         Tier.READ,
+        answers=True,
         cue=REMINDER_CUE,
         topic=REMINDERS,
         verbs=r"\b(which|what|list|read|any)\b.*\breminders\b",

@@ -78,6 +78,7 @@ class Device(Family):
         "device_state",
         "current volume and mute state",
         Tier.READ,
+        answers=True,
         cue=DEVICE_CUE,
         topic=DEVICE,
         verbs=r"^(is|are|what)\b.*\b(volume|muted|playing)\b|^(?:is|are)\b.*\btoo\s+(?:loud|quiet)\b",
