@@ -324,8 +324,9 @@ def run_identity_dev(cfg: TwinConfig) -> int:
         legacy: bool = False,
         floor: tuple[float, float] | None = None,
         spread: float = co.MIN_SPREAD,
+        side: str = co.SIDE,
     ) -> dict[str, tuple]:
-        cohort = co.Cohort(cohort_vectors, top_k=k, min_spread=spread)
+        cohort = co.Cohort(cohort_vectors, top_k=k, min_spread=spread, side=side)
         thr, raw_thr, centres, floors = {}, {}, {}, {}
         for name, (clean, degraded) in profiles.items():
             others = [v for n, (c, d) in profiles.items() if n != name for v in c + sum(d, [])]
@@ -366,12 +367,12 @@ def run_identity_dev(cfg: TwinConfig) -> int:
         print(f"{label}: identified {ident:.0%}, false accepts {fa} ({per})")
 
     show("old rule (raw cosine, clean calibration)", run(20, 0, 0, 0, legacy=True))
-    for spread in (0.02, 0.04, 0.06, 0.08, 0.1):  # the grid MIN_SPREAD and the margin were chosen on
-        for margin in (0.0, 0.25, 0.5, 1.0):
-            for fl in ((0.0, 0.0),):
+    for side in co.SIDES:  # the grid cohort.SIDE, MIN_SPREAD and the margin were chosen on
+        for spread in (0.02, 0.04, 0.06, 0.08, 0.1):
+            for margin in (0.0, 0.25, 0.5, 1.0):
                 show(
-                    f"top_k 20 min_spread {spread:.2f} margin {margin:.2f} floor {'yes' if fl else 'no '}",
-                    run(20, 0.5, margin, 0.0, floor=fl, spread=spread),
+                    f"side {side:9} top_k 20 min_spread {spread:.2f} margin {margin:.2f}",
+                    run(20, 0.5, margin, 0.0, floor=(0.0, 0.0), spread=spread, side=side),
                 )
     # The unknowns' highest raw cosine to either DEV profile, per condition (how close strangers come).
     for cond, rows in trials.items():

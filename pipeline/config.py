@@ -96,11 +96,10 @@ class VoiceIdConfig(_Strict):
     embedder: Literal["resemblyzer", "ecapa"] = "resemblyzer"
     ecapa_dir: Path | None = None  # default: DATA_DIR/models/spkrec-ecapa-voxceleb
     # Which rule names a voice (README, "Who is speaking"): "clean" (raw cosine, thresholds from
-    # clean enrolment: abstains in noise and reverb, no false accept measured) or "normalised"
-    # (cohort-normalised, calibrated on degraded enrolment: names far more in noise and reverb,
-    # one stranger named in `twin bench identity`). Privacy first: "clean" until that is 0.
-    # Permissions always use the strict check (both rules).
-    naming: Literal["clean", "normalised"] = "clean"
+    # clean enrolment: abstains in noise and reverb) or "normalised" (cohort-normalised, calibrated
+    # on degraded enrolment: names far more in noise and reverb; no stranger or synthetic voice
+    # named in `twin bench identity` or its DEV split). Permissions always use the strict check.
+    naming: Literal["clean", "normalised"] = "normalised"
     # Learn from turns: a named speaker's turn that passes the strict check (and enough clean speech,
     # one voice, nearer this person than anyone else or Twin, never during Twin's playback) joins
     # their profile, at most 6 turns kept (voice/speakers/adaptation.py).

@@ -114,7 +114,7 @@ def test_unknown_real_voices_and_twin_never_accepted(household, stereo, synth, e
     """Clean strangers are never named; no stranger, clean or degraded, ever passes verification
     (the permission layer's check); Twin's own voice never passes as the owner."""
     clean, degraded = _strangers(stereo, synth, espeak)
-    for clip in clean + degraded[2:4] + degraded[6:]:  # all but the degraded real strangers
+    for clip in clean + degraded[2:4] + degraded[6:]:  # the degraded real strangers: the next test
         assert household.identify(clip).name == "unknown", clip.source
     for clip in clean + degraded:
         for name in ("Anna", "Ben"):
@@ -123,15 +123,40 @@ def test_unknown_real_voices_and_twin_never_accepted(household, stereo, synth, e
     assert not twin_voice.accepted and twin_voice.synthetic
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: a real stranger (stereo ch0, whose voice is closest to spk2) through the "
-    "fixture noise/RIRs reaches a normalised score above Ben's threshold (README, bench identity)",
-)
 def test_degraded_real_strangers_never_named(household, stereo, synth, espeak):
+    """The real strangers through the fixture noise, RIRs and both together (each RIR with the next
+    noise at 10 dB, as `twin bench identity`'s noise+reverb) are never named. Once a defect: stereo
+    ch0, whose voice is closest to spk2 (Ben), was named Ben in noise + reverb by the symmetric
+    AS-norm, whose profile side, measured on the clean enrolment, let the degradation's rise in
+    every cosine through; the test-side normalisation (cohort.SIDE) cancels it."""
     _, degraded = _strangers(stereo, synth, espeak)
-    for clip in degraded[0:2] + degraded[4:6]:
+    both = [_noisy(_reverb(c, 1 + k), 1 + (k + 1) % 4, 10.0) for c in stereo for k in range(4)]
+    for clip in degraded[0:2] + degraded[4:6] + both:
         assert household.identify(clip).name == "unknown", clip.source
+    # Ben's own held-out clips through the same noise + reverb are still named.
+    named = [
+        household.identify(_noisy(_reverb(_utt(2, n), 1 + k), 1 + (k + 1) % 4, 10.0)).name
+        for k, n in enumerate((4, 5, 6))
+    ]
+    assert named.count("Ben") >= 2 and set(named) <= {"Ben", "unknown"}, named
+
+
+def test_normalisation_sides():
+    """Test-side normalisation (the default) is the clip's z-score against its closest cohort voices;
+    symmetric adds the profile's; the side is part of the cohort's fingerprint (a profile calibrated
+    under the other side is recalibrated) and an unknown side is refused."""
+    from voice.speakers.cohort import SIDE, Cohort
+
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((30, 8))
+    test, symmetric = Cohort(vectors), Cohort(vectors, side="symmetric")
+    assert SIDE == "test" and test.side == "test"
+    assert test.normalise(0.7, (0.5, 0.1), (0.5, 0.2)) == pytest.approx(2.0)
+    assert test.normalise(0.7, (0.5, 0.1), (0.1, 0.05)) == pytest.approx(2.0)  # the profile's side unused
+    assert symmetric.normalise(0.7, (0.5, 0.1), (0.5, 0.2)) == pytest.approx(1.5)
+    assert test.ident != symmetric.ident
+    with pytest.raises(ValueError, match="side"):
+        Cohort(vectors, side="model")
 
 
 def test_old_format_profile_still_loads(tmp_path, household):

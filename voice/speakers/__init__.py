@@ -8,7 +8,7 @@ a score and a decision; Twin's own TTS voice never passes as an enrolled person.
 Each profile has a household role (owner, adult, child), with one owner per household:
 `verify_owner()` is the score the permission layer asks for before owner-only actions.
 
-Scores are normalised against a cohort of strangers (cohort: AS-norm), and each profile's threshold
+Scores are normalised against a cohort of strangers (cohort: adaptive T-norm), and each profile's threshold
 is calibrated on generated degradations of its enrolment clips (augment), so identification holds
 through rooms, noise and phone lines; profiles from before keep the raw-cosine rule.
 

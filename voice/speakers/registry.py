@@ -289,7 +289,7 @@ class SpeakerRegistry:
         return profile.norm_threshold
 
     def normalised_all(self, vector: np.ndarray) -> dict[str, float]:
-        """AS-norm scores against every profile ({} with no cohort)."""
+        """Cohort-normalised scores against every profile ({} with no cohort; cohort.Cohort.normalise)."""
         cohort = self.cohort
         if not len(cohort) or not self.profiles:
             return {}
