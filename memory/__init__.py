@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from .confirm import WriteRequest, parse_write_request
 from .forgetting import ForgetPlan, Receipt
 from .items import Kind, MemoryError_, MemoryInputError, MemoryItem
 from .policy import extract, parse_command
@@ -21,6 +22,11 @@ class MemoryRecall(Protocol):
     def observe(self, user_text: str, reply: str, speaker: str | None, source: str = "") -> list[MemoryItem]:
         """After a turn, off the voice path: decide what (if anything) to remember; `source` names the
         turn it came from ("turn 12"), so a memory can be traced back to where it was said."""
+        ...
+
+    def write_request(self, text: str, speaker: str | None, source: str = "") -> str | None:
+        """A request to remember, written now; the reply says what was kept (or why nothing was).
+        None when `text` is no such request."""
         ...
 
     def handle_command(self, text: str, speaker: str | None) -> str | None:
@@ -51,6 +57,8 @@ __all__ = [
     "MemoryRecall",
     "MemoryStoreError",
     "Receipt",
+    "WriteRequest",
     "extract",
     "parse_command",
+    "parse_write_request",
 ]

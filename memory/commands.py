@@ -39,6 +39,7 @@ _COMMANDS: list[tuple[re.Pattern[str], str]] = [
     ),
 ]
 
+_NOT_FORGET = re.compile(r"\b(?:don['\u2019]?t|do not|never|not)\s+forget\b", re.I)
 
 _ZH_FORGET = r"^(?:请你?|麻烦你?|帮我)?(?:把|将)?(?:忘掉|忘记|忘了|删掉|删除|清除|抹掉)"
 _ZH_THAT = r"(?:那个|这个|它|刚才(?:说的|那句|的话|那件事)?|那句话|这句话|我刚才说的(?:话)?)"
@@ -82,6 +83,8 @@ def parse_command(text: str) -> Command | None:
                 if action == "forget_about" and not topic:
                     continue
                 return Command(action, topic, "zh")
+    if _NOT_FORGET.search(t):  # "don't forget that ..." asks to keep, not to delete
+        return None
     for pattern, action in _COMMANDS:
         m = pattern.search(t)
         if m:

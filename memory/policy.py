@@ -65,7 +65,7 @@ def _extract_zh(text: str) -> list[Candidate]:
             groups["rel"] = rules_zh.RELATIONS[groups["rel"]]
         key = key_fmt.format(**groups) if key_fmt else ""
         return [Candidate(first_person(t), kind, key, max(importance, 0.8 if explicit else 0), explicit)]
-    if explicit:
+    if explicit and not rules_zh.is_question(t):  # "记一下明天要开会吗" asks, it states nothing
         return [Candidate(first_person(t), Kind.FACT, "", 0.8, True)]
     return []
 

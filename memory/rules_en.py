@@ -15,8 +15,22 @@ _REL = (
     "friend|best friend|boss|doctor|neighbour|neighbor|grandson|granddaughter|dog|cat|carer|nurse"
 )
 
+# "(hey) (Twin,) (please) (can you) (please) remember (that|this:) ...": an explicit request to keep
+# something. Not one when a question word or the voice follows the verb ("remember what I said?",
+# "remember my voice"); "remember to ..." is kept as said (the planner may also make it a reminder).
+_LEAD = (
+    r"^(?:(?:hey|ok|okay|so|and|also|oh|now)[ ,]+)*(?:twin[ ,]+)?(?:please[ ,]+)?"
+    r"(?:(?:can|could|will|would) you\s+|i (?:want|need|would like|'d like) you to\s+|"
+    r"make sure (?:you|to)\s+)?(?:please\s+)?"
+)
+_VERB = (
+    r"remember|memori[sz]e|don['\u2019]?t (?:ever )?forget|do not forget|never forget|note|keep in mind|"
+    r"commit to memory|(?:store|save|keep|put)(?: (?:it|this|that))? (?:in|into) (?:your )?memory"
+)
+_NOT_A_FACT = r"(?!(?:what|when|where|who|whom|whose|how|why|which|if|whether|me|my voice|our voices?)\b)"
 EXPLICIT = re.compile(
-    r"^(?:please\s+)?(?:remember|don'?t forget|note|keep in mind)(?: that)?\s+(?P<fact>.+)$", re.I
+    rf"{_LEAD}(?P<verb>{_VERB})(?:\s+for me)?(?:\s+(?:that|this))?\s*[:,]?\s+{_NOT_A_FACT}(?P<fact>.+)$",
+    re.I,
 )
 RULES: list[tuple[re.Pattern[str], Kind, str, float]] = [
     (

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import commands, consolidation, forgetting, portable
+from . import commands, confirm, consolidation, forgetting, portable
 from .embedding import Embedder, UseEmbedder
 from .forgetting import ForgetPlan, Receipt
 from .index import Partition, rank
@@ -298,6 +298,12 @@ class Memory:
         return consolidation.consolidate(self, now, episode_days, fade_days)
 
     # -- spoken controls -------------------------------------------------------------------------
+    def write_request(self, text: str, speaker: str | None, source: str = "") -> str | None:
+        """'Remember that my sister Anna lives in Lisbon': written now, and the reply says what was
+        kept ("I'll remember that your sister Anna lives in Lisbon."), or why nothing was. None when
+        the words are no request to remember (memory/confirm.py)."""
+        return confirm.remember(self, text, speaker, source)
+
     def handle_command(self, text: str, speaker: str | None) -> str | None:
         """'What do you remember about me?', 'forget that', 'forget everything about my old job'.
         Returns the reply to speak, or None when the words are not a memory command."""

@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from memory import HOUSEHOLD, ForgetPlan, MemoryRecall, Receipt, parse_command
+from memory import (
+    HOUSEHOLD,
+    ForgetPlan,
+    MemoryRecall,
+    Receipt,
+    WriteRequest,
+    parse_command,
+    parse_write_request,
+)
+from memory.confirm import off_reply
 from models.errors import TwinError
 from pipeline.acting.audit import AuditLog
 from pipeline.acting.permissions import is_explicit_yes
@@ -109,6 +118,7 @@ class MemoryBridge:
         self.memory = memory
         self.pools = pools
         self._writes: list[concurrent.futures.Future] = []
+        self._written: set[str] = set()  # requests to remember already written by `command`
         self.audit = audit or AuditLog(audit_path(self.cfg))
 
     async def command(
@@ -121,7 +131,13 @@ class MemoryBridge:
         a preview in the question, a spoken yes (with an owner enrolled, only the owner may delete
         the owner's or the household's memories), an audit entry either way, and a receipt. With
         no way to ask (`ask` None or without a confirmer) nothing is deleted and the reply says how
-        to do it at a terminal."""
+        to do it at a terminal.
+
+        A request to remember ("remember that my sister Anna lives in Lisbon") is written here, not
+        after the reply, so the reply can say what was kept, or honestly why nothing was."""
+        request = parse_write_request(text)
+        if request is not None:
+            return await self.remember(text, scope, endpoint, request)
         cmd = parse_command(text) if self.memory is not None else None
         if cmd is None or self.memory is None:
             return None
@@ -161,6 +177,24 @@ class MemoryBridge:
             reply += ERASED_RECORDS.get(plan.lang, ERASED_RECORDS["en"]) if erased else ""
         return reply
 
+    async def remember(
+        self, text: str, scope: str | None, endpoint: Endpoint, request: WriteRequest
+    ) -> str | None:
+        """Writes a request to remember now (on the memory thread, once the user has surely finished)
+        and returns the reply that says what was kept; the write policy after the turn then leaves
+        these words alone."""
+        if self.memory is None:
+            return off_reply(request)
+        write = getattr(self.memory, "write_request", None)
+        if write is None:  # a memory without the seam: the write policy keeps it after the turn
+            return None
+        await endpoint.wait()
+        turn = getattr(asyncio.current_task(), "turn_id", None)
+        source = f"turn {turn}" if turn is not None else "request"
+        loop = asyncio.get_running_loop()
+        self._written.add(text)  # before the write: a barge-in during it must not write it twice
+        return await loop.run_in_executor(self.pools.memory, write, text, scope, source)
+
     async def recall(self, text: str, scope: str | None) -> list[str]:
         if self.memory is None:
             return []
@@ -174,6 +208,9 @@ class MemoryBridge:
 
     def observe(self, text: str, said: str, scope: str | None, turn_id: int) -> None:
         if self.memory is None:
+            return
+        if text in self._written:  # written (and confirmed) before the reply
+            self._written.discard(text)
             return
         fut = self.pools.memory.submit(self.memory.observe, text, said, scope, f"turn {turn_id}")
         self._writes = [f for f in self._writes if not f.done()] + [fut]
