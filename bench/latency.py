@@ -96,6 +96,11 @@ async def _conversation(cfg: TwinConfig, comps: Components, clips: list[AudioCli
         for k in STAGES:
             if t is not None and t.get(k) is not None:
                 bucket[k].append(float(t[k]))  # type: ignore[arg-type]
+    # what the conversation still has queued (memory writes, trace appends into the scratch data
+    # directory, the cache warm-up) is done before that directory is removed
+    twin.flush_memory()
+    for pool in (comps.pools.memory, comps.pools.llm, comps.pools.identity):
+        pool.submit(lambda: None).result(timeout=60)
     return bucket
 
 
@@ -106,7 +111,7 @@ def _real_conversation(cfg: TwinConfig, comps: Components) -> dict | None:
         return None
     # The recordings are commands ("set a timer", "lock the front door"): they act on a scratch data
     # directory and a scratch memory, never the user's.
-    with tempfile.TemporaryDirectory(prefix="twin-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="twin-bench-", ignore_cleanup_errors=True) as scratch:
         scfg = cfg.model_copy(update={"data_dir": Path(scratch)})
         saved = comps.__dict__.pop("memory", _UNSET)
         comps.__dict__["memory"] = Memory.open(Path(scratch) / "memory") if cfg.memory.enabled else None
