@@ -162,7 +162,8 @@ def _clean(text: str) -> str:
     return t
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """A word without its plural ending ("batteries" -> "battery", "lights" -> "light"); routing's too."""
     word = word.lower()
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
@@ -175,7 +176,7 @@ def words(text: str) -> set[str]:
     """Content words, stemmed; split at case changes too (turnOnLight)."""
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
     return {
-        _stem(w)
+        stem(w)
         for w in _WORD.findall(text)
         if (len(w) > 2 or w.lower() in _SHORT) and w.lower() not in _FILLER
     }
@@ -254,7 +255,7 @@ def ask(text: str) -> Ask | None:
         return None  # "play a game with me" is the conversation's
     more = re.search(rf"\b({_MORE})\b", rest, re.IGNORECASE) if verb == "make" else None
     after = more.group(1).lower() if more else ""
-    plural = _stem(obj.split()[-1]) != obj.split()[-1].lower()
+    plural = stem(obj.split()[-1]) != obj.split()[-1].lower()
     return Ask("control", phrase, obj, plural=plural, after=after)
 
 
@@ -273,7 +274,7 @@ def _words(text: str) -> frozenset[str]:
 def head(obj: str) -> str:
     """The word an object is about: its last content word ("the front door": door, "bed light
     brightness": brightness); a modifier ("reading light") says which one, not what."""
-    found = [_stem(w) for w in _WORD.findall(obj) if (len(w) > 2 or w.lower() in _SHORT)]
+    found = [stem(w) for w in _WORD.findall(obj) if (len(w) > 2 or w.lower() in _SHORT)]
     found = [w for w in found if w not in _FILLER]
     return found[-1] if found else ""
 
@@ -305,7 +306,7 @@ def out_of_reach(text: str, tools: Iterable[Tool]) -> Ask | None:
 # can't" replaces the reply only for a thing one controls at home, a verb only a device takes, or
 # something to play; a state question ("is the garage door shut") always asks for a live fact.
 THINGS = frozenset(
-    _stem(w)
+    stem(w)
     for w in re.findall(
         r"\S+",
         "light lights lamp lamps bulb bulbs lighting brightness dimmer chandelier door doors lock locks "

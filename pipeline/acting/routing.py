@@ -21,7 +21,7 @@ from functools import cache
 from typing import Any
 
 from pipeline.acting.quantities import with_digits
-from pipeline.acting.reach import ask, covers
+from pipeline.acting.reach import ask, covers, stem
 from pipeline.tools.base import Tier, Tool, ToolRegistry
 from pipeline.tools.family import catalog
 
@@ -67,20 +67,11 @@ def routed_tools(registry: ToolRegistry) -> dict[str, Tool]:
     return tools
 
 
-def _stem(word: str) -> str:
-    word = word.lower()
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
 def _words(text: str) -> set[str]:
     """The words that can say what something is about: split at case changes too (getWeather)."""
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)
     words = (w.lower() for w in _WORD.findall(text))
-    return {_stem(w) for w in words if len(w) > 2 and w not in _COMMON and _stem(w) not in _COMMON}
+    return {stem(w) for w in words if len(w) > 2 and w not in _COMMON and stem(w) not in _COMMON}
 
 
 def declared_words(tool: Tool) -> set[str]:
