@@ -345,11 +345,6 @@ class LlamaPlannerModel:
             result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
         )
 
-    @property
-    def _cached(self) -> list[int]:
-        """The most recently used slot's tokens."""
-        return self._slots[max(range(len(self._slots)), key=self._used.__getitem__)]
-
     def _decode(self, tokens: list[int], slot: int) -> None:
         cached = self._slots[slot]
         b = self._batch.batch
