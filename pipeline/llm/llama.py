@@ -324,6 +324,7 @@ class LlamaPlannerModel:
         # each was last used: the least recently used slot is the one overwritten or dropped.
         self._slots: list[list[int]] = [[] for _ in range(max(1, slots))]
         self._used = [0] * len(self._slots)
+        self._stable: dict[str, int] = {}  # tool prompt -> its length in tokens (`_stable_tokens`)
         self._clock = 0
         self._lock = threading.Lock()
         self.tokens_evaluated = 0  # all tokens decoded on this context (prompt and generated)
@@ -337,6 +338,14 @@ class LlamaPlannerModel:
         if text not in self._grammars:  # llama.cpp's JSON-schema grammar, compiled once per schema
             self._grammars[text] = LlamaGrammar.from_json_schema(text, verbose=False)
         return self._grammars[text]
+
+    def _stable_tokens(self, system: dict[str, str]) -> int:
+        """How many tokens the system message (the offered tools) takes at the prompt's start, less
+        its end marks: tokenized once per tool prompt, not on every call."""
+        text = system["content"]
+        if text not in self._stable:
+            self._stable[text] = len(self.prompt_tokens([system])) - 2
+        return self._stable[text]
 
     def prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
         """The chat-formatted prompt, tokenized as `create_chat_completion` tokenizes it."""
@@ -406,7 +415,7 @@ class LlamaPlannerModel:
         out: list[int] = []
         with self._lock:
             try:
-                stable = len(self.prompt_tokens(messages[:1])) - 2  # the system message, less its end
+                stable = self._stable_tokens(messages[0])
                 slot, keep = self._slot_for(toks, stable)
                 self._clock += 1
                 self._used[slot] = self._clock

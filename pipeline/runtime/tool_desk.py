@@ -5,6 +5,8 @@ confirmer and owner-voice score handed in explicitly."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from pipeline.acting.routing import route
@@ -24,7 +26,7 @@ class ToolDesk:
         household: Household,
         asker: Asker,
         audit: Any = None,
-        clock: Any = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.cfg = cfg
         self.clock = clock  # the session's clock (tests freeze it): the time the tools tell and ring by
