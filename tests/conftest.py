@@ -92,6 +92,16 @@ def stereo():
 
 
 @pytest.fixture()
+def mem(tmp_path):
+    """A memory store of its own in the test's temporary folder, closed after the test."""
+    from memory import Memory
+
+    m = Memory.open(tmp_path / "memory")
+    yield m
+    m.close()
+
+
+@pytest.fixture()
 def twin(cfg, components):
     from pipeline.runtime.session import Twin
 

@@ -18,13 +18,6 @@ from memory import Kind, Memory, MemoryInputError, MemoryStoreError
 from tests.conftest import ROOT
 
 
-@pytest.fixture()
-def mem(tmp_path):
-    m = Memory.open(tmp_path / "memory")
-    yield m
-    m.close()
-
-
 def confirmed(mem, text: str, speaker: str) -> str:
     """A spoken forget command carried out as after a yes (the conversation asks for it:
     tests/test_forget_voice.py); the reply it would speak."""

@@ -15,16 +15,9 @@ import sys
 
 import pytest
 
-from memory import Memory, MemoryDiskFullError, MemoryImportStopped, MemoryInputError, MemoryItem
+from memory import MemoryDiskFullError, MemoryImportStopped, MemoryInputError, MemoryItem
 from memory.store import QdrantStore
 from tests.conftest import ROOT
-
-
-@pytest.fixture()
-def mem(tmp_path):
-    m = Memory.open(tmp_path / "memory")
-    yield m
-    m.close()
 
 
 def _jsonl(tmp_path, lines: list[str]):

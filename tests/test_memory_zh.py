@@ -8,17 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from memory import Kind, Memory
+from memory import Kind
 from memory.index import terms
 from memory.policy import extract, parse_command
 from memory.timeparse import time_window
-
-
-@pytest.fixture()
-def mem(tmp_path):
-    m = Memory.open(tmp_path / "memory")
-    yield m
-    m.close()
 
 
 @pytest.mark.parametrize(

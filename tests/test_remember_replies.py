@@ -13,13 +13,6 @@ from memory import Memory, parse_command, parse_write_request
 from memory.confirm import remember
 
 
-@pytest.fixture()
-def mem(tmp_path):
-    m = Memory.open(tmp_path / "memory")
-    yield m
-    m.close()
-
-
 @pytest.mark.parametrize(
     ("said", "fact"),
     [
