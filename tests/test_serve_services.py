@@ -1,6 +1,7 @@
 """Twin as Wyoming services, driven by the wyoming package's own client (as Home Assistant's
 integration does): describe -> info naming the real models; synthesize -> audio; transcribe + audio
--> transcript (a human recording, and Twin's own voice at 22.05 kHz resampled by the service);
+-> transcript (a human recording, and Twin's own voice at 22.05 kHz resampled by the service; that
+rendering is made with Piper's sampling noise off, so the words heard never depend on a draw);
 transcript -> handled (the conversation); a wrong audio format -> a typed error event."""
 
 from __future__ import annotations
@@ -34,10 +35,15 @@ def test_wyoming_services(hub_cfg, components):
     from pipeline.serve.hub import Hub
     from pipeline.serve.logs import HubLog
     from pipeline.serve.wyoming_io import serve_services
+    from voice.tts import Prosody
 
     wav = fixture_path("speech_to_phrase_en/wav/set a timer for 5 minutes.wav")
     with wave.open(str(wav), "rb") as w:
         recording = w.readframes(w.getnframes())
+    steady = components.tts.synthesize_all(
+        "The kitchen lights are off.", Prosody(noise_scale=0.0, noise_w_scale=0.0)
+    )
+    steady_pcm = (np.clip(steady, -1, 1) * 32767).astype("<i2").tobytes()
     hub = Hub(hub_cfg, components, log=HubLog(None, stream=None))
     port = free_port()
     out: dict = {}
@@ -77,7 +83,7 @@ def test_wyoming_services(hub_cfg, components):
                 out["tts"] = (start.rate, pcm)
 
             out["heard_recording"] = await transcribe(recording, 16000)
-            out["heard_tts"] = await transcribe(pcm, start.rate)
+            out["heard_tts"] = await transcribe(steady_pcm, start.rate)
 
             async with AsyncTcpClient("127.0.0.1", port) as client:
                 await client.write_event(Transcript(text="Hello, who are you?").event())

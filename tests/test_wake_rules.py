@@ -135,6 +135,10 @@ def test_what_is_not_a_turn_over_the_reply_and_after_it():
     assert not_for_twin("set a reminder for you", 1.0, loud, SAID, -26.0, False) == "own voice"
     assert not_for_twin("Thank you for your support.", 1.0, quiet, SAID, -26.0, False) == "too quiet"
     assert not_for_twin("What about Paris", 1.0, loud, SAID, -26.0, after_reply=False) is None
+    # a lone stray word over the reply (the residue heard as "that.") lets it play on; two words do not
+    assert not_for_twin("that.", 0.7, loud, SAID, -26.0, after_reply=False) == "one word"
+    assert not_for_twin("巴黎", 0.7, loud, SAID, -26.0, after_reply=False) is None
+    assert not_for_twin("No, Paris", 0.7, loud, SAID, -26.0, after_reply=False) is None
     # after the reply a short "yes" is an answer, not a backchannel
     assert not_for_twin("Yes.", 0.3, loud, SAID, -26.0, after_reply=True) is None
     # ... but Whisper's "Thank you." for residue and noise, in the echo tail, is taken for the echo

@@ -65,6 +65,19 @@ BACKCHANNELS = frozenset(
 FALSE_START_S = 0.5  # voiced speech shorter than this over Twin's reply (a cough, a door) resumes it
 
 
+def is_lone_word(text: str) -> bool:
+    """One word and nothing else ("that.", "Hmm?", "嗯"): over Twin's reply, too little to be a
+    request. The canceller's residue of Twin's voice, at the user's level for a moment, is heard by
+    Whisper as one stray word ("that.", not one of Twin's own) far more often than as a phrase; a
+    user who means to interrupt says what they want ("wait, what about Paris?") or a stop word,
+    which the front end checks first."""
+    said = words_of(text).split()
+    if len(said) != 1:
+        return False
+    word = said[0]
+    return not any("\u3400" <= ch <= "\u9fff" for ch in word) or len(word) == 1
+
+
 def words_of(text: str) -> str:
     """Lower-case words only: punctuation and the model's hyphens dropped ("Mm-hm." -> "mm hm")."""
     text = unicodedata.normalize("NFKC", text).lower().replace("-", " ")
@@ -179,7 +192,8 @@ def not_for_twin(
     """Why an utterance heard over Twin's reply (or, `after_reply`, begun in its echo tail) is not a
     turn, or None when it is one. Over the reply: nothing heard, a backchannel or a false start
     let the reply play on. In both: Twin's own words coming back, or speech far quieter than the
-    user's last turn. After the reply a short "yes" is an answer, so only the last two apply."""
+    user's last turn. Over the reply, also a lone word (a stop word is checked before this). After the
+    reply a short "yes" is an answer, so only the last two apply."""
     if not text:
         return "false start"
     if after_reply and words_of(text) in SILENCE_PHRASES:
@@ -189,6 +203,8 @@ def not_for_twin(
             return "backchannel"
         if voiced_s < FALSE_START_S:
             return "false start"
+        if is_lone_word(text):
+            return "one word"
     if is_own_echo(text, said, at_end=after_reply):
         return "own voice"
     if too_quiet(samples, user_db):
