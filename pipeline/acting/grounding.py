@@ -80,11 +80,45 @@ def _unsaid_numbers(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple
     return {k: v for k, v in args.items() if k not in unsaid}, f"dropped {', '.join(unsaid)}: not said"
 
 
+# How the user says an optional choice a small model may add on its own: "remind me to call mom at
+# 5pm" came back as a *daily* reminder. A choice (a schema enum value other than "none") runs only
+# when the words say it, by its own word or these; else the tool's default stands.
+_CHOICE_SAID = {
+    "daily": r"\b(?:daily|every\s*day|each\s+day|every\s+(?:morning|evening|night|afternoon))\b",
+    "weekly": r"\b(?:weekly|every\s+week|each\s+week|every\s+(?:mon|tues|wednes|thurs|fri|satur|sun)day)\b",
+}
+
+
+def _said_choices(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple[dict[str, Any], str]:
+    """An act call's optional choices (schema enums) as the user's words state them: a value they
+    did not say is dropped (the tool's default stands), and the one value they did say is used
+    whether or not the model filled it in ("remind me every day at 8" with no `repeat`: daily)."""
+    out, notes = dict(args), []
+    for key, spec in tool.params.items():
+        if key in tool.required or "enum" not in spec:
+            continue
+        said = [
+            v
+            for v in spec["enum"]
+            if v != "none"
+            and re.search(_CHOICE_SAID.get(v, rf"\b{re.escape(v)}\b"), prov.user_text, re.IGNORECASE)
+        ]
+        value = out.get(key)
+        if len(said) == 1 and value != said[0]:
+            out[key] = said[0]
+            notes.append(f"{key} {said[0]}: from the user's words")
+        elif isinstance(value, str) and value != "none" and value not in said:
+            del out[key]
+            notes.append(f"dropped {key}: not said")
+    return out, "; ".join(notes)
+
+
 def ground(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple[dict[str, Any], str | None, str]:
     """(arguments to run with, a reason the call must not run or None, a note on any repair)."""
     if tool.tier == Tier.ACT:
         out, note = _unsaid_numbers(tool, args, prov)
-        return out, None, note
+        out, choice_note = _said_choices(tool, out, prov)
+        return out, None, "; ".join(filter(None, [note, choice_note]))
     if tool.tier != Tier.SENSITIVE:
         return args, None, ""
     out, note = dict(args), ""
