@@ -15,7 +15,7 @@ from pipeline.config import TwinConfig
 from pipeline.llm.base import Llm, PlannerModel
 from pipeline.llm.llama import LlamaCppLlm
 from pipeline.runtime.workers import Workers, limit_malloc_arenas
-from voice.asr import SecondPass, WhisperAsr
+from voice.asr import SECOND_PASS_BEAM, SecondPass, WhisperAsr
 from voice.capabilities import Asr, EchoCanceller, Tts, Vad
 from voice.emotion import load_emotion_model
 from voice.listener import VoiceListener
@@ -80,8 +80,11 @@ class Components:
         r = self.resolver.resolve(a.second_pass, "asr")
         langs = get_spec(r.name).languages if r.source != "custom" else ()
         vocabulary = VocabularyPrompt(self.cfg.data_path, self._memory_names) if a.vocabulary else None
-        model = WhisperAsr(r.path, r.name, langs, self.cfg.models.device, a.threads, vocabulary=vocabulary)
-        return SecondPass(model)
+        model = WhisperAsr(
+            r.path, r.name, langs, self.cfg.models.device, a.threads, SECOND_PASS_BEAM, vocabulary=vocabulary
+        )
+        # the wake name, like the vocabulary, is never lost to the second reading (voice/asr.py)
+        return SecondPass(model, keep=(self.cfg.wake.name,) if self.cfg.wake.name else ())
 
     def _memory_names(self) -> list[tuple[str, str]]:
         """Remembered people and places for the ASR's vocabulary, once this session has opened
