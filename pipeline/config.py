@@ -375,10 +375,24 @@ NOT_CONFIG_VARS = frozenset({"TWIN_CONFIG", "TWIN_SMTP_PASSWORD", "TWIN_AUDIT_KE
 _SECRET_SUFFIXES = ("_PASSWORD", "_PASSWD", "_PASS", "_SECRET", "_TOKEN", "_API_KEY", "_APIKEY")
 
 
+def _config_key(name: str) -> bool:
+    """Whether TWIN_A__B names a setting of the config (TWIN_ASR__SECOND_PASS: `asr.second_pass`)."""
+    model: Any = TwinConfig
+    for part in name.upper().removeprefix("TWIN_").lower().split("__"):
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return False
+        model = fields[part].annotation
+    return True
+
+
 def is_secret_variable(name: str, extra: frozenset[str] = frozenset()) -> bool:
-    """True for a TWIN_* variable that carries a secret or a location, never a config key."""
+    """True for a TWIN_* variable that carries a secret or a location, never a config key. A name
+    that ends like a secret but is a setting of the config (TWIN_ASR__SECOND_PASS) is the setting."""
     upper = name.upper()
-    return upper in NOT_CONFIG_VARS or name in extra or upper.endswith(_SECRET_SUFFIXES)
+    if upper in NOT_CONFIG_VARS or name in extra:
+        return True
+    return upper.endswith(_SECRET_SUFFIXES) and not _config_key(name)
 
 
 def _env_overrides(secret_vars: frozenset[str] = frozenset()) -> dict[str, Any]:

@@ -155,6 +155,14 @@ def test_documented_secret_variables_are_not_config_keys(tmp_path, monkeypatch):
     assert "profil" in err.value.message and "hunter2" not in err.value.user_message()
 
 
+def test_a_setting_that_ends_like_a_secret_is_still_a_setting(tmp_path, monkeypatch):
+    """TWIN_ASR__SECOND_PASS ends in "_PASS" but names `asr.second_pass`: it used to be skipped
+    as a secret, silently; a secret-like name that is no setting still is."""
+    monkeypatch.setenv("TWIN_ASR__SECOND_PASS", "whisper-base")
+    monkeypatch.setenv("TWIN_HOME_WIFI_PASS", "hunter2")
+    assert load_config(data_dir=tmp_path).asr.second_pass == "whisper-base"
+
+
 @pytest.mark.parametrize(
     "env",
     [
