@@ -264,3 +264,60 @@ def test_timers_by_voice_run_the_right_tool_with_the_right_length(twin):
     ], ran
     assert result.reply.startswith("Timer set for 7 minutes"), result.reply
     assert result.reply.endswith("I can't switch off the fan from here: none of my tools can do that.")
+
+
+# -- beyond Twin's own tools, beyond first place, beyond English (tests/test_reach_more.py) ----------
+
+
+@pytest.mark.models
+def test_a_second_place_request_out_of_reach_is_said_in_a_real_turn(twin):
+    result, ran, _ = _turn(twin, "set a timer for 4 minutes and turn on the porch light")
+    assert [(e["tool"], e["status"]) for e in ran] == [("set_timer", "ok")], ran
+    assert result.reply.startswith("Timer set for 4 minutes"), result.reply
+    assert result.reply.endswith("I can't turn on the porch light from here: none of my tools can do that.")
+    result, ran, _ = _turn(twin, "please cancel all the timers")
+    assert [(e["tool"], e["status"]) for e in ran] == [("cancel_timer", "ok")]
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("said", "reply"),
+    [
+        ("帮我把客厅的空调打开", "我在这里没办法打开客厅的空调：我的工具都做不到。"),
+        ("阳台的门锁了吗", "我在这里查不到阳台的门是不是锁上了，也不会乱猜。"),
+    ],
+)
+def test_a_chinese_request_out_of_reach_is_answered_in_chinese(twin, said, reply):
+    result, ran, changed = _turn(twin, said)
+    assert not changed and not [e for e in ran if e.get("status") == "ok"], ran
+    assert result.reply == reply, result.reply
+
+
+@pytest.mark.models
+def test_an_mcp_tool_that_declares_the_thing_gets_the_request_not_an_i_cant(cfg, components, tmp_path):
+    """A real Twin with a real MCP server (tests/mcp_servers/home_server.py) whose light tool says
+    so in its description: "switch on the kitchen light" goes to the planner with that tool, and
+    Twin never says it cannot; a later clause the server covers is planned on its own; what the
+    server does not declare still gets the honest answer, and what the model called no tool for is
+    said not to be done, never claimed."""
+    import sys
+
+    from pipeline.config import McpServerConfig
+    from pipeline.runtime.session import Twin
+
+    server = [sys.executable, str(Path(__file__).parent / "mcp_servers" / "home_server.py")]
+    conf = McpServerConfig(command=server, allow=["set_light", "power", "curtains"], tier="act", timeout_s=10)
+    tools = cfg.tools.model_copy(update={"mcp": {"home": conf}})
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path, "tools": tools}), components)
+    result, ran, _ = _turn(twin, "switch on the kitchen light")
+    assert "I can't" not in result.reply, result.reply
+    assert [e["tool"] for e in ran] == ["home__set_light"], ran
+    result, ran, _ = _turn(twin, "set a timer for 2 minutes and close the curtains")
+    assert [(e["tool"], e["status"]) for e in ran] == [("set_timer", "ok"), ("home__curtains", "ok")], ran
+    assert result.reply.startswith("Timer set for 2 minutes"), result.reply
+    result, ran, _ = _turn(twin, "lock the garage door")
+    assert result.reply.startswith("I can't lock the garage door from here"), result.reply
+    assert ran == []
+    result, ran, _ = _turn(twin, "拉上窗帘")
+    done = [e for e in ran if e["tool"] == "home__curtains" and e["status"] == "ok"]
+    assert done or result.reply == "我没有拉上窗帘：我没弄清该用哪个工具。", (result.reply, ran)

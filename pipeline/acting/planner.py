@@ -23,11 +23,10 @@ from pipeline.acting import prompts
 from pipeline.acting.background import spoken_name
 from pipeline.acting.grounding import ground
 from pipeline.acting.quantities import with_digits
-from pipeline.acting.reach import out_of_reach, unreachable
+from pipeline.acting.reach import a_thing, ask, misses
 from pipeline.acting.routing import (
     candidate_tools,
     clauses,
-    later_clauses,
     might_need_tools,
     route,
     routed_tools,
@@ -231,11 +230,11 @@ class Planner:
 
     async def _plan(self, text: str, turn: TurnTools) -> PlanResult:
         result = PlanResult()
-        # "switch the fan off and then start a timer": the first clause is no tool's (it is said to
-        # be out of reach below); the tools plan the rest, as if it had been said alone
-        miss = out_of_reach(text, self.registry)
-        rest = later_clauses(text) if miss is not None else ""
-        parts = clauses(rest or text, self.registry)
+        # "switch the fan off and then start a timer", "set a timer and turn on the porch light": a
+        # clause no tool reaches, in any place, is said to be out of reach below; the tools plan
+        # the rest, as if it had been said alone
+        rest, missed = misses(text, self.registry)
+        parts = clauses(rest, self.registry) if rest else []
         for part in parts:  # a compound request: each clause planned as a simple one, in order
             if turn.cancelled.is_set():
                 break
@@ -253,15 +252,21 @@ class Planner:
         # `Tool.answers`) is said as it is: no reply model, the fast path (a 0.5B model handed the
         # time as context has answered "The date for this turn is ...").
         plain = plain or (bool(result.outcomes) and all(self._answers(o.tool) for o in result.outcomes))
+        # "turn on the porch light and set a timer", "set a timer and turn on the porch light": the
+        # timer is set, and the light is said plainly to be out of reach, not passed over in silence
+        said = [a.sentence for a in missed if a_thing(a)]
         if result.acted or several or plain or any(o.status != "ok" for o in result.outcomes):
-            result.reply = compose_reply(result.outcomes)
-            # "turn on the porch light and set a timer": the timer is set, and the light is said
-            # plainly to be out of reach, not passed over in silence
-            said = unreachable(text, self.registry) if miss is not None else None
-            if said is not None:
-                result.reply += " " + said.sentence
+            result.reply = " ".join([compose_reply(result.outcomes), *said])
+        elif said and (result.outcomes or not rest):
+            # a read's result, or nothing left to plan: what was out of reach is said all the same
+            done = compose_reply(result.outcomes) if result.outcomes else ""
+            result.reply = " ".join([done, *said]).strip()
         elif result.outcomes:
             result.context = prompts.results_context(f"- {o.tool}: {o.summary}" for o in result.outcomes)
+        elif result.steps and (undone := [a for a in map(ask, parts) if a is not None and a_thing(a)]):
+            # a thing in a tool's reach that the model called no tool for: said plainly as not done
+            # (the 0.5B model, left to reply, once said "Home curtains answered." with no call)
+            result.reply = " ".join([*(a.not_done for a in undone), *said])
         elif result.steps:
             result.context = prompts.NO_ACTION_CONTEXT
         return result

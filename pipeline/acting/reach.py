@@ -16,15 +16,39 @@ and, for verbs that say a specific action (`SPECIFIC`: lock, play, dim, activate
 declares that verb too. Routing drops every tool that does not cover the request; the honest "I
 can't" (`unreachable`) is said only for a thing one controls at home, a device's verb or something
 to play, so "start a story about dragons" keeps the model's reply.
+
+Every configured tool counts, Twin's own and MCP servers' alike. What an MCP tool declares is
+derived from what its server presents, by one fixed rule (`schema_words`, applied in
+`pipeline/tools/mcp.py` as the tool's `objects`): the words of its name (after the server's
+prefix, split at "_", "-" and case changes) and of its sanitised description, as for any tool, plus
+from its input schema each property's name, title, description (sanitised the same way, directive
+sentences dropped) and string enum values, at most `SCHEMA_PROPERTIES` properties and
+`SCHEMA_CHARS` characters in all. No model and no meaning is involved: the same server gives the
+same words. A Chinese description declares its nouns as they are written ("打开或关闭窗帘" covers
+窗帘).
+
+A compound request is read clause by clause (`misses`): "set a timer for 5 minutes and turn on the
+porch light" plans the timer and says the porch light is out of reach, in whichever position the
+out-of-reach part comes.
+
+Chinese (`_zh_ask`): a small table of the common home controls, read when the text starts in Chinese
+(`memory.language.starts_chinese`, as the session picks the reply language): a control verb
+(`_ZH_VERBS`: 打开/开/关闭/关/锁/解锁/播放/调暗...) before its object or after it (把-form,
+"客厅的灯关掉"), a state question ("门锁了吗", "空调是不是开着", "门有没有锁") and the indoor
+temperature ("现在几度", "卧室温度多少"). The object must name a thing in `_ZH_THINGS` (灯, 门,
+空调, 电视...), each mapped to the English words a tool declares; anything else is the
+conversation's. The honest answer is said in Chinese.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
+from memory.language import starts_chinese
 from pipeline.tools.base import Tool
 
 _LEAD = re.compile(
@@ -133,18 +157,44 @@ class Ask:
     state: str = ""  # a state question's state ("locked")
     plural: bool = False  # "are the lights on"
     after: str = ""  # said after the object: "make the lamp brighter"
+    lang: str = "en"  # "zh": read by the Chinese rules, answered in Chinese
+    keys: tuple[str, ...] = ()  # the head word(s) a tool must declare; () reads it from `obj`
+    said: str = ""  # a Chinese verb as said ("打开"); a state question's whole noun ("门是不是锁了")
 
     @property
     def sentence(self) -> str:
         """What Twin says when no tool reaches it."""
+        if self.lang == "zh":
+            if self.kind == "state":
+                return f"我在这里查不到{self.noun}，也不会乱猜。"
+            return f"我在这里没办法{self.said}{self.obj}：我的工具都做不到。"
         if self.kind == "state":
             return f"I can't check {self.noun} from here, and I won't guess."
         what = f"{self.verb} {self.obj} {self.after}".strip() if self.obj else f"{self.verb} anything"
         return f"I can't {what} from here: none of my tools can do that."
 
     @property
+    def not_done(self) -> str:
+        """What Twin says when a tool reaches it but none was called: not done, and no guess."""
+        if self.lang == "zh":
+            if self.kind == "state":
+                return f"我没能查到{self.noun}，也不会乱猜。"
+            return f"我没有{self.said}{self.obj}：我没弄清该用哪个工具。"
+        if self.kind == "state":
+            return f"I couldn't check {self.noun}, and I won't guess."
+        what = f"{self.verb} {self.obj} {self.after}".strip() if self.obj else self.verb
+        return f"I didn't {what}: I couldn't work out how with my tools."
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        """The words a tool must declare for the object: its head word, or the Chinese noun's."""
+        return self.keys or ((head(self.obj),) if self.obj else ())
+
+    @property
     def noun(self) -> str:
         """How the honest answer names it: "whether the front door is locked", "the front door"."""
+        if self.lang == "zh":
+            return self.said if self.kind == "state" else self.obj
         if self.kind == "state":
             if self.state == "set to":
                 return f"what {self.obj} is set to"
@@ -219,6 +269,8 @@ def _state_ask(t: str) -> Ask | None:
 def ask(text: str) -> Ask | None:
     """The request's verb of control and its object, or its state question; None when it is
     neither, or when its object is a pronoun (the conversation says what "it" is)."""
+    if starts_chinese(text.strip().strip("\"'“”「」")):
+        return _zh_ask(text)
     t = _clean(text)
     if not t:
         return None
@@ -261,9 +313,58 @@ def ask(text: str) -> Ask | None:
 
 def declared(tool: Tool) -> set[str]:
     """What a tool says it is about: the words of its name, description, example and objects."""
+    return _words(_declared_text(tool))
+
+
+def _declared_text(tool: Tool) -> str:
     example = tool.example[0] if tool.example is not None else ""
-    name = tool.name.split("__")[-1].replace("_", " ")
-    return _words(" ".join([name, tool.description, example, tool.objects]))
+    name = tool.name.split("__")[-1].replace("_", " ").replace("-", " ")
+    return " ".join([name, tool.description, example, tool.objects])
+
+
+# An MCP tool's input schema, read for what the tool acts on (`schema_words`): so many properties
+# and so many characters at most, so a long schema cannot claim every thing in the house.
+SCHEMA_PROPERTIES = 24
+SCHEMA_CHARS = 600
+
+
+def schema_words(schema: dict[str, Any], sanitize: Callable[[str], str] = lambda s: s) -> str:
+    """The words an MCP tool's input schema declares: each property's name (split at "_", "-" and
+    case changes), title, description (through `sanitize`: the MCP layer drops directive
+    sentences) and string enum values, in the schema's order, nested objects' properties after
+    their parent's. At most `SCHEMA_PROPERTIES` properties and `SCHEMA_CHARS` characters.
+    Deterministic: the same schema gives the same words."""
+    out: list[str] = []
+    seen = 0
+
+    def walk(node: Any, depth: int) -> None:
+        nonlocal seen
+        props = node.get("properties") if isinstance(node, dict) else None
+        if not isinstance(props, dict) or depth > 2:
+            return
+        for name, spec in props.items():
+            if seen >= SCHEMA_PROPERTIES:
+                return
+            seen += 1
+            out.append(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(name)).replace("_", " ").replace("-", " "))
+            if not isinstance(spec, dict):
+                continue
+            out.extend(sanitize(spec[k]) for k in ("title", "description") if isinstance(spec.get(k), str))
+            items = spec.get("items") if isinstance(spec.get("items"), dict) else {}
+            options = [spec, items, *(o for o in spec.get("anyOf", []) if isinstance(o, dict))]
+            for option in options:
+                if isinstance(option.get("enum"), list):
+                    out.extend(e for e in option["enum"] if isinstance(e, str))
+            walk(spec, depth + 1)
+            walk(items, depth + 1)
+
+    walk(schema, 0)
+    defs = schema.get("$defs") if isinstance(schema, dict) else None
+    for spec in (defs or {}).values() if isinstance(defs, dict) else ():
+        if isinstance(spec, dict) and isinstance(spec.get("enum"), list):  # an Enum class's values
+            out.extend(e for e in spec["enum"] if isinstance(e, str))
+    text = " ".join(" ".join(w.split()) for w in out if w.strip())
+    return text if len(text) <= SCHEMA_CHARS else text[:SCHEMA_CHARS].rsplit(" ", 1)[0]
 
 
 @cache
@@ -283,12 +384,19 @@ def covers(tool: Tool, a: Ask) -> bool:
     """Whether `tool` declares what the request is about: its object's head word, and a specific
     verb ("lock", "play") when the request uses one."""
     mine = declared(tool)
-    if a.kind == "control" and a.verb.split()[0] in SPECIFIC:
-        verb = a.verb.split()[0]
+    # a tool described in Chinese declares its nouns and verbs as written: read them as text
+    text = _declared_text(tool) if a.lang == "zh" else ""
+    verb = a.verb.split()[0] if a.kind == "control" else ""
+    # "put the kettle on" switches a thing on; "put on some jazz" is media and says its verb
+    if verb in SPECIFIC and not (verb == "put" and any(h in THINGS for h in a.heads)):
         verbs = tool.verbs and re.search(tool.verbs, verb, re.IGNORECASE)
-        if verb not in mine and not verbs:
+        zh = any(v in text for v in _ZH_SPECIFIC.get(verb, ()))
+        if verb not in mine and not verbs and not zh:
             return False
-    return not a.obj or _shares([head(a.obj)], mine)
+    heads = a.heads
+    if not heads:
+        return True
+    return _shares(heads, mine) or any(_HAN.match(h) and h in text for h in heads)
 
 
 def out_of_reach(text: str, tools: Iterable[Tool]) -> Ask | None:
@@ -333,10 +441,240 @@ def _a_thing(a: Ask) -> bool:
         return True
     if verb in _MEDIA_VERBS:
         return not (a.obj and _NOT_MEDIA.search(a.obj))
-    return head(a.obj) in THINGS
+    return any(h in THINGS for h in a.heads)
 
 
 def unreachable(text: str, tools: Iterable[Tool]) -> Ask | None:
     """The ask Twin should say it cannot reach: out of reach of `tools`, and about a thing."""
     a = out_of_reach(text, tools)
     return a if a is not None and _a_thing(a) else None
+
+
+def a_thing(a: Ask) -> bool:
+    """Whether Twin says out loud that it cannot reach `a` (a thing, a device's verb, media)."""
+    return _a_thing(a)
+
+
+# -- a compound request, clause by clause ----------------------------------------------------------
+
+# Where a clause ends: routing's joiners ("and", "then", "also"), and in Chinese a full-width comma
+# or semicolon (with its 然后 / 接着 / 再) or a bare 然后 / 接着 / 并且.
+_SPLIT = re.compile(
+    r"\s*,?\s*\b(?:and\s+then|and\s+also|and|then|also)\b\s*|\s*[，；。]\s*(?:然后|接着|再|并且|还有)?|然后|接着|并且",
+    re.IGNORECASE,
+)
+
+
+def misses(text: str, tools: Iterable[Tool]) -> tuple[str, list[Ask]]:
+    """A compound request read clause by clause: the text left to plan (the clauses some tool
+    reaches, or that are no control request or state question, joined again; `text` itself when
+    none is out of reach) and the asks no tool reaches, in the order said. A clause after one whose
+    tool takes the user's own words ("remind me to call mum and lock the door") is part of those
+    words, never split off (routing's `takes_free_text`)."""
+    from pipeline.acting.routing import takes_free_text  # routing reads reach: imported when used
+    from pipeline.tools.base import ToolRegistry
+
+    tools = list(tools)
+    registry = ToolRegistry(tools)
+    spans: list[tuple[int, int]] = []  # each clause's place in `text`
+    start = 0
+    for m in [*_SPLIT.finditer(text), None]:
+        end = m.start() if m is not None else len(text)
+        if text[start:end].strip():
+            if spans and takes_free_text(text[slice(*spans[-1])], registry):
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+        if m is not None:
+            start = m.end()
+    out: list[Ask] = []
+    kept: list[str] = []
+    for piece in (text[a:b].strip() for a, b in spans):
+        a = out_of_reach(piece, tools)
+        if a is None:
+            kept.append(piece)
+        else:
+            out.append(a)
+    if not out:
+        return text, []
+    joiner = "，" if starts_chinese(text.strip()) else " and "
+    return joiner.join(kept), out
+
+
+# -- Chinese ---------------------------------------------------------------------------------------
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# The things a Chinese request controls or asks about, each with the English words a tool declares
+# for it (a tool described in Chinese declares the noun itself). The last one named is the head:
+# 客厅的灯: 灯; 车库门: 门; 门锁: 锁.
+_ZH_THINGS: dict[str, tuple[str, ...]] = {
+    "灯": ("light", "lamp"),
+    "台灯": ("lamp", "light"),
+    "灯光": ("light", "lighting"),
+    "门": ("door",),
+    "大门": ("door", "gate"),
+    "锁": ("lock",),
+    "门锁": ("lock",),
+    "窗": ("window",),
+    "窗户": ("window",),
+    "窗帘": ("curtain", "blind"),
+    "百叶窗": ("blind", "shutter"),
+    "空调": ("ac", "aircon", "conditioner", "conditioning"),
+    "电视": ("tv", "television"),
+    "暖气": ("heating", "radiator", "heater"),
+    "地暖": ("heating",),
+    "风扇": ("fan",),
+    "电扇": ("fan",),
+    "热水器": ("heater", "boiler"),
+    "加湿器": ("humidifier",),
+    "除湿机": ("dehumidifier",),
+    "净化器": ("purifier",),
+    "洗衣机": ("washer", "washing"),
+    "烘干机": ("dryer",),
+    "洗碗机": ("dishwasher",),
+    "扫地机": ("vacuum", "robot"),
+    "扫地机器人": ("vacuum", "robot"),
+    "吸尘器": ("vacuum",),
+    "烤箱": ("oven",),
+    "微波炉": ("microwave",),
+    "水壶": ("kettle",),
+    "插座": ("plug", "socket", "outlet"),
+    "摄像头": ("camera",),
+    "投影仪": ("projector",),
+    "音乐": ("music",),
+    "歌": ("song", "music"),
+    "歌曲": ("song", "music"),
+    "电台": ("radio",),
+    "广播": ("radio",),
+    "温度": ("temperature", "thermostat"),
+}
+_ZH_THING = re.compile("|".join(sorted(_ZH_THINGS, key=len, reverse=True)))
+_OPENS = frozenset({"door", "gate", "window", "curtain", "blind", "shutter"})  # opened, not switched on
+# The verbs of control: what each means in English (for a thing that opens, for anything else).
+_ZH_VERBS: dict[str, tuple[str, str]] = {
+    "打开": ("open", "turn on"),
+    "开开": ("open", "turn on"),
+    "开启": ("open", "turn on"),
+    "拉开": ("open", "open"),
+    "开": ("open", "turn on"),
+    "关闭": ("close", "turn off"),
+    "关掉": ("close", "turn off"),
+    "关上": ("close", "turn off"),
+    "拉上": ("close", "close"),
+    "关": ("close", "turn off"),
+    "锁上": ("lock", "lock"),
+    "锁好": ("lock", "lock"),
+    "锁起来": ("lock", "lock"),
+    "锁": ("lock", "lock"),
+    "解锁": ("unlock", "unlock"),
+    "开锁": ("unlock", "unlock"),
+    "播放": ("play", "play"),
+    "放": ("play", "play"),
+    "调亮": ("brighten", "brighten"),
+    "调暗": ("dim", "dim"),
+    "调高": ("raise", "turn up"),
+    "调大": ("raise", "turn up"),
+    "调低": ("lower", "turn down"),
+    "调小": ("lower", "turn down"),
+    "启动": ("start", "start"),
+}
+# How a tool described in Chinese declares a specific verb.
+_ZH_SPECIFIC = {
+    "lock": ("锁",),
+    "unlock": ("解锁", "开锁"),
+    "play": ("播放",),
+    "dim": ("调暗",),
+    "brighten": ("调亮",),
+}
+# A verb first ("打开客厅的灯", "锁门", "放一首歌"); single characters only where they mean control.
+_ZH_FRONT = re.compile(
+    r"^(?P<verb>打开|开启|拉开|关闭|关掉|关上|拉上|锁上|锁好|解锁|开锁|播放|调亮|调暗|调高|调大|调低|调小|启动|"
+    r"开(?!心|始|玩笑|发|会|车(?!库)|学|口|放)|关(?!于|心|注|系|键)|锁(?!定|屏)|"
+    r"放(?=一首|首|点|些|一点|一些|个|歌|音乐))(?:一下|一点|一些|点)?(?P<obj>.+)$"
+)
+# The object first, with 把 ("把门锁上", "把灯关了") or without it ("客厅的灯关掉"; "灯关了" without
+# 把 says what is, not what to do)
+_ZH_BACK_VERBS = (
+    "打开|开开|开启|拉开|关闭|关掉|关上|拉上|锁上|锁好|锁起来|解锁|调亮|调暗|调高|调大|调低|调小|启动"
+)
+_ZH_SAID = {"关": "关掉", "锁": "锁上", "开": "打开", "锁起来": "锁上"}  # how the answer says it, verb first
+_ZH_BA = re.compile(
+    rf"^(?:把|将)(?P<obj>.+?)(?P<verb>{_ZH_BACK_VERBS}|关|锁|开)(?:一下|一点|一些|点)?(?:了)?$"
+)
+_ZH_BACK = re.compile(rf"^(?P<obj>.+?)(?P<verb>{_ZH_BACK_VERBS})(?:一下|一点|一些|点)?$")
+_ZH_LEAD = re.compile(
+    r"^(?:(?:请你?|麻烦你?|帮我|帮忙|给我|你(?:能|可以|能不能|可不可以)(?:帮我)?|能不能|可不可以|可以|"
+    r"嘿|喂|那个|好的|现在|马上|顺便|我想|我要)[，,、\s]*)+"
+)
+_ZH_TAIL = re.compile(r"(?:[吧呢啊呀哦嘛]|好吗|好不好|可以吗|行吗|谢谢你?|[。！？!?.，,\s])+$")
+# A state question: "门锁了吗", "空调关了没有", "灯是不是开着", "门有没有锁", "灯关没关"
+_ZH_STATE = re.compile(
+    r"^(?P<obj>.+?)(?:是不是|有没有|是否)?(?:还)?(?P<state>锁|关|开|亮)(?:上|好|着)?(?:了)?(?:的)?(?:吗|没有|没)$"
+    r"|^(?P<obj2>.+?)(?:是不是|有没有|是否)(?:还)?(?P<state2>锁|关|开|亮)(?:上|好|着)?(?:了)?(?:的)?$"
+    r"|^(?P<obj3>.+?)(?P<state3>锁|关|开|亮)没(?P=state3)(?:上|好)?$"
+)
+_ZH_STATES = {"锁": ("locked", "锁上了"), "关": ("off", "关着"), "开": ("on", "开着"), "亮": ("on", "亮着")}
+# The indoor temperature: "现在几度", "卧室温度多少", "屋里多少度". What comes before must be a
+# room or a thing (a city or "外面" is the weather's).
+_ZH_TEMP = re.compile(
+    r"^(?P<where>.*?)(?:的)?(?:温度(?:是|有)?(?:多少|几度|多高|怎么样)?(?:度)?|几度|多少度)$"
+)
+_ZH_ROOM = re.compile(
+    r"^(?:现在|目前|这会儿|)(?:的)?(?:屋里|室内|家里|房间|屋子|客厅|卧室|主卧|次卧|厨房|书房|浴室|卫生间|"
+    r"儿童房|这里|这儿|里面|楼上|楼下|)(?:现在|目前|)$"
+)
+
+
+def _zh_keys(obj: str) -> tuple[str, ...]:
+    found = _ZH_THING.findall(obj)
+    if not found:
+        return ()
+    return (found[-1], *_ZH_THINGS[found[-1]])
+
+
+def _zh_ask(text: str) -> Ask | None:
+    """The Chinese rules (see the module's docstring); None when the request is none of them."""
+    t = text.strip().strip("\"'“”「」")
+    prev = None
+    while prev != t:
+        prev = t
+        t = _ZH_LEAD.sub("", t).strip()
+        t = _ZH_TAIL.sub("", t).strip()
+    if not t:
+        return None
+    m = _ZH_TEMP.match(t)
+    if m and (_ZH_ROOM.match(m.group("where")) or _zh_keys(m.group("where"))):
+        where = re.sub(r"^(?:现在|目前)|的$|(?:现在|目前)$", "", m.group("where"))
+        keys = ("温度", "temperature", "thermostat", *_zh_keys(where)[1:])
+        said = f"{where}的温度" if where else "现在的温度"
+        return Ask("state", "", "温度", "temperature", lang="zh", keys=keys, said=said)
+    m = _ZH_STATE.match(t)
+    if m:
+        obj = m.group("obj") or m.group("obj2") or m.group("obj3")
+        state = m.group("state") or m.group("state2") or m.group("state3")
+        keys = _zh_keys(obj)
+        if keys:
+            english, said = _ZH_STATES[state]
+            if keys[1] in _OPENS and state in "开关":
+                english = "open" if state == "开" else "closed"
+            return Ask("state", "", obj, english, lang="zh", keys=keys, said=f"{obj}是不是{said}")
+    t = re.sub(r"吗$", "", t)  # "你能打开灯吗": a request asked politely
+    for rx in (_ZH_FRONT, _ZH_BA, _ZH_BACK):
+        m = rx.match(t)
+        if m is None:
+            continue
+        obj, verb = m.group("obj").strip("的 "), m.group("verb")
+        keys = _zh_keys(obj)
+        meaning = _ZH_VERBS[verb]
+        if not keys and meaning[0] == "play" and rx is _ZH_FRONT:
+            keys = (obj, "music", "song", "audio", "track")  # "播放晴天": a title
+        if not keys:
+            continue
+        english = meaning[0] if keys[1] in _OPENS or meaning[0] == meaning[1] else meaning[1]
+        said = (
+            verb
+            if rx is _ZH_FRONT
+            else {"关": "关掉", "锁": "锁上", "开": "打开", "锁起来": "锁上"}.get(verb, verb)
+        )
+        return Ask("control", english, obj, lang="zh", keys=keys, said=said)
+    return None

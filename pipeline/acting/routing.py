@@ -145,6 +145,24 @@ def _families(text: str, registry: ToolRegistry) -> set[str]:
     return {t.topic for t in routed_tools(registry).values() if _rx(t.topic).search(text)}
 
 
+def takes_free_text(text: str, registry: ToolRegistry) -> bool:
+    """Whether `text` names a family whose tool takes the user's own words ("remind me to call
+    mum", "note that"): what is said after it belongs to those words (`clauses`, `reach.misses`)."""
+    if not _families(text, registry):
+        return False
+    return any("text" in registry.get(n).params for n in candidate_tools(text, registry))
+
+
+def _reached_apart(piece: str, before: str, registry: ToolRegistry) -> bool:
+    """A clause whose thing only other tools declare ("set a timer and close the curtains", the
+    curtains an MCP tool's, which has no family) is a request of its own (`reach.covers`)."""
+    a = ask(piece)
+    if a is None or not a.heads:
+        return False
+    theirs = {t.name for t in registry if covers(t, a)}
+    return bool(theirs) and not theirs & set(route(before, registry))
+
+
 def clauses(text: str, registry: ToolRegistry) -> list[str]:
     """One request per clause of a compound one: "set a timer for 5 minutes and add milk to the
     shopping list" is two, each planned on its own (a small model given both picks one, or neither).
@@ -160,7 +178,8 @@ def clauses(text: str, registry: ToolRegistry) -> list[str]:
         current = out[-1]
         mine, before = _families(piece, registry), _families(current, registry)
         free_text = any("text" in registry.get(n).params for n in candidate_tools(current, registry))
-        if mine and before and not (mine <= before) and not free_text:
+        own = mine and before and not (mine <= before) or _reached_apart(piece, current, registry)
+        if own and not free_text:
             out.append(piece)
         else:
             out[-1] = f"{current} and {piece}"
@@ -200,7 +219,12 @@ def within_reach(text: str, names: list[str], registry: ToolRegistry) -> list[st
         return names
     if a.kind == "control" and not a.obj:
         return [t.name for t in registry if t.tier != Tier.SENSITIVE and covers(t, a)]
-    return [n for n in names if covers(registry.get(n), a)]
+    kept = [n for n in names if covers(registry.get(n), a)]
+    if kept:
+        return kept
+    # no tool its words or meaning found declares the thing: a third-party tool that does (its
+    # name, description or input schema, `reach.schema_words`) is offered: it is in reach
+    return [t.name for t in registry if t.source != "local" and covers(t, a)]
 
 
 def route(text: str, registry: ToolRegistry, index: Any = None) -> list[str]:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from models.durable import JsonState
 from models.errors import TwinError
+from pipeline.acting.reach import schema_words
 from pipeline.config import McpServerConfig
 from pipeline.llm.sanitize import strip_special_tokens
 from pipeline.tools.base import Tier, Tool, ToolResult
@@ -32,6 +33,13 @@ from pipeline.tools.base import Tier, Tool, ToolResult
 DESCRIPTION_LIMIT = 200
 PINS_FILE = "mcp_pins.json"
 _ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,63}")
+_ENUM_VALUE = re.compile(r"[\w .'-]{1,40}")  # plain short choices only ("coffee machine", "close")
+
+
+def _choice(value: Any) -> bool:
+    return isinstance(value, str) and _ENUM_VALUE.fullmatch(value) is not None
+
+
 _JSON_TYPES = ("string", "integer", "number", "boolean", "array", "object")
 # A sentence that addresses the model or steers its choice of tool is an instruction, not a
 # description of what the tool does: it is dropped whole.
@@ -308,6 +316,9 @@ class McpServer:
                 )
             kind = v.get("type") if isinstance(v, dict) else None
             props[k] = {"type": kind if kind in _JSON_TYPES else "string"}
+            enum = v.get("enum") if isinstance(v, dict) else None
+            if isinstance(enum, list) and 0 < len(enum) <= 32 and all(map(_choice, enum)):
+                props[k]["enum"] = enum  # plain short choices: the planner's grammar keeps to them
         required = tuple(r for r in (p.schema.get("required") or ()) if isinstance(r, str) and r in props)
         return Tool(
             name=f"{self.name}__{p.name}",
@@ -320,6 +331,8 @@ class McpServer:
             source=f"mcp:{self.name}",
             verb=f"use {self.name} {p.name}",
             category="sensitive" if self.config.tier == "sensitive" else "",
+            # what it acts on, read from its input schema by one fixed rule (`reach.schema_words`)
+            objects=schema_words(p.schema, sanitize_description),
         )
 
     def discover(self) -> list[Tool]:
