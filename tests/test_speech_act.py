@@ -35,6 +35,7 @@ REQUESTS = [
     "Remind me tomorrow to water the plants",
     "can you set a timer for five minutes?",
     "Hey Twin, um, add milk to the shopping list",
+    "don't let me forget to buy bread",  # was taken for a question ("don't ...")
     "set the volume to 40",
     "would you mind turning it down",
     "send a message to Anna",

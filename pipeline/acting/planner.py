@@ -344,5 +344,7 @@ class Planner:
                 {"role": "assistant", "content": strip_special_tokens(raw)},
                 {"role": "user", "content": prompts.step_result(call.tool, data)},
             ]
-            if not (outcome.done and _COMPOUND.search(text)):
-                break  # one step answers a simple request; "X and then Y" may need another
+            if (direct or plain) or not (outcome.done and _COMPOUND.search(text)):
+                # one step answers a simple request, and a call read from the clause's own words
+                # answers all of it ("milk and eggs"); "X and then Y" may need another
+                break

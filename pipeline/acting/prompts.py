@@ -29,7 +29,7 @@ def step_schema(tools: Iterable[Tool], allow_reply: bool = True) -> dict[str, An
             "properties": {
                 "action": {"const": "call"},
                 "tool": {"const": t.name},
-                "args": {"type": "object", "properties": t.params, "required": list(t.required)},
+                "args": {"type": "object", "properties": t.offered_params(), "required": list(t.required)},
             },
             "required": ["action", "tool", "args"],
         }
@@ -44,7 +44,7 @@ def planning_prompt(tools: Iterable[Tool]) -> str:
     lines = []
     examples = []
     for t in tools:
-        args = ", ".join(f"{k}: {v.get('type', 'string')}" for k, v in t.params.items())
+        args = ", ".join(f"{k}: {v.get('type', 'string')}" for k, v in t.offered_params().items())
         lines.append(strip_special_tokens(f"- {t.name}({args}): {t.description}"))
         if t.example is not None:
             said, a = t.example

@@ -42,7 +42,7 @@ _QUESTION_START = re.compile(rf"^(?:{_WH}|{_AUX})\b", re.IGNORECASE)
 # "can you…", "would you mind…", "I want you to…", "I'd like you to…"
 _POLITE_REQUEST = re.compile(
     r"^(?:(?:can|could|would|will)\s+you\b|would\s+you\s+mind\b|i\s+(?:want|need|would\s+like|'d\s+like)\s+you\s+to\b"
-    r"|(?:go\s+ahead\s+and|don't\s+forget\s+to|make\s+sure\s+(?:to|you))\b)",
+    r"|(?:go\s+ahead\s+and|don't\s+(?:let\s+(?:me|us)\s+)?forget\s+to|make\s+sure\s+(?:to|you))\b)",
     re.IGNORECASE,
 )
 _IMPERATIVE = re.compile(

@@ -104,6 +104,14 @@ class Tool:
     # 09:41 on Monday"): said without the reply model (pipeline/acting/planner.py). Only Twin's own
     # tools declare it; another tool's result is worded by the model from the turn's context.
     answers: bool = False
+    # Arguments only `plain` fills from the user's words, never offered to the planner's model: a
+    # 0.5B model handed get_list's optional `item` made one up ("Apple is not on your shopping
+    # list." for "shopping list?").
+    plain_only: tuple[str, ...] = ()
+
+    def offered_params(self) -> dict[str, dict[str, Any]]:
+        """The arguments the planner's model may fill (all but `plain_only`)."""
+        return {k: v for k, v in self.params.items() if k not in self.plain_only}
 
     def schema(self) -> dict[str, Any]:
         return {"type": "object", "properties": self.params, "required": list(self.required)}

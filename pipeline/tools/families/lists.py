@@ -1,10 +1,29 @@
-"""Named lists (shopping, to-do): items added, read and removed by name."""
+"""Named lists (shopping, to-do): items added, read and removed by name.
+
+What the words of a list request say (which list, which items, a question about one item) is read
+in `pipeline/acting/list_requests.py`; a read's result is the answer as it is (`answers`): "Your
+shopping list is empty.", "Milk is on your shopping list.", never worded by the reply model.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from pipeline.acting.list_requests import (
+    ITEM_QUESTION,
+    NAMED_LIST,
+    REMEMBER_TO_BUY,
+    STANDARD,
+    add_request,
+    item_key,
+    list_key,
+    read_list_request,
+    remove_request,
+    said_list,
+    split_items,
+    spoken_list,
+)
 from pipeline.tools.base import Tier, ToolResult
 from pipeline.tools.family import Context, Family, S, tool
 from pipeline.tools.store import JsonState
@@ -18,44 +37,71 @@ NEED = (
     r"(?:some\s+|more\s+|new\s+|a\s+new\s+)?[a-z]"
     r"|\b(?:is|are)\s+(?:running\s+(?:low|out)|almost\s+gone|all\s+gone|nearly\s+(?:gone|finished)|finished)\s*$"
 )
-LISTS = rf"\b(lists?|to-?do|shopping|groceries|put \w+ on)\b|^(?:please\s+)?add\b|{NEED}"
-LIST_CUE = rf"\b(?:to-?do|shopping list|my list|the list)\b|^(?:please\s+)?add\b|{NEED}"
-_ITEM = r"(?P<item>[a-z][\w'-]*(?:\s+[a-z][\w'-]*){0,3}?)"
+LISTS = (
+    rf"\b(lists?|to-?do|shopping|groceries|put \w+ on)\b|^(?:please\s+)?add\b|{NEED}|{REMEMBER_TO_BUY}"
+    rf"|{ITEM_QUESTION}"
+)
+LIST_CUE = (
+    rf"\b(?:to[\s-]?do|shopping list)\b|{NAMED_LIST}|^(?:please\s+)?add\b|{NEED}|{REMEMBER_TO_BUY}"
+    rf"|{ITEM_QUESTION}"
+)
+_ITEM = r"(?P<item>(?!(?:i|we|you|it|they|then|also)\b)[a-z][\w'-]*(?:\s+[a-z][\w'-]*){0,3}?)"
+_NOT_NOUN = r"(?!(?:i|we|you|it|they|then|also)\b)"
+_MORE = rf"(?:(?:\s*,\s*(?:and\s+)?|\s+and\s+){_NOT_NOUN}[a-z][\w'-]*(?:\s+[a-z][\w'-]*){{0,3}}?)*"
 _END = r"(?=\s*(?:[,.;!?]|\b(?:for|so|and|put|please|again|on|to|by|before|at|now|today|tomorrow)\b|$))"
 _NEEDS = (
     re.compile(
         r"\b(?:out\s+of|low\s+on|run\s+out\s+of|ran\s+out\s+of|need|could\s+do\s+with|should\s+get)\s+"
-        rf"(?:(?:some|more|any|new|a\s+new|extra)\s+)*{_ITEM}{_END}",
+        rf"(?:(?:some|more|any|new|a\s+new|extra)\s+)*(?P<items>{_ITEM}{_MORE}){_END}",
         re.I,
     ),
     re.compile(
-        rf"^(?:(?:the|our|my)\s+)?{_ITEM}\s+(?:is|are)\s+(?:running\s+(?:low|out)|almost\s+gone|all\s+gone|"
-        r"nearly\s+(?:gone|finished)|finished)",
+        rf"^(?:(?:the|our|my)\s+)?(?P<items>{_ITEM})\s+(?:is|are)\s+(?:running\s+(?:low|out)|almost\s+gone|"
+        r"all\s+gone|nearly\s+(?:gone|finished)|finished)",
         re.I,
     ),
 )
 
 
 def plain_need(text: str) -> dict[str, Any] | None:
-    """A need said as a need ("we're out of rice"): the item, on the list it names or the shopping
-    list. An explicit "add X to Y" is the model's to read (it says which words are the item)."""
+    """A need said as a need ("we're out of rice", "we need milk and eggs"): the items, on the list it
+    names or the shopping list."""
     if not re.search(NEED, text, re.I):
         return None
     for rx in _NEEDS:
         m = rx.search(text.strip())
         if m:
             named = re.search(r"\b(?:on|to)\s+(?:the|my|our)\s+([\w-]+)\s+list\b", text, re.I)
-            return {"list": named.group(1).lower() if named else "shopping", "item": m.group("item")}
+            return {"list": list_key(named.group(1)) if named else "shopping", "item": m.group("items")}
     return None
 
 
+def plain_add(text: str) -> dict[str, Any] | None:
+    """An addition the words state plainly: "add milk and eggs to the shopping list", "remember to
+    buy milk" (`list_requests.add_request`), or a need said as a need (`plain_need`)."""
+    return add_request(text) or plain_need(text)
+
+
 LIST_ARGS = {"list": S, "item": S}
+
+
+def _are(item: str) -> str:
+    """The verb a spoken answer about an item takes: milk "is", eggs "are"."""
+    last = item.split()[-1].lower() if item.split() else ""
+    plural = last.endswith("s") and not last.endswith(("ss", "us", "is", "ous"))
+    return "are" if plural or " and " in item else "is"
 
 
 class Lists(Family):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.lists = JsonState(ctx.state_dir / "lists.json", {"lists": {}})
+
+    @staticmethod
+    def _key(lists: dict[str, list[str]], name: str) -> str:
+        """The stored list this name means: one spelt the same way ("To-Do" is "todo"), else the name."""
+        key = list_key(name)
+        return next((k for k in lists if list_key(k) == key), key)
 
     @tool(
         "remove_from_list",
@@ -66,20 +112,37 @@ class Lists(Family):
         verb="remove from a list",
         cue=LIST_CUE + r"|\bremove\b",
         topic=LISTS,
-        verbs=r"\b(remove|delete|cross off|take off)\b.*\blist\b",
+        verbs=r"\b(remove|delete|cross off|take off)\b.*\blist\b|^(?:cross|take|tick)\b.*\boff\b.*\blist\b",
+        plain=remove_request,
     )
     def remove_from_list(self, a: dict[str, Any]) -> ToolResult:
-        name, item = a["list"].lower().strip(), a["item"].strip()
+        wanted = split_items(a["item"]) or [a["item"].strip()]
+        said: dict[str, Any] = {}
 
-        def drop(s: dict[str, Any]) -> bool:
-            items = s["lists"].get(name, [])
-            if item in items:
-                items.remove(item)
-                return True
-            return False
+        def drop(s: dict[str, Any]) -> None:
+            key = self._key(s["lists"], a["list"]) if a["list"].strip() else self._holding(s["lists"], wanted)
+            items = s["lists"].get(key, [])
+            removed, missing = [], []
+            for want in wanted:
+                hit = next((x for x in items if item_key(x) == item_key(want)), None)
+                if hit is None:
+                    missing.append(want)
+                else:
+                    items.remove(hit)
+                    removed.append(hit)
+            said.update(key=key, removed=removed, missing=missing)
 
-        ok = self.lists.update(drop)
-        return ToolResult(ok, f"removed {item} from the {name} list" if ok else f"{item} is not on it")
+        self.lists.update(drop)
+        name = spoken_list(said["key"])
+        parts = []
+        if said["removed"]:
+            parts.append(f"removed {said_list(said['removed'])} from the {name} list")
+        if said["missing"]:
+            gone = said_list(said["missing"])
+            parts.append(
+                f"{gone} {_are(gone) if len(said['missing']) == 1 else 'are'} not on the {name} list"
+            )
+        return ToolResult(bool(said["removed"]), "; ".join(parts), said["removed"])
 
     @tool(
         "add_to_list",
@@ -90,30 +153,106 @@ class Lists(Family):
         verb="add to a list",
         cue=LIST_CUE,
         topic=LISTS,
-        verbs=rf"^(?:please\s+)?(add|put)\b|^(?!(?:are|is|am|do|does|did|have|has)\b).*(?:{NEED})",
+        verbs=rf"^(?:please\s+)?(add|put)\b|^(?!(?:are|is|am|do|does|did|have|has)\b).*(?:{NEED})|{REMEMBER_TO_BUY}",
         example=("add eggs to my shopping list", {"list": "shopping", "item": "eggs"}),
-        plain=plain_need,
+        plain=plain_add,
     )
     def add_to_list(self, a: dict[str, Any]) -> ToolResult:
-        name, item = a["list"].lower().strip(), a["item"].strip()
-        self.lists.update(lambda s: s["lists"].setdefault(name, []).append(item))
-        return ToolResult(True, f"added {item} to the {name} list")
+        """Each item the words name ("milk and eggs" is two), once: an item already on the list is
+        said to be there, not added again."""
+        wanted = split_items(a["item"]) or [a["item"].strip()]
+        said: dict[str, Any] = {}
+
+        def add(s: dict[str, Any]) -> None:
+            key = self._key(s["lists"], a["list"])
+            items = s["lists"].setdefault(key, [])
+            added, there = [], []
+            for want in wanted:
+                hit = next((x for x in items if item_key(x) == item_key(want)), None)
+                if hit is not None:
+                    there.append(hit)  # as the list has it
+                else:
+                    items.append(want)
+                    added.append(want)
+            said.update(key=key, added=added, there=there)
+
+        self.lists.update(add)
+        name = spoken_list(said["key"])
+        if not said["added"]:
+            there = said_list(said["there"])
+            return ToolResult(True, f"{there} {_are(there)} already on the {name} list", [])
+        summary = f"added {said_list(said['added'])} to the {name} list"
+        if said["there"]:
+            there = said_list(said["there"])
+            summary += f" ({there} {_are(there)} already on it)"
+        return ToolResult(True, summary, said["added"])
 
     @tool(
         "get_list",
         "the items on a named list",
         Tier.READ,
-        {"list": S},
+        {"list": S, "item": S},
         ("list",),
         cue=LIST_CUE,
         topic=LISTS,
         verbs=r"\bwhat'?s on\b|\b(read|show)\b.*\blist\b|\bwhat is on\b"
-        r"|^(?:are|is|do|have)\s+(?:we|i)\b.*\b(?:out\s+of|low\s+on|need|got)\b",
+        r"|^(?:are|is|do|have)\s+(?:we|i)\b.*\b(?:out\s+of|low\s+on|short\s+of|need|got)\b"
+        r"|^(?:is|are)\s+.*\b(?:on|in)\s+(?:the|my|our)\b.*\blist\b"
+        r"|\bwhat\s+(?:do|should|must)\s+(?:i|we)\s+(?:still\s+)?(?:need\s+to\s+|have\s+to\s+)?(?:buy|get)\b",
         example=("what's on my todo list", {"list": "todo"}),
+        plain=read_list_request,
+        plain_only=("item",),  # a question about an item is read from the words only
+        answers=True,
     )
     def get_list(self, a: dict[str, Any]) -> ToolResult:
-        name = a["list"].lower().strip()
-        items = self.lists.read()["lists"].get(name, [])
+        lists: dict[str, list[str]] = self.lists.read()["lists"]
+        key = self._pick(lists, a.get("list", ""))
+        items = lists.get(key)
+        if items is None and key not in STANDARD:
+            return self._unknown(lists, key)
+        items = items or []
+        name = spoken_list(key)
+        asked = split_items(a.get("item") or "")
+        if asked and item_key(a.get("item", "")) != key:
+            return self._has(name, items, asked)
         if not items:
-            return ToolResult(True, f"the {name} list is empty", [])
-        return ToolResult(True, f"the {name} list has {len(items)} item(s)", items, ", ".join(items))
+            return ToolResult(True, f"your {name} list is empty", [])
+        shown = items if len(items) <= 5 else [*items[:3], f"{len(items) - 3} more"]
+        count = f"{len(items)} item{'s' if len(items) != 1 else ''}"
+        return ToolResult(True, f"your {name} list has {count}", items, said_list(shown))
+
+    @staticmethod
+    def _pick(lists: dict[str, list[str]], name: str) -> str:
+        """The list asked for; with none named ("what's on my list"), the one list that has items,
+        else the shopping list."""
+        if name.strip():
+            return Lists._key(lists, name)
+        full = [k for k, v in lists.items() if v]
+        return full[0] if len(full) == 1 else "shopping"
+
+    @staticmethod
+    def _holding(lists: dict[str, list[str]], wanted: list[str]) -> str:
+        """With no list named ("cross bread off my list"): the list that has the item, else shopping."""
+        keys = {item_key(w) for w in wanted}
+        return next((k for k, v in lists.items() if keys & {item_key(x) for x in v}), "shopping")
+
+    @staticmethod
+    def _has(name: str, items: list[str], asked: list[str]) -> ToolResult:
+        """Whether each asked item is on the list: "milk is on your shopping list", "eggs are not"."""
+        on = [x for x in asked if any(item_key(i) == item_key(x) for i in items)]
+        off = [x for x in asked if x not in on]
+        parts = []
+        if on:
+            parts.append(f"{said_list(on)} {_are(said_list(on))} on your {name} list")
+        if off:
+            verb = _are(said_list(off))
+            parts.append(f"{said_list(off)} {verb} not" + ("" if on else f" on your {name} list"))
+        return ToolResult(True, "; ".join(parts), {"on": on, "not_on": off})
+
+    @staticmethod
+    def _unknown(lists: dict[str, list[str]], key: str) -> ToolResult:
+        """A list nobody made: said so, with the lists there are (never an empty list made up)."""
+        names = said_list([spoken_list(k) for k in lists])
+        there = f"your lists are {names}" if len(lists) > 1 else f"your only list is the {names} list"
+        summary = f"you have no {spoken_list(key)} list; " + (there if lists else "you have no lists yet")
+        return ToolResult(True, summary, {"unknown": key, "lists": list(lists)})
