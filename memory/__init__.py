@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .confirm import WriteRequest, parse_write_request
+from .confirm import WriteRequest, parse_statement, parse_write_request
 from .forgetting import ForgetPlan, Receipt
 from .items import Kind, MemoryError_, MemoryInputError, MemoryItem
 from .policy import extract, parse_command
@@ -60,5 +60,6 @@ __all__ = [
     "WriteRequest",
     "extract",
     "parse_command",
+    "parse_statement",
     "parse_write_request",
 ]

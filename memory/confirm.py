@@ -20,6 +20,7 @@ from models.errors import TwinError
 
 from . import rules_en, rules_zh
 from .commands import parse_command
+from .items import Kind
 from .language import clean, is_chinese
 from .policy import extract
 from .redaction import redact_secrets
@@ -42,6 +43,31 @@ _EMPTY_ZH = re.compile(r"^(?:这个|那个|这件事|那件事|这|那|它)?$")
 class WriteRequest:
     lang: str  # "en" or "zh": the language of the request, and of the reply
     fact: str  # what the user asked to keep, as said ("" when they named nothing)
+    stated: bool = False  # no "remember": a fact about the user or someone close, only stated
+
+
+# A statement kept at once and acknowledged (no "remember" needed): a fact about the user or someone
+# close ("my daughter Mia is allergic to peanuts", "I live in Lyon", "my favourite colour is blue").
+# Tastes, moods and episodes are kept after the turn as before, and the model answers them. Not when
+# the words also ask for something ("..., can you find a recipe?"): the model answers that.
+STATED_KINDS = frozenset({Kind.PERSON, Kind.FACT})
+_ALSO_ASKS = re.compile(
+    r"\b(?:can|could|would|will)\s+you\b|\bplease\b|\b(?:what|how|why|when|where|which|who|should)\b"
+    r"|\bhelp\b|\blet'?s\b|[?？吗呢]|帮我|能不能|可以",
+    re.I,
+)
+
+
+def parse_statement(text: str) -> WriteRequest | None:
+    """A fact stated (not asked to be remembered) that memory keeps and Twin acknowledges, or None."""
+    t = clean(text.replace("\u2019", "'"))
+    if not t or _ALSO_ASKS.search(t) or parse_command(t) is not None:
+        return None
+    if rules_en.EXPLICIT.match(t) or _ASK_ZH.match(t):
+        return None  # "remember ..." that is no request to keep a fact: "remember to buy milk"
+    if any(c.kind in STATED_KINDS for c in extract(t)):
+        return WriteRequest("zh" if is_chinese(t) else "en", t, stated=True)
+    return None
 
 
 def parse_write_request(text: str) -> WriteRequest | None:
@@ -106,14 +132,14 @@ def _spoken(item_text: str, lang: str, said: str = "") -> str:
 def remember(mem: Memory, text: str, speaker: str | None, source: str = "") -> str | None:
     """Writes what a request to remember asks to keep, and returns the reply that says what was
     kept (or why nothing was); None when `text` is no such request."""
-    request = parse_write_request(text)
+    request = parse_write_request(text) or parse_statement(text)
     if request is None:
         return None
     say = _REPLIES[request.lang]
     if not request.fact:
         return say["what"]
     who = speaker_scope(speaker or "owner")
-    candidates = [c for c in extract(text) if c.explicit]
+    candidates = [c for c in extract(text) if c.explicit or (request.stated and c.kind in STATED_KINDS)]
     if not candidates:
         return say["what"]
     lines: list[str] = []

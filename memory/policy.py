@@ -70,6 +70,20 @@ def _extract_zh(text: str) -> list[Candidate]:
     return []
 
 
+_GREETING = re.compile(r"^(?:(?:hi|hello|hey|ok|okay|so|well|oh|twin)\b[^,]{0,20},\s*)+(?=\S)", re.I)
+
+
+def _sentence_at(text: str, at: int) -> str:
+    """The sentence of `text` that holds position `at`: "Hi Twin, my name is Sam. What can you help
+    me with?" keeps "my name is Sam" (a greeting before a comma goes too), not the whole turn."""
+    starts = [0] + [m.end() for m in re.finditer(r"[.!?;]\s+", text) if m.end() <= at]
+    start = starts[-1]
+    end = re.compile(r"[.!?;](?:\s|$)").search(text, at)
+    sentence = text[start : end.start() if end else len(text)].strip()
+    greeting = _GREETING.match(sentence)
+    return sentence[greeting.end() :] if greeting else sentence
+
+
 def extract(text: str) -> list[Candidate]:
     """Memory candidates in one user utterance (may be none: most turns hold nothing to keep)."""
     if is_chinese(text):
@@ -88,7 +102,8 @@ def extract(text: str) -> list[Candidate]:
             continue
         groups = {k: clean(v).lower() for k, v in hit.groupdict().items() if v}
         key = key_fmt.format(**groups) if key_fmt else ""
-        out.append(Candidate(first_person(t), kind, key, max(importance, 0.8 if explicit else 0), explicit))
+        said = first_person(_sentence_at(t, hit.start()))
+        out.append(Candidate(said, kind, key, max(importance, 0.8 if explicit else 0), explicit))
         break
     if explicit and not out:
         out.append(Candidate(first_person(t), Kind.FACT, "", 0.8, True))

@@ -49,6 +49,25 @@ RULES: list[tuple[re.Pattern[str], Kind, str, float]] = [
         "{rel}.name",
         0.7,
     ),
+    # "my daughter (Mia) is allergic to peanuts": someone close's allergy, one slot per thing
+    (
+        re.compile(rf"\bmy (?P<rel>{_REL})(?:,?\s+[A-Z][\w'-]*,?)?\s+is allergic to (?P<v>.+)", re.I),
+        Kind.PERSON,
+        "{rel}.allergy.{v}",
+        0.9,
+    ),
+    # "my wife Anna loves jazz", "my son works at the bakery": what someone close likes, does, is
+    (
+        re.compile(
+            rf"\bmy (?P<rel>{_REL})(?:,?\s+[A-Z][\w'-]*,?)?\s+(?:loves|likes|enjoys|hates|works|"
+            r"lives|studies|plays|speaks|drinks|eats|can'?t eat|cannot eat|doesn'?t eat|was born|is an?|"
+            r"is \d+)\b.*",
+            re.I,
+        ),
+        Kind.PERSON,
+        "",
+        0.6,
+    ),
     (re.compile(r"\bi live in (?P<v>.+)", re.I), Kind.FACT, "user.lives_in", 0.7),
     (re.compile(r"\bi(?:'m| am) allergic to (?P<v>.+)", re.I), Kind.FACT, "user.allergy.{v}", 0.9),
     (re.compile(r"\bi work (?:as|at|for) (?P<v>.+)", re.I), Kind.FACT, "user.job", 0.6),

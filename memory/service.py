@@ -261,6 +261,10 @@ class Memory:
             ranked = rank(scoped, q, query, k, mode, now)
             return [Hit(self.items[i], s) for i, s in ranked if i in self.items]
 
+    def warm(self) -> None:
+        """Load the sentence encoder now (its first use takes ~0.7 s here), not in a turn's recall."""
+        self.embedder.embed(["warm up"])
+
     def recall(self, query: str, speaker: str | None, budget_s: float = 0.05) -> list[str]:
         """The engine's seam: a few memory lines for the prompt, only ones that are about the
         question (close in meaning, or sharing a word with it). The caller enforces the budget

@@ -239,7 +239,7 @@ def test_recall_budget_holds_when_the_store_is_slow(twin):
     """The reply does not wait for a stalled store: the turn completes, answered without memory,
     while the store's recall is still blocked (its cost is `twin bench latency`'s, not a timer's)."""
     store = StalledMemoryFake()
-    twin.memory = store
+    twin.memory = twin.memory_bridge.memory = store  # the bridge's is the store a turn recalls from
     try:
         result = asyncio.run(twin.ask("What is the capital of France?"))
         finished_while_stalled = not store.returned.is_set()

@@ -136,6 +136,11 @@ def cmd_ask(cfg: TwinConfig, args: argparse.Namespace) -> int:
     text = check_turn_text(args.text)  # before any model loads: too long, or nothing readable
     comps = Components(cfg)
     twin = Twin(cfg, comps)
+    memory = comps.memory
+    if memory is not None and memory.items:
+        # one turn, so no warm-up while waiting: without this its recall (60 ms budget) would
+        # always miss, loading the sentence encoder (~0.7 s), and the reply would ignore memory
+        memory.warm()
     result = asyncio.run(twin.ask(text))
     if args.json:
         print(json.dumps(_result_json(result) | {"transcript": text}, ensure_ascii=False))

@@ -33,6 +33,7 @@ class LiveTopic:
     personal: bool = False  # the user's own data: a memory may answer it
     implied_by: str = ""  # a topic word routing reads as implied ("weather": an umbrella and a place)
     said: str = ""  # the whole honest answer, when the generic one does not fit (a thing to control)
+    said_zh: str = ""  # the same in Chinese, for a request in Chinese
 
     def matches(self, text: str) -> bool:
         if re.search(self.pattern, text, re.IGNORECASE) is not None:
@@ -117,30 +118,128 @@ TOPICS: tuple[LiveTopic, ...] = (
 )
 
 
-def live_topic(text: str) -> LiveTopic | None:
+# The user's own facts ("what is my daughter allergic to?", "where do I live?", "我女儿叫什么名字？"):
+# only a memory (or, for the name, the voice Twin recognised) can say them. Questions only: "my
+# daughter is called Mia" is a statement, for memory's write rules. Checked after the topics above,
+# so "what's on my calendar" stays the calendar's.
+_MINE = (
+    r"\b(?:what(?:'s|\s+is|\s+are|\s+was|\s+were)|who(?:'s|\s+is|\s+are|\s+was)|where(?:'s|\s+is|\s+are)"
+    r"|when(?:'s|\s+is|\s+was)|how\s+old\s+is)\s+my\s+\w+"
+    r"|\bwhat(?:'s|\s+is)\s+the\s+name\s+of\s+my\b"
+    r"|\bwhat\s+(?:does|did)\s+my\s+\w+\s+(?:like|love|hate|want|do|study|drink|eat)\b"
+    r"|\b(?:where|what)\s+do\s+i\s+(?:live|work|study)\b|\bwhat\s+do\s+i\s+(?:like|love|hate|prefer|do\s+for)\b"
+    r"|\bhow\s+old\s+am\s+i\b|\bwhat\s+am\s+i\s+allergic\b|\bwho\s+am\s+i\b"
+    r"|\b(?:what|who|where)\s+my\s+\w+(?:'s\s+\w+)?\s+(?:is|are|was)\b|\bwhere\s+i\s+(?:live|work)\b"
+    r"|\bwhat\s+(?:did|have)\s+i\s+(?:just\s+)?(?:tell|told|say|said)\b"
+    r"|\b(?:do\s+you\s+(?:remember|know)|did\s+i\s+(?:tell|mention))\b[^.?!]{0,40}\b(?:my|i|me)\b"
+    r"|我(?:的)?[\u4e00-\u9fff]{0,6}(?:叫什么|是谁|在哪|住在哪|什么时候|几岁|多大|喜欢什么|对什么过敏)"
+    r"|你(?:还)?记得我"
+)
+MINE = LiveTopic(
+    "personal",
+    "what you've told me",
+    _MINE,
+    "",
+    personal=True,
+    said="You haven't told me that, so I won't guess. If you tell me, I'll remember it.",
+    said_zh="你还没告诉过我，我不会乱猜。告诉我的话，我会记住。",
+)
+
+
+_OWN_NAME = re.compile(
+    r"\bwhat(?:'s|\s+is)\s+my\s+name\b|\bwhat\s+my\s+name\s+is\b|\bwho\s+am\s+i\b|我叫什么", re.IGNORECASE
+)
+
+
+def asks_own_name(text: str) -> bool:
+    """ "What's my name?": the voice Twin recognised answers it too."""
+    return _OWN_NAME.search(text) is not None
+
+
+# question words and the words every such question shares: not what it is about
+_ASKING = frozenset(
+    re.findall(
+        r"\w+",
+        "what whats where when who which how is are was were my the and you "
+        "your do does did remember know tell told about again just me can could please",
+    )
+)
+
+
+def _keys(text: str) -> set[str]:
+    """A line's content words (English, 3+ letters, no question words) and Chinese character pairs."""
+    low = text.lower().replace("'s", "")
+    words = {w for w in re.findall(r"[a-z]{3,}", low) if w not in _ASKING}
+    for run in re.findall(r"[\u4e00-\u9fff]+", text):
+        words |= {run[i : i + 2] for i in range(len(run) - 1)} - {"什么", "我的", "记得", "告诉"}
+    return words
+
+
+def told_in(dialogue: list[dict[str, str]], text: str) -> bool:
+    """Whether the user said something in this conversation that shares a content word with the
+    question ("my name is Sam" for "what's my name"): the history is a source too, so the model
+    answers from it (with the names and figures checked) rather than Twin saying it was not told."""
+    asked = _keys(text)
+    said = [_keys(m["content"]) for m in dialogue if m["role"] == "user"]
+    if not asked:  # "what did I just tell you?": about the conversation itself
+        return bool(said)
+    return any(asked & s for s in said)
+
+
+def from_memory(recalled: list[str], language: str = "en") -> str | None:
+    """The answer to a question about the user's own facts, said from the memory that best matches
+    it, or None when that memory is not one of the user's own sayings (an imported conversation's
+    turn: the model words those). Not left to the 0.5B model: with the fact in its prompt it still
+    said "You haven't told me" once the conversation held that line, and named people it was
+    never told of."""
+    if not recalled:
+        return None
+    line = recalled[0].strip().rstrip(".。")
+    if line.endswith("(I know your voice)"):
+        return line.replace(" (I know your voice)", "") + ": I know your voice."
+    if line.startswith("你"):
+        return f"你告诉过我：{line}。"
+    first, _, rest = line.partition(" ")
+    if first not in ("You", "Your", "You're"):
+        return None
+    told = "你告诉过我：{}。" if language == "zh" else "You told me: {}."
+    return told.format(f"{first.lower()} {rest}")
+
+
+def personal_question(text: str) -> bool:
+    """A question about the user's own facts: its answer can only come from memory."""
+    return MINE.matches(text)
+
+
+def live_topic(text: str, tools: Iterable[Any] | None = None) -> LiveTopic | None:
     """The live or personal facts this request asks for, or None. A question about the state of a
-    thing none of Twin's tools declares ("is the front door locked") is such a fact; a request to
-    control one ("lock the front door") gets the same honest treatment: no tool, no guess
-    (`pipeline/acting/reach.py`)."""
-    unreached = _unreached(text)
-    return unreached or next((t for t in TOPICS if t.matches(text)), None)
+    thing none of the configured tools declares ("is the front door locked") is such a fact; a
+    request to control one ("lock the front door") gets the same honest treatment: no tool, no
+    guess (`pipeline/acting/reach.py`). `tools`: every tool the session offers, its MCP servers'
+    too; None reads Twin's own tools only."""
+    unreached = _unreached(text, tools)
+    return unreached or next((t for t in (*TOPICS, MINE) if t.matches(text)), None)
 
 
-def _unreached(text: str) -> LiveTopic | None:
-    from pipeline.acting.reach import unreachable  # the one reading of what tools declare
+def _unreached(text: str, tools: Iterable[Any] | None = None) -> LiveTopic | None:
+    from pipeline.acting.reach import a_thing, misses  # the one reading of what tools declare
     from pipeline.tools.family import catalog
 
-    a = unreachable(text, catalog())
-    if a is None:
+    said = [a for a in misses(text, catalog() if tools is None else tools)[1] if a_thing(a)]
+    if not said:
         return None
-    if a.kind == "state":
+    a = said[0]
+    if len(said) == 1 and a.kind == "state" and a.lang == "en":
         return LiveTopic("home", a.noun, r"(?!)", _REMIND)
-    return LiveTopic("home", a.noun, r"(?!)", "", said=a.sentence)
+    return LiveTopic("home", a.noun, r"(?!)", "", said=" ".join(x.sentence for x in said))
 
 
-def answered(topic: LiveTopic, plan: Any, recalled: list[str]) -> bool:
+def answered(topic: LiveTopic, plan: Any, recalled: list[str], told: bool = False) -> bool:
     """Whether this turn has a source for `topic`: a third-party (MCP) tool that answered, or for
-    the user's own data, one of Twin's tools or a memory recalled for it."""
+    the user's own data, one of Twin's tools or a memory recalled for it; for the user's own facts
+    also what they said earlier in this conversation (`told`, `told_in`)."""
+    if topic is MINE and told:
+        return True
     if plan is not None and any(o.done and (topic.personal or "__" in o.tool) for o in plan.outcomes):
         return True  # Twin's own tools know no weather or prices: only a third-party tool counts
     return topic.personal and bool(recalled)
@@ -154,15 +253,17 @@ def source_line(topic: LiveTopic, plan: Any, recalled: list[str]) -> str | None:
     servers = sorted({o.tool.split("__")[0].replace("_", " ") for o in done if "__" in o.tool})
     if servers:
         return f"This comes from the {' and '.join(servers)} server."
-    if topic.personal and done:
-        return f"This comes from {topic.noun}."
+    if topic.personal and done:  # a tool of Twin's own: its result says what it is
+        return f"This comes from {topic.noun}." if topic is not MINE else None
     if topic.personal and recalled:
         return "This is from what you told me."
     return None
 
 
-def cannot_check(topic: LiveTopic) -> str:
+def cannot_check(topic: LiveTopic, language: str = "en") -> str:
     """The honest answer when nothing can check `topic`: no guess, and what can be done."""
+    if language == "zh" and topic.said_zh:
+        return topic.said_zh
     if topic.said:
         return topic.said
     offer = topic.offer[:1].upper() + topic.offer[1:]
@@ -193,6 +294,11 @@ _NOW = re.compile(
 )
 _NARRATES_USER = re.compile(r"\bthe user(?:'s)?\b", re.IGNORECASE)
 _ANY_FIGURE = re.compile(rf"{_CURRENCY_BEFORE}?\b(?P<b>\d[\d,]*(?:\.\d+)?)\b")
+# A name in a sentence about the user's own facts: a capitalised word after the sentence's first,
+# or, in Chinese, what follows "叫" / "名字是" (the small model's "张三" for a daughter it was never told of).
+_NAME = re.compile(r"(?<=\s)[A-Z][a-z]+(?:['’]s)?\b")
+_NAME_ZH = re.compile(r"(?:叫|名字是|姓名是|名字叫)([\u4e00-\u9fff]{2,3})")
+_NOT_NAMES = frozenset({"I", "I'm", "I've", "I'll", "I'd", "Twin", "OK", "Okay"})
 
 
 def _value(token: str) -> float | None:
@@ -221,11 +327,26 @@ class SourceGuard:
     sources: Iterable[str]
     live: bool = False  # a live-facts turn: every figure needs a source
     dropped: list[str] = field(default_factory=list)
+    names: bool = False  # a turn about the user's own facts: every name needs a source too
 
     def __post_init__(self) -> None:
         self._known = set()
+        self.sources = list(self.sources)
+        self._text = " ".join(self.sources).lower()
         for s in self.sources:
             self._known |= _values(s)
+
+    def unnamed(self, sentence: str) -> list[str]:
+        """The names in `sentence` that no source gave (only on a turn about the user's own facts)."""
+        if not self.names:
+            return []
+        out = []
+        for m in _NAME.finditer(sentence):
+            name = re.sub(r"['’]s$", "", m.group(0))
+            if name not in _NOT_NAMES and name.lower() not in self._text:
+                out.append(name)
+        out += [m.group(1) for m in _NAME_ZH.finditer(sentence) if m.group(1) not in self._text]
+        return out
 
     def unsupported(self, sentence: str) -> list[str]:
         """The figures in `sentence` that no source gave. On a live-facts turn every figure; on
@@ -261,7 +382,7 @@ class SourceGuard:
         if _NARRATES_USER.search(sentence):
             self.dropped.append(f"narrates the user: {sentence.strip()[:80]!r}")
             return None
-        bad = self.unsupported(sentence)
+        bad = self.unsupported(sentence) + self.unnamed(sentence)
         if bad:
             self.dropped.append(f"{', '.join(bad)} in {sentence.strip()[:80]!r}")
             return None

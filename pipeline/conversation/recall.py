@@ -19,6 +19,7 @@ from memory import (
     Receipt,
     WriteRequest,
     parse_command,
+    parse_statement,
     parse_write_request,
 )
 from memory.confirm import off_reply
@@ -109,6 +110,9 @@ def erase_records(data_dir: Path) -> int:
         return 0
 
 
+PATIENT_RECALL_S = 2.0  # how long a question about the user's own facts waits for memory
+
+
 class MemoryBridge:
     def __init__(
         self, cfg: TwinConfig, memory: MemoryRecall | None, pools: Any, audit: AuditLog | None = None
@@ -135,8 +139,8 @@ class MemoryBridge:
 
         A request to remember ("remember that my sister Anna lives in Lisbon") is written here, not
         after the reply, so the reply can say what was kept, or honestly why nothing was."""
-        request = parse_write_request(text)
-        if request is not None:
+        request = parse_write_request(text) or parse_statement(text)
+        if request is not None and not (request.stated and self.memory is None):
             return await self.remember(text, scope, endpoint, request)
         cmd = parse_command(text) if self.memory is not None else None
         if cmd is None or self.memory is None:
@@ -195,11 +199,15 @@ class MemoryBridge:
         self._written.add(text)  # before the write: a barge-in during it must not write it twice
         return await loop.run_in_executor(self.pools.memory, write, text, scope, source)
 
-    async def recall(self, text: str, scope: str | None) -> list[str]:
+    async def recall(self, text: str, scope: str | None, patient: bool = False) -> list[str]:
+        """The memory lines for this turn's prompt, or none once the recall budget is spent. With
+        `patient` (a question only memory can answer) it waits up to `PATIENT_RECALL_S` instead:
+        a first recall in a process also loads the sentence encoder (~0.7 s here)."""
         if self.memory is None:
             return []
         loop = asyncio.get_running_loop()
         budget = self.cfg.memory.recall_budget_ms / 1000
+        budget = max(budget, PATIENT_RECALL_S) if patient else budget
         future = loop.run_in_executor(self.pools.recall, self.memory.recall, text, scope, budget)
         try:
             return await asyncio.wait_for(asyncio.shield(future), budget)
@@ -220,7 +228,10 @@ class MemoryBridge:
         concurrent.futures.wait(self._writes, timeout)
 
     def housekeeping(self) -> None:
-        """Consolidation and fading, off the voice path."""
+        """Consolidation and fading, off the voice path; the recall worker loads the sentence
+        encoder now, so the first turn's recall fits its budget."""
+        if self.memory is not None and hasattr(self.memory, "warm"):
+            self.pools.recall.submit(self.memory.warm)
         if self.memory is not None and hasattr(self.memory, "consolidate"):
             m = self.cfg.memory
             self.pools.memory.submit(self.memory.consolidate, None, m.episode_days, m.fade_days)
