@@ -206,6 +206,12 @@ def from_memory(recalled: list[str], language: str = "en") -> str | None:
     return told.format(f"{first.lower()} {rest}")
 
 
+def is_live_fact(text: str) -> bool:
+    """A request for a live fact of the world (weather, prices, news, scores, travel, places, the
+    temperature): no tool of Twin's own can know one, only a third-party (MCP) tool."""
+    return any(t.matches(text) for t in TOPICS if not t.personal)
+
+
 def personal_question(text: str) -> bool:
     """A question about the user's own facts: its answer can only come from memory."""
     return MINE.matches(text)

@@ -43,6 +43,7 @@ from pipeline.conversation.honesty import (
     asks_own_name,
     cannot_check,
     from_memory,
+    is_live_fact,
     live_topic,
     personal_question,
     source_line,
@@ -351,7 +352,12 @@ class Twin:
             # only add its call, ~0.5-3 s here, before the same recall
             mine = personal_question(text)
             memory_only = mine and not might_need_tools(text) and not self.cfg.tools.mcp
-            plan = None if fixed or memory_only else await self.tools.plan(text, endpoint, turn)
+            # live facts (weather, prices, news...) with no MCP server: none of Twin's own tools
+            # knows them, and a tool near the words by meaning would answer something else ("what's
+            # NVDA's share price" once got the speaker's volume from device_state)
+            unknowable = is_live_fact(text) and not might_need_tools(text) and not self.cfg.tools.mcp
+            skip = fixed or memory_only or unknowable
+            plan = None if skip else await self.tools.plan(text, endpoint, turn)
             private_ok = heard.voices <= 1 or not self.profile.others_may_listen
             if not private_ok:
                 rec.emit(Notice, code="others_present", message="others can hear: no memories recalled")
