@@ -43,11 +43,12 @@ import numpy as np
 
 from devices.sinks import BufferSink
 from devices.sources import InputFrame
+from models.errors import BadInputError
 from pipeline.config import TwinConfig
 from pipeline.events import AudioFrame, SpeechStarted
 from pipeline.runtime.echo import DOUBLE_TALK_DB, EchoStage
 from pipeline.runtime.endpointing import FRAME_S, Endpointer
-from pipeline.runtime.hands_free import FAST_ONSET, BargeInOnset
+from pipeline.runtime.hands_free import FAST_ONSET, PREVIOUS_ONSET, BargeInOnset
 from voice.audio import SAMPLE_RATE, load_audio, read_samples, resample, speech_level_db
 from voice.capabilities import Prosody, Tts, Vad
 from voice.speakers.augment import synthetic_rir  # the one room model: enrolment's calibration uses it too
@@ -68,6 +69,7 @@ REPLIES = (
 )
 
 PIECE_S = 0.05  # the sink plays in 50 ms pieces, like PacedSink
+TALK_OVER_AT_S = 2.0  # where in the reply the user begins (`--at`: e.g. 0.5, inside the settling window)
 FRONT_END_ONSET = BargeInOnset()  # the front end's barge-in onset (pipeline/runtime/hands_free.py)
 USER_DBFS = -26.0  # the user's speech at the microphone (RMS of its voiced half)
 
@@ -228,7 +230,8 @@ def run_scene(
             result.out_energy += float(np.sum(frame.samples**2))
             result.echo_frames += 1
         if onset is not None and not ep.in_speech and stage is not None:
-            prob = onset.prob(prob, stage.kept_db, frame.samples, room.user_dbfs)  # its last turn's level
+            # the user's last turn at its level; how long the playback has sounded (the settling gate)
+            prob = onset.prob(prob, stage.kept_db, frame.samples, room.user_dbfs, stage.playing_s)
         out = ep.push(AudioFrame(samples=frame.samples, position=t, speech_prob=prob))
         if isinstance(out, SpeechStarted) and not cut:
             end = t + FRAME_S  # the frame that decided has just been captured
@@ -331,9 +334,39 @@ def split(names: list, seed: int = SPLIT_SEED) -> tuple[set, set]:
     return dev, set(names) - dev
 
 
-def run_duplex_bench(cfg: TwinConfig, json_path: Path | None, quick: bool = False) -> int:
+def run_duplex_bench(
+    cfg: TwinConfig,
+    json_path: Path | None,
+    quick: bool = False,
+    talk_over_at_s: float = TALK_OVER_AT_S,
+    only: tuple[str, ...] = (),
+) -> int:
+    """`talk_over_at_s`: where in the reply the user begins; `only`: these modes alone (and `aec`)."""
     from pipeline.runtime.components import Components
 
+    # The modes side by side: no canceller; the canceller alone; the canceller with the echo stage's
+    # double-talk check (frames of Twin's voice alone are not speech) and the barge-in onset before
+    # hands_free.BargeInOnset (`aec_before`); the onset before its settling gate (`aec_prev`); the
+    # faster onset chosen on DEV (`aec_fast`); the front end's default (`aec`).
+    modes = {
+        "no_aec": (False, None, None),
+        "aec_only": (True, None, None),
+        "aec_before": (True, DOUBLE_TALK_DB, None),
+        "aec_prev": (True, DOUBLE_TALK_DB, PREVIOUS_ONSET),  # the onset before the settling gate
+        "aec_fast": (True, DOUBLE_TALK_DB, FAST_ONSET),  # chosen on DEV for speed; not the default
+        "aec": (True, DOUBLE_TALK_DB, FRONT_END_ONSET),
+    }
+    unknown = set(only) - set(modes)
+    if unknown:
+        raise BadInputError(
+            f"no duplex bench mode {', '.join(sorted(unknown))}", f"choose among {', '.join(modes)}"
+        )
+    if not 0.0 <= talk_over_at_s < 3.0:
+        raise BadInputError(
+            f"--at {talk_over_at_s}: the user must begin within Twin's replies",
+            "give a time from 0 to 3 seconds into the reply",
+        )
+    modes = {k: v for k, v in modes.items() if not only or k in only or k == "aec"}
     comps = Components(cfg)
     t0 = time.monotonic()
     vad, tts = comps.vad, comps.tts
@@ -354,17 +387,6 @@ def run_duplex_bench(cfg: TwinConfig, json_path: Path | None, quick: bool = Fals
     for lv in levels:
         dev_rooms |= split([(r, lv, d) for r in range(len(rirs)) for d in delays])[0]
     rows: dict[str, dict] = {}
-    # The modes side by side: no canceller; the canceller alone; the canceller with the echo stage's
-    # double-talk check (frames of Twin's voice alone are not speech) and the barge-in onset before
-    # hands_free.BargeInOnset (`aec_before`); the faster onset chosen on DEV (`aec_fast`); the front
-    # end's default (`aec`).
-    modes = {
-        "no_aec": (False, None, None),
-        "aec_only": (True, None, None),
-        "aec_before": (True, DOUBLE_TALK_DB, None),
-        "aec_fast": (True, DOUBLE_TALK_DB, FAST_ONSET),  # chosen on DEV for speed; not the default
-        "aec": (True, DOUBLE_TALK_DB, FRONT_END_ONSET),
-    }
     for key, (aec, double_talk, onset) in modes.items():
         tally = {(sp, lv): _Tally() for sp in ("dev", "test") for lv in levels}
         for r_i, rir in enumerate(rirs):
@@ -383,7 +405,7 @@ def run_duplex_bench(cfg: TwinConfig, json_path: Path | None, quick: bool = Fals
                     for reply in replies:  # the echo alone
                         tally[room_split, lv].echo_only(scene(reply))
                     for k, (name, voice) in enumerate(people):  # the user talks over the reply, 2 s in
-                        res = scene(replies[k % len(replies)], voice, 2.0)
+                        res = scene(replies[k % len(replies)], voice, talk_over_at_s)
                         tally["dev" if name in dev_people else "test", lv].talk_over(res)
         rows[key] = {}
         for sp in ("dev", "test"):
@@ -404,6 +426,7 @@ def run_duplex_bench(cfg: TwinConfig, json_path: Path | None, quick: bool = Fals
         "echo_levels_dbfs": list(levels),
         "user_dbfs": USER_DBFS,
         "delays_s": list(delays),
+        "talk_over_at_s": talk_over_at_s,
         "noise_dbfs": -55.0,
         "replies": len(replies),
         "human_recordings": [name for name, _ in people],
@@ -413,8 +436,14 @@ def run_duplex_bench(cfg: TwinConfig, json_path: Path | None, quick: bool = Fals
             "dev_rooms": [f"rir{r + 1} {lv:.0f} dBFS {d * 1000:.0f} ms" for r, lv, d in sorted(dev_rooms)],
         },
         "barge_in_onset": {
-            name: {"start_frames": o.start_frames, "kept_db": o.kept_db, "quieter_than_user_db": o.quieter_db}
-            for name, o in (("aec", FRONT_END_ONSET), ("aec_fast", FAST_ONSET))
+            name: {
+                "start_frames": o.start_frames,
+                "kept_db": o.kept_db,
+                "quieter_than_user_db": o.quieter_db,
+                "settle_s": o.settle_s,
+                "settle_kept_db": o.settle_kept_db,
+            }
+            for name, o in (("aec", FRONT_END_ONSET), ("aec_prev", PREVIOUS_ONSET), ("aec_fast", FAST_ONSET))
         },
         "profile": cfg.profile,
         "endpoint_silence_ms": silence_ms,
@@ -541,7 +570,7 @@ def _print(rows: dict[str, dict], sp: str) -> None:
         ("echo stage ms per 32 ms frame", "stage_ms_per_frame"),
         ("VAD ms per 32 ms frame", "vad_ms_per_frame"),
     ]
-    by_level = [(m, lv) for m in ("aec_before", "aec") for lv in levels]
+    by_level = [(m, lv) for m in ("aec_prev", "aec") if m in rows for lv in levels]
     head = f"{sp.upper() + ' split':38}" + "".join(f" {m:>11}" for m in modes)
     head += "".join(f" {m + ' @' + lv:>20}" for m, lv in by_level)
     print("\n" + head)

@@ -16,10 +16,25 @@ def register(sub, common, bench_sub) -> None:
     )
     b.add_argument("--quick", action="store_true", help="one reply and four recordings (a smoke run)")
     b.add_argument("--json", type=Path, dest="json_file", help="also write the figures here")
+    b.add_argument(
+        "--at",
+        type=float,
+        default=2.0,
+        dest="talk_over_at",
+        help="seconds into Twin's reply at which the user talks over it (default 2.0)",
+    )
+    b.add_argument(
+        "--modes",
+        default="",
+        help="comma-separated modes to run (no_aec, aec_only, aec_before, aec_prev, aec_fast, aec); "
+        "aec always runs; default: all",
+    )
     b.set_defaults(handler=cmd_bench_duplex)
 
 
 def cmd_bench_duplex(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from bench.duplex import run_duplex_bench
 
-    return run_duplex_bench(cfg, args.json_file, quick=args.quick)
+    only = tuple(m.strip() for m in args.modes.split(",") if m.strip())
+    at = args.talk_over_at
+    return run_duplex_bench(cfg, args.json_file, quick=args.quick, talk_over_at_s=at, only=only)

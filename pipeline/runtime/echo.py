@@ -20,6 +20,11 @@ spoke over the echo. A user talking over Twin leaves the cleaned energy near the
 voice passes the canceller), within a few dB even when the echo is as loud as they are. The cost: a
 user much quieter at the microphone than Twin's own voice (12 dB and more) cannot barge in by voice;
 the wake word still can (it hears every cleaned frame).
+
+Settling: for each frame while Twin sounds, `kept_db` (the cleaned energy over the microphone's) and
+`playing_s` (how long the playback has sounded since it began after a silence longer than the echo
+tail) are what the barge-in onset reads (hands_free.BargeInOnset): for a moment after a reply begins,
+AEC3 finds the echo path anew and passes much of the echo.
 """
 
 from __future__ import annotations
@@ -118,7 +123,9 @@ class EchoStage:
         self._far = np.zeros(0, np.float32)
         self._out = np.zeros(self.step, np.float32)  # the stage's fixed 10 ms latency
         self._since_far = 1 << 30  # microphone frames since the reference last sounded
+        self._began = 0  # the frame at which the playback began to sound after a silence
         self.kept_db: float | None = None  # the last frame's cleaned energy over the microphone's (dB)
+        self.playing_s: float | None = None  # how long the playback has sounded since it began (see clean)
         self.stats = EchoStats()
 
     # -- the playback side (devices/sinks.py's PlaybackTap) ---------------------------------------
@@ -163,10 +170,17 @@ class EchoStage:
         self._near, self._far = self._near[n * self.step :], self._far[n * self.step :]
         out = np.concatenate(cleaned)
         self._out = out[FRAME:]
-        self._since_far = 0 if np.any(far) else self._since_far + 1
+        tail = ECHO_TAIL_S * self.rate
+        if np.any(far):
+            if self._since_far * FRAME > tail:  # playback begins after a silence: the echo path is found anew
+                self._began = self.stats.frames
+            self._since_far = 0
+        else:
+            self._since_far += 1
         echo_only = False
-        self.kept_db = None
-        if self._since_far * FRAME <= ECHO_TAIL_S * self.rate:  # Twin sounds (or its room's tail)
+        self.kept_db = self.playing_s = None
+        if self._since_far * FRAME <= tail:  # Twin sounds (or its room's tail)
+            self.playing_s = (self.stats.frames - self._began) * FRAME / self.rate
             near = float(np.dot(samples, samples))
             left = float(np.dot(out[:FRAME], out[:FRAME]))
             self.kept_db = 10 * float(np.log10((left + 1e-12) / (near + 1e-12)))

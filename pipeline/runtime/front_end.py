@@ -200,7 +200,7 @@ class FrontEnd:
                     continue
                 ep.start_frames = barge.start_frames if busy else start_frames
                 if busy and not ep.in_speech and echo is not None:  # the onset: not Twin's residue
-                    p_onset = barge.prob(prob, echo.kept_db, frame.samples, user_db)
+                    p_onset = barge.prob(prob, echo.kept_db, frame.samples, user_db, echo.playing_s)
                     heard = AudioFrame(
                         samples=frame.samples,
                         position=position,

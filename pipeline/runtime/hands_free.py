@@ -151,16 +151,34 @@ def too_quiet(samples: np.ndarray, user_db: float | None) -> bool:
 # barge-in. `QUIETER_THAN_USER_DB` is the a priori constant above, not tuned.
 
 
+# While playback settles. The bench's self-interruptions on its DEV split (`twin bench duplex`) came
+# 0.5-0.65 s after a reply began to sound following a silence: AEC3 finds the echo path anew and, for
+# a moment, passes much of the echo (frames keeping -2 to -9 dB, where its residue is ~25 dB down once
+# settled), loud enough for the VAD and for the level gate. In the first `SETTLE_S` of playback an
+# onset frame must therefore keep at least -`SETTLE_KEPT_DB` of its energy through the canceller, as
+# a user's voice does in most frames (DEV talk-overs: median -2 dB at a moderate echo, -4 dB at a
+# loud one). Chosen on DEV among windows of 0.5/0.75/1 s and gates of 3/6/8/10 dB (0.5 s and 10 dB
+# left both DEV events; 0.75 s and 8 dB, at DEV's edges, were passed over for a margin). The cost: a
+# user who talks over a reply's first second may be paused later (bench with `--at 0.5`, TEST: p50
+# 108 -> 140 ms; README, "Echo cancellation and full duplex").
+SETTLE_S = 1.0
+SETTLE_KEPT_DB = 6.0
+
+
 @dataclass(frozen=True)
 class BargeInOnset:
     """How a barge-in begins while Twin is playing: `start_frames` voiced frames in a row, each (once
     the user has had a turn) no more than `quieter_db` under the level of that turn and, with
     `kept_db`, each keeping at least -`kept_db` of its energy through the echo canceller (a user's
-    voice passes it within a few dB even under a loud echo; Twin's residue is 20-50 dB down)."""
+    voice passes it within a few dB even under a loud echo; Twin's residue is 20-50 dB down). In the
+    first `settle_s` of playback (the canceller finding the echo path anew), each must keep at least
+    -`settle_kept_db`."""
 
     start_frames: int = 3  # the endpointer's own start rule
     kept_db: float | None = None
     quieter_db: float | None = QUIETER_THAN_USER_DB
+    settle_s: float | None = SETTLE_S
+    settle_kept_db: float = SETTLE_KEPT_DB
 
     def prob(
         self,
@@ -168,12 +186,18 @@ class BargeInOnset:
         kept_db: float | None,
         samples: np.ndarray | None = None,
         user_db: float | None = None,
+        playing_s: float | None = None,
     ) -> float:
         """The speech probability a frame counts with towards the onset (`kept_db`: the echo stage's
         measure of the frame, None while Twin is silent; `user_db`: the level of the user's last
-        turn, None before the first)."""
-        if self.kept_db is not None and kept_db is not None and kept_db < -self.kept_db:
-            return 0.0
+        turn, None before the first; `playing_s`: the echo stage's time since the playback began to
+        sound, None while Twin is silent)."""
+        if kept_db is not None:
+            if self.kept_db is not None and kept_db < -self.kept_db:
+                return 0.0
+            settling = self.settle_s is not None and playing_s is not None and playing_s < self.settle_s
+            if settling and kept_db < -self.settle_kept_db:
+                return 0.0
         quiet = self.quieter_db is not None and user_db is not None and samples is not None
         if quiet and speech_level_db(samples) < user_db - self.quieter_db:  # type: ignore[operator]
             return 0.0
@@ -183,7 +207,9 @@ class BargeInOnset:
 # A faster onset, chosen on the DEV split of `twin bench duplex` (2 frames, each keeping >= -10 dB
 # through the canceller): on the TEST split it paused sooner (p50 112 -> 80 ms) but on Twin's own echo
 # twice as often (4 -> 8 events), so it is not the default (README, "Echo cancellation and full duplex").
-FAST_ONSET = BargeInOnset(start_frames=2, kept_db=10.0)
+FAST_ONSET = BargeInOnset(start_frames=2, kept_db=10.0, settle_s=None)
+# The default onset before the settling gate (the bench's `aec_prev`, for the before/after).
+PREVIOUS_ONSET = BargeInOnset(settle_s=None)
 
 
 def not_for_twin(
