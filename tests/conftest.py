@@ -150,3 +150,27 @@ def espeak(tmp_path_factory):
         return AudioClip(espeak_samples(text, folder, voice, speed))
 
     return make
+
+
+class NoModel:
+    """The planner's model for requests whose words state their arguments: it counts its calls
+    (a test proves the model was not needed with `calls == 0`) and says "reply" if asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def choose(self, messages, schema, stop=None) -> str:
+        self.calls += 1
+        return '{"action": "reply"}'
+
+
+@pytest.fixture()
+def plain_session(tmp_path):
+    """A tool session on a scratch data directory whose planner has no real model (`NoModel`)."""
+    from pipeline.acting.planner import Planner
+    from pipeline.acting.session import ToolSession
+    from pipeline.config import load_config
+
+    s = ToolSession(load_config(data_dir=tmp_path))
+    s.planner = Planner(NoModel(), s.registry, s.runner, 3, 5.0)
+    return s

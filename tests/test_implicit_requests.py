@@ -10,7 +10,6 @@ import asyncio
 import pytest
 
 from bench.understanding_cases import IMPLICIT
-from pipeline.acting.planner import Planner
 from pipeline.acting.quantities import with_digits
 from pipeline.acting.routing import implied_words, route
 from pipeline.acting.session import ToolSession
@@ -110,23 +109,9 @@ def test_dev_implicit_requests_route_to_their_family(components, mcp_registry, c
 # -- the planner: plain words need no model, and a question still changes nothing -----------------
 
 
-class NoModel:
-    """Fails the test if the planner asks a model: these requests state their arguments."""
-
-    calls = 0
-
-    def choose(self, messages, schema, stop=None) -> str:
-        self.calls += 1
-        return '{"action": "reply"}'
-
-
 @pytest.fixture()
-def session(tmp_path):
-    from pipeline.config import load_config
-
-    s = ToolSession(load_config(data_dir=tmp_path))
-    s.planner = Planner(NoModel(), s.registry, s.runner, 3, 5.0)
-    return s
+def session(plain_session):
+    return plain_session
 
 
 def _plan(session, text):

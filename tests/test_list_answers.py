@@ -251,25 +251,9 @@ def test_several_items_come_off_the_list_that_has_them(tmp_path):
 # -- the planner: no model for plain list requests, a question changes nothing ----------------------
 
 
-class NoModel:
-    """Counts the planner's model calls; says "reply" when asked."""
-
-    calls = 0
-
-    def choose(self, messages, schema, stop=None) -> str:
-        self.calls += 1
-        return '{"action": "reply"}'
-
-
 @pytest.fixture()
-def session(tmp_path):
-    from pipeline.acting.planner import Planner
-    from pipeline.acting.session import ToolSession
-    from pipeline.config import load_config
-
-    s = ToolSession(load_config(data_dir=tmp_path))
-    s.planner = Planner(NoModel(), s.registry, s.runner, 3, 5.0)
-    return s
+def session(plain_session):
+    return plain_session
 
 
 def _plan(session, text):
