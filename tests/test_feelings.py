@@ -26,6 +26,7 @@ from pipeline.conversation.feelings import FEELINGS, acknowledge, feeling_in
         # not a feeling to meet, or one that asks for something: the model's (or a tool's)
         ("I fell asleep on the sofa", "en", None),
         ("I'm not worried at all", "en", None),
+        ("I don't feel lonely", "en", None),
         ("I'm bored, tell me a joke", "en", None),
         ("I'm worried, what should I do?", "en", None),
         ("My grandson is visiting on Sunday!", "en", None),

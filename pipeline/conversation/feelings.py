@@ -100,7 +100,7 @@ _ASKS_EN = _en(
 )
 _ASKS_ZH = re.compile(r"[？?吗呢]|帮我|能不能|可以|怎么|什么|给我|请")
 # "not" just before the feeling word turns it around ("I'm not worried", "我不累")
-_NOT_EN = _en(r"\b(?:not|never|n't|no longer)\s+(?:\w+\s+)?$")
+_NOT_EN = _en(r"(?:\bnot|\bnever|n't|\bno longer)\s+(?:\w+\s+)?$")
 _NOT_ZH = ("不", "没", "别")
 
 
