@@ -61,6 +61,7 @@ RULES: list[tuple[re.Pattern[str], Kind, str, float]] = [
         re.compile(
             rf"\bmy (?P<rel>{_REL})(?:,?\s+[A-Z][\w'-]*,?)?\s+(?:loves|likes|enjoys|hates|works|"
             r"lives|studies|plays|speaks|drinks|eats|can'?t eat|cannot eat|doesn'?t eat|was born|is an?|"
+            r"is (?:coming|visiting|arriving|staying|moving|getting married|having)|"
             r"is \d+)\b.*",
             re.I,
         ),

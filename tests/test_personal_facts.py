@@ -14,10 +14,13 @@ from memory.policy import extract
 from pipeline.conversation.honesty import (
     MINE,
     SourceGuard,
+    asks_about_named,
     asks_own_name,
+    from_dialogue,
     from_memory,
     live_topic,
     personal_question,
+    told_back,
     told_in,
 )
 
@@ -128,10 +131,45 @@ def test_only_the_sentence_that_states_the_fact_is_kept():
     assert [c.text for c in extract("Twin, my name is Sam")] == ["Your name is Sam"]
 
 
+def test_a_question_is_answered_from_what_the_user_said_in_this_conversation():
+    said = [
+        {"role": "user", "content": "My name is Margaret and I live in Bristol."},
+        {"role": "assistant", "content": "I'll remember that your name is Margaret and you live in Bristol."},
+        {"role": "user", "content": "My son Peter is coming to visit on Saturday."},
+        {"role": "assistant", "content": "I'll remember that."},
+        {"role": "user", "content": "Tell me a joke"},  # asked, not told: never said back
+        {"role": "assistant", "content": "Why did the tomato turn red?"},
+    ]
+    assert from_dialogue(said, "When is Peter coming?") == (
+        "You told me: your son Peter is coming to visit on Saturday."
+    )
+    assert from_dialogue(said, "What did I just tell you?") == (
+        "You told me: your son Peter is coming to visit on Saturday."
+    )
+    assert from_dialogue(said, "what is my favourite film") is None  # shares no word: not told
+    # the conversation first, then memory
+    assert told_back("When is Peter coming?", "en", said, ["Your son Peter lives in Leeds"]).startswith(
+        "You told me: your son Peter is coming"
+    )
+    assert told_back("Where does Anna work?", "en", said, ["Your sister Anna works at the bakery"]) == (
+        "You told me: your sister Anna works at the bakery."
+    )
+
+
+def test_who_is_a_name_the_user_gave():
+    lines = ["My son Peter is coming to visit on Saturday."]
+    assert asks_about_named("Who is Peter?", lines)  # the model said "Peter is an AI assistant"
+    assert not asks_about_named("Who is Einstein?", lines)  # general knowledge: the model's
+    assert not asks_about_named("Who is the president?", lines)
+
+
 def test_facts_about_someone_close_are_kept():
     (c,) = extract("My daughter Mia is allergic to peanuts.")
     assert c.key == "daughter.allergy.peanuts" and c.text == "Your daughter Mia is allergic to peanuts"
     assert extract("My wife Anna loves jazz.")[0].text == "Your wife Anna loves jazz"
+    assert extract("My son Peter is coming to visit on Saturday.")[0].text == (
+        "Your son Peter is coming to visit on Saturday"
+    )
     assert extract("My dog is barking") == []  # a passing state, not a fact about someone
 
 

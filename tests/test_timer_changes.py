@@ -51,7 +51,7 @@ def test_pause_resume_and_add_time(clock):
     assert not clock.pause_timer({"label": "pasta"}).ok  # already paused: says so, changes nothing
     resumed = clock.resume_timer({"label": "the timer"})
     assert resumed.ok and resumed.data[0]["due"] == (clock.hands.now + timedelta(minutes=8)).isoformat()
-    assert "pasta: 8 minutes left (rings at 20:08:00)" in clock.list_timers({}).summary
+    assert "the pasta timer has 8 minutes left (it rings at 20:08)" in clock.list_timers({}).summary
     clock.add_time_to_timer({"seconds": 30})  # the only timer: no label needed
     clock.hands.now += timedelta(minutes=8)
     assert clock.due() == []

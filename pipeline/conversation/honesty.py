@@ -186,6 +186,47 @@ def told_in(dialogue: list[dict[str, str]], text: str) -> bool:
     return any(asked & s for s in said)
 
 
+_WHO_NAMED = re.compile(r"\b(?i:who(?:'s|\s+is|\s+was))\s+([A-Z][a-z]+)\b")  # the name capitalised
+
+
+def asks_about_named(text: str, said: list[str]) -> bool:
+    """ "Who is Peter?" where the user named Peter (`said`: their lines in this conversation, the
+    memories recalled for this turn): a question about what they told Twin, not general knowledge
+    (the model answered "Peter is an AI assistant created by Anthropic." for the user's son)."""
+    m = _WHO_NAMED.search(text)
+    if m is None:
+        return False
+    name = re.compile(rf"\b{m.group(1)}\b")
+    return any(name.search(line) for line in said)
+
+
+def user_lines(dialogue: list[dict[str, str]]) -> list[str]:
+    return [m["content"] for m in dialogue if m["role"] == "user"]
+
+
+def from_dialogue(dialogue: list[dict[str, str]], text: str, language: str = "en") -> str | None:
+    """The answer to a question about the user's own facts from what they said in this
+    conversation: their statement that shares most content words with the question (the latest
+    statement for "what did I just tell you?"), said back to them; None when none does."""
+    from memory.policy import first_person  # the memory's own way of saying it back
+    from pipeline.acting.speech_act import classify  # only what the user stated, not asked for
+
+    asked = _keys(text)
+    best, most = None, 0
+    for m in dialogue:
+        line = m["content"].strip()
+        if m["role"] != "user" or not line or classify(line).kind != "statement":
+            continue
+        shared = len(asked & _keys(line)) if asked else 1
+        if shared and shared >= most:
+            best, most = line, shared
+    if best is None:
+        return None
+    told = "你告诉过我：{}。" if language == "zh" or best.startswith("我") else "You told me: {}."
+    said = first_person(best).rstrip(".。!！")
+    return told.format(said if said.startswith("你") else said[:1].lower() + said[1:])
+
+
 def from_memory(recalled: list[str], language: str = "en") -> str | None:
     """The answer to a question about the user's own facts, said from the memory that best matches
     it, or None when that memory is not one of the user's own sayings (an imported conversation's
@@ -210,6 +251,13 @@ def is_live_fact(text: str) -> bool:
     """A request for a live fact of the world (weather, prices, news, scores, travel, places, the
     temperature): no tool of Twin's own can know one, only a third-party (MCP) tool."""
     return any(t.matches(text) for t in TOPICS if not t.personal)
+
+
+def told_back(text: str, language: str, dialogue: list[dict[str, str]], recalled: list[str]) -> str | None:
+    """The answer to a question about the user's own facts in their own words: what they said in
+    this conversation first (the latest, most specific), else the memory that matches best."""
+    said = from_dialogue(dialogue, text, language) if told_in(dialogue, text) else None
+    return said or from_memory(recalled, language)
 
 
 def personal_question(text: str) -> bool:

@@ -40,14 +40,16 @@ from pipeline.conversation.honesty import (
     MINE,
     SourceGuard,
     answered,
+    asks_about_named,
     asks_own_name,
     cannot_check,
-    from_memory,
     is_live_fact,
     live_topic,
     personal_question,
     source_line,
+    told_back,
     told_in,
+    user_lines,
 )
 from pipeline.conversation.household import Household
 from pipeline.conversation.recall import MemoryBridge
@@ -350,7 +352,8 @@ class Twin:
             # a question about the user's own facts that names no tool's words is memory's: the
             # planner (which matched "do you remember my name?" to a memory tool by meaning) would
             # only add its call, ~0.5-3 s here, before the same recall
-            mine = personal_question(text)
+            dialogue = self.conversation.dialogue
+            mine = personal_question(text) or asks_about_named(text, user_lines(dialogue))
             memory_only = mine and not might_need_tools(text) and not self.cfg.tools.mcp
             # live facts (weather, prices, news...) with no MCP server: none of Twin's own tools
             # knows them, and a tool near the words by meaning would answer something else ("what's
@@ -374,14 +377,20 @@ class Twin:
             direct = fixed or (plan.reply if plan is not None else None)
             # what no configured tool reaches, MCP servers' tools included, is said honestly
             offered = self.tools.session.registry if self.tools.session is not None else None
-            topic = None if direct else live_topic(text, offered)
-            told = topic is MINE and told_in(self.conversation.dialogue, text)
+            topic = None if direct else live_topic(text, offered) or (MINE if mine else None)
+            if topic is None and not direct and asks_about_named(text, recalled):
+                topic = MINE  # "who is Peter?", and a memory names Peter
+            told = topic is MINE and told_in(dialogue, text)
             if topic is not None and not answered(topic, plan, recalled, told):
                 direct = cannot_check(topic, language)
                 why = f"nothing here can check {topic.noun}: not guessed"
                 rec.emit(Notice, code="no_source", message=why)
-            elif topic is MINE and not extra_context and (said := from_memory(recalled, language)):
-                direct = said  # the user's own fact, as they told it
+            elif (
+                topic is MINE
+                and not extra_context
+                and (back := told_back(text, language, dialogue, recalled))
+            ):
+                direct = back  # the user's own fact, in their own words
             elif topic is not None:
                 reply.lead = source_line(topic, plan, recalled) or ""  # the reply says where it is from
             elif not direct and (ack := acknowledge(text, language)) is not None:

@@ -141,15 +141,28 @@ def _duration(seconds: float) -> str:
     return " ".join(parts + [unit(secs, "second")] if secs or not parts else parts)
 
 
-def _left(t: dict[str, Any], now: datetime | None = None, to_go: bool = False) -> str:
-    """A timer as said: paused with what it has left; with `now`, when it rings, and with `to_go`
-    also how long that is from now (a timer; an alarm says its time only)."""
+def _left(t: dict[str, Any], now: datetime | None = None) -> str:
+    """A timer as said after a change: paused with what it has left; with `now`, when it rings."""
     if now is not None and not t.get("paused"):
         due = datetime.fromisoformat(t["due"])
-        if to_go and t.get("kind", "timer") == "timer":
-            return f"{t['label']}: {_duration((due - now).total_seconds())} left (rings at {due:%H:%M:%S})"
         return f"{t['label']} rings at {due:%H:%M:%S}"
     return f"{t['label']} paused with {_duration(float(t.get('left', 0)))} left"
+
+
+def _as_said(t: dict[str, Any], now: datetime) -> str:
+    """A timer or alarm as the answer to "how long is left?": "the timer has 12 minutes left (it
+    rings at 08:42)", "the pasta timer is paused with 6 minutes left", "the alarm rings at 07:30"
+    (it was "set: timer: 12 minutes left (rings at 08:42:35)")."""
+    kind = t.get("kind", "timer")
+    label = t["label"]
+    name = f"the {kind}" if label in ("", kind) else f"the {label} {kind}"
+    if t.get("paused"):
+        return f"{name} is paused with {_duration(float(t.get('left', 0)))} left"
+    due = datetime.fromisoformat(t["due"])
+    if kind != "timer":
+        day = "" if due.date() == now.date() else f" {due:%A}"
+        return f"{name} rings at {due:%H:%M}{day}"
+    return f"{name} has {_duration((due - now).total_seconds())} left (it rings at {due:%H:%M})"
 
 
 class Clock(Family):
@@ -313,8 +326,7 @@ class Clock(Family):
         if not items:
             return ToolResult(True, "no timers or alarms are set", [])
         now = self.ctx.now()
-        parts = [_left(t) if t.get("paused") else _left(t, now, to_go=True) for t in items]
-        return ToolResult(True, "set: " + "; ".join(parts), items)
+        return ToolResult(True, "; ".join(_as_said(t, now) for t in items), items)
 
     @tool(
         "set_alarm",
