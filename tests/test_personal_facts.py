@@ -228,3 +228,37 @@ def test_a_question_only_memory_can_answer_waits_for_it(cfg, components, tmp_pat
     mine = asyncio.run(twin.ask("Where do I live?"))
     assert "Lyon" in twin.history[-3]["content"]  # the memory reached the prompt
     assert mine.reply == "You told me: you live in Lyon.", mine.reply
+
+
+def test_what_the_words_ask_decides_whether_the_planner_is_asked():
+    from pipeline.conversation.answering import read_request
+
+    def skip(text, mcp=False):
+        return read_request(text, [], mcp).skip_planner
+
+    assert skip("What is my daughter allergic to?")  # memory's: the planner adds only its delay
+    assert skip("what's NVDA's share price")  # no tool of Twin's own knows it
+    assert not skip("what's NVDA's share price", mcp=True)  # a server may
+    assert not skip("What is my shopping list?")  # the list tool's own words
+    assert not skip("set a timer for ten minutes")
+    assert read_request("Where do I live?", [], True).mine  # recall still waits for memory
+
+
+def test_the_answer_comes_from_the_first_source_that_has_it():
+    from pipeline.conversation.answering import decide, read_request
+
+    def answer(text, composed=None, recalled=(), dialogue=()):
+        asked = read_request(text, list(dialogue), False)
+        return decide(text, "en", composed, None, list(recalled), list(dialogue), asked)
+
+    assert answer("What time is it?", composed="It is 09:00.").direct == "It is 09:00."
+    none = answer("What is my daughter allergic to?")
+    assert none.direct == MINE.said and none.no_source
+    assert (
+        answer("Where do I live?", recalled=["You live in Lyon"]).direct == "You told me: you live in Lyon."
+    )
+    assert answer("My cat died last week.").direct.startswith("I'm so sorry for your loss")
+    weather = answer("What's the weather in Paris?")
+    assert weather.direct.startswith("I can't check the weather") and weather.topic.name == "weather"
+    chat = answer("Tell me about octopuses")
+    assert chat.direct is None and chat.lead == "" and not chat.guard(["x"]).live  # the model's turn

@@ -29,28 +29,13 @@ from models.errors import TwinError
 from persona import load_persona, system_prompt
 from persona.style import StylePolicy
 from pipeline.acting.audit import AuditLog
-from pipeline.acting.routing import might_need_tools
 from pipeline.acting.session import audit_path
 from pipeline.config import TwinConfig
+from pipeline.conversation.answering import decide, read_request
 from pipeline.conversation.context import LANGUAGE_NAMES, Conversation, local_now
 from pipeline.conversation.fast_path import FastPath
-from pipeline.conversation.feelings import acknowledge
 from pipeline.conversation.hearing import HeardVoice, Hearing
-from pipeline.conversation.honesty import (
-    MINE,
-    SourceGuard,
-    answered,
-    asks_about_named,
-    asks_own_name,
-    cannot_check,
-    is_live_fact,
-    live_topic,
-    personal_question,
-    source_line,
-    told_back,
-    told_in,
-    user_lines,
-)
+from pipeline.conversation.honesty import asks_own_name
 from pipeline.conversation.household import Household
 from pipeline.conversation.recall import MemoryBridge
 from pipeline.events import (
@@ -349,17 +334,10 @@ class Twin:
             # spoken dialogues and commands answered without the model, then tools: a reply
             # composed from their results, or context for the model's reply
             fixed = self.tools.cancel_spoken(text) or await self.fast_path.answer(text, turn, endpoint)
-            # a question about the user's own facts that names no tool's words is memory's: the
-            # planner (which matched "do you remember my name?" to a memory tool by meaning) would
-            # only add its call, ~0.5-3 s here, before the same recall
+            # what the words ask decides whether the planner and memory are asked (answering.py)
             dialogue = self.conversation.dialogue
-            mine = personal_question(text) or asks_about_named(text, user_lines(dialogue))
-            memory_only = mine and not might_need_tools(text) and not self.cfg.tools.mcp
-            # live facts (weather, prices, news...) with no MCP server: none of Twin's own tools
-            # knows them, and a tool near the words by meaning would answer something else ("what's
-            # NVDA's share price" once got the speaker's volume from device_state)
-            unknowable = is_live_fact(text) and not might_need_tools(text) and not self.cfg.tools.mcp
-            skip = fixed or memory_only or unknowable
+            asked = read_request(text, dialogue, bool(self.cfg.tools.mcp))
+            skip = fixed or asked.skip_planner
             plan = None if skip else await self.tools.plan(text, endpoint, turn)
             private_ok = heard.voices <= 1 or not self.profile.others_may_listen
             if not private_ok:
@@ -368,35 +346,20 @@ class Twin:
             # a question about the user's own facts waits for memory (its only source) past the
             # recall budget: an answer that says "you haven't told me" must not be a timeout's
             scope = heard.identity.scope
-            recalled = [] if skip_recall else await self.memory_bridge.recall(text, scope, patient=mine)
+            recalled = [] if skip_recall else await self.memory_bridge.recall(text, scope, patient=asked.mine)
             if heard.identity.name and not skip_recall and asks_own_name(text):
                 recalled = [f"Your name is {heard.identity.name} (I know your voice).", *recalled]
             extra_context = plan.context if plan is not None and plan.context else ""
             messages = self.messages_for(text, language, recalled, heard.style, extra_context)
             context = messages[-2]["content"]
-            direct = fixed or (plan.reply if plan is not None else None)
+            composed = fixed or (plan.reply if plan is not None else None)
             # what no configured tool reaches, MCP servers' tools included, is said honestly
             offered = self.tools.session.registry if self.tools.session is not None else None
-            topic = None if direct else live_topic(text, offered) or (MINE if mine else None)
-            if topic is None and not direct and asks_about_named(text, recalled):
-                topic = MINE  # "who is Peter?", and a memory names Peter
-            told = topic is MINE and told_in(dialogue, text)
-            if topic is not None and not answered(topic, plan, recalled, told):
-                direct = cannot_check(topic, language)
-                why = f"nothing here can check {topic.noun}: not guessed"
-                rec.emit(Notice, code="no_source", message=why)
-            elif (
-                topic is MINE
-                and not extra_context
-                and (back := told_back(text, language, dialogue, recalled))
-            ):
-                direct = back  # the user's own fact, in their own words
-            elif topic is not None:
-                reply.lead = source_line(topic, plan, recalled) or ""  # the reply says where it is from
-            elif not direct and (ack := acknowledge(text, language)) is not None:
-                direct = ack  # a feeling or sad news, asking for nothing: met kindly, not by the model
-            sources = [text, *recalled, *(m["content"] for m in messages)]
-            reply.guard = SourceGuard(sources, topic is not None, names=topic is not None and topic.personal)
+            answer = decide(text, language, composed, plan, recalled, dialogue, asked, offered)
+            if answer.no_source:
+                rec.emit(Notice, code="no_source", message=answer.no_source)
+            direct, reply.lead = answer.direct, answer.lead
+            reply.guard = answer.guard([text, *recalled, *(m["content"] for m in messages)])
             out = sink if speak else None
             llm = None
             if not direct and self.escalation is not None:
