@@ -149,6 +149,20 @@ def _left(t: dict[str, Any], now: datetime | None = None) -> str:
     return f"{t['label']} paused with {_duration(float(t.get('left', 0)))} left"
 
 
+_NOT_A_LABEL = frozenset({"set", "new", "an", "a", "the", "my", "for", "timer", "alarm", "countdown"})
+
+
+def _own_label(label: str, kind: str) -> str:
+    """A label that names something ("eggs", "pasta"), or `kind`: the model's "Alarm Set" for "set an
+    alarm for 7am" was read back as "the Alarm Set alarm"."""
+    words = [w for w in label.split() if w.lower().strip(".,'") not in _NOT_A_LABEL]
+    return " ".join(words) or kind
+
+
+def _every(repeat: str) -> str:
+    return {"daily": " every day", "weekly": " every week"}.get(repeat, "")
+
+
 def _as_said(t: dict[str, Any], now: datetime) -> str:
     """A timer or alarm as the answer to "how long is left?": "the timer has 12 minutes left (it
     rings at 08:42)", "the pasta timer is paused with 6 minutes left", "the alarm rings at 07:30"
@@ -210,8 +224,9 @@ class Clock(Family):
         gone = self.timers.update(drop)
         if not gone:
             return ToolResult(False, f"no timer named '{label}' is set")
-        n = len(gone)
-        return ToolResult(True, f"cancelled {n} timer{'s' * (n != 1)}", gone)
+        kinds = [t.get("kind", "timer") for t in gone]
+        said = [f"{n} {k}{'s' * (n != 1)}" for k in ("timer", "alarm") if (n := kinds.count(k))]
+        return ToolResult(True, "cancelled " + " and ".join(said), gone)
 
     @tool(
         "pause_timer",
@@ -350,7 +365,7 @@ class Clock(Family):
         item = {
             "id": uuid.uuid4().hex[:8],
             "kind": "alarm",
-            "label": a.get("label", "") or "alarm",
+            "label": _own_label(a.get("label", ""), "alarm"),
             "due": due.isoformat(),
             **self._origin(speaker),
         }
@@ -376,7 +391,7 @@ class Clock(Family):
         seconds = hours * 3600 + minutes * 60 + secs
         if not 0 < seconds <= 24 * 3600:
             raise ToolArgumentError("a timer runs between 1 second and 24 hours", "e.g. minutes=5")
-        label = a.get("label", "") or "timer"
+        label = _own_label(a.get("label", ""), "timer")
         due = self.ctx.now() + timedelta(seconds=seconds)
         item = {
             "id": uuid.uuid4().hex[:8],
@@ -401,8 +416,11 @@ class Clock(Family):
     )
     def list_reminders(self, a: dict[str, Any]) -> ToolResult:
         items = self.reminders.read()["reminders"]
-        text = "; ".join(f"{r['time']} {r['text']}" for r in items)
-        return ToolResult(True, f"{len(items)} reminder(s)", items, untrusted_text=text)
+        if not items:
+            return ToolResult(True, "no reminders are set", [])
+        text = "; ".join(f"{r['text']} at {r['time']}{_every(r.get('repeat', 'none'))}" for r in items)
+        count = "one reminder" if len(items) == 1 else f"{len(items)} reminders"
+        return ToolResult(True, f"you have {count}", items, untrusted_text=text)
 
     @tool(
         "add_reminder",
@@ -429,8 +447,8 @@ class Clock(Family):
             **self._origin(speaker),
         }
         self.reminders.update(lambda s: s["reminders"].append(item))
-        every = "" if repeat == "none" else f" ({repeat})"
-        return ToolResult(True, f"reminder '{a['text']}' at {h:02d}:{m:02d}{every}", item)
+        said = f"I'll remind you at {h:02d}:{m:02d}{_every(repeat)}: {a['text']}"
+        return ToolResult(True, said, item)
 
     def _origin(self, speaker: str) -> dict[str, str]:
         return {"device": self.origin_device, "speaker": speaker}

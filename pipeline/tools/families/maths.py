@@ -64,6 +64,7 @@ class Maths(Family):
         Tier.READ,
         {"expression": S},
         ("expression",),
+        answers=True,  # "20 percent of 45 is 9": the result is the answer, said as it is
         cue=r"\bcalculate\b|\d\s*(?:[-+*/x]|plus|minus|times|divided by|percent of)\s*\d",
         topic=r"\d\s*(?:[-+*/x]|plus|minus|times|divided by|percent)|\b(calculate|percent|sum)\b",
         example=("what is 12 times 7", {"expression": "12 * 7"}),
@@ -79,6 +80,7 @@ class Maths(Family):
         Tier.READ,
         {"value": N, "from_unit": S, "to_unit": S},
         ("value", "from_unit", "to_unit"),
+        answers=True,  # the model, handed "1 pound is 16 ounces", said "1 ounce = 28.35 ounces."
         cue=rf"\bconvert\b|\bhow many \w+ (?:in|is|are) \d|\b\d+(?:\.\d+)?\s*(?:{_UNIT_WORDS})\b",
         topic=rf"\b(convert|{_UNIT_WORDS}|litres?|liters?|gallons?)\b",
         example=("convert 10 miles to km", {"value": 10, "from_unit": "miles", "to_unit": "km"}),
