@@ -164,3 +164,36 @@ def test_a_live_question_reaches_the_mcp_tool_that_declares_it(cfg, components, 
     assert not SourceGuard(
         ["Paris: 14 °C, light rain, wind 18 km/h", result.transcript], live=True
     ).unsupported(result.reply)
+
+
+def test_with_no_tool_run_a_sentence_that_says_something_was_done_is_not_spoken():
+    guard = SourceGuard(["remove the flour"], acted=False)
+    for claim in (
+        "Actually removed the flour.",  # the 0.5B model's, once, with nothing removed
+        "I've set a timer for 5 minutes.",
+        "The light has been turned off.",
+        "Sure, I added milk.",
+    ):
+        assert guard.check(claim) is None, claim
+    for fine in ("Set a regular bedtime.", "I can set a timer for you.", "Paris is the capital of France."):
+        assert guard.check(fine) == fine
+    assert guard.fallback() == SourceGuard.NOT_DONE
+    # a tool ran: its result is what the model words
+    assert SourceGuard(["remove the flour"], acted=True).check("Removed the flour.") == "Removed the flour."
+
+
+@pytest.mark.models
+def test_a_change_no_tool_made_is_never_claimed(cfg, components, tmp_path):
+    import json
+
+    from pipeline.runtime.session import Twin
+
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    asyncio.run(twin.ask("Add eggs and flour to the shopping list"))
+    result = asyncio.run(twin.ask("Actually remove the flour"))
+    lists = json.loads((tmp_path / "tools" / "lists.json").read_text())["lists"]
+    guard = SourceGuard([], acted=False)
+    if "flour" in lists["shopping"]:  # nothing was removed: the reply must not say it was
+        assert all(guard.check(s) for s in result.reply.split(". ") if s), result.reply
+    else:
+        assert "flour" in result.reply.lower()

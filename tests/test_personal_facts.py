@@ -261,4 +261,4 @@ def test_the_answer_comes_from_the_first_source_that_has_it():
     weather = answer("What's the weather in Paris?")
     assert weather.direct.startswith("I can't check the weather") and weather.topic.name == "weather"
     chat = answer("Tell me about octopuses")
-    assert chat.direct is None and chat.lead == "" and not chat.guard(["x"]).live  # the model's turn
+    assert chat.direct is None and chat.lead == "" and not chat.guard(["x"], False).live  # the model's

@@ -66,11 +66,12 @@ class Answer:
     topic: LiveTopic | None = None
     no_source: str = ""  # why nothing could be checked (the turn's notice), when so
 
-    def guard(self, sources: Iterable[str]) -> SourceGuard:
+    def guard(self, sources: Iterable[str], acted: bool) -> SourceGuard:
         """What the model's sentences are checked against: on a live or personal turn every figure
-        needs a source, and on a personal one every name too."""
+        needs a source, and on a personal one every name too; with no tool run (`acted` False) no
+        sentence may say that something was done."""
         personal = self.topic is not None and self.topic.personal
-        return SourceGuard(sources, self.topic is not None, names=personal)
+        return SourceGuard(sources, self.topic is not None, names=personal, acted=acted)
 
 
 def decide(

@@ -353,6 +353,23 @@ _ANY_FIGURE = re.compile(rf"{_CURRENCY_BEFORE}?\b(?P<b>\d[\d,]*(?:\.\d+)?)\b")
 _NAME = re.compile(r"(?<=\s)[A-Z][a-z]+(?:['’]s)?\b")
 _NAME_ZH = re.compile(r"(?:叫|名字是|姓名是|名字叫)([\u4e00-\u9fff]{2,3})")
 _NOT_NAMES = frozenset({"I", "I'm", "I've", "I'll", "I'd", "Twin", "OK", "Okay"})
+# A sentence that says an action was done ("Actually removed the flour.", "I've set a timer", "The
+# light has been turned off"): on a turn where no tool ran, the small model made it up (it said the
+# first for "Actually remove the flour" and changed nothing).
+_CLAIM_LEAD = r"^\W*(?:(?:ok(?:ay)?|sure|alright|all right|great|actually|done|there you go)\W+)*"
+_CLAIM = re.compile(
+    # "I've set ...", "I added ...": any of these verbs after "I"
+    _CLAIM_LEAD + r"i(?:'ve| have)?\s+(?:just\s+|now\s+|already\s+)?(?:added|removed|set|turned|switched|"
+    r"cancell?ed|deleted|sent|ordered|booked|scheduled|started|stopped|paused|locked|unlocked|muted|"
+    r"unmuted|saved|created|updated|changed|called|played)\b"
+    # "Removed the flour.": only past forms that are no advice ("Set a regular bedtime" is one)
+    r"|" + _CLAIM_LEAD + r"(?:added|removed|cancell?ed|deleted|sent|ordered|booked|scheduled|paused|"
+    r"locked|unlocked|muted|unmuted|saved|(?:turned|switched)\s+(?:on|off|up|down))\b"
+    r"|\b(?:has|have) been (?:added|removed|set|turned|switched|cancell?ed|deleted|sent|ordered|booked|"
+    r"scheduled|locked|unlocked|muted|saved|updated|changed)\b"
+    r"|^\W*done\W*$",
+    re.IGNORECASE,
+)
 
 
 def _value(token: str) -> float | None:
@@ -382,6 +399,7 @@ class SourceGuard:
     live: bool = False  # a live-facts turn: every figure needs a source
     dropped: list[str] = field(default_factory=list)
     names: bool = False  # a turn about the user's own facts: every name needs a source too
+    acted: bool = True  # a tool ran this turn; when not, a sentence that says something was done is dropped
 
     def __post_init__(self) -> None:
         self._known = set()
@@ -436,6 +454,9 @@ class SourceGuard:
         if _NARRATES_USER.search(sentence):
             self.dropped.append(f"narrates the user: {sentence.strip()[:80]!r}")
             return None
+        if not self.acted and _CLAIM.search(sentence):
+            self.dropped.append(f"claims an action no tool did: {sentence.strip()[:80]!r}")
+            return None
         bad = self.unsupported(sentence) + self.unnamed(sentence)
         if bad:
             self.dropped.append(f"{', '.join(bad)} in {sentence.strip()[:80]!r}")
@@ -443,3 +464,10 @@ class SourceGuard:
         return sentence
 
     NO_SOURCE = "I don't have a source for that, so I won't guess."
+    NOT_DONE = "I haven't done that: none of my tools ran for it. Could you say what to change?"
+
+    def fallback(self) -> str:
+        """What to say when every sentence was dropped: an action it only claimed, or a fact with no
+        source."""
+        claimed = any(d.startswith("claims an action") for d in self.dropped)
+        return self.NOT_DONE if claimed else self.NO_SOURCE

@@ -222,7 +222,7 @@ class ReplyVoice:
                 for s in splitter.flush():
                     await self._queue_sentence(rec, reply, s, sentence_q, leads=leads)
             if len(reply.parts) == leads and reply.guard is not None and reply.guard.dropped:
-                await self._queue_sentence(rec, reply, reply.guard.NO_SOURCE, sentence_q, bounded=False)
+                await self._queue_sentence(rec, reply, reply.guard.fallback(), sentence_q, bounded=False)
             await sentence_q.put(rec.emit(ReplyTextStop, text="".join(raw), tokens=len(raw)))
         finally:
             stop.set()

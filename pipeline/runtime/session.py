@@ -359,7 +359,8 @@ class Twin:
             if answer.no_source:
                 rec.emit(Notice, code="no_source", message=answer.no_source)
             direct, reply.lead = answer.direct, answer.lead
-            reply.guard = answer.guard([text, *recalled, *(m["content"] for m in messages)])
+            acted = plan is not None and any(o.done for o in plan.outcomes)
+            reply.guard = answer.guard([text, *recalled, *(m["content"] for m in messages)], acted)
             out = sink if speak else None
             llm = None
             if not direct and self.escalation is not None:
