@@ -29,6 +29,7 @@ from pipeline.conversation.feelings import FEELINGS, acknowledge, feeling_in
         ("I don't feel lonely", "en", None),
         ("I'm bored, tell me a joke", "en", None),
         ("I'm worried, what should I do?", "en", None),
+        ("I feel sad, please play some music", "en", None),  # asks in its second clause
         ("My grandson is visiting on Sunday!", "en", None),
         ("set a timer for ten minutes", "en", None),
         ("我不累", "zh", None),

@@ -92,13 +92,17 @@ FEELINGS: tuple[Feeling, ...] = (
     ),
 )
 
-# Words that ask for something: then the request is the model's (or a tool's) to answer.
-_ASKS_EN = _en(
-    r"\?|\b(?:can|could|would|will) you\b|\bplease\b|\b(?:what|how|why|when|where|which|who|should)\b|"
-    r"^\s*(?:tell|give|play|set|turn|find|show|read|call|send|make|put|add|remind|help|let'?s)\b|"
-    r"\b(?:tell me|remind me|help me|let'?s)\b"
-)
-_ASKS_ZH = re.compile(r"[？?吗呢]|帮我|能不能|可以|怎么|什么|给我|请")
+# A clause that asks for something (speech_act's reading, clause by clause: it decides a whole
+# utterance by its first clause, and "I feel sad, please play some music" asks in its second).
+_CLAUSES = re.compile(r"[,;，；。!?！？]|\s+(?:and|but|so)\s+", re.IGNORECASE)
+
+
+def _asks(text: str) -> bool:
+    from pipeline.acting.speech_act import classify
+
+    return any(classify(c).kind in ("question", "request") for c in _CLAUSES.split(text) if c.strip())
+
+
 # "not" just before the feeling word turns it around ("I'm not worried", "我不累")
 _NOT_EN = _en(r"(?:\bnot|\bnever|n't|\bno longer)\s+(?:\w+\s+)?$")
 _NOT_ZH = ("不", "没", "别")
@@ -115,8 +119,7 @@ def _said(feeling: Feeling, text: str, language: str) -> bool:
 
 def feeling_in(text: str, language: str = "en") -> Feeling | None:
     """The feeling a statement names, or None (also when the words ask for something)."""
-    asks = _ASKS_ZH if language == "zh" else _ASKS_EN
-    if asks.search(text):
+    if _asks(text) or text.rstrip().endswith(("?", "？")):
         return None
     return next((f for f in FEELINGS if _said(f, text, language)), None)
 
