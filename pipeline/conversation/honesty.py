@@ -256,8 +256,7 @@ def is_live_fact(text: str) -> bool:
 def told_back(text: str, language: str, dialogue: list[dict[str, str]], recalled: list[str]) -> str | None:
     """The answer to a question about the user's own facts in their own words: what they said in
     this conversation first (the latest, most specific), else the memory that matches best."""
-    said = from_dialogue(dialogue, text, language) if told_in(dialogue, text) else None
-    return said or from_memory(recalled, language)
+    return from_dialogue(dialogue, text, language) or from_memory(recalled, language)
 
 
 def personal_question(text: str) -> bool:
