@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,12 @@ def plain_session(tmp_path):
     s = ToolSession(load_config(data_dir=tmp_path))
     s.planner = Planner(NoModel(), s.registry, s.runner, 3, 5.0)
     return s
+
+
+# The time a test's Twin is told (its context line, its tools' clock): a fixed Wednesday morning, so
+# what the model says, and what the tools do at "5pm", never depends on the day the suite runs.
+STEADY_NOW = datetime(2026, 3, 4, 10, 0).astimezone()
+
+
+def steady_clock() -> datetime:
+    return STEADY_NOW

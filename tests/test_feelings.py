@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from conftest import steady_clock
 
 from pipeline.conversation.feelings import FEELINGS, acknowledge, feeling_in
 
@@ -51,7 +52,7 @@ def test_the_reply_is_in_the_statements_language_and_a_fall_is_told_to_call_for_
 def test_sad_news_is_met_kindly_in_a_real_turn(cfg, components, tmp_path):
     from pipeline.runtime.session import Twin
 
-    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components, clock=steady_clock)
     result = asyncio.run(twin.ask("My cat died last week."))
     assert result.reply == "I'm so sorry for your loss. Would you like to talk about it?", result.reply
     # the next turn (the user talking about it) is the model's again, with this in its history

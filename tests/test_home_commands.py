@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import steady_clock
 
 from pipeline.acting.quantities import with_digits
 from pipeline.acting.reach import ask, covers, out_of_reach
@@ -211,7 +212,9 @@ def test_an_act_call_keeps_only_the_numbers_the_user_said():
 def twin(cfg, components, tmp_path_factory):
     from pipeline.runtime.session import Twin
 
-    return Twin(cfg.model_copy(update={"data_dir": tmp_path_factory.mktemp("home")}), components)
+    return Twin(
+        cfg.model_copy(update={"data_dir": tmp_path_factory.mktemp("home")}), components, clock=steady_clock
+    )
 
 
 def _turn(twin, said: str):
@@ -308,7 +311,7 @@ def test_an_mcp_tool_that_declares_the_thing_gets_the_request_not_an_i_cant(cfg,
     server = [sys.executable, str(Path(__file__).parent / "mcp_servers" / "home_server.py")]
     conf = McpServerConfig(command=server, allow=["set_light", "power", "curtains"], tier="act", timeout_s=10)
     tools = cfg.tools.model_copy(update={"mcp": {"home": conf}})
-    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path, "tools": tools}), components)
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path, "tools": tools}), components, clock=steady_clock)
     result, ran, _ = _turn(twin, "switch on the kitchen light")
     assert "I can't" not in result.reply, result.reply
     assert [e["tool"] for e in ran] == ["home__set_light"], ran

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import steady_clock
 
 from pipeline.conversation.honesty import SourceGuard, cannot_check, live_topic, source_line
 from pipeline.events import SentenceReady
@@ -129,7 +130,7 @@ def test_the_source_is_named():
 def test_a_live_question_with_no_tool_is_answered_honestly(cfg, components, tmp_path):
     from pipeline.runtime.session import Twin
 
-    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components, clock=steady_clock)
     # "what's NVDA's share price" (no "?") was found near device_state by meaning, and its reply was
     # the speaker's volume: with no MCP server, a live fact goes to no tool of Twin's own
     for text in (
@@ -188,7 +189,7 @@ def test_a_change_no_tool_made_is_never_claimed(cfg, components, tmp_path):
 
     from pipeline.runtime.session import Twin
 
-    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components, clock=steady_clock)
     asyncio.run(twin.ask("Add eggs and flour to the shopping list"))
     result = asyncio.run(twin.ask("Actually remove the flour"))
     lists = json.loads((tmp_path / "tools" / "lists.json").read_text())["lists"]

@@ -12,6 +12,7 @@ import asyncio
 import json
 
 import pytest
+from conftest import steady_clock
 
 from pipeline.acting.list_requests import (
     add_request,
@@ -303,7 +304,9 @@ def test_a_question_about_an_item_never_reads_it_as_a_list(session):
 def twin(cfg, components, tmp_path_factory):
     from pipeline.runtime.session import Twin
 
-    return Twin(cfg.model_copy(update={"data_dir": tmp_path_factory.mktemp("lists")}), components)
+    return Twin(
+        cfg.model_copy(update={"data_dir": tmp_path_factory.mktemp("lists")}), components, clock=steady_clock
+    )
 
 
 def _lists(twin) -> dict:
@@ -358,7 +361,7 @@ def test_remember_to_buy_puts_it_on_the_shopping_list_and_says_so(cfg, component
     time, goes on the shopping list, and the reply says exactly that."""
     from pipeline.runtime.session import Twin
 
-    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components, clock=steady_clock)
     result, ran = _turn(twin, "Remember to buy milk")
     assert result.reply == "Added milk to the shopping list.", result.reply
     assert ran == [("add_to_list", {"list": "shopping", "item": "milk"}, "ok")]

@@ -9,6 +9,7 @@ import asyncio
 import time
 
 import pytest
+from conftest import steady_clock
 
 from memory.policy import extract
 from pipeline.conversation.honesty import (
@@ -177,7 +178,7 @@ def test_facts_about_someone_close_are_kept():
 def test_asked_before_and_after_telling(cfg, components, mem, tmp_path):
     from pipeline.runtime.session import Twin
 
-    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components, clock=steady_clock)
     twin.memory = twin.memory_bridge.memory = mem
     before = asyncio.run(twin.ask("What is my daughter allergic to?"))
     assert before.reply == MINE.said, before.reply
@@ -221,7 +222,7 @@ def test_a_question_only_memory_can_answer_waits_for_it(cfg, components, tmp_pat
     from pipeline.runtime.session import Twin
 
     assert cfg.memory.recall_budget_ms / 1000 < 0.4 < PATIENT_RECALL_S
-    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components, clock=steady_clock)
     twin.memory = twin.memory_bridge.memory = SlowMemory(["You live in Lyon"], 0.4)
     general = asyncio.run(twin.ask("What is the capital of France?"))
     assert "Lyon" not in twin.history[-3]["content"] and general.status == "completed"

@@ -8,6 +8,7 @@ import asyncio
 import json
 
 import pytest
+from conftest import steady_clock
 
 from pipeline.acting.grounding import ground
 from pipeline.acting.permissions import Provenance
@@ -41,7 +42,7 @@ def test_a_repeat_runs_only_when_said(said, repeat):
 def test_a_one_off_reminder_stays_one_off(cfg, components, tmp_path):
     from pipeline.runtime.session import Twin
 
-    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components, clock=steady_clock)
     result = asyncio.run(twin.ask("Remind me to call mom at 5pm"))
     assert result.status == "completed", result.reply
     stored = json.loads(next((tmp_path / "tools").glob("reminders*.json")).read_text())
