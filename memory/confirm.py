@@ -48,20 +48,18 @@ class WriteRequest:
 
 # A statement kept at once and acknowledged (no "remember" needed): a fact about the user or someone
 # close ("my daughter Mia is allergic to peanuts", "I live in Lyon", "my favourite colour is blue").
-# Tastes, moods and episodes are kept after the turn as before, and the model answers them. Not when
-# the words also ask for something ("..., can you find a recipe?"): the model answers that.
+# Tastes, moods and episodes are kept after the turn as before, and the model answers them. Whether
+# the words also ask for something ("..., can you find a recipe?": the model answers that) is the
+# caller's to decide, from its reading of the speech act clause by clause (the conversation's
+# `recall.stated_fact`): memory reads facts, not requests.
 STATED_KINDS = frozenset({Kind.PERSON, Kind.FACT})
-_ALSO_ASKS = re.compile(
-    r"\b(?:can|could|would|will)\s+you\b|\bplease\b|\b(?:what|how|why|when|where|which|who|should)\b"
-    r"|\bhelp\b|\blet'?s\b|[?？吗呢]|帮我|能不能|可以",
-    re.I,
-)
 
 
 def parse_statement(text: str) -> WriteRequest | None:
-    """A fact stated (not asked to be remembered) that memory keeps and Twin acknowledges, or None."""
+    """A fact stated (not asked to be remembered) that memory keeps and Twin acknowledges, or None.
+    It does not read whether the words also ask for something: its caller does."""
     t = clean(text.replace("\u2019", "'"))
-    if not t or _ALSO_ASKS.search(t) or parse_command(t) is not None:
+    if not t or parse_command(t) is not None:
         return None
     if rules_en.EXPLICIT.match(t) or _ASK_ZH.match(t):
         return None  # "remember ..." that is no request to keep a fact: "remember to buy milk"

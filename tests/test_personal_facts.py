@@ -118,9 +118,9 @@ def test_what_the_user_said_in_this_conversation_counts_as_told():
     ],
 )
 def test_a_stated_fact_is_kept_and_acknowledged(text, kept):
-    from memory.confirm import parse_statement
+    from pipeline.conversation.recall import stated_fact
 
-    assert (parse_statement(text) is not None) == kept
+    assert (stated_fact(text) is not None) == kept
 
 
 def test_only_the_sentence_that_states_the_fact_is_kept():

@@ -58,12 +58,14 @@ def test_history_keeps_context_across_turns(twin):
     result = asyncio.run(twin.ask("What is my name?"))
     assert "ingrid" in result.reply.lower()
     assert [m["role"] for m in twin.dialogue] == ["user", "assistant", "user", "assistant"]
-    # the next prompt extends the last one: the model's prefix cache covers all of it
+    # the next prompt extends the last one: the model's prefix cache covers all of it (a reply Twin
+    # composed itself, "I'll remember that ...", is in the model's view as the user's words only)
+    from pipeline.conversation.context import model_view
+
+    seen = model_view(twin.history)
     prompt = twin.messages_for("And where do I live?", "en")
-    assert prompt[: 1 + len(twin.history)] == [
-        {"role": "system", "content": twin.system_prompt},
-        *twin.history,
-    ]
+    assert prompt[: 1 + len(seen)] == [{"role": "system", "content": twin.system_prompt}, *seen]
+    assert twin.conversation.prefix() == prompt[: 1 + len(seen)]
 
 
 def test_cancelling_a_turn_stops_generation_and_synthesis(twin, components, monkeypatch):

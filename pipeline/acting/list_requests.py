@@ -310,3 +310,134 @@ def remove_request(text: str) -> dict[str, Any] | None:
     if m and _items_ok(m.group("items")):
         return {"list": _name(m), "item": m.group("items").strip()}
     return None
+
+
+# -- an item named without its list: "actually remove the flour", "take the eggs off" ---------------
+
+# What a speaker puts before a correction: "actually", "no wait", "oh and".
+_AFTERTHOUGHT = re.compile(
+    r"^(?:(?:actually|no|nope|wait|oops|sorry|and|also|then|instead|oh|ok|okay|right|so|well|um+|uh+|"
+    r"hey|twin|please|hmm+)\b[\s,.!—–-]*)+",
+    re.I,
+)
+_OFF_TAIL = r"(?:\s+(?:please|now|for\s+me|again|too|as\s+well|instead|then))*\s*[.!]*$"
+# A removal whose words name the items and no list ("remove the flour", "scratch the milk", "take the
+# eggs off", "take off the bread", "cross milk off"): which list holds them is for the lists to say.
+_REMOVE_NAMED = tuple(
+    re.compile(p, re.I)
+    for p in (
+        rf"^(?:remove|delete|scratch)\s+(?:off\s+)?{_ITEMS}(?:\s+off)?{_OFF_TAIL}",
+        rf"^(?:take|cross|tick|strike|knock|scratch)\s+{_ITEMS}\s+off{_OFF_TAIL}",
+        rf"^(?:take|cross|tick|strike|knock|scratch)\s+off\s+{_ITEMS}{_OFF_TAIL}",
+    )
+)
+_PRONOUN = re.compile(r"^(?:it|them|that|this|those|these|both|both\s+of\s+them|that\s+one)$", re.I)
+_OWNED = re.compile(r"\b(?:my|your|his|her|their|our|its)\b", re.I)
+# Words that name no one item: "remove everything", "delete all the items" (no list read guesses).
+_NO_ONE_ITEM = re.compile(
+    r"^(?:all|every|everything|anything|something|nothing|each|the\s+lot|whatever|items?|things?)\b", re.I
+)
+# Where one clause ends and the next starts: "we've got bread now, take it off".
+_CLAUSE_END = re.compile(r"\s*[,;.!:—–]\s*|\s+(?:so|and\s+then|then)\s+", re.I)
+
+
+def lists_holding(item: str, lists: dict[str, list[str]]) -> list[str]:
+    """The lists (their stored names, in order) that have `item` on them, as `item_key` compares."""
+    key = item_key(item)
+    return [name for name, items in lists.items() if any(item_key(x) == key for x in items)]
+
+
+def held_in(text: str, lists: dict[str, list[str]]) -> list[str]:
+    """The items on the user's lists that `text` names, as the lists spell them, in the order said:
+    "we've got bread now" names bread when bread is on a list. Words are compared as `item_key`
+    compares items (case and plural endings aside); a longer item wins over one inside it."""
+    said = [stem(w) for w in re.findall(r"[\w']+", text.lower())]
+    found: list[tuple[int, int, str]] = []
+    for items in lists.values():
+        for x in items:
+            key = item_key(x).split()
+            if not key:
+                continue
+            for i in range(len(said) - len(key) + 1):
+                if said[i : i + len(key)] == key:
+                    found.append((i, -len(key), x))
+    out: list[str] = []
+    taken: set[int] = set()
+    for i, neg, x in sorted(found):
+        span = set(range(i, i - neg))
+        if span & taken or item_key(x) in {item_key(y) for y in out}:
+            continue
+        taken |= span
+        out.append(x)
+    return out
+
+
+def named_removal(text: str) -> tuple[str, bool] | None:
+    """The items a removal names without naming a list, and whether they were a pronoun ("take it
+    off", its items said in an earlier clause): ("the flour", False) for "actually remove the flour".
+    None when the words are no such removal, or ask something (a question never changes a list)."""
+    if classify(text).asks:
+        return None
+    parts = [p for p in _CLAUSE_END.split(text.strip()) if p and p.strip()]
+    if not parts:
+        return None
+    last = parts[-1]
+    prev = None
+    while prev != last:
+        prev = last
+        last = _AFTERTHOUGHT.sub("", _clean(last)).strip()
+    if classify(last).asks:
+        return None
+    for rx in _REMOVE_NAMED:
+        m = rx.match(last)
+        if m is None:
+            continue
+        items = _LEADS.sub("", m.group("items").strip()).strip()
+        if _PRONOUN.match(items):
+            return (" ".join(parts[:-1]), True) if len(parts) > 1 else None
+        if _OWNED.search(items) or _NO_ONE_ITEM.match(items) or len(items.split()) > 6:
+            return None
+        if not _items_ok(items, bounded=False):
+            return None
+        return items, False
+    return None
+
+
+def held_removal(text: str, lists: dict[str, list[str]]) -> dict[str, Any] | None:
+    """A removal that names items and no list, read from its words and the user's lists (the lists'
+    own contents are what says an item is a list's): {"list": "", "item": ...}, the tool taking each
+    off the list that holds it. "We've got bread now, take it off" names bread in its first clause.
+    For items on no list the words are still read ("remove the flour": flour is on none of them, and
+    the tool says so) when some list has items; None otherwise, and for anything else."""
+    read = named_removal(text)
+    if read is None:
+        return None
+    words, pronoun = read
+    if pronoun:
+        named = held_in(words, lists)
+        return {"list": "", "item": said_list(named)} if named else None
+    if not any(lists.values()):
+        return None
+    return {"list": "", "item": words}
+
+
+# The answer to "which list should I take it off?": "the baking list", "baking", "from the shopping
+# one", "off the to-do list please".
+_WHICH = re.compile(
+    r"^(?:(?:from|off|off\s+of|on)\s+)?(?:(?:the|my|our)\s+)?(?P<name>to[\s-]?do|[a-z][\w'-]*(?:\s+[a-z][\w'-]*)?)"
+    r"(?:\s+(?:list|one))?(?:\s+(?:please|thanks|thank\s+you))?\s*[.!]*$",
+    re.I,
+)
+
+
+def which_list(text: str, asked: list[str]) -> str | None:
+    """Of the lists a question offered (`asked`, their stored names), the one a short answer names:
+    "the baking list" picks "baking"; None for anything else, and for a question."""
+    t = _AFTERTHOUGHT.sub("", _clean(text)).strip()
+    if classify(t).asks:
+        return None
+    m = _WHICH.match(t)
+    if m is None:
+        return None
+    key = list_key(m.group("name"))
+    return next((name for name in asked if list_key(name) == key), None)

@@ -67,7 +67,8 @@ class PlanResult:
 
 def _sentence(text: str) -> str:
     text = text.strip().rstrip(".")
-    return (text[:1].upper() + text[1:] + ".") if text else ""
+    end = "" if text.endswith(("?", "!")) else "."  # a tool's own question stays one
+    return (text[:1].upper() + text[1:] + end) if text else ""
 
 
 SAID_IN_FULL = 160  # a read result's own text up to this long is said in a composed reply
@@ -186,7 +187,10 @@ class Planner:
         found = []
         for name in names:
             tool = self.registry.get(name)
-            if name in local and tool.plain is not None and (args := tool.plain(digits)) is not None:
+            args = tool.plain(digits) if name in local and tool.plain is not None else None
+            if args is None and tool.held is not None:  # the words and the tool's own state
+                args = tool.held(digits)
+            if args is not None:
                 found.append({"action": "call", "tool": name, "args": args})
         return json.dumps(found[0]) if len(found) == 1 else None
 

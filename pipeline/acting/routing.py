@@ -234,7 +234,11 @@ def route(text: str, registry: ToolRegistry, index: Any = None) -> list[str]:
     words are read with their spoken numbers as digits (`quantities.py`). Then only the tools
     that declare what the request controls or asks about stay (`within_reach`), and a compound
     request's later clauses bring their own ("turn on the porch light and set a timer for ten
-    minutes": the timer only)."""
+    minutes": the timer only). A request that names something a tool's own state holds ("take
+    the eggs off", eggs on a list: `Tool.held`) goes to that tool alone."""
+    held = [t.name for t in registry if t.held is not None and t.held(with_digits(text)) is not None]
+    if held:
+        return held
     names = within_reach(text, _routed(text, registry, index), registry)
     if ask(text) is None:
         return names

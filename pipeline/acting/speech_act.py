@@ -42,6 +42,7 @@ _QUESTION_START = re.compile(rf"^(?:{_WH}|{_AUX})\b", re.IGNORECASE)
 # "can you…", "would you mind…", "I want you to…", "I'd like you to…"
 _POLITE_REQUEST = re.compile(
     r"^(?:(?:can|could|would|will)\s+you\b|would\s+you\s+mind\b|i\s+(?:want|need|would\s+like|'d\s+like)\s+you\s+to\b"
+    r"|let'?s\b|let\s+us\b|help\s+(?:me|us)\b"
     r"|(?:go\s+ahead\s+and|don't\s+(?:let\s+(?:me|us)\s+)?forget\s+to|make\s+sure\s+(?:to|you))\b)",
     re.IGNORECASE,
 )
@@ -131,6 +132,24 @@ def classify(text: str, final_rise_st: float | None = None) -> SpeechAct:
     if raw.rstrip().endswith("?"):
         return SpeechAct("question", "written as a question")
     return SpeechAct("statement", "says something")
+
+
+# Where a clause ends, for reading an utterance clause by clause (`clauses`): `classify` decides a
+# whole utterance by its first clause, and "I feel sad, please play some music" asks in its second.
+# The mark stays with its clause ("My name is Sam?" is still written as a question).
+_CLAUSE_END = re.compile(r"(?<=[,;，；。!?！？])|\s+(?:and|but|so)\s+", re.IGNORECASE)
+
+
+def clauses(text: str) -> list[str]:
+    """The utterance's clauses, each as said: "My daughter is Mia, can you set a timer" is two."""
+    return [c.strip() for c in _CLAUSE_END.split(text) if c and c.strip(" ,;，；。")]
+
+
+def asks_anything(text: str) -> bool:
+    """Whether any clause asks a question or for something to be done: a statement that also asks
+    ("My daughter is Mia, can you set a timer for 5 minutes", "I'm sad, tell me a joke") is more
+    than a statement, and the turn answers what it asks."""
+    return any(classify(c).kind in ("question", "request") for c in clauses(text))
 
 
 def _classify_zh(text: str, final_rise_st: float | None) -> SpeechAct:

@@ -92,15 +92,12 @@ FEELINGS: tuple[Feeling, ...] = (
     ),
 )
 
-# A clause that asks for something (speech_act's reading, clause by clause: it decides a whole
-# utterance by its first clause, and "I feel sad, please play some music" asks in its second).
-_CLAUSES = re.compile(r"[,;，；。!?！？]|\s+(?:and|but|so)\s+", re.IGNORECASE)
-
 
 def _asks(text: str) -> bool:
-    from pipeline.acting.speech_act import classify
+    """Whether a clause asks for something (speech_act's reading, clause by clause)."""
+    from pipeline.acting.speech_act import asks_anything
 
-    return any(classify(c).kind in ("question", "request") for c in _CLAUSES.split(text) if c.strip())
+    return asks_anything(text)
 
 
 # "not" just before the feeling word turns it around ("I'm not worried", "我不累")

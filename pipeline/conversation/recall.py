@@ -27,6 +27,7 @@ from models.errors import TwinError
 from pipeline.acting.audit import AuditLog
 from pipeline.acting.permissions import is_explicit_yes
 from pipeline.acting.session import audit_path
+from pipeline.acting.speech_act import asks_anything
 from pipeline.config import TwinConfig
 from pipeline.runtime.endpointing import Endpoint
 from pipeline.runtime.retention import erase_conversation_records
@@ -34,6 +35,14 @@ from pipeline.runtime.retention import erase_conversation_records
 log = logging.getLogger(__name__)
 
 FORGET_TOOL = "memory.forget"  # the audit's name for a forget that did not come through the tool runner
+
+
+def stated_fact(text: str) -> WriteRequest | None:
+    """A fact the user only states ("My daughter Mia is allergic to peanuts."), kept at once and
+    acknowledged; None when any clause of the words also asks for something ("My daughter is Mia,
+    can you set a timer for 5 minutes": speech_act's reading, clause by clause), or states no such
+    fact. What it asks is answered; the fact is kept after the turn by the write policy."""
+    return None if asks_anything(text) else parse_statement(text)
 
 
 @dataclass(frozen=True)
@@ -139,7 +148,7 @@ class MemoryBridge:
 
         A request to remember ("remember that my sister Anna lives in Lisbon") is written here, not
         after the reply, so the reply can say what was kept, or honestly why nothing was."""
-        request = parse_write_request(text) or parse_statement(text)
+        request = parse_write_request(text) or stated_fact(text)
         if request is not None and not (request.stated and self.memory is None):
             return await self.remember(text, scope, endpoint, request)
         cmd = parse_command(text) if self.memory is not None else None

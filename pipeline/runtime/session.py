@@ -328,6 +328,7 @@ class Twin:
         sink = sink or BufferSink()
         reply = Reply(style=heard.style)
         context = ""
+        composed = False  # the reply is Twin's own, not the model's (context.py: left out of its view)
         try:
             voiced = rec.mode == "voice"
             turn = TurnVoice(rec, sink if speak else None, heard.identity, voiced, heard.final_rise_st)
@@ -359,6 +360,7 @@ class Twin:
             if answer.no_source:
                 rec.emit(Notice, code="no_source", message=answer.no_source)
             direct, reply.lead = answer.direct, answer.lead
+            composed = bool(direct)
             acted = plan is not None and any(o.done for o in plan.outcomes)
             reply.guard = answer.guard([text, *recalled, *(m["content"] for m in messages)], acted)
             out = sink if speak else None
@@ -381,7 +383,7 @@ class Twin:
                 said = reply.text
             scope = heard.identity.scope
             result = self._finish(
-                rec, "interrupted", text, language, reply, sink, extra, notice, said, context, scope
+                rec, "interrupted", text, language, reply, sink, extra, notice, said, context, scope, composed
             )
             task = asyncio.current_task()
             if task is not None:
@@ -404,6 +406,7 @@ class Twin:
             said,
             context,
             heard.identity.scope,
+            composed,
         )
 
     def _finish(
@@ -419,11 +422,13 @@ class Twin:
         heard: str = "",
         context: str = "",
         scope: str | None = None,
+        composed: bool = False,
     ) -> TurnResult:
         rec.emit(TurnEnded, status=status)
         if text and status in ("completed", "interrupted"):
             said = heard + (" … [interrupted by the user]" if status == "interrupted" else "")
-            self.conversation.remember(context, text, said.strip())
+            lead = reply.lead if reply is not None else ""
+            self.conversation.remember(context, text, said.strip(), composed, lead)
             if self.continuity is not None:
                 self.continuity.record(context, text, said.strip())
             self.memory_bridge.observe(text, said, scope, rec.turn_id)

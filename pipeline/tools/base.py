@@ -96,6 +96,11 @@ class Tool:
     # pounds", "turn it up a bit"): read deterministically, no model; None when they do not. The
     # text it gets has its number words as digits (pipeline/acting/quantities.py).
     plain: Callable[[str], dict[str, Any] | None] | None = None
+    # The arguments when the words name something this tool's own state holds ("take the eggs off"
+    # when eggs are on a list, "actually remove the flour"): read from the words and the state, no
+    # model; such a request reaches this tool even when its words name no family (`routing.route`).
+    # A family declares it as one of its methods (bound to its state in `Family.tools`).
+    held: Callable[[str], dict[str, Any] | None] | None = None
     # What the tool acts on or reads, in the words people use for it ("volume sound music speaker"),
     # beyond those of its name and description: a request to control or query a thing no tool's
     # declared words name is answered honestly, never with another tool (pipeline/acting/reach.py).

@@ -81,7 +81,14 @@ class Family:
         return [t for v in vars(cls).values() if (t := getattr(v, _DECLARED, None)) is not None]
 
     def tools(self) -> list[Tool]:
-        return [replace(t, handler=getattr(self, t.handler.__name__)) for t in self.declared()]
+        return [
+            replace(
+                t,
+                handler=getattr(self, t.handler.__name__),
+                held=getattr(self, t.held.__name__) if t.held is not None else None,
+            )
+            for t in self.declared()
+        ]
 
     def fire_due(self) -> list[dict[str, Any]]:
         """What of this family's has come due, to ring (timers, reminders); most families have none."""

@@ -8,6 +8,7 @@ shopping list is empty.", "Milk is on your shopping list.", never worded by the 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from pipeline.acting.list_requests import (
@@ -16,13 +17,16 @@ from pipeline.acting.list_requests import (
     REMEMBER_TO_BUY,
     STANDARD,
     add_request,
+    held_removal,
     item_key,
     list_key,
+    lists_holding,
     read_list_request,
     remove_request,
     said_list,
     split_items,
     spoken_list,
+    which_list,
 )
 from pipeline.tools.base import Tier, ToolResult
 from pipeline.tools.family import Context, Family, S, tool
@@ -83,6 +87,18 @@ def plain_add(text: str) -> dict[str, Any] | None:
 
 
 LIST_ARGS = {"list": S, "item": S}
+# How long the answer to "which list should I take it off?" is awaited: a later "the baking list"
+# is a read of that list again, not a removal.
+ASKED_FOR_S = 120.0
+
+
+def _elsewhere(text: str) -> bool:
+    """Whether the words bring up another family of Twin's own tools ("delete the message": the
+    messages'), by the words those tools declare: an item on no list is then no list's."""
+    from pipeline.tools.family import catalog  # the families' catalog reads this module
+
+    topics = {t.topic for t in catalog() if t.topic and t.topic != LISTS}
+    return any(re.search(topic, text, re.I) for topic in topics)
 
 
 def _are(item: str) -> str:
@@ -96,12 +112,40 @@ class Lists(Family):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.lists = JsonState(ctx.state_dir / "lists.json", {"lists": {}})
+        # an item on two lists asked about: (item, its lists, when asked); see `_answered`
+        self._asked: tuple[str, list[str], datetime] | None = None
 
     @staticmethod
     def _key(lists: dict[str, list[str]], name: str) -> str:
         """The stored list this name means: one spelt the same way ("To-Do" is "todo"), else the name."""
         key = list_key(name)
         return next((k for k in lists if list_key(k) == key), key)
+
+    def _answered(self, text: str) -> dict[str, Any] | None:
+        """The answer to the question an item on two lists got ("which list should I take it
+        off?"): "the baking list" takes it off that one. Only just after the question
+        (`ASKED_FOR_S`), and only naming one of the lists it offered."""
+        if self._asked is None:
+            return None
+        item, names, when = self._asked
+        if (self.ctx.now() - when).total_seconds() > ASKED_FOR_S:
+            self._asked = None
+            return None
+        name = which_list(text, names)
+        return {"list": name, "item": item} if name is not None else None
+
+    def held_removal(self, text: str) -> dict[str, Any] | None:
+        """A removal naming items and no list ("actually remove the flour", "take the eggs off",
+        "we've got bread now, take it off"), read against the lists this family keeps: an item on a
+        list is that list's to lose. An item on no list is read too ("remove the flour": said to be
+        on none of them), unless the words name another tool's thing ("delete the message")."""
+        lists: dict[str, list[str]] = self.lists.read()["lists"]
+        args = held_removal(text, lists)
+        if args is None:
+            return self._answered(text)
+        if not any(lists_holding(x, lists) for x in split_items(args["item"])) and _elsewhere(text):
+            return None
+        return args
 
     @tool(
         "remove_from_list",
@@ -114,13 +158,17 @@ class Lists(Family):
         topic=LISTS,
         verbs=r"\b(remove|delete|cross off|take off)\b.*\blist\b|^(?:cross|take|tick)\b.*\boff\b.*\blist\b",
         plain=remove_request,
+        held=held_removal,
     )
     def remove_from_list(self, a: dict[str, Any]) -> ToolResult:
+        self._asked = None  # a removal answers any question asked before it
         wanted = split_items(a["item"]) or [a["item"].strip()]
+        if not a["list"].strip():
+            return self._remove_where_held(wanted)
         said: dict[str, Any] = {}
 
         def drop(s: dict[str, Any]) -> None:
-            key = self._key(s["lists"], a["list"]) if a["list"].strip() else self._holding(s["lists"], wanted)
+            key = self._key(s["lists"], a["list"])
             items = s["lists"].get(key, [])
             removed, missing = [], []
             for want in wanted:
@@ -221,6 +269,48 @@ class Lists(Family):
         count = f"{len(items)} item{'s' if len(items) != 1 else ''}"
         return ToolResult(True, f"your {name} list has {count}", items, said_list(shown))
 
+    def _remove_where_held(self, wanted: list[str]) -> ToolResult:
+        """With no list named: each item off the one list that holds it; an item on two lists is
+        asked about (which one?), an item on none said to be on none. Nothing is guessed."""
+        said: dict[str, Any] = {}
+
+        def drop(s: dict[str, Any]) -> None:
+            lists: dict[str, list[str]] = s["lists"]
+            removed: dict[str, list[str]] = {}
+            several: list[tuple[str, list[str]]] = []
+            nowhere: list[str] = []
+            for want in wanted:
+                holders = lists_holding(want, lists)
+                if len(holders) > 1:
+                    several.append((want, holders))
+                elif not holders:
+                    nowhere.append(want)
+                else:
+                    items = lists[holders[0]]
+                    hit = next(x for x in items if item_key(x) == item_key(want))
+                    items.remove(hit)
+                    removed.setdefault(holders[0], []).append(hit)
+            said.update(removed=removed, several=several, nowhere=nowhere)
+
+        self.lists.update(drop)
+        parts = [
+            f"removed {said_list(items)} from the {spoken_list(key)} list"
+            for key, items in said["removed"].items()
+        ]
+        if said["nowhere"]:
+            gone = said_list(said["nowhere"])
+            verb = "isn't" if len(said["nowhere"]) == 1 and _are(gone) == "is" else "aren't"
+            parts.append(f"{gone} {verb} on any of your lists")
+        self._asked = (
+            (said["several"][0][0], said["several"][0][1], self.ctx.now()) if said["several"] else None
+        )
+        for want, holders in said["several"]:
+            where = said_list([f"your {spoken_list(k)} list" for k in holders])
+            one = "it" if _are(want) == "is" else "them"
+            parts.append(f"{want} {_are(want)} on {where}: which list should I take {one} off?")
+        done = [x for items in said["removed"].values() for x in items]
+        return ToolResult(True, "; ".join(parts), done)
+
     @staticmethod
     def _pick(lists: dict[str, list[str]], name: str) -> str:
         """The list asked for; with none named ("what's on my list"), the one list that has items,
@@ -229,12 +319,6 @@ class Lists(Family):
             return Lists._key(lists, name)
         full = [k for k, v in lists.items() if v]
         return full[0] if len(full) == 1 else "shopping"
-
-    @staticmethod
-    def _holding(lists: dict[str, list[str]], wanted: list[str]) -> str:
-        """With no list named ("cross bread off my list"): the list that has the item, else shopping."""
-        keys = {item_key(w) for w in wanted}
-        return next((k for k, v in lists.items() if keys & {item_key(x) for x in v}), "shopping")
 
     @staticmethod
     def _has(name: str, items: list[str], asked: list[str]) -> ToolResult:
