@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import ModelLoadError
+from pipeline.llm import model_thread
 from pipeline.llm.base import LlmDescriptor, LlmError
 
 
@@ -118,6 +119,9 @@ class LlamaCppLlm:
         dropped turns were in view, so this is only for a conversation trimming its own past, never
         for a history replaced by another (another speaker's: its tokens must not carry this one's).
         `lead`: how the next turn's first line of context begins, cached too (`_prefix_tokens`)."""
+        return model_thread.run(self._warm, messages, shift, lead)
+
+    def _warm(self, messages: list[dict[str, str]], shift: bool, lead: str) -> int:
         toks = self._prefix_tokens(messages, lead)
         if len(toks) >= self.descriptor.context_tokens:
             return 0  # too long for the context: the turn's own call will trim or fail as before
@@ -174,6 +178,12 @@ class LlamaCppLlm:
         return len(self.model.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
+        """The reply's pieces as the model writes them (generated on the model thread)."""
+        return model_thread.stream(lambda: self._stream(messages, max_tokens, stop), stop)
+
+    def _stream(
+        self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event
+    ) -> Iterator[str]:
         with self._lock:
             chunks = self.model.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
@@ -402,6 +412,11 @@ class LlamaPlannerModel:
     def choose(
         self, messages: list[dict[str, str]], schema: dict[str, Any], stop: threading.Event | None = None
     ) -> str:
+        return model_thread.run(self._choose, messages, schema, stop)
+
+    def _choose(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], stop: threading.Event | None
+    ) -> str:
         grammar = self._grammar(schema)
         toks = self.prompt_tokens(messages)
         if len(toks) + self.max_tokens > self._n_ctx:
@@ -454,6 +469,11 @@ class LlamaChatPlanner:
 
     def choose(
         self, messages: list[dict[str, str]], schema: dict[str, Any], stop: threading.Event | None = None
+    ) -> str:
+        return model_thread.run(self._choose, messages, schema, stop)
+
+    def _choose(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], stop: threading.Event | None
     ) -> str:
         from llama_cpp import LlamaGrammar
 
@@ -563,6 +583,9 @@ class LlamaTurnEndScorer:
     def end_logprob(self, prompt: str) -> float:
         """log P(the turn ends here | prompt): the end token's probability plus that of sentence-final
         punctuation, right after `prompt` (the chat text up to the user's last word)."""
+        return model_thread.run(self._end_logprob, prompt)
+
+    def _end_logprob(self, prompt: str) -> float:
         import numpy as np
 
         toks = self.tokens(prompt)[-(self._n_ctx - 1) :]

@@ -209,9 +209,11 @@ class PauseJudge(EventQueue):
             if log is not None:
                 log.add("turn_end", endpointer.position, **verdict)
 
-        judge = cls(model, endpointer, windows, twin.c.pools.asr, note)
+        # Scored on the model's own thread (pipeline/llm/model_thread.py): queued at the transcript,
+        # it runs before the speculative reply's prompt, not beside it on the same two cores.
+        judge = cls(model, endpointer, windows, twin.c.pools.llm, note)
         # the scorer's context and its fixed prompt prefix, made before the first pause needs them
-        twin.c.pools.asr.submit(model.p_end, "hello")
+        twin.c.pools.llm.submit(model.p_end, "hello")
         judge._twin = twin
         twin.observers.append(judge)
         return judge

@@ -13,6 +13,8 @@ import ctypes
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+from pipeline.llm import model_thread
+
 _M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
 
 
@@ -37,7 +39,8 @@ class Workers:
     def __init__(self) -> None:
         self.vad = ThreadPoolExecutor(1, thread_name_prefix="twin-vad")
         self.asr = ThreadPoolExecutor(1, thread_name_prefix="twin-asr")
-        self.llm = ThreadPoolExecutor(1, thread_name_prefix="twin-llm")
+        # the process's one thread for the local model's computation (pipeline/llm/model_thread.py)
+        self.llm = model_thread.executor
         self.tts = ThreadPoolExecutor(1, thread_name_prefix="twin-tts")
         # memory writes and trace appends, in order, off the event loop
         self.memory = ThreadPoolExecutor(1, thread_name_prefix="twin-memory")
@@ -45,6 +48,6 @@ class Workers:
         self.recall = ThreadPoolExecutor(1, thread_name_prefix="twin-recall")
 
     def shutdown(self) -> None:
-        for pool in (self.vad, self.asr, self.llm, self.tts, self.identity, self.recall):
+        for pool in (self.vad, self.asr, self.tts, self.identity, self.recall):  # llm: the process's
             pool.shutdown(wait=False, cancel_futures=True)
         self.memory.shutdown(wait=True)  # memory writes finish: nothing committed is lost
