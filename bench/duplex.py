@@ -28,6 +28,18 @@ Figures:
   frames it took to decide, plus the stage's and the VAD's measured compute time per frame. Its share
   of the 10 ms the echo stage delays the stream is in it. A pause set off by the recording's own sound
   just before its words counts 0 ms (and is counted apart); a recording with no speech is a sound.
+- holds (`aec_hold` and the `hold_...` candidates: hands_free.BargeInHold; not the front end's):
+  the reply held at once on a fast cue and let go when the endpointer's onset does not follow.
+  A hold that becomes the barge-in's pause counts from the frame that held; every hold let go is
+  counted with its length (a gap in Twin's voice the user hears), apart by what began it: Twin's
+  own echo (before the user's recording sounds, or in an echo-only scene), a sound with no speech,
+  or the user. The time a hold let go kept Twin silent after the user's onset is not counted as
+  played. With a hold the echo stage holds its reference back by the room's device delay (less
+  20 ms) and checks the frames after a cut (`after_cut`): echo.py.
+
+The RIRs are high-passed at 40 Hz (`high_passed`): rir2 of the fixtures has a DC gain of 28, which
+turned a recording's DC offset into a hum at the speech's level and put the user's words up to
+~15 dB under the stated level.
 """
 
 from __future__ import annotations
@@ -48,7 +60,7 @@ from pipeline.config import TwinConfig
 from pipeline.events import AudioFrame, SpeechStarted
 from pipeline.runtime.echo import DOUBLE_TALK_DB, EchoStage
 from pipeline.runtime.endpointing import FRAME_S, Endpointer
-from pipeline.runtime.hands_free import FAST_ONSET, PREVIOUS_ONSET, BargeInOnset
+from pipeline.runtime.hands_free import FAST_ONSET, HOLD, PREVIOUS_ONSET, BargeInHold, BargeInOnset, Holder
 from voice.audio import SAMPLE_RATE, load_audio, read_samples, resample, speech_level_db
 from voice.capabilities import Prosody, Tts, Vad
 from voice.speakers.augment import synthetic_rir  # the one room model: enrolment's calibration uses it too
@@ -71,6 +83,18 @@ REPLIES = (
 PIECE_S = 0.05  # the sink plays in 50 ms pieces, like PacedSink
 TALK_OVER_AT_S = 2.0  # where in the reply the user begins (`--at`: e.g. 0.5, inside the settling window)
 FRONT_END_ONSET = BargeInOnset()  # the front end's barge-in onset (pipeline/runtime/hands_free.py)
+HOLD_BACK_MARGIN_S = 0.02  # the echo stage's reference held back by the device's delay less this
+# The holds measured on DEV to choose HOLD (`--modes hold_...`): the cue's frames, probability and
+# kept-energy gate, and how long a hold waits.
+HOLD_CANDIDATES = {
+    "hold_1f_p50_k10": BargeInHold(frames=1, prob=0.5, kept_db=10.0),
+    "hold_1f_p30_k10": BargeInHold(frames=1, prob=0.3, kept_db=10.0),
+    "hold_1f_p50_k6": BargeInHold(frames=1, prob=0.5, kept_db=6.0),
+    "hold_2f_p30_k10": BargeInHold(frames=2, prob=0.3, kept_db=10.0),
+    "hold_2f_p50_k10": BargeInHold(frames=2, prob=0.5, kept_db=10.0),
+    "hold_1f_p50_k10_w2": BargeInHold(frames=1, prob=0.5, kept_db=10.0, wait_frames=2),
+    "hold_1f_p50_k10_m05": BargeInHold(frames=1, prob=0.5, kept_db=10.0, max_s=0.5),
+}
 USER_DBFS = -26.0  # the user's speech at the microphone (RMS of its voiced half)
 
 
@@ -99,6 +123,21 @@ def direct_path_first(rir: np.ndarray, lead: int = 16) -> np.ndarray:
     a = np.abs(rir)
     first = int(np.flatnonzero(a >= 0.1 * a.max())[0])
     return rir[max(0, first - lead) :]
+
+
+RIR_HIGH_PASS_HZ = 40.0
+
+
+def high_passed(rir: np.ndarray, hz: float = RIR_HIGH_PASS_HZ) -> np.ndarray:
+    """The response without the measurement's drift below `hz`: rir2 of the fixtures sums to 28 times
+    its RMS (a DC gain no loudspeaker and no room has), so a recording's DC offset heard through it
+    became a constant hum at the speech's own level, `level()` measured that hum instead of the
+    speech, and the user's words (which the canceller's high-pass filter then freed of the hum) were
+    heard up to ~15 dB under the stated level ("is the Front Door locked", "cancel all timers")."""
+    from scipy.signal import butter, sosfilt
+
+    sos = butter(4, hz, "highpass", fs=SAMPLE_RATE, output="sos")
+    return sosfilt(sos, np.asarray(rir, np.float64)).astype(np.float32)
 
 
 def level(x: np.ndarray, dbfs: float, voiced_only: bool = True) -> np.ndarray:
@@ -145,9 +184,17 @@ class SceneResult:
     self_interruptions: int
     barged: bool = False
     latency_ms: float | None = None  # audio played after the user's onset
+    played_after_onset_s: float | None = None  # the same in stream time alone (no compute time)
+    reply_s: float = 0.0  # the reply's length
+    reply_played_s: float = 0.0  # how much of it the sink was given (all of it unless cut)
     before_onset: bool = False  # paused by the recording's own sound before its speech (breath, room)
     no_speech: bool = False  # the user's recording has no speech in it (a sound over Twin)
     sound_paused: bool = False  # and it paused Twin (the front end would resume: a false start)
+    held_before_onset: bool = False  # the barge-in's pause was a hold begun before the user's onset
+    holds_resumed: list[float] = field(default_factory=list)  # s held, each hold let go (a gap heard)
+    holds_resumed_at: list[float] = field(default_factory=list)  # where each began (stream time)
+    self_holds: int = 0  # of which begun on the echo alone (before the user's recording sounds)
+    sound_holds: int = 0  # of which begun on the sound of a recording with no speech in it
     mic_energy: float = 0.0  # echo-only frames while Twin plays (after convergence)
     out_energy: float = 0.0
     echo_frames: int = 0
@@ -166,11 +213,16 @@ def run_scene(
     user_at_s: float = 0.0,
     tail_s: float = 1.0,
     onset: BargeInOnset | None = FRONT_END_ONSET,
+    trace: list[dict] | None = None,
+    hold: BargeInHold | None = None,
 ) -> SceneResult:
     """One reply played into the room, with the user talking over it from `user_at_s` (dry, 16 kHz).
     `onset`: the front end's barge-in onset (hands_free.BargeInOnset), with the user's last turn at
     the user's level at the microphone; None: the rule before it (the endpointer's three frames on
-    the echo stage's `echo_only` marks alone)."""
+    the echo stage's `echo_only` marks alone). `hold`: the reply is held on a fast cue and let go unless
+    the endpointer's start follows (hands_free.Holder); None: paused at the endpointer's start, as the
+    front end does. `trace`: each frame's figures are appended to it (VAD probability before and after
+    the onset's gates, kept energy, level, the user's energy) to see where a barge-in's time went."""
     sink = BufferSink(clock=lambda: 0.0)
     sink.begin(reply_rate)
     if stage is not None:  # one stage per room, as one per `twin live` session: it stays converged
@@ -199,6 +251,9 @@ def run_scene(
     noise = np.resize(room.noise, len(user_track))
     piece = int(PIECE_S * reply_rate)
     next_piece, played, cut = 0, 0.0, False
+    holder = Holder(hold) if hold is not None and onset is not None and stage is not None else None
+    holder_at = 0.0
+    held_after_onset = 0.0  # time held (and let go) after the user's onset: Twin's voice not played
     result = SceneResult(aec=stage is not None, self_interruptions=0)
     result.no_speech = user is not None and onset_s is None
     if onset is not None:
@@ -206,7 +261,8 @@ def run_scene(
     for i in range(n_frames):
         t = i * FRAME_S
         # the sink plays its pieces as the clock reaches them (the reference and the loudspeaker alike)
-        while not cut and next_piece < len(reply) and played <= t + FRAME_S:
+        held = holder is not None and holder.held
+        while not cut and not held and next_piece < len(reply) and played <= t + FRAME_S:
             chunk = reply[next_piece : next_piece + piece]
             sink._played(chunk)  # the sink's own path: timeline, taps (the echo reference)
             speaker.play(acoustic_slice(acoustic, next_piece, len(chunk), reply_rate))
@@ -229,35 +285,94 @@ def run_scene(
             result.mic_energy += float(np.sum(mic**2))
             result.out_energy += float(np.sum(frame.samples**2))
             result.echo_frames += 1
+        raw = prob
         if onset is not None and not ep.in_speech and stage is not None:
             # the user's last turn at its level; how long the playback has sounded (the settling gate)
             prob = onset.prob(prob, stage.kept_db, frame.samples, room.user_dbfs, stage.playing_s)
+            if holder is not None and not cut:
+                assert hold is not None and onset.quieter_db is not None
+                cue = hold.cue(prob, stage.kept_db)
+                heard_db = -120.0 if frame.echo_only else speech_level_db(frame.samples)  # Twin's alone
+                said = holder.step(t, cue, heard_db, room.user_dbfs, onset.quieter_db)
+                if said == "hold":  # the sink pauses: nothing queued sounds, no new piece plays
+                    sink.pause()
+                    speaker.cut()
+                elif said == "resume":
+                    _let_go(result, holder_at, t, sound_at, onset_s)
+                    if onset_s is not None and t + FRAME_S > onset_s:
+                        held_after_onset += t + FRAME_S - max(holder_at, onset_s)
+                    sink.resume()
+                    played = t + FRAME_S  # the reply goes on from where it was held
+                if said == "hold":
+                    holder_at = t + FRAME_S  # the frame that held has just been captured
+        if trace is not None:
+            trace.append(
+                {
+                    "t": t,
+                    "raw": raw,
+                    "p": prob,
+                    "kept": None if stage is None else stage.kept_db,
+                    "playing": None if stage is None else stage.playing_s,
+                    "lvl": speech_level_db(frame.samples),
+                    "user": float(np.mean(user_track[i * FRAME : (i + 1) * FRAME] ** 2)),
+                    "cut": cut,
+                    "onset_s": onset_s,
+                }
+            )
         out = ep.push(AudioFrame(samples=frame.samples, position=t, speech_prob=prob))
         if isinstance(out, SpeechStarted) and not cut:
             end = t + FRAME_S  # the frame that decided has just been captured
             early = onset_s is not None and end <= onset_s
+            # the reply has been held since this frame: the pause is the hold's
+            paused_at = holder_at if holder is not None and holder.held else end
             if sound_at is None or end <= sound_at or (early and not _audible(user_track, i, ep, room)):
                 # The echo alone set the endpointer off: the front end would pause Twin here. The
                 # reply plays on in the simulation, so every such event over the reply is counted.
                 result.self_interruptions += 1
+                if holder is not None and holder.held:  # let go, to go on with the reply
+                    holder.confirm()
+                    sink.resume()
+                    played = t + FRAME_S
                 continue
             if onset_s is None:  # a sound that is not speech: the front end holds, then resumes
                 result.sound_paused = True
+                if holder is not None and holder.held:
+                    holder.confirm()
+                    sink.resume()
+                    played = t + FRAME_S
                 continue
             compute = (result.stage_ms[-1] if result.stage_ms else 0.0) + result.vad_ms[-1]
             result.barged = True
             # the recording's own sound (a breath, its room) before the speech: nothing of Twin's
             # played over the user's words
             # (audible in the frames that decided; else it was the echo's: a self-interruption, above)
-            result.before_onset = early
-            result.latency_ms = max(0.0, 1000 * (end - onset_s)) + compute
+            result.before_onset = paused_at <= onset_s
+            result.held_before_onset = paused_at < end and paused_at <= onset_s
+            played_ms = 1000 * (max(0.0, paused_at - onset_s) - held_after_onset)
+            result.latency_ms = max(0.0, played_ms) + compute
+            result.played_after_onset_s = max(0.0, played_ms / 1000)
+            if holder is not None:
+                holder.confirm()
             sink.interrupt()
             speaker.cut()
             cut = True
+    result.reply_s, result.reply_played_s = len(reply) / reply_rate, next_piece / reply_rate
     if stage is not None:
         stage.cut()  # the scene is over: its queued playback never sounds
         stage.stop_listening(sink)
     return result
+
+
+def _let_go(
+    result: SceneResult, held_at: float, t: float, sound_at: float | None, onset_s: float | None
+) -> None:
+    """A hold let go at frame time `t`: counted, with what it was held on."""
+    result.holds_resumed.append(t + FRAME_S - held_at)
+    result.holds_resumed_at.append(held_at)
+    if sound_at is None or held_at <= sound_at:
+        result.self_holds += 1
+    elif onset_s is None:
+        result.sound_holds += 1
 
 
 def _audible(track: np.ndarray, i: int, ep: Endpointer, room: Room) -> bool:
@@ -301,7 +416,10 @@ def _onset_s(vad: Vad, dry: np.ndarray) -> float | None:
 
 def load_rooms(noise_dbfs: float = -55.0) -> tuple[list[np.ndarray], np.ndarray, str]:
     """The fixtures' RIRs and noise, or a documented synthetic room when they are absent."""
-    rirs = [unit_energy(direct_path_first(read_samples(p)[0])) for p in sorted(RIR_DIR.glob("rir*.wav"))]
+    rirs = [
+        unit_energy(high_passed(direct_path_first(read_samples(p)[0])))
+        for p in sorted(RIR_DIR.glob("rir*.wav"))
+    ]
     noises = sorted(NOISE_DIR.glob("noise*.wav"))
     if rirs and noises:
         noise = load_audio(noises[0], max_seconds=120).samples
@@ -340,26 +458,36 @@ def run_duplex_bench(
     quick: bool = False,
     talk_over_at_s: float = TALK_OVER_AT_S,
     only: tuple[str, ...] = (),
+    splits: tuple[str, ...] = ("dev", "test"),
 ) -> int:
-    """`talk_over_at_s`: where in the reply the user begins; `only`: these modes alone (and `aec`)."""
+    """`talk_over_at_s`: where in the reply the user begins; `only`: these modes alone (and `aec`);
+    `splits`: "dev" alone to choose (the TEST cases are not run at all)."""
     from pipeline.runtime.components import Components
 
     # The modes side by side: no canceller; the canceller alone; the canceller with the echo stage's
     # double-talk check (frames of Twin's voice alone are not speech) and the barge-in onset before
     # hands_free.BargeInOnset (`aec_before`); the onset before its settling gate (`aec_prev`); the
-    # faster onset chosen on DEV (`aec_fast`); the front end's default (`aec`).
+    # faster onset chosen on DEV (`aec_fast`); the echo stage's reference held back by the device's
+    # delay (`aec_hold_back`); the reply held on a fast cue, with the reference held back and the
+    # checks after a cut (`aec_hold`: hands_free.HOLD, measured on DEV and not adopted); the front
+    # end's default (`aec`). The other hold candidates measured on DEV run only when named.
     modes = {
-        "no_aec": (False, None, None),
-        "aec_only": (True, None, None),
-        "aec_before": (True, DOUBLE_TALK_DB, None),
-        "aec_prev": (True, DOUBLE_TALK_DB, PREVIOUS_ONSET),  # the onset before the settling gate
-        "aec_fast": (True, DOUBLE_TALK_DB, FAST_ONSET),  # chosen on DEV for speed; not the default
-        "aec": (True, DOUBLE_TALK_DB, FRONT_END_ONSET),
+        "no_aec": (False, None, None, None),
+        "aec_only": (True, None, None, None),
+        "aec_before": (True, DOUBLE_TALK_DB, None, None),
+        "aec_prev": (True, DOUBLE_TALK_DB, PREVIOUS_ONSET, None),  # the onset before the settling gate
+        "aec_fast": (True, DOUBLE_TALK_DB, FAST_ONSET, None),  # chosen on DEV for speed; not the default
+        "aec_hold_back": (True, DOUBLE_TALK_DB, FRONT_END_ONSET, None),  # the reference held back
+        "aec_hold": (True, DOUBLE_TALK_DB, FRONT_END_ONSET, HOLD),  # held on a fast cue: not adopted
+        "aec": (True, DOUBLE_TALK_DB, FRONT_END_ONSET, None),
     }
-    unknown = set(only) - set(modes)
+    candidates = {k: (True, DOUBLE_TALK_DB, FRONT_END_ONSET, h) for k, h in HOLD_CANDIDATES.items()}
+    modes |= {k: v for k, v in candidates.items() if k in only}
+    unknown = set(only) - set(modes) - set(candidates)
     if unknown:
         raise BadInputError(
-            f"no duplex bench mode {', '.join(sorted(unknown))}", f"choose among {', '.join(modes)}"
+            f"no duplex bench mode {', '.join(sorted(unknown))}",
+            f"choose among {', '.join([*modes, *candidates])}",
         )
     if not 0.0 <= talk_over_at_s < 3.0:
         raise BadInputError(
@@ -387,26 +515,47 @@ def run_duplex_bench(
     for lv in levels:
         dev_rooms |= split([(r, lv, d) for r in range(len(rirs)) for d in delays])[0]
     rows: dict[str, dict] = {}
-    for key, (aec, double_talk, onset) in modes.items():
+    for key, (aec, double_talk, onset, hold) in modes.items():
         tally = {(sp, lv): _Tally() for sp in ("dev", "test") for lv in levels}
         for r_i, rir in enumerate(rirs):
             for lv in levels:
                 for d in delays:
                     room = Room(rir, d, lv, noise, user_rir=rirs[(r_i + 1) % len(rirs)], user_dbfs=USER_DBFS)
                     room_split = "dev" if (r_i, lv, d) in dev_rooms else "test"
-                    stage = EchoStage(comps.echo_canceller(), double_talk_db=double_talk) if aec else None
+                    # with the hold, the stage holds the reference back by the device's delay (less a
+                    # margin, as a real device's reported latency is approximate) and checks the
+                    # frames after a cut: echo.py
+                    held_back = hold is not None or key == "aec_hold_back"
+                    back = max(0.0, d - HOLD_BACK_MARGIN_S) if held_back else 0.0
+                    stage = (
+                        EchoStage(
+                            comps.echo_canceller(),
+                            double_talk_db=double_talk,
+                            hold_back_s=back,
+                            after_cut=hold is not None,
+                        )
+                        if aec
+                        else None
+                    )
 
-                    def scene(reply, voice=None, at=0.0, stage=stage, room=room, onset=onset):
+                    def scene(reply, voice=None, at=0.0, stage=stage, room=room, onset=onset, hold=hold):
                         rate = tts.sample_rate
-                        return run_scene(reply, rate, room, vad, silence_ms, stage, voice, at, 1.0, onset)
+                        return run_scene(
+                            reply, rate, room, vad, silence_ms, stage, voice, at, 1.0, onset, hold=hold
+                        )
 
                     # The session's first reply, on a fresh canceller: counted apart (convergence).
+                    # The canceller stays converged from scene to scene, so a room's echo-only scenes
+                    # run even when only the other split's are counted.
                     tally[room_split, lv].first_reply(scene(replies[0]))
                     for reply in replies:  # the echo alone
                         tally[room_split, lv].echo_only(scene(reply))
                     for k, (name, voice) in enumerate(people):  # the user talks over the reply, 2 s in
+                        person_split = "dev" if name in dev_people else "test"
+                        if person_split not in splits:
+                            continue
                         res = scene(replies[k % len(replies)], voice, talk_over_at_s)
-                        tally["dev" if name in dev_people else "test", lv].talk_over(res)
+                        tally[person_split, lv].talk_over(res)
         rows[key] = {}
         for sp in ("dev", "test"):
             total = _Tally()
@@ -415,7 +564,7 @@ def run_duplex_bench(
             rows[key][sp] = total.row() | {
                 "by_echo_level": {f"{lv:.0f} dBFS": tally[sp, lv].row() for lv in levels}
             }
-    for sp in ("dev", "test"):
+    for sp in splits:
         _print(rows, sp)
     report = {
         "bench": "duplex",
@@ -445,6 +594,17 @@ def run_duplex_bench(
             }
             for name, o in (("aec", FRONT_END_ONSET), ("aec_prev", PREVIOUS_ONSET), ("aec_fast", FAST_ONSET))
         },
+        "barge_in_hold": {
+            name: {
+                "frames": h.frames,
+                "prob": h.prob,
+                "kept_db": h.kept_db,
+                "wait_frames": h.wait_frames,
+                "max_s": h.max_s,
+            }
+            for name, h in (("aec_hold", HOLD), *HOLD_CANDIDATES.items())
+        },
+        "splits_run": list(splits),
         "profile": cfg.profile,
         "endpoint_silence_ms": silence_ms,
         "results": rows,
@@ -476,6 +636,12 @@ class _Tally:
     sounds: int = 0  # recordings with no speech (oov_2): a sound over Twin
     sounds_paused: int = 0
     latencies: list[float] = field(default_factory=list)  # detected within 1.5 s
+    held_before_onset: int = 0  # of the paused ones, held (by the fast cue) before the user's onset
+    holds_resumed: list[float] = field(default_factory=list)  # every hold let go (s): a gap heard
+    self_holds: int = 0  # holds let go that the echo alone began (echo-only scenes, before the user)
+    echo_only_self_holds: int = 0  # of which in the scenes with no user at all
+    sound_holds: int = 0  # holds let go that a sound with no speech began (it resumed: as it should)
+    play_s: float = 0.0  # Twin's playback heard in the echo-only scenes (for the rate of self-holds)
     stage_ms: list[float] = field(default_factory=list)
     vad_ms: list[float] = field(default_factory=list)
 
@@ -489,6 +655,8 @@ class _Tally:
         self.scenes += 1
         self.echo_only_selfs += res.self_interruptions
         self.echo_only_self_scenes += res.self_interruptions > 0
+        self.echo_only_self_holds += res.self_holds
+        self.play_s += res.echo_frames * FRAME_S
         self._count(res)
 
     def talk_over(self, res: SceneResult) -> None:
@@ -501,10 +669,14 @@ class _Tally:
         if res.barged and res.latency_ms is not None and res.latency_ms < 1500:
             self.latencies.append(res.latency_ms)
             self.before_onset += res.before_onset
+            self.held_before_onset += res.held_before_onset
 
     def _count(self, res: SceneResult) -> None:
         self.selfs += res.self_interruptions
         self.self_scenes += res.self_interruptions > 0
+        self.holds_resumed += res.holds_resumed
+        self.self_holds += res.self_holds
+        self.sound_holds += res.sound_holds
         self.stage_ms += res.stage_ms
         self.vad_ms += res.vad_ms
 
@@ -534,6 +706,14 @@ class _Tally:
             "barge_in_latency_ms_p95_all": None if p95_all in (None, float("inf")) else round(p95_all, 1),
             "non_speech_sounds": self.sounds,
             "non_speech_sounds_paused": self.sounds_paused,
+            "paused_by_a_hold_before_the_onset": self.held_before_onset,
+            "holds_resumed": len(self.holds_resumed),
+            "hold_resumed_ms_p50": _round(_pct([1000 * x for x in self.holds_resumed], 50)),
+            "hold_resumed_ms_max": _round(1000 * max(self.holds_resumed)) if self.holds_resumed else None,
+            "holds_resumed_on_own_echo": self.self_holds,
+            "echo_only_holds_resumed": self.echo_only_self_holds,
+            "echo_only_playback_min": round(self.play_s / 60, 2),
+            "holds_resumed_on_a_sound": self.sound_holds,
             "stage_ms_per_frame": round(statistics.fmean(self.stage_ms), 3) if self.stage_ms else 0.0,
             "vad_ms_per_frame": round(statistics.fmean(self.vad_ms), 3) if self.vad_ms else 0.0,
         }
@@ -567,10 +747,17 @@ def _print(rows: dict[str, dict], sp: str) -> None:
         ("barge-in latency p95 (ms, every one)", "barge_in_latency_ms_p95_all"),
         ("non-speech sounds that paused Twin", "non_speech_sounds_paused"),
         ("  of non-speech sounds", "non_speech_sounds"),
+        ("holds let go (a gap in Twin's voice)", "holds_resumed"),
+        ("  begun on Twin's own echo", "holds_resumed_on_own_echo"),
+        ("  in echo-only scenes", "echo_only_holds_resumed"),
+        ("  (echo-only playback, minutes)", "echo_only_playback_min"),
+        ("  begun on a sound with no speech", "holds_resumed_on_a_sound"),
+        ("  gap p50 (ms)", "hold_resumed_ms_p50"),
+        ("  gap max (ms)", "hold_resumed_ms_max"),
         ("echo stage ms per 32 ms frame", "stage_ms_per_frame"),
         ("VAD ms per 32 ms frame", "vad_ms_per_frame"),
     ]
-    by_level = [(m, lv) for m in ("aec_prev", "aec") if m in rows for lv in levels]
+    by_level = [(m, lv) for m in ("aec_hold", "aec") if m in rows for lv in levels]
     head = f"{sp.upper() + ' split':38}" + "".join(f" {m:>11}" for m in modes)
     head += "".join(f" {m + ' @' + lv:>20}" for m, lv in by_level)
     print("\n" + head)

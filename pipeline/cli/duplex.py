@@ -26,8 +26,14 @@ def register(sub, common, bench_sub) -> None:
     b.add_argument(
         "--modes",
         default="",
-        help="comma-separated modes to run (no_aec, aec_only, aec_before, aec_prev, aec_fast, aec); "
-        "aec always runs; default: all",
+        help="comma-separated modes to run (no_aec, aec_only, aec_before, aec_prev, aec_fast, aec_hold_back, "
+        "aec_hold, aec; or a hold candidate, hold_...); aec always runs; default: all but the candidates",
+    )
+    b.add_argument(
+        "--split",
+        choices=("dev", "test", "both"),
+        default="both",
+        help="the talk-overs of one split only (dev: to choose a constant; TEST is only reported)",
     )
     b.set_defaults(handler=cmd_bench_duplex)
 
@@ -37,4 +43,7 @@ def cmd_bench_duplex(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
     only = tuple(m.strip() for m in args.modes.split(",") if m.strip())
     at = args.talk_over_at
-    return run_duplex_bench(cfg, args.json_file, quick=args.quick, talk_over_at_s=at, only=only)
+    splits = ("dev", "test") if args.split == "both" else (args.split,)
+    return run_duplex_bench(
+        cfg, args.json_file, quick=args.quick, talk_over_at_s=at, only=only, splits=splits
+    )

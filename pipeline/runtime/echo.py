@@ -21,6 +21,24 @@ voice passes the canceller), within a few dB even when the echo is as loud as th
 user much quieter at the microphone than Twin's own voice (12 dB and more) cannot barge in by voice;
 the wake word still can (it hears every cleaned frame).
 
+After a cut (`after_cut`, off by default: the bench's hold modes; the live front end does not hold
+yet): when the sink stops the sound (a barge-in, a hold), what it had queued in the device
+never sounds, but its reference has already reached the canceller, which goes on subtracting the
+echo it expects of it (for the device's delay and the room's tail). The cleaned frame then holds
+Twin's voice, inverted, louder than anything the microphone heard: `twin bench duplex` traced frames
+keeping +9 to +13 dB right after a hold, voiced for the VAD, which set off hold after hold. So in the
+echo tail after a cut, a frame whose cleaned energy is more than `PHANTOM_DB` over the microphone's
+is marked `echo_only` too (a voice adds about as much to the microphone as to the cleaned frame);
+and the playback that follows a cut settles anew (`playing_s` from 0), as a reply after a silence
+does: AEC3 passes Twin's voice for a moment when it restarts, which set off hold after hold.
+
+Holding back the reference (`hold_back_s`): where the sink knows how long its device takes to sound
+what it is given, the stage queues each piece's reference that much longer, so the canceller hears
+it as it sounds rather than as it is written. A cut (a hold, a barge-in) then drops the reference of
+what never sounded with it, and the canceller is not left expecting an echo that never comes. Held
+back no more than the device's delay (less is safe: the canceller's own delay estimator finds the
+rest; more would give it the reference after its echo).
+
 Settling: for each frame while Twin sounds, `kept_db` (the cleaned energy over the microphone's) and
 `playing_s` (how long the playback has sounded since it began after a silence longer than the echo
 tail) are what the barge-in onset reads (hands_free.BargeInOnset): for a moment after a reply begins,
@@ -92,6 +110,7 @@ class EchoStats:
 # Twin's voice alone. Fixed from the canceller's figures (a residue ~25 dB down; a user as loud as
 # the echo leaves ~-3 dB), not tuned on a test set.
 DOUBLE_TALK_DB = 18.0
+PHANTOM_DB = 6.0  # after a cut: cleaned energy this far over the microphone's is the canceller's own
 ECHO_TAIL_S = 0.5  # the room and the devices' buffers still sound Twin's voice after the reference ends
 
 
@@ -104,12 +123,16 @@ class EchoStage:
         canceller: EchoCanceller,
         max_reference_s: float = 60.0,
         double_talk_db: float | None = DOUBLE_TALK_DB,
+        hold_back_s: float = 0.0,
+        after_cut: bool = False,
     ) -> None:
         self.canceller = canceller
         self.double_talk_db = double_talk_db  # None: no double-talk check (the bench's control)
         d = canceller.descriptor
         self.rate, self.step = d.sample_rate, d.frame_samples
         self._reference = _Fifo(int(max_reference_s * self.rate))
+        self.hold_back_s = hold_back_s  # the device's delay, where known (see the module's docstring)
+        self.after_cut = after_cut  # the checks after a cut (see the module's docstring); off live today
         self._resamplers: dict[int, Resampler] = {}
         self.stats = EchoStats()
         self.reset()
@@ -124,6 +147,8 @@ class EchoStage:
         self._out = np.zeros(self.step, np.float32)  # the stage's fixed 10 ms latency
         self._since_far = 1 << 30  # microphone frames since the reference last sounded
         self._began = 0  # the frame at which the playback began to sound after a silence
+        self._since_cut = 1 << 30  # microphone frames since the sink last stopped the sound
+        self._cut_since = False
         self.kept_db: float | None = None  # the last frame's cleaned energy over the microphone's (dB)
         self.playing_s: float | None = None  # how long the playback has sounded since it began (see clean)
         self.stats = EchoStats()
@@ -135,12 +160,17 @@ class EchoStage:
         resampler = self._resamplers.get(sample_rate)
         if resampler is None:
             resampler = self._resamplers[sample_rate] = self.canceller.reference_resampler(sample_rate)
+        if self.hold_back_s > 0 and self._reference.size == 0 and self._since_far > 0:
+            # playback begins after a silence: it sounds once the device's buffer has filled
+            self._reference.put(np.zeros(int(round(self.hold_back_s * self.rate)), np.float32))
         self._reference.put(resampler.push(samples))
 
     def cut(self) -> None:
         """The sink stopped the sound: what was queued will never reach the room."""
         self._reference.clear()
         self._resamplers.clear()
+        self._since_cut = 0
+        self._cut_since = True  # the playback that follows settles anew (a hold let go, the next reply)
 
     @property
     def playing(self) -> bool:
@@ -172,11 +202,14 @@ class EchoStage:
         self._out = out[FRAME:]
         tail = ECHO_TAIL_S * self.rate
         if np.any(far):
-            if self._since_far * FRAME > tail:  # playback begins after a silence: the echo path is found anew
-                self._began = self.stats.frames
+            anew = self.after_cut and self._cut_since
+            if self._since_far * FRAME > tail or anew:  # begins after a silence (or, `after_cut`, a cut):
+                self._began = self.stats.frames  # the canceller finds the echo path anew
+                self._cut_since = False
             self._since_far = 0
         else:
             self._since_far += 1
+        self._since_cut += 1
         echo_only = False
         self.kept_db = self.playing_s = None
         if self._since_far * FRAME <= tail:  # Twin sounds (or its room's tail)
@@ -186,6 +219,8 @@ class EchoStage:
             self.kept_db = 10 * float(np.log10((left + 1e-12) / (near + 1e-12)))
             if self.double_talk_db is not None:
                 echo_only = left < near * 10 ** (-self.double_talk_db / 10)
+                if self.after_cut and self._since_cut * FRAME <= tail:  # the echo of what never sounded
+                    echo_only = echo_only or left > near * 10 ** (PHANTOM_DB / 10)
         self.stats.echo_only_frames += echo_only
         self.stats.seconds += time.perf_counter() - t0
         return dataclasses.replace(frame, samples=out[:FRAME], echo_only=echo_only)
