@@ -3,24 +3,26 @@ baseline on the same models (whole transcript, then whole reply, then all of the
 
 Each question is played into the live loop as a microphone would deliver it, so voice-to-voice is
 measured by the wall clock from the arrival of the last voiced frame to the first reply sample.
-The two pipelines alternate per question, so machine noise falls on both alike.
 
-Those questions are synthesized in Twin's own voice and each runs in a fresh session. A second part
-measures what a user meets: the human recordings of ../shared/fixtures/speech_to_phrase_en, played
-as ONE continuing conversation per pipeline (history and the model's prompt cache carry over from
-turn to turn), reported apart from the synthetic figures. The two conversations run one after the
-other: alternating them on one model would evict each other's prompt cache, which no user does.
+The way people talk: the questions (synthesized in Twin's own voice) are asked as ONE continuing
+conversation per pipeline, its history, memory and the model's prompt cache growing from turn to
+turn, on a scratch data directory. A second part measures real speech: the human recordings of
+../shared/fixtures/speech_to_phrase_en, played as one continuing conversation per pipeline too,
+reported apart from the synthetic figures. Each pipeline's conversation runs after the other's:
+alternating them on one model would evict each other's prompt cache, which no user does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import platform
 import resource
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -104,26 +106,39 @@ async def _conversation(cfg: TwinConfig, comps: Components, clips: list[AudioCli
     return bucket
 
 
-def _real_conversation(cfg: TwinConfig, comps: Components) -> dict | None:
-    clips = _recordings()
-    if not clips:
-        print(f"\nreal recordings: {RECORDINGS} not found; that part is skipped")
-        return None
-    # The recordings are commands ("set a timer", "lock the front door"): they act on a scratch data
-    # directory and a scratch memory, never the user's.
+@contextlib.contextmanager
+def _scratch(cfg: TwinConfig, comps: Components) -> Iterator[TwinConfig]:
+    """A scratch data directory and memory for the bench's conversations: their turns act (timers,
+    lists) and write memories, never in the user's."""
     with tempfile.TemporaryDirectory(prefix="twin-bench-", ignore_cleanup_errors=True) as scratch:
-        scfg = cfg.model_copy(update={"data_dir": Path(scratch)})
         saved = comps.__dict__.pop("memory", _UNSET)
         comps.__dict__["memory"] = Memory.open(Path(scratch) / "memory") if cfg.memory.enabled else None
         try:
-            streaming = asyncio.run(_conversation(scfg, comps, clips, naive=False))
-            naive = asyncio.run(_conversation(scfg, comps, clips, naive=True))
+            yield cfg.model_copy(update={"data_dir": Path(scratch)})
         finally:
             if comps.__dict__["memory"] is not None:
                 comps.__dict__["memory"].close()
             del comps.__dict__["memory"]
             if saved is not _UNSET:
                 comps.__dict__["memory"] = saved
+
+
+def _both(cfg: TwinConfig, comps: Components, clips: list[AudioClip]) -> tuple[dict, dict]:
+    """Streaming, then naive, each as ONE continuing conversation on its own scratch data. They run
+    one after the other: alternating them on one model would evict each other's prompt cache."""
+    with _scratch(cfg, comps) as scfg:
+        streaming = asyncio.run(_conversation(scfg, comps, clips, naive=False))
+    with _scratch(cfg, comps) as scfg:
+        naive = asyncio.run(_conversation(scfg, comps, clips, naive=True))
+    return streaming, naive
+
+
+def _real_conversation(cfg: TwinConfig, comps: Components) -> dict | None:
+    clips = _recordings()
+    if not clips:
+        print(f"\nreal recordings: {RECORDINGS} not found; that part is skipped")
+        return None
+    streaming, naive = _both(cfg, comps, clips)
     v2v, base = _stats(streaming["voice_to_voice"]), _stats(naive["voice_to_voice"])
     ratio = round(v2v["median"] / base["median"], 3) if base["median"] else None
     ratio_p95 = round(v2v["p95"] / base["p95"], 3) if base["p95"] else None
@@ -160,35 +175,14 @@ def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> in
     load_s = time.monotonic() - t0
     questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(turns)]
     clips = [_question_clip(comps, q) for q in questions]
-    # Warm-up: first calls pay one-off allocation costs in every backend.
-    asyncio.run(_one(Twin(cfg, comps), clips[0]))
+    # Warm-up: first calls pay one-off allocation costs in every backend (a throwaway conversation).
+    with _scratch(cfg, comps) as scfg:
+        asyncio.run(_conversation(scfg, comps, clips[:1], naive=False))
 
-    streaming: dict[str, list[float]] = {k: [] for k in STAGES}
-    naive: dict[str, list[float]] = {k: [] for k in STAGES}
-    failed = 0
-
-    async def run_all() -> None:
-        nonlocal failed
-        for i, clip in enumerate(clips):
-            order = [(False, streaming), (True, naive)]
-            if i % 2:
-                order.reverse()
-            for is_naive, bucket in order:
-                t = await _one(Twin(cfg, comps, naive=is_naive), clip)  # fresh history: same prompt
-                if t is None:
-                    failed += 1
-                    continue
-                for k in STAGES:
-                    if t.get(k) is not None:
-                        bucket[k].append(float(t[k]))  # type: ignore[arg-type]
-            v = streaming["voice_to_voice"][-1:] or [float("nan")]
-            b = naive["voice_to_voice"][-1:] or [float("nan")]
-            print(
-                f"  turn {i + 1:>2}/{len(clips)}  streaming {v[0]:7.0f} ms   naive {b[0]:7.0f} ms", flush=True
-            )
-
-    print(f"Models loaded in {load_s:.1f} s; {turns} spoken turns, paced in real time, each run twice.")
-    asyncio.run(run_all())
+    print(f"Models loaded in {load_s:.1f} s; {turns} spoken turns, paced in real time, asked as one")
+    print("continuing conversation per pipeline (streaming first, then naive).")
+    streaming, naive = _both(cfg, comps, clips)
+    failed = sum(len(clips) - len(b["voice_to_voice"]) for b in (streaming, naive))
     real = _real_conversation(cfg, comps)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stages = {k: _stats(v) for k, v in streaming.items()}
@@ -197,7 +191,7 @@ def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> in
     ratio_median = round(v2v["median"] / baseline["median"], 3) if baseline["median"] else None
     ratio_p95 = round(v2v["p95"] / baseline["p95"], 3) if baseline["p95"] else None
 
-    print(f"\nsynthetic questions ({turns}, Twin's own voice, a fresh session each)")
+    print(f"\nsynthetic questions ({turns}, Twin's own voice, one continuing conversation per pipeline)")
     print(f"{'stage (ms)':18} {'median':>8} {'p95':>8}   {'naive median':>12} {'naive p95':>10}")
     for k in STAGES:
         s, n = stages[k], _stats(naive[k])
@@ -216,6 +210,7 @@ def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> in
         "rss_mb_peak": round(rss_mb, 1),
         "turns": turns,
         "failed_turns": failed,
+        "conversation": "one continuing conversation per pipeline",
         "profile": cfg.profile,
         "endpoint_silence_ms": cfg.device_profile.endpoint_silence_ms,
         "machine": {"cpus": _cpus(), "platform": platform.platform()},
