@@ -22,6 +22,9 @@ class InputFrame:
     position: float  # seconds since the source started
     arrival_t: float | None  # monotonic arrival time; None when not paced in real time
     echo_only: bool = False  # the echo stage found only Twin's own voice in it (pipeline/runtime/echo.py)
+    # The device says the user is done at this frame (push-to-talk released, a satellite stopped
+    # streaming): the front end ends the open utterance here instead of waiting for silence.
+    ends_utterance: bool = False
 
 
 class ClipSource:

@@ -7,7 +7,8 @@ button, downloads, the page's own state), against a real hub:
   missing or revoked token, an unknown item and a bad request;
 - push-to-talk: the button held while the fake microphone plays a human recording, released right
   after the words: the page sends nothing more, so only its `end` can close the utterance, and
-  Twin's spoken answer comes back and is played."""
+  Twin's spoken answer comes back and is played; pressed again while it plays, the page stops what
+  was still to play (barge-in), and that release, with no words, starts no turn."""
 
 from __future__ import annotations
 
@@ -283,8 +284,12 @@ def test_push_to_talk_sends_a_recording_and_ends_on_release(hub_cfg, components,
 
     from pipeline.serve.http import serve_http
 
-    # The words and 0.2 s after them: far less than the companion profile's silence window, so the
-    # hub's endpointer cannot end the turn on its own; after release the page sends no audio at all.
+    # The words and 0.2 s after them: far less than the companion profile's silence window, and the
+    # semantic end of turn (which may end a clearly finished question after 250 ms) is off here, so
+    # the hub's endpointer cannot end the turn on its own; after release the page sends no audio.
+    hub_cfg = hub_cfg.model_copy(
+        update={"endpointing": hub_cfg.endpointing.model_copy(update={"semantic": False})}
+    )
     x, rate = sf.read(fixture_path("speech_to_phrase_en/wav/what's the date.wav"), dtype="float32")
     words_s = 1.3
     wav = tmp_path / "question.wav"
@@ -327,7 +332,13 @@ def test_push_to_talk_sends_a_recording_and_ends_on_release(hub_cfg, components,
             await wait_for(lambda: logged("push_to_talk_end", device="phone"), 30, "the page's end")
             await wait_for(lambda: logged("turn", device="phone"), 120, "the push-to-talk turn")
             await wait_for(lambda: logged("device_played", device="phone"), 30, "the page to play the answer")
-            assert await page.js("window.twinState.ended") == 1
+            # barge-in: the answer has all arrived and is still playing (the hub makes it faster than
+            # it plays); the button pressed again stops the page's playback at once
+            await page.call("Input.dispatchMouseEvent", type="mousePressed", **press)
+            out["cut"] = await page.until("window.twinState.cut[0]", 10, "the playback to stop")
+            await page.call("Input.dispatchMouseEvent", type="mouseReleased", **press)
+            await page.until("window.twinState.ended === 2", 10, "the second release's end")
+            await wait_for(lambda: logged("push_to_talk_start", device="phone"), 10, "the press at the hub")
             out["timings"] = await page.until("window.twinState.timings[0]", 30, "the turn's timings")
         finally:
             await page.close()
@@ -342,5 +353,10 @@ def test_push_to_talk_sends_a_recording_and_ends_on_release(hub_cfg, components,
     assert turn["status"] == "completed" and turn["reply"], turn
     played = logged("device_played", device="phone")[0]
     assert played["samples"] / played["rate"] > 0.8, played
+    # the press cut what was still to play (the hub's turn was over: nothing to interrupt there);
+    # the release with no words after it started no turn
+    assert out["cut"]["sources"] > 0 and out["cut"]["seconds"] > 0, out["cut"]
+    assert [r["interrupted"] for r in logged("push_to_talk_start", device="phone")] == [0, 0]  # both presses
+    assert len(logged("turn", device="phone")) == 1 and len(logged("transcript", device="phone")) == 1
     # the page shows the turn's stage timings, the hub's own figures
     assert out["timings"]["voice_to_voice"] == round(turn["timings_ms"]["voice_to_voice"]), out["timings"]

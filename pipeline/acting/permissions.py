@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -81,6 +82,32 @@ class Provenance:
 class Speaker:
     name: str = "owner"
     role: str = "owner"  # owner | adult | guest | child
+
+
+@dataclass(frozen=True)
+class Company:
+    """Who else may hear a turn: the device's rule (`DeviceProfile.others_may_listen`: a car's cabin)
+    and how many voices were heard with the request. Facts of the turn, never the model's: set for
+    the turn's task (`TURN_COMPANY`) by whoever heard its voices (the hub's device session, from the
+    turn's `VoiceHeard`)."""
+
+    others_may_listen: bool = False
+    voices: int = 1
+    owner_enrolled: bool = False  # an owner's voice is enrolled, so their request and yes can be told apart
+
+    @property
+    def others_present(self) -> bool:
+        return self.others_may_listen and self.voices > 1
+
+
+# The current turn's company (a ContextVar: each turn runs in its own task and sees only its own).
+TURN_COMPANY: ContextVar[Company] = ContextVar("twin_turn_company", default=Company())  # noqa: B039 (frozen)
+
+# The car's rule for a sensitive action with others present, in the words the user hears.
+OTHERS_PRESENT_REFUSED = (
+    "others are in the car, and with no owner's voice enrolled I can't tell your yes from theirs; "
+    "ask me again when you're alone"
+)
 
 
 class Confirmer(Protocol):
@@ -153,6 +180,14 @@ class PermissionGate:
         sensitive = tool.tier == Tier.SENSITIVE
         if sensitive:
             reasons.append("sensitive action")
+        company = TURN_COMPANY.get()
+        if sensitive and company.others_present:
+            # the car's rule: nobody else's voice may start or approve it. With an owner enrolled
+            # the owner's voice is checked and asked (without the details aloud); without one
+            # nobody's voice can be told apart, so it is not done.
+            if not company.owner_enrolled:
+                return Assessment(False, False, False, tainted, (OTHERS_PRESENT_REFUSED,))
+            reasons.append(f"others present: {company.voices} voices heard")
         return Assessment(
             True,
             sensitive or bool(tainted),
@@ -162,7 +197,15 @@ class PermissionGate:
         )
 
     def question(self, tool: Tool, args: dict[str, Any]) -> str:
-        """The tool's own question when it words one (an argument it does not get reads empty)."""
+        """The tool's own question when it words one (an argument it does not get reads empty). With
+        others present (a car with passengers) a sensitive action's question says why it asks and
+        reads none of its details aloud."""
+        if tool.tier == Tier.SENSITIVE and TURN_COMPANY.get().others_present:
+            what = tool.verb or tool.name.replace("_", " ")
+            return (
+                f"Others can hear you, so I won't say the details. Should I {what}? "
+                "If you are the owner, say: yes, go ahead."
+            )
         if tool.question:
             return tool.question.format_map(defaultdict(str, args))
         shown = ", ".join(f"{k} {v!r}" for k, v in args.items())

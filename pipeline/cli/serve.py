@@ -87,11 +87,19 @@ def register(sub, common, bench_sub) -> None:
     b = bench_sub.add_parser(
         "satellites",
         parents=[common],
-        help="N real wyoming-satellite processes talking to one hub at once: voice-to-voice, drops, RSS",
+        help="N devices (real wyoming-satellite processes, or WebSocket clients) talking to one hub at once: "
+        "voice-to-voice, drops, fairness, RSS",
     )
     b.add_argument("--devices", default="1,2,4", help="device counts to run, e.g. 1,2,4")
     b.add_argument("--turns", type=int, default=3, help="turns per device at each count")
     b.add_argument("--json", type=Path, dest="json_file")
+    b.add_argument(
+        "--via",
+        choices=["wyoming", "websocket", "mixed"],
+        default="wyoming",
+        help="the devices' protocol: real wyoming-satellite processes, browser-like WebSocket clients "
+        "(the page's protocol), or both alternating",
+    )
     b.set_defaults(handler=cmd_bench_satellites)
 
 
@@ -205,4 +213,4 @@ def cmd_bench_satellites(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from bench.satellites import run_satellites_bench
 
     counts = [int(x) for x in str(args.devices).split(",") if x.strip()]
-    return run_satellites_bench(cfg, counts, args.turns, args.json_file)
+    return run_satellites_bench(cfg, counts, args.turns, args.json_file, args.via)

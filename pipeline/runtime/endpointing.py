@@ -114,6 +114,13 @@ class Endpointer:
         self._window = self.silence_frames
         self._serial += 1  # a new utterance: a verdict on an earlier one's words is stale
         self._pending: tuple[int, int] | None = None  # (utterance, voiced) of the pause awaiting a verdict
+        self._end_now = False  # the device said the user is done: the next frame ends the utterance
+
+    def end_now(self) -> None:
+        """The device says the user has finished (push-to-talk released, a satellite stopped
+        streaming): the next frame pushed ends the open utterance at once, whatever the silence so far
+        and whatever verdict is pending; with no utterance open it changes nothing."""
+        self._end_now = True
 
     @staticmethod
     def frames_for(ms: int) -> int:
@@ -157,6 +164,7 @@ class Endpointer:
         """Feed one frame; at most one event comes out."""
         prob, frame, position, arrival_t = audio.speech_prob, audio.samples, audio.position, audio.arrival_t
         self.position = position  # the stream time of the latest frame
+        end_now, self._end_now = self._end_now, False
         if not self._in_speech:
             self._preroll.append(frame)
             self._run = self._run + 1 if prob >= self.threshold else 0
@@ -180,7 +188,7 @@ class Endpointer:
             self._mark_voiced(position, arrival_t)
         elif prob < self.neg_threshold or self._silence:
             self._silence += 1
-        if self._silence >= self._window or len(self._frames) >= self.max_frames:
+        if end_now or self._silence >= self._window or len(self._frames) >= self.max_frames:
             return self._finish(position)
         if self._silence == self.pause_frames and self.pause_frames < self.silence_frames:
             return SpeechPaused(audio=AudioClip(self._speech_samples()), voiced=self._voiced)

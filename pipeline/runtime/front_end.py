@@ -159,6 +159,8 @@ class FrontEnd:
                     frame = echo.clean(frame)
                 position = frame.position
                 paced = frame.arrival_t is not None
+                if frame.ends_utterance:  # the device says the user is done (push-to-talk released)
+                    ep.end_now()  # this frame ends the open utterance: no silence window waited for
                 if wake is not None:
                     busy = current is not None and not current.done()
                     if wake.hear(frame.samples, position):  # every frame, before anything else hears it

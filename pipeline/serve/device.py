@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from devices.sources import InputFrame
-from pipeline.events import Event, EventQueue, ReplyTextStop, TranscriptReady, TurnEnded, TurnStarted
+from pipeline.acting.permissions import TURN_COMPANY, Company
+from pipeline.events import (
+    Event,
+    EventQueue,
+    ReplyTextStop,
+    TranscriptReady,
+    TurnEnded,
+    TurnStarted,
+    VoiceHeard,
+)
 from pipeline.runtime.session import Twin
 from pipeline.runtime.turn import TurnResult
 from voice.audio import SAMPLE_RATE
@@ -30,6 +39,8 @@ if TYPE_CHECKING:
 MIC_RATE, MIC_WIDTH, MIC_CHANNELS = SAMPLE_RATE, 2, 1
 MAX_QUEUED_S = 30.0  # microphone audio waiting for the VAD before frames are dropped (overload)
 SHUTDOWN_GRACE_S = 20.0  # a turn under way when the hub stops may finish this long, then is cancelled
+PLAYED_GRACE_S = 0.5  # a ring is heard once the device says `played`, or its length and this have passed
+DROP_LOG_EVERY_S = 1.0  # while a device's audio is dropped, `audio_dropped` is logged at most this often
 
 
 # -- what a session sends to its device (the adapter turns these into protocol events) -------------
@@ -103,6 +114,26 @@ class StreamSource:
             self._q.put_nowait(InputFrame(frame, position, arrival_t))
         self._rest = buf[n * FRAME :]
 
+    def end_utterance(self, arrival_t: float | None = None) -> None:
+        """The device says the user is done (push-to-talk released, a satellite's `audio-stop`): the
+        audio not yet a whole frame goes out as the last frame (filled up with zeros: at most one
+        32 ms frame, no silence window), marked so the front end ends the open utterance at it."""
+        if self.closed:
+            return
+        frame = np.zeros(FRAME, np.float32)
+        frame[: len(self._rest)] = self._rest
+        self._rest = np.zeros(0, np.float32)
+        position = self._frames * FRAME / SAMPLE_RATE
+        self._frames += 1
+        arrival_t = time.monotonic() if arrival_t is None else arrival_t
+        self._q.put_nowait(InputFrame(frame, position, arrival_t, ends_utterance=True))
+
+    @property
+    def frames_in(self) -> int:
+        """The frames this source has given the front end (or dropped): the device's audio cut into
+        512-sample frames, plus one per `end_utterance`."""
+        return self._frames
+
     def close(self) -> None:
         if not self.closed:
             self.closed = True
@@ -149,17 +180,26 @@ class DeviceSink:
 class TurnWatch(EventQueue):
     """An observer that also notes each turn's task: a turn emits its events from its own task, so
     the session can cancel the turns under way when its device goes away (the live loop's own
-    cancellation does not reach turns it already started)."""
+    cancellation does not reach turns it already started).
 
-    def __init__(self) -> None:
+    It also tells the permission layer who may hear the turn (`TURN_COMPANY`, for the turn's own
+    task): the device's rule for others present (the car's cabin) and the voices its turn heard, so
+    a sensitive action asked with others present follows that device's rule."""
+
+    def __init__(self, company: Callable[[int], Company] | None = None) -> None:
         super().__init__()
         self.turns: set[asyncio.Task[Any]] = set()
+        self._company = company
 
     def put(self, event: Event) -> None:
         if isinstance(event, TurnStarted):
             task = asyncio.current_task()
             if task is not None:
                 self.turns = {t for t in self.turns if not t.done()} | {task}
+            if self._company is not None:
+                TURN_COMPANY.set(self._company(1))  # until its voices are heard: the requester alone
+        elif isinstance(event, VoiceHeard) and self._company is not None:
+            TURN_COMPANY.set(self._company(event.voices))  # emitted from the turn's task, before its tools
         super().put(event)
 
     def turns_running(self) -> list[asyncio.Task[Any]]:
@@ -195,8 +235,16 @@ class DeviceSession:
         self.state = "idle"
         self._task: asyncio.Task[Any] | None = None
         self._observer: asyncio.Task[None] | None = None
-        self._events = TurnWatch()
+        self._events = TurnWatch(self._company)
         self.in_turn = False  # heard words, reply not finished
+        self.played = asyncio.Event()  # the device said it played what it was sent (`played`)
+        self._drop_logged_at = -DROP_LOG_EVERY_S
+
+    def _company(self, voices: int) -> Company:
+        """Who may hear this device's turn: its profile's rule (the car: others may be in earshot),
+        the voices heard, and whether an owner's voice is enrolled to tell theirs apart."""
+        twin = self.twin
+        return Company(twin.profile.others_may_listen, voices, bool(twin.household.owners()))
 
     # -- the microphone -----------------------------------------------------------------------------
     def feed(self, pcm: bytes, rate: int, width: int, channels: int) -> None:
@@ -208,7 +256,27 @@ class DeviceSession:
                 "set the satellite's microphone to 16000 Hz, 16-bit, mono (--mic-command-rate 16000 "
                 "--mic-command-width 2 --mic-command-channels 1)",
             )
+        self.push_audio(pcm)
+
+    def push_audio(self, pcm: bytes) -> None:
+        """Microphone PCM into the session's bounded queue. A device that sends faster than the hub
+        hears (far faster than real time, a flood) has the overflow dropped and counted, and the
+        drops are logged as they happen (`audio_dropped`, at most once a second), not only when the
+        session closes."""
+        before = self.source.dropped
         self.source.push(pcm)
+        if self.source.dropped != before:
+            now = time.monotonic()
+            if now - self._drop_logged_at >= DROP_LOG_EVERY_S:
+                self._drop_logged_at = now
+                self.hub.log.event(
+                    "audio_dropped",
+                    "warning",
+                    device=self.device.name,
+                    frames_dropped=self.source.dropped,
+                    seconds_dropped=round(self.source.dropped * FRAME / SAMPLE_RATE, 1),
+                    queued_s=MAX_QUEUED_S,
+                )
 
     # -- announcements ----------------------------------------------------------------------------------
     def idle(self) -> bool:
@@ -218,14 +286,34 @@ class DeviceSession:
         busy = self.in_turn or bool(self._events.turns_running()) or fe.alert_playing or fe.hearing
         return not busy and not self.twin.asker.waiter.waiting
 
+    def barge_in(self) -> int:
+        """The user took the floor on the device (push-to-talk pressed while Twin answers): the
+        reply under way is interrupted as a spoken barge-in would (its audio stops, the turn ends
+        `interrupted`), so the next words are heard. A ring or an announcement is not cut. Returns
+        how many turns were interrupted."""
+        if not self.in_turn:
+            return 0
+        running = self._events.turns_running()
+        for task in running:
+            self.twin.interrupt(task, self.sink)
+        return len(running)
+
+    def device_played(self) -> None:
+        """The device reports that it has played what it was sent (a satellite's Wyoming `played`,
+        the page's `played`)."""
+        self.played.set()
+
     async def ring(self, text: str, note: TimerNote | None = None) -> bool:
         """Say `text` on this device (a timer's ring, an announcement) once no turn is under way: as
-        reply audio, like an answer. False when the session closed before it was all sent (the
-        caller keeps the item due and rings it elsewhere)."""
+        reply audio, like an answer. Then, as Home Assistant does for an announcement, wait until
+        the device says `played`, or for the audio's length and half a second (a satellite that
+        never says it). False when the session closed before that (the caller keeps the item due
+        and rings it elsewhere)."""
         while self.state == "listening" and not self.idle():
             await asyncio.sleep(0.1)
         if self.state != "listening":
             return False
+        self.played.clear()
         if note is not None:
             self.outbox.put_nowait(note)
             self.hub.log.event("timer_told", device=self.device.name, note=note.event, id=note.id)
@@ -237,6 +325,12 @@ class DeviceSession:
             fe.alert_playing = False
         self.sink.close()
         self._on_turn(result)
+        sent_s = self.sink.played_samples / self.sink.sample_rate if self.sink.sample_rate else 0.0
+        if result.status == "completed" and sent_s:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + sent_s + PLAYED_GRACE_S
+            while self.state == "listening" and not self.played.is_set() and loop.time() < deadline:
+                await asyncio.sleep(0.05)
         return result.status == "completed" and self.state == "listening"
 
     # -- running --------------------------------------------------------------------------------------

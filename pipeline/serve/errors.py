@@ -37,6 +37,20 @@ class DeviceProtocolError(DeviceError):
     code = "device_protocol"
 
 
+class DeviceInUseError(DeviceError):
+    """A second link offered the token of a device that is connected now (a replayed or copied
+    token): refused, the live link goes on."""
+
+    code = "device_in_use"
+
+
+class DeviceFloodingError(DeviceError):
+    """A device sent control messages far faster than any client does (a bug or an attack): its
+    session is closed; the other devices go on."""
+
+    code = "device_flooding"
+
+
 class DeviceRegistryError(BadInputError):
     code = "device_registry"
 

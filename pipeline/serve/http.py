@@ -8,8 +8,8 @@ stored hash) it gets a `DeviceSession`; binary messages are its 16 kHz 16-bit mi
 comes back as JSON (`transcript`, `reply`, `audio-start`, `audio-stop`) and binary PCM. An unknown
 or revoked token, a bad hello, an oversized message or another rate: a typed error and the socket
 closed. Push-to-talk: the page sends audio only while the button is held and `{"type": "end"}` on
-release, and the utterance ends then (the endpointer is given its silence window at once instead of
-waiting for the room to go quiet)."""
+release, and the utterance ends then: a front-end event (`StreamSource.end_utterance`, the
+endpointer's `end_now`), not silence fed to the endpointer."""
 
 from __future__ import annotations
 
@@ -38,17 +38,25 @@ from .device import (
     SayTranscript,
     TimerNote,
 )
-from .errors import DeviceDisconnectedError, MalformedEventError, OversizedEventError
+from .errors import (
+    DeviceDisconnectedError,
+    DeviceFloodingError,
+    DeviceInUseError,
+    MalformedEventError,
+    OversizedEventError,
+)
 from .hub import Hub
-from .registry import PairingError
+from .registry import Device, PairingError
 from .tls import TlsFiles, check_plain
 from .web import PAGE_HTML, WORKLET_JS
 
 MAX_MESSAGE = 256 * 1024
 HELLO_TIMEOUT_S = 10.0
 MAX_API_BODY = 64 * 1024
-PTT_MARGIN_MS = 200  # silence given past the endpointer's longest window when push-to-talk ends
 PTT_MIN_GAP_S = 0.3  # `end`s closer together than this are one
+# The page sends a handful of control messages a turn (start, end, played); a link sending more than
+# this many in one second is flooding: a typed error, its session closed.
+MAX_CONTROL_PER_S = 50
 
 
 class UnpairedError(PairingError):
@@ -176,6 +184,7 @@ class BrowserLink:
         self.name = "browser"
         self._send_lock = asyncio.Lock()
         self._last_end = 0.0
+        self._control: list[float] = []  # when the last control messages came (the flood check)
 
     async def _refuse(self, exc: TwinError, close_code: int) -> None:
         self.hub.log.error("device_error", exc, device=self.name)
@@ -207,6 +216,25 @@ class BrowserLink:
             )
             return
         self.name = device.name
+        if device.name in self.hub.browser_links:
+            # one link per device: a copied or replayed token never takes over the device's session
+            # (nor anyone else's: a link's device and person come from its token alone)
+            await self._refuse(
+                DeviceInUseError(
+                    f"a second link offered the token of {device.name}, which is connected now",
+                    "close the other page first; if this device is not yours, remove it: "
+                    f"twin devices remove {device.name}",
+                ),
+                4409,
+            )
+            return
+        self.hub.browser_links.add(device.name)
+        try:
+            await self._serve(device, rate)
+        finally:
+            self.hub.browser_links.discard(device.name)
+
+    async def _serve(self, device: Device, rate: int) -> None:
         session = await self.hub.open_session(device)
         error: BaseException | None = None
         try:
@@ -245,8 +273,10 @@ class BrowserLink:
             if data is not None:
                 if len(data) > MAX_MESSAGE:
                     raise OversizedEventError(f"browser {self.name} sent {len(data)} bytes at once", "")
-                session.source.push(data)
+                session.push_audio(data)  # past the bounded queue: dropped, counted, logged
+                await asyncio.sleep(0)  # a device sending as fast as it can never starves the others
                 continue
+            self._count_control()
             try:
                 message = json.loads(msg.get("text") or "")
                 kind = message["type"]
@@ -256,7 +286,11 @@ class BrowserLink:
                 ) from None
             if kind == "end":  # push-to-talk released: the utterance ends now
                 self._end_utterance(session)
+            elif kind == "start":  # push-to-talk pressed: a reply under way stops (barge-in)
+                stopped = session.barge_in()
+                self.hub.log.event("push_to_talk_start", device=self.name, interrupted=stopped)
             elif kind == "played":
+                session.device_played()
                 self.hub.log.event(
                     "device_played",
                     device=self.name,
@@ -264,21 +298,26 @@ class BrowserLink:
                     rate=message.get("rate"),
                 )
 
+    def _count_control(self) -> None:
+        now = asyncio.get_running_loop().time()
+        self._control = [t for t in self._control if now - t < 1.0]
+        self._control.append(now)
+        if len(self._control) > MAX_CONTROL_PER_S:
+            raise DeviceFloodingError(
+                f"browser {self.name} sent over {MAX_CONTROL_PER_S} control messages in a second",
+                "the page sends a few a turn: check the client; the session was closed, reconnect to go on",
+            )
+
     def _end_utterance(self, session: DeviceSession) -> None:
-        """The endpointer's longest silence window as silence, at once: the open utterance ends as
-        the VAD reads it (milliseconds), not after the room has been quiet that long."""
+        """Push-to-talk released: a front-end event, not audio. The microphone's last partial frame
+        goes out marked `ends_utterance`, and the endpointer ends the open utterance at that frame
+        (no silence is fed, no window waited for, no pending end-of-turn verdict held)."""
         now = asyncio.get_running_loop().time()
         if now - self._last_end < PTT_MIN_GAP_S:
-            return  # a flood of `end`s would queue silence ahead of the user's next words
+            return  # a flood of `end`s: one is enough (each would be a frame in the queue)
         self._last_end = now
-        twin = session.twin
-        window = twin.profile.endpoint_silence_ms
-        ep = self.hub.cfg.endpointing
-        if ep.on_for(twin.profile):  # a verdict in time may hold the pause up to hold_ms
-            window = max(window, ep.hold_ms)
-        samples = (window + PTT_MARGIN_MS) * 16
-        session.source.push(bytes(2 * samples))
-        self.hub.log.event("push_to_talk_end", device=self.name, silence_ms=window + PTT_MARGIN_MS)
+        session.source.end_utterance()
+        self.hub.log.event("push_to_talk_end", device=self.name, frames_in=session.source.frames_in)
 
     async def _write(self, session: DeviceSession) -> None:
         while True:

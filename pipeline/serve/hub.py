@@ -53,6 +53,7 @@ class Hub:
         self.sessions: dict[str, DeviceSession] = {}
         self.links: dict[str, asyncio.Task[None]] = {}
         self.link_state: dict[str, str] = {}
+        self.browser_links: set[str] = set()  # devices with a browser link open (one link each)
         self.poll_s = poll_s
         self.started = time.monotonic()
         self.stopping = False

@@ -87,7 +87,7 @@ const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 const state = { ready: false, transcripts: [], replies: [], played: 0, errors: [],
                 memories: null, exported: null, confirming: null, erased: [], ended: 0, mic: false,
-                timings: [] };
+                timings: [], received: 0, cut: [] };
 window.twinState = state;
 function status(t) { $('status').textContent = t; }
 function line(cls, t) {
@@ -133,7 +133,12 @@ async function start(token, ptt) {
     state.mic = true;
   })());
   let rate = 22050, at = 0, played = 0, sources = [];
-  link.stop = () => { for (const s of sources) { try { s.stop(); } catch (e) {} } sources = []; at = 0; };
+  link.stop = () => {  // barge-in: what is still to play is dropped (how much: state.cut)
+    const ahead = Math.max(0, at - ctx.currentTime);
+    if (ahead > 0) state.cut.push({ sources: sources.length, seconds: ahead });
+    for (const s of sources) { try { s.stop(); } catch (e) {} }
+    sources = []; at = 0;
+  };
   ws.onmessage = (e) => {
     if (typeof e.data !== 'string') {
       const pcm = new Int16Array(e.data);
@@ -143,7 +148,7 @@ async function start(token, ptt) {
       const src = ctx.createBufferSource();
       src.buffer = buf; src.connect(ctx.destination);
       at = Math.max(at, ctx.currentTime); src.start(at); at += buf.duration;
-      sources.push(src); played += pcm.length;
+      sources.push(src); played += pcm.length; state.received += pcm.length;
       return;
     }
     const m = JSON.parse(e.data);
@@ -176,7 +181,8 @@ function pushToTalk(link) {
   const press = async (e) => {
     if (e) e.preventDefault();
     if (link.held) return;
-    link.stop();  // barge-in: Twin stops talking as soon as the button is down
+    link.stop();  // barge-in: Twin stops talking as soon as the button is down, here and at the hub
+    if (link.ws.readyState === 1 && state.ready) link.ws.send(JSON.stringify({ type: 'start' }));
     link.held = true; b.classList.add('held'); b.textContent = 'Talking… release to send';
     try { await link.openMic(); await link.ctx.resume(); }
     catch (err) { state.errors.push(String(err)); status(String(err)); }

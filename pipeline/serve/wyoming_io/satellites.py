@@ -14,13 +14,13 @@ from wyoming.error import Error
 from wyoming.event import Event, async_write_event
 from wyoming.info import Describe, Info
 from wyoming.ping import Ping, Pong
-from wyoming.pipeline import RunPipeline
-from wyoming.satellite import RunSatellite
+from wyoming.pipeline import PipelineStage, RunPipeline
+from wyoming.satellite import PauseSatellite, RunSatellite
+from wyoming.snd import Played
 from wyoming.timer import TimerCancelled, TimerFinished, TimerStarted, TimerUpdated
 from wyoming.tts import Synthesize
 
 from models.errors import TwinError
-from voice.audio import SAMPLE_RATE
 
 from ..device import (
     AudioClose,
@@ -36,6 +36,7 @@ from ..errors import (
     DeviceError,
     DeviceProtocolError,
     DeviceUnreachableError,
+    MalformedEventError,
 )
 from ..hub import Hub
 from ..registry import Device
@@ -43,6 +44,8 @@ from .wire import MAX_LINE, GuardedReader, parse_event, read_event
 
 CONNECT_TIMEOUT_S = 5.0
 DESCRIBE_TIMEOUT_S = 10.0
+PAUSE_TIMEOUT_S = 1.0  # `pause-satellite` on the way out: sent if it goes within this, else not at all
+MAX_ANNOUNCE_CHARS = 1000  # an announce pipeline's text (Wyoming `announce_text`)
 
 
 def outgoing_event(item: Any) -> Event:
@@ -78,6 +81,7 @@ class SatelliteConnection:
         self.reader = GuardedReader(reader, device.name)
         self.writer = writer
         self.session: DeviceSession | None = None
+        self._announcing: set[asyncio.Task[None]] = set()
 
     async def send(self, event: Event) -> None:
         try:
@@ -115,15 +119,17 @@ class SatelliteConnection:
             done, _ = await asyncio.wait({reading, writing}, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()  # raises the typed error that ended the connection
+        except asyncio.CancelledError:  # the hub stops, or the device was removed
+            await self.pause()
+            raise
         finally:
-            for task in (reading, writing):
+            for task in (reading, writing):  # an announcement under way ends with the session
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
     async def _read(self, session: DeviceSession) -> None:
         name = self.device.name
-        silence = b"\0\0" * int(SAMPLE_RATE * (session.twin.profile.endpoint_silence_ms / 1000 + 0.5))
         while True:
             event = await read_event(self.reader)
             if AudioChunk.is_type(event.type):
@@ -133,8 +139,8 @@ class SatelliteConnection:
                 start = parse_event(name, event, AudioStart)
                 session.feed(b"", start.rate, start.width, start.channels)  # the format check
             elif AudioStop.is_type(event.type):
-                # a VAD satellite stops streaming: silence lets the endpointer close the utterance
-                session.source.push(silence)
+                # a VAD satellite stops streaming: the open utterance ends now (a front-end event)
+                session.source.end_utterance()
             elif RunPipeline.is_type(event.type):
                 run = parse_event(name, event, RunPipeline)
                 self.hub.log.event(
@@ -143,11 +149,50 @@ class SatelliteConnection:
                     start=str(run.start_stage.value),
                     end=str(run.end_stage.value),
                 )
+                if run.start_stage == PipelineStage.TTS and run.announce_text:
+                    self._announce(session, run.announce_text)
+            elif Played.is_type(event.type):
+                session.device_played()
+                self.hub.log.event("device_played", device=name)
             elif Ping.is_type(event.type):
                 await self.send(Pong(text=parse_event(name, event, Ping).text).event())
             elif Error.is_type(event.type):
                 err = parse_event(name, event, Error)
                 self.hub.log.event("satellite_error", "warning", device=name, text=err.text, code=err.code)
+
+    def _announce(self, session: DeviceSession, text: str) -> None:
+        """An announce pipeline (`run-pipeline` from tts to tts with `announce_text`): the text is
+        said on this satellite in Twin's voice, as a ring is (once no turn is under way), while the
+        connection keeps reading. Over-long text is a typed error; the connection goes on."""
+        name = self.device.name
+        text = " ".join(str(text).split())
+        if len(text) > MAX_ANNOUNCE_CHARS:
+            self.hub.log.error(
+                "satellite_announce_refused",
+                MalformedEventError(
+                    f"device {name} asked to announce {len(text)} characters (limit {MAX_ANNOUNCE_CHARS})",
+                    "announce a shorter text",
+                ),
+                device=name,
+            )
+            return
+
+        async def say() -> None:
+            heard = False  # also when the device goes away mid-announcement (its turn is cancelled)
+            try:
+                heard = await session.ring(text)
+            finally:
+                self.hub.log.event("satellite_announced", device=name, chars=len(text), heard=heard)
+
+        task = asyncio.create_task(say())
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    async def pause(self) -> None:
+        """Tell the satellite the hub will run no pipeline now (the hub stops, or the device was
+        removed), as Home Assistant does before it disconnects."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.send(PauseSatellite().event()), PAUSE_TIMEOUT_S)
 
     async def _write(self, session: DeviceSession) -> None:
         while True:
