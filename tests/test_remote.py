@@ -119,6 +119,10 @@ def _twin(cfg, components, tmp_path, url: str, remote: dict | None = None, memor
         comps.__dict__[shared] = getattr(components, shared)
     if memories:
         comps.memory.add_many([MemoryItem(text=t, private=p) for t, p in memories])
+        # the store's first recall (its index, the encoder on this worker) before the turn, as
+        # `twin live` and `twin ask` warm it: the turn's recall then fits its 60 ms budget on a busy
+        # machine too, and what is asserted is what leaves, not whether the first recall was quick
+        comps.pools.recall.submit(comps.memory.recall, "warm up", None, 5.0).result(timeout=30)
     return Twin(mine, comps)
 
 
