@@ -147,7 +147,10 @@ def test_announce_pipeline_played_and_pause(hub_cfg, components, tmp_path):
     pcm = np.frombuffer(porch["audio"], "<i2").astype(np.float32) / 32768.0
     clip = AudioClip(resample(pcm, porch["rate"], SAMPLE_RATE), SAMPLE_RATE, "porch")
     heard = components.asr.transcribe(clip, "en", True).text
-    assert {"laundry", "done"} <= set(normalize(heard)), heard
+    # the words, not their boundaries: Piper's sampling now and then runs "The laundry" together
+    # into one word for Whisper ("Belaundry is done.")
+    said = " ".join(normalize(heard))
+    assert "laundry" in said and "done" in said.split(), heard
     assert logged("satellite_announced", device="porch")[0]["heard"] is True
     assert logged("device_played", device="porch"), "the porch's played was not taken"
     # the shed went away right after the audio, before its length had passed: not heard

@@ -29,6 +29,7 @@ from models.errors import TwinError
 from persona import load_persona, system_prompt
 from persona.style import StylePolicy
 from pipeline.acting.audit import AuditLog
+from pipeline.acting.permissions import TURN_COMPANY, Company
 from pipeline.acting.session import audit_path
 from pipeline.config import TwinConfig
 from pipeline.conversation.answering import decide, read_request
@@ -331,6 +332,10 @@ class Twin:
         composed = False  # the reply is Twin's own, not the model's (context.py: left out of its view)
         try:
             voiced = rec.mode == "voice"
+            # who may hear this turn, for the permission layer (this turn's task only): the device's
+            # rule for others present (a car's cabin) and the voices heard with the request
+            owners = bool(self.household.owners())
+            TURN_COMPANY.set(Company(self.profile.others_may_listen, max(1, heard.voices), owners))
             turn = TurnVoice(rec, sink if speak else None, heard.identity, voiced, heard.final_rise_st)
             # spoken dialogues and commands answered without the model, then tools: a reply
             # composed from their results, or context for the model's reply

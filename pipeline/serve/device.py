@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from devices.sources import InputFrame
-from pipeline.acting.permissions import TURN_COMPANY, Company
 from pipeline.events import (
     Event,
     EventQueue,
@@ -22,7 +21,6 @@ from pipeline.events import (
     TranscriptReady,
     TurnEnded,
     TurnStarted,
-    VoiceHeard,
 )
 from pipeline.runtime.session import Twin
 from pipeline.runtime.turn import TurnResult
@@ -182,24 +180,18 @@ class TurnWatch(EventQueue):
     the session can cancel the turns under way when its device goes away (the live loop's own
     cancellation does not reach turns it already started).
 
-    It also tells the permission layer who may hear the turn (`TURN_COMPANY`, for the turn's own
-    task): the device's rule for others present (the car's cabin) and the voices its turn heard, so
-    a sensitive action asked with others present follows that device's rule."""
+    (Who may hear a turn, for the permission layer, is the session's own: `Twin._run` sets
+    `TURN_COMPANY` from the device's profile and the voices the turn heard.)"""
 
-    def __init__(self, company: Callable[[int], Company] | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.turns: set[asyncio.Task[Any]] = set()
-        self._company = company
 
     def put(self, event: Event) -> None:
         if isinstance(event, TurnStarted):
             task = asyncio.current_task()
             if task is not None:
                 self.turns = {t for t in self.turns if not t.done()} | {task}
-            if self._company is not None:
-                TURN_COMPANY.set(self._company(1))  # until its voices are heard: the requester alone
-        elif isinstance(event, VoiceHeard) and self._company is not None:
-            TURN_COMPANY.set(self._company(event.voices))  # emitted from the turn's task, before its tools
         super().put(event)
 
     def turns_running(self) -> list[asyncio.Task[Any]]:
@@ -235,16 +227,10 @@ class DeviceSession:
         self.state = "idle"
         self._task: asyncio.Task[Any] | None = None
         self._observer: asyncio.Task[None] | None = None
-        self._events = TurnWatch(self._company)
+        self._events = TurnWatch()
         self.in_turn = False  # heard words, reply not finished
         self.played = asyncio.Event()  # the device said it played what it was sent (`played`)
         self._drop_logged_at = -DROP_LOG_EVERY_S
-
-    def _company(self, voices: int) -> Company:
-        """Who may hear this device's turn: its profile's rule (the car: others may be in earshot),
-        the voices heard, and whether an owner's voice is enrolled to tell theirs apart."""
-        twin = self.twin
-        return Company(twin.profile.others_may_listen, voices, bool(twin.household.owners()))
 
     # -- the microphone -----------------------------------------------------------------------------
     def feed(self, pcm: bytes, rate: int, width: int, channels: int) -> None:
