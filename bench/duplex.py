@@ -28,7 +28,7 @@ Figures:
   frames it took to decide, plus the stage's and the VAD's measured compute time per frame. Its share
   of the 10 ms the echo stage delays the stream is in it. A pause set off by the recording's own sound
   just before its words counts 0 ms (and is counted apart); a recording with no speech is a sound.
-- holds (`aec_hold` and the `hold_...` candidates: hands_free.BargeInHold; not the front end's):
+- holds (`aec_hold` and the `hold_...` candidates: bench.barge_in_hold.BargeInHold; not the front end's):
   the reply held at once on a fast cue and let go when the endpointer's onset does not follow.
   A hold that becomes the barge-in's pause counts from the frame that held; every hold let go is
   counted with its length (a gap in Twin's voice the user hears), apart by what began it: Twin's
@@ -53,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.barge_in_hold import HOLD, BargeInHold, Holder
 from devices.sinks import BufferSink
 from devices.sources import InputFrame
 from models.errors import BadInputError
@@ -60,7 +61,7 @@ from pipeline.config import TwinConfig
 from pipeline.events import AudioFrame, SpeechStarted
 from pipeline.runtime.echo import DOUBLE_TALK_DB, EchoStage
 from pipeline.runtime.endpointing import FRAME_S, Endpointer
-from pipeline.runtime.hands_free import FAST_ONSET, HOLD, PREVIOUS_ONSET, BargeInHold, BargeInOnset, Holder
+from pipeline.runtime.hands_free import FAST_ONSET, PREVIOUS_ONSET, BargeInOnset
 from voice.audio import SAMPLE_RATE, load_audio, read_samples, resample, speech_level_db
 from voice.capabilities import Prosody, Tts, Vad
 from voice.speakers.augment import synthetic_rir  # the one room model: enrolment's calibration uses it too
@@ -220,7 +221,7 @@ def run_scene(
     `onset`: the front end's barge-in onset (hands_free.BargeInOnset), with the user's last turn at
     the user's level at the microphone; None: the rule before it (the endpointer's three frames on
     the echo stage's `echo_only` marks alone). `hold`: the reply is held on a fast cue and let go unless
-    the endpointer's start follows (hands_free.Holder); None: paused at the endpointer's start, as the
+    the endpointer's start follows (barge_in_hold.Holder); None: paused at the endpointer's start, as the
     front end does. `trace`: each frame's figures are appended to it (VAD probability before and after
     the onset's gates, kept energy, level, the user's energy) to see where a barge-in's time went."""
     sink = BufferSink(clock=lambda: 0.0)
@@ -469,7 +470,7 @@ def run_duplex_bench(
     # hands_free.BargeInOnset (`aec_before`); the onset before its settling gate (`aec_prev`); the
     # faster onset chosen on DEV (`aec_fast`); the echo stage's reference held back by the device's
     # delay (`aec_hold_back`); the reply held on a fast cue, with the reference held back and the
-    # checks after a cut (`aec_hold`: hands_free.HOLD, measured on DEV and not adopted); the front
+    # checks after a cut (`aec_hold`: bench.barge_in_hold.HOLD, measured on DEV and not adopted); the front
     # end's default (`aec`). The other hold candidates measured on DEV run only when named.
     modes = {
         "no_aec": (False, None, None, None),

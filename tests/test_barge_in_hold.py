@@ -1,8 +1,8 @@
-"""The hold (hands_free.BargeInHold, Holder): Twin's reply is held at once on a fast cue from the
+"""The hold (bench/barge_in_hold.py: BargeInHold, Holder): Twin's reply is held at once on a fast cue from the
 echo-cancelled signal (one voiced frame that keeps its energy through the canceller, at the user's
 level) and let go when the endpointer's onset does not follow: a burst too short to be speech, a
-residue of Twin's own voice. The front end and `twin bench duplex` step the same Holder; the scenes
-below are the bench's closed loop (a real canceller, the real VAD, a real recording in a real RIR).
+residue of Twin's own voice. Measured by `twin bench duplex` and not adopted by the front end; the
+scenes below are the bench's closed loop (a real canceller, the real VAD, a real recording in a real RIR).
 Everything is counted in stream time (frames), never on the wall clock."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.runtime.hands_free import FALSE_START_S, HOLD, QUIETER_THAN_USER_DB, BargeInHold, Holder
+from bench.barge_in_hold import HOLD, BargeInHold, Holder
+from pipeline.runtime.hands_free import FALSE_START_S, QUIETER_THAN_USER_DB
 from tests.conftest import fixture_path
 from voice.vad import FRAME
 
