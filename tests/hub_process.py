@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from conftest import ROOT
 
@@ -95,3 +96,26 @@ def log_waits(log) -> tuple[Callable[..., list[dict]], Callable[..., Awaitable[N
             await asyncio.sleep(0.05)
 
     return logged, wait_for
+
+
+async def push_to_talk(ws: Any, pcm: bytes, got: dict[str, Any], barge: bool = False) -> None:
+    """What the browser page does for one turn: the recording in its 1024-sample chunks paced like a
+    microphone, then `end`; the hub's JSON messages go to `got["json"]` and its reply's samples are
+    counted in `got["audio"]`, until the turn's `timings`. With `barge`, push-to-talk is pressed again
+    (`start`) as soon as the hub says what it heard, while the reply is still being made."""
+    step = 2 * 1024  # the page's chunks: 1024 samples, 64 ms
+    for i in range(0, len(pcm), step):
+        await ws.send(pcm[i : i + step])
+        await asyncio.sleep(0.064)
+    await ws.send(json.dumps({"type": "end"}))
+    while True:
+        msg = await asyncio.wait_for(ws.recv(), 120)
+        if isinstance(msg, bytes):
+            got["audio"] += len(msg) // 2
+            continue
+        m = json.loads(msg)
+        got["json"].append(m)
+        if m["type"] == "transcript" and barge:
+            await ws.send(json.dumps({"type": "start"}))
+        if m["type"] == "timings":
+            return

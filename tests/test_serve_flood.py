@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import fixture_path, normalize
-from hub_process import log_waits
+from hub_process import log_waits, push_to_talk
 
 from bench.satellites import free_port
 
@@ -86,20 +86,7 @@ def test_a_flooding_device_is_bounded_logged_and_closed_while_another_is_served(
         out["calm"] = got
         async with websockets.connect(url, max_size=None) as ws:
             assert (await hello(ws, token))["type"] == "ready"
-            step = 2 * 1024  # the page's chunks, paced like a microphone
-            for i in range(0, len(question), step):
-                await ws.send(question[i : i + step])
-                await asyncio.sleep(0.064)
-            await ws.send(json.dumps({"type": "end"}))
-            while True:
-                msg = await asyncio.wait_for(ws.recv(), 120)
-                if isinstance(msg, bytes):
-                    got["audio"] += len(msg) // 2
-                    continue
-                m = json.loads(msg)
-                got["json"].append(m)
-                if m["type"] == "timings":
-                    break
+            await push_to_talk(ws, question, got)
             await wait_for(
                 lambda: logged("session_closed", device="flood"), 60, "the flooding device to be closed"
             )

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import fixture_path, normalize
-from hub_process import log_waits
+from hub_process import log_waits, push_to_talk
 
 from bench.satellites import free_port
 
@@ -102,22 +102,7 @@ def test_websocket_push_to_talk_ends_on_the_end_event(hub_cfg, components, tmp_p
         the hub says what it heard, while the reply is still being made."""
         got: dict[str, Any] = {"json": [], "audio": 0}
         phases.append(got)
-        step = 2 * 1024  # the page's chunks: 1024 samples, 64 ms, paced like a microphone
-        for i in range(0, len(pcm_bytes), step):
-            await ws.send(pcm_bytes[i : i + step])
-            await asyncio.sleep(0.064)
-        await ws.send(json.dumps({"type": "end"}))
-        while True:
-            msg = await asyncio.wait_for(ws.recv(), 120)
-            if isinstance(msg, bytes):
-                got["audio"] += len(msg) // 2
-                continue
-            m = json.loads(msg)
-            got["json"].append(m)
-            if m["type"] == "transcript" and barge:
-                await ws.send(json.dumps({"type": "start"}))
-            if m["type"] == "timings":
-                break
+        await push_to_talk(ws, pcm_bytes, got, barge)
 
     async def scenario() -> None:
         stop, ready = asyncio.Event(), asyncio.Event()
