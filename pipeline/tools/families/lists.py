@@ -21,6 +21,7 @@ from pipeline.acting.list_requests import (
     item_key,
     list_key,
     lists_holding,
+    named_removal,
     read_list_request,
     remove_request,
     said_list,
@@ -139,6 +140,8 @@ class Lists(Family):
         "we've got bread now, take it off"), read against the lists this family keeps: an item on a
         list is that list's to lose. An item on no list is read too ("remove the flour": said to be
         on none of them), unless the words name another tool's thing ("delete the message")."""
+        if named_removal(text) is None:  # most requests name no removal: no read of the lists file
+            return self._answered(text)
         lists: dict[str, list[str]] = self.lists.read()["lists"]
         args = held_removal(text, lists)
         if args is None:
