@@ -17,6 +17,11 @@ _URL = re.compile(r"https?://\S+")
 
 _MONTHS = list(calendar.month_name)[1:]  # English month names (C locale)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+# "10:00", "18:30", "9:05 pm": a clock time, read digit by digit by the voice ("ten zero zero")
+_CLOCK = re.compile(r"(?<![\d:.])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])(?:\s?([ap])\.?m\b\.?)?", re.I)
+# "2 March", "March 2": a day of the month, read as a count ("two March", heard as "to March")
+_DAY_MONTH = re.compile(r"\b([12]?\d|3[01]) (" + "|".join(calendar.month_name[1:]) + r")\b")
+_MONTH_DAY = re.compile(r"\b(" + "|".join(calendar.month_name[1:]) + r") ([12]?\d|3[01])\b")
 _MONEY = re.compile(r"([$€£])\s?(\d+(?:[.,]\d+)*)")
 _CURRENCY = {"$": "dollars", "€": "euros", "£": "pounds"}
 _UNITS = [
@@ -52,6 +57,35 @@ def _date(m: re.Match) -> str:
     return f"the {num2words(day, to='ordinal')} of {_MONTHS[month - 1]} {num2words(year, to='year')}"
 
 
+def _clock(m: re.Match) -> str:
+    """ "ten a.m.", "six thirty p.m.", "nine oh five a.m.", "midnight", "noon": as a person says it."""
+    from num2words import num2words
+
+    hour, minute, half = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()
+    if not half:  # a 24-hour time
+        if minute == 0 and hour in (0, 12):
+            return "midnight" if hour == 0 else "noon"
+        half = "a" if hour < 12 else "p"
+    hour = hour % 12 or 12
+    said = num2words(hour)
+    if minute:
+        said += f" {'oh ' if minute < 10 else ''}{num2words(minute)}"
+    # the sentence's own full stop closes "p.m" (no "p.m..")
+    return f"{said} {half}.m" + ("" if m.string[m.end() : m.end() + 1] == "." else ".")
+
+
+def _day_month(m: re.Match) -> str:
+    from num2words import num2words
+
+    return f"the {num2words(int(m.group(1)), to='ordinal')} of {m.group(2)}"
+
+
+def _month_day(m: re.Match) -> str:
+    from num2words import num2words
+
+    return f"{m.group(1)} {num2words(int(m.group(2)), to='ordinal')}"
+
+
 def _money(m: re.Match) -> str:
     amount = m.group(2).replace(",", "")
     name = _CURRENCY[m.group(1)]
@@ -64,8 +98,11 @@ def _money(m: re.Match) -> str:
 
 
 def natural_forms(text: str) -> str:
-    """Dates, money and units as they are said aloud (the voice reads clock times well as they are)."""
+    """Dates, clock times, money and units as they are said aloud."""
     text = _ISO_DATE.sub(_date, text)
+    text = _CLOCK.sub(_clock, text)
+    text = _DAY_MONTH.sub(_day_month, text)
+    text = _MONTH_DAY.sub(_month_day, text)
     text = _MONEY.sub(_money, text)
     for rx, repl in _UNIT_RES:
         text = rx.sub(repl, text)

@@ -69,6 +69,22 @@ def test_spoken_forms():
     assert to_spoken("I'm 5 minutes away, e.g. nearby.") == "I'm 5 minutes away, for example nearby."
 
 
+def test_clock_times_and_days_are_said_as_a_person_says_them():
+    """The voice reads "10:00" as "ten zero zero" and "2 March" as "two March" (heard back as "to
+    March"): a time and a day of the month are said in words before they reach it."""
+    assert to_spoken("It is 10:00 on Monday 2 March 2026.") == (
+        "It is ten a.m. on Monday the second of March 2026."
+    )
+    assert (
+        to_spoken("At 18:30, then 9:05 pm and 00:00.")
+        == "At six thirty p.m., then nine oh five p.m. and midnight."
+    )
+    assert to_spoken("Lunch at 12:00 on March 31, 2026.") == "Lunch at noon on March thirty-first, 2026."
+    # the sentence's own full stop closes the time; seconds, versions and years are left alone
+    assert to_spoken("Due 7:45 AM.") == "Due seven forty-five a.m."
+    assert to_spoken("Build 10:00:05, March 2026.") == "Build 10:00:05, March 2026."
+
+
 @pytest.mark.models
 def test_tts_duration_companion_vs_car_and_sad_vs_neutral(components):
     text = "Your train leaves at ten past nine from platform four."
