@@ -6,6 +6,12 @@ it", the call goes on here, and its result is said when it arrives, when the use
 A call that has started is never killed in its worker thread: stopping means its result is not
 announced; it is still recorded in the audit log when it ends, with the cancellation noted, so an
 action that completed anyway is never unrecorded.
+
+In the hub one `BackgroundCalls` serves the whole household (`Hub.calls`): each call records who
+asked and on which device, so a task started in the car goes on at home. "Is the report ready?" or
+"never mind the report" asked on another device reaches it (only the person who asked it, or anyone
+for a guest's call on the device it was asked on), and its result is said where its owner last
+spoke (`result_target`, rung by the hub's clock), not necessarily where it was asked.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ import asyncio
 import re
 import threading
 import time
-from collections import deque
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
+
+from pipeline.acting.permissions import GUEST
 
 _CANCEL = re.compile(
     r"^(?:(?:oh|ok|okay|actually|no|hey|twin)[\s,]+)*(?:never\s*mind|cancel\s+(?:that|it|the)|stop\s+(?:waiting|that|it|the)|"
@@ -24,6 +32,34 @@ _CANCEL = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W_]{3,}")
+# "is the report ready?", "what are you working on?", "how's the translation going?", "any news on
+# the report?": asked about a call under way (a question; the words after the verb name it)
+_STATUS = re.compile(
+    r"^(?:(?:oh|ok|okay|so|and|hey|twin)[\s,]+)*(?:"
+    r"(?:is|are|was)\s+(?P<a>.+?)\s+(?:ready|done|finished|back)(?:\s+yet)?"
+    r"|(?:what(?:'s|\s+is|\s+are)?|anything)\s+(?:are\s+)?you\s+(?:still\s+)?(?:working\s+on|doing)(?:\s+for\s+me)?"
+    r"|what(?:'s|\s+is)\s+(?:still\s+)?(?:running|pending|under\s+way)"
+    r"|how(?:'s|\s+is|\s+are)\s+(?P<b>.+?)\s+(?:going|coming(?:\s+along)?|doing)"
+    r"|any\s+(?:news|word|update)\s+(?:on|about)\s+(?P<c>.+?)"
+    r")\W*$",
+    re.IGNORECASE,
+)
+_GENERIC = {"the", "that", "this", "please", "yet", "you", "for", "thing", "still", "mine", "all"}
+
+
+def result_target(
+    item: dict[str, Any], connected: Collection[str], last_device: Callable[[str], str | None]
+) -> str | None:
+    """Where the hub says a call's result: where its owner last spoke, if connected (the task went
+    on with them: asked in the car, said at home); else the device it was asked on, if connected.
+    A guest's result is said only on its own device. None: it waits until one of those is back
+    (never said to whoever happens to be in another room)."""
+    device, speaker = str(item.get("device") or ""), str(item.get("speaker") or "")
+    if speaker and speaker != GUEST:
+        where = last_device(speaker)
+        if where is not None and where in connected:
+            return where
+    return device if device in connected else None
 
 
 def spoken_name(tool: str, verb: str = "") -> str:
@@ -42,18 +78,38 @@ class Pending:
     started: float
     task: asyncio.Task | None = None
     cancelled: bool = False
+    speaker: str = ""  # who asked for it ("" outside the hub: the session's only user)
+    device: str = ""  # where it was asked ("" outside the hub)
 
 
 @dataclass
 class BackgroundCalls:
     _pending: dict[str, Pending] = field(default_factory=dict)
-    _said: deque[str] = field(default_factory=deque)
+    _said: dict[str, dict[str, Any]] = field(default_factory=dict)  # results to say, by call key
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, key: str, tool: Any, args: dict[str, Any], task: asyncio.Task) -> Pending:
+    def start(
+        self,
+        key: str,
+        tool: Any,
+        args: dict[str, Any],
+        task: asyncio.Task | None,
+        speaker: str = "",
+        device: str = "",
+    ) -> Pending:
         words = {w.lower() for w in _WORD.findall(f"{tool.name.replace('_', ' ')} {tool.verb}")}
         words |= {w.lower() for v in args.values() if isinstance(v, str) for w in _WORD.findall(v)}
-        p = Pending(key, tool.name, spoken_name(tool.name, tool.verb), words, time.monotonic(), task)
+        p = Pending(
+            key,
+            tool.name,
+            spoken_name(tool.name, tool.verb),
+            words,
+            time.monotonic(),
+            task,
+            False,
+            speaker,
+            device,
+        )
         with self._lock:
             self._pending[key] = p
         return p
@@ -63,24 +119,60 @@ class BackgroundCalls:
         with self._lock:
             p = self._pending.pop(key, None)
             if p is not None and not p.cancelled:
-                self._said.append(text)
+                item = {"kind": "tool_result", "label": text}
+                if p.device:  # the hub's: whose result, asked where
+                    item |= {"id": key, "speaker": p.speaker, "device": p.device}
+                self._said[key] = item
 
-    def pending(self) -> list[Pending]:
+    def pending(self, speaker: str | None = None, device: str | None = None) -> list[Pending]:
+        """Calls under way that someone still waits for; with `speaker`, only those that person may
+        ask about or stop: their own, and a guest's asked on `device`."""
         with self._lock:
-            return [p for p in self._pending.values() if not p.cancelled]
+            running = [p for p in self._pending.values() if not p.cancelled]
+        if speaker is None:
+            return running
+        return [p for p in running if _theirs(p, speaker, device)]
 
     def due(self) -> list[dict[str, Any]]:
-        """Results ready to be said, as the clock's items."""
+        """Results ready to be said, as the clock's items (taken: each is said once)."""
         with self._lock:
-            items = [{"kind": "tool_result", "label": text} for text in self._said]
+            items = list(self._said.values())
             self._said.clear()
         return items
 
-    def cancel_spoken(self, text: str) -> str | None:
-        """'Never mind the report': stop waiting for the running call it names (or the only one).
-        The reply to speak, or None when `text` is no such request or nothing is running."""
+    def ready(self) -> list[dict[str, Any]]:
+        """The hub's clock: results waiting for a device to say them (left until `said`)."""
+        with self._lock:
+            return list(self._said.values())
+
+    def said(self, key: str) -> None:
+        with self._lock:
+            self._said.pop(key, None)
+
+    def status_spoken(self, text: str, speaker: str | None = None, device: str | None = None) -> str | None:
+        """ "Is the report ready?": the reply, or None when `text` asks no such thing or nothing of
+        the speaker's is under way (the question then goes on as any other)."""
+        m = _STATUS.match(text.strip())
+        running = self.pending(speaker, device)
+        if m is None or not running:
+            return None
+        named = m.group("a") or m.group("b") or m.group("c") or ""
+        said = {w.lower() for w in _WORD.findall(named)} - _GENERIC
+        chosen = [p for p in running if said & p.words] if said else running
+        if not chosen:
+            return None  # "is dinner ready?": not about a call of Twin's
+        parts = []
+        for p in chosen:
+            where = f", which you asked for in the {p.device}" if p.device and p.device != device else ""
+            parts.append(f"{p.verb}{where}")
+        return f"I'm still working on {' and '.join(parts)}. I'll tell you when it's done."
+
+    def cancel_spoken(self, text: str, speaker: str | None = None, device: str | None = None) -> str | None:
+        """'Never mind the report': stop waiting for the running call it names (or the only one),
+        of those `speaker` may stop (`pending`). The reply to speak, or None when `text` is no such
+        request or nothing is running."""
         m = _CANCEL.match(text.strip())
-        running = self.pending()
+        running = self.pending(speaker, device)
         if m is None or not running:
             return None
         said = {w.lower() for w in _WORD.findall(m.group("rest"))} - {"the", "that", "this", "please"}
@@ -104,3 +196,13 @@ class BackgroundCalls:
                     return True
             time.sleep(0.05)
         return False
+
+
+def _theirs(p: Pending, speaker: str, device: str | None) -> bool:
+    """Whether `speaker` may ask about or stop `p`: their own call; a guest's only on its device; a
+    call recorded with nobody (outside the hub) is the session's one user's."""
+    if not p.speaker:
+        return True
+    if p.speaker == GUEST or speaker == GUEST:
+        return p.speaker == speaker and p.device == (device or "")
+    return p.speaker == speaker

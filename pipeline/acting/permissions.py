@@ -78,6 +78,9 @@ class Provenance:
         return sorted(set(channels))
 
 
+GUEST = "unknown"  # the household's name for a voice that is none of the enrolled ones
+
+
 @dataclass(frozen=True)
 class Speaker:
     name: str = "owner"

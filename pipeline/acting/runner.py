@@ -78,6 +78,7 @@ class ToolRunner:
         # Its own small pool: a hung tool holds one of these threads, never the event loop's default.
         self.pool = ThreadPoolExecutor(4, thread_name_prefix="twin-tool")
         self.background = BackgroundCalls()  # calls that outlived their turn's patience
+        self.device = ""  # in the hub: the device this runner's session serves (its calls record it)
 
     @staticmethod
     def key_for(turn_id: str, call: ToolCall) -> str:
@@ -236,7 +237,7 @@ class ToolRunner:
                 self.background.finish(key, result_text(out, tool.verb))
 
             task = asyncio.create_task(later())
-            pending = self.background.start(key, tool, args, task)
+            pending = self.background.start(key, tool, args, task, turn.speaker.name, self.device)
             still = "still running: the result is said when it arrives"
             return CallOutcome(tool.name, args, tool.tier, decision, "pending", still, tuple(reasons))
         except asyncio.CancelledError:

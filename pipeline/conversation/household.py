@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.acting.permissions import Speaker
+from pipeline.acting.permissions import GUEST, Speaker
 from pipeline.config import TwinConfig
 from pipeline.conversation.hearing import SpeakerIdentity
 
@@ -22,7 +22,7 @@ class Household:
         """An enrolled voice's role, a guest for a voice that is none of them, the owner when no
         voices are enrolled (a personal device)."""
         if identity.guest:
-            return Speaker("unknown", "guest")
+            return Speaker(GUEST, "guest")
         if identity.name is None:
             return Speaker("owner", "owner")
         role = self.c.speakers.role_of(identity.name) if self.cfg.identity.speakers else "guest"

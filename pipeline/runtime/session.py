@@ -339,7 +339,8 @@ class Twin:
             turn = TurnVoice(rec, sink if speak else None, heard.identity, voiced, heard.final_rise_st)
             # spoken dialogues and commands answered without the model, then tools: a reply
             # composed from their results, or context for the model's reply
-            fixed = self.tools.cancel_spoken(text) or await self.fast_path.answer(text, turn, endpoint)
+            who = self.household.speaker(heard.identity).name
+            fixed = self.tools.about_pending(text, who) or await self.fast_path.answer(text, turn, endpoint)
             # what the words ask decides whether the planner and memory are asked (answering.py)
             dialogue = self.conversation.dialogue
             asked = read_request(text, dialogue, bool(self.cfg.tools.mcp))

@@ -42,12 +42,24 @@ class ToolDesk:
         # whether this session's own loop rings timers (no: the hub's one clock routes them).
         self.device = ""
         self.rings_clock = True
+        # In the hub: the household's calls under way, shared by every device (None: the session's
+        # own, its runner's; acting/background.py)
+        self.calls: Any = None
 
-    def serve_device(self, name: str) -> None:
-        """This session is the hub's device `name`: its timers record it, and the hub rings them."""
-        self.device, self.rings_clock = name, False
+    def serve_device(self, name: str, calls: Any = None) -> None:
+        """This session is the hub's device `name`: its timers record it, and the hub rings them;
+        its slow tool calls join the household's `calls` (a task asked in the car goes on at home,
+        its result said by the hub's clock where its owner last spoke)."""
+        self.device, self.rings_clock, self.calls = name, False, calls
         if self._local is not None:
             self._mark_device(self._local)
+        if self.session is not None:
+            self._join_calls(self.session)
+
+    def _join_calls(self, session: Any) -> None:
+        session.runner.device = self.device
+        if self.calls is not None:
+            session.runner.background = self.calls
 
     def _mark_device(self, local: Any) -> None:
         """Families that record where they were used (the clock, the intercom) learn this device."""
@@ -100,18 +112,28 @@ class ToolDesk:
 
     def fire_due(self) -> list[dict[str, Any]]:
         """What the live loop's clock should say now: timers, alarms and reminders that came due,
-        and the results of tool calls that went on in the background. In the hub the timers are the
-        hub clock's to ring (on the right device); a background call's result stays this session's."""
-        due = self.local.fire_due() if self.rings_clock else []
+        and the results of tool calls that went on in the background. In the hub both are the hub
+        clock's to say, on the right device."""
+        if not self.rings_clock:
+            return []
+        due = self.local.fire_due()
         if self.session is not None:
             due += self.session.runner.background.due()
         return due
 
-    def cancel_spoken(self, text: str) -> str | None:
-        """'Never mind the report': the reply, or None when `text` stops no running call."""
-        if self.session is None:
+    def _background(self) -> Any:
+        if self.calls is not None:
+            return self.calls
+        return self.session.runner.background if self.session is not None else None
+
+    def about_pending(self, text: str, speaker: str) -> str | None:
+        """'Never mind the report', 'is the report ready?': the reply about the speaker's calls under
+        way (in the hub, asked on any device), or None when `text` is about none of them."""
+        calls = self._background()
+        if calls is None:
             return None
-        return self.session.runner.background.cancel_spoken(text)
+        device = self.device or None
+        return calls.cancel_spoken(text, speaker, device) or calls.status_spoken(text, speaker, device)
 
     def prepare(self) -> None:
         """Before the first turn (warm-up): with MCP servers configured, start them and load the
@@ -124,9 +146,11 @@ class ToolDesk:
     def _build(self) -> Any:
         from pipeline.acting.session import ToolSession
 
-        return ToolSession(
+        session = ToolSession(
             self.cfg, self.c.planner_model, local=self.local, audit=self.audit, index=self.index
         )
+        self._join_calls(session)
+        return session
 
     async def _session(self, turn: TurnVoice) -> Any:
         if self.session is None:

@@ -22,10 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pipeline.acting.permissions import GUEST
+
 log = logging.getLogger(__name__)
 
 FILE = "conversations.sqlite"
-GUEST = "unknown"  # the household's name for a voice that is none of the enrolled ones
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (

@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pipeline.acting.background import BackgroundCalls
 from pipeline.config import TwinConfig
 from pipeline.runtime.components import Components
 from pipeline.runtime.session import Twin
@@ -66,6 +67,7 @@ class Hub:
         self._service_twin: Twin | None = None
         # each speaker's recent conversation, across devices and restarts; and the one clock
         self.conversations = ConversationStore(cfg.data_path, cfg.llm.history_turns)
+        self.calls = BackgroundCalls()  # the household's slow tool calls under way, any device's
         from .ringing import HubClock
 
         self.clock = HubClock(self, poll_s)
@@ -104,7 +106,7 @@ class Hub:
     def _join(self, twin: Twin, name: str) -> None:
         """A device's Twin into the household: its timers are the hub clock's to ring (recorded as
         set on `name`), and its speaker's conversation goes on from any device."""
-        twin.tools.serve_device(name)
+        twin.tools.serve_device(name, self.calls)
 
         def resumed(speaker: str, turns: int, devices: list[str]) -> None:
             self.log.event("conversation_resumed", device=name, speaker=speaker, turns=turns, devices=devices)

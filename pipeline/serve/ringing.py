@@ -9,6 +9,10 @@ away mid-ring, or no device at all, leaves it due: it rings later, elsewhere, or
 resumed or given more time, are cancelled and finish (Wyoming `timer-started` / `timer-updated` /
 `timer-cancelled` / `timer-finished`).
 
+A slow tool call's result (pipeline/acting/background.py, the household's `Hub.calls`) is said where
+its owner last spoke, else on the device it was asked on (`result_target`); with neither connected
+it waits, in memory, until one is. It is marked said only after the device said it.
+
 Announcements (pipeline/tools/families/intercom.py) go only to the device they name: said once that
 device is connected and idle, then dropped; one not said within the intercom's `KEEP_FOR` is dropped
 unsaid (`announcement_expired`).
@@ -22,6 +26,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from models.errors import TwinError
+from pipeline.acting.background import result_target
 from pipeline.runtime.clock import ring_target, ring_text
 from pipeline.tools.families.clock import Clock
 from pipeline.tools.families.intercom import Intercom, announcement_text
@@ -108,6 +113,18 @@ class HubClock:
                 continue
             self._waiting_told.discard(key)
             self.ringing[key] = asyncio.create_task(self._ring(connected[target], item, key))
+        for item in self.hub.calls.ready():
+            key = _key(item)
+            if key in self.ringing:
+                continue
+            target = result_target(item, connected.keys(), self.last_device)
+            if target is None:
+                if key not in self._waiting_told:
+                    self._waiting_told.add(key)
+                    self.hub.log.event("result_waiting", id=item["id"], asked_on=item.get("device"))
+                continue
+            self._waiting_told.discard(key)
+            self.ringing[key] = asyncio.create_task(self._say_result(connected[target], item, key))
 
     def last_device(self, speaker: str) -> str | None:
         try:
@@ -165,6 +182,25 @@ class HubClock:
             )
         except (OSError, TwinError) as exc:
             self.hub.log.error("ring_failed", exc, device=name, id=item["id"])
+        finally:
+            self.ringing.pop(key, None)
+
+    async def _say_result(self, session: DeviceSession, item: dict[str, Any], key: str) -> None:
+        name = session.device.name
+        try:
+            if not await session.ring(ring_text(item)):
+                self.hub.log.event("result_unheard", "warning", device=name, id=item["id"])
+                return  # still ready: the next tick routes it again
+            self.hub.calls.said(item["id"])
+            self.hub.log.event(
+                "result_said",
+                device=name,
+                id=item["id"],
+                asked_on=item.get("device") or None,
+                speaker=item.get("speaker") or None,
+            )
+        except (OSError, TwinError) as exc:
+            self.hub.log.error("result_failed", exc, device=name, id=item["id"])
         finally:
             self.ringing.pop(key, None)
 

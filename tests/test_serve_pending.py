@@ -1,0 +1,130 @@
+"""A task asked in the car goes on at home: the hub's one set of calls under way, across devices.
+
+In an in-process hub on the real models, with a real MCP server (tests/mcp_servers/facts_server.py,
+stdio) whose report tool takes seconds:
+- the car asks for a report; the call outlives the turn's patience ("I'm on it") and goes on;
+- the car goes away (its session closed, as when the engine stops);
+- in the kitchen the same person asks "is the report ready?": Twin knows the call asked in the car;
+- the result arrives and is said in the kitchen, where its owner last spoke (the hub's clock), and
+  the audit log records the call once, as done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hub_process import log_waits
+
+pytestmark = pytest.mark.models
+
+FACTS = [sys.executable, str(Path(__file__).parent / "mcp_servers" / "facts_server.py")]
+
+
+@pytest.fixture()
+def hub_cfg(cfg, tmp_path, monkeypatch):
+    from pipeline.config import McpServerConfig
+
+    monkeypatch.setenv("FACTS_REPORT_SECONDS", "4")  # the server reads it when the hub starts it
+    mcp = {"facts": McpServerConfig(command=FACTS, allow=["write_report"], tier="read", timeout_s=30)}
+    c = cfg.model_copy(
+        update={
+            "data_dir": tmp_path / "hub",
+            "tools": cfg.tools.model_copy(update={"mcp": mcp, "patience_s": 0.5}),
+        }
+    )
+    c.data_path.mkdir(parents=True)
+    return c
+
+
+async def _turn(session, text: str):
+    """A spoken turn on the device's session, its words as the front end's transcript (the audio is
+    a second of quiet: what is tested here is where the task goes, not hearing)."""
+    from pipeline.events import Utterance
+    from pipeline.runtime.endpointing import Endpoint
+    from voice.asr import Transcript
+    from voice.audio import AudioClip
+
+    clip = AudioClip(np.zeros(16_000, np.float32), 16_000, "quiet")
+    now = time.monotonic()
+    utt = Utterance(audio=clip, start=0.0, end=clip.duration, speech_end_t=now, endpoint_t=now)
+    words = Transcript(text, "en", 1.0, clip.duration)
+    # its own task, as the live loop runs each turn (the device is busy while that task runs)
+    turn = session.twin.voice_turn(clip, Endpoint(utt), speak=False, transcript=words)
+    result = await asyncio.create_task(turn)
+    session._on_turn(result)  # as the device's live loop does with each turn's result
+    return result
+
+
+def test_a_task_asked_in_the_car_goes_on_at_home(hub_cfg, components):
+    from pipeline.acting.audit import AuditLog
+    from pipeline.acting.session import audit_path
+    from pipeline.serve.hub import Hub
+    from pipeline.serve.logs import HubLog
+    from pipeline.serve.registry import Device
+
+    log = HubLog(None, stream=None)
+    hub = Hub(hub_cfg, components, log=log, poll_s=0.2)
+    logged, wait_for = log_waits(log)
+    out: dict[str, object] = {}
+
+    async def scenario() -> None:
+        car = await hub.open_session(Device("car", "browser", "car", kind="browser"))
+        home = await hub.open_session(Device("kitchen", "browser", "speaker", kind="browser"))
+        clock = asyncio.create_task(hub.clock.run())
+        try:
+            out["asked"] = await _turn(car, "Write me a report on sleep.")
+            out["running"] = [(p.tool, p.speaker, p.device) for p in hub.calls.pending()]
+            await hub.close_session(car, "device_gone")  # the engine stops: the car is gone
+            out["status"] = await _turn(home, "Is the report ready?")
+            await wait_for(lambda: logged("result_said"), 60, "the report's result to be said")
+            out["said"] = home.stats.results[-1]
+        finally:
+            clock.cancel()
+            await hub.shutdown()
+
+    asyncio.run(scenario())
+
+    asked = out["asked"]
+    assert "i'm on it" in asked.reply.lower(), asked.reply  # type: ignore[attr-defined]
+    assert out["running"] == [("facts__write_report", "owner", "car")], out["running"]
+    status = out["status"].reply  # type: ignore[attr-defined]
+    assert status == (
+        "I'm still working on write report, which you asked for in the car. I'll tell you when it's done."
+    ), status
+    (said,) = logged("result_said")
+    assert (said["device"], said["asked_on"], said["speaker"]) == ("kitchen", "car", "owner"), said
+    result = out["said"]
+    assert "report on sleep" in result.reply.lower(), result.reply  # type: ignore[attr-defined]
+    assert hub.calls.ready() == [] and hub.calls.pending() == []  # said once, nothing left
+    calls = [e for e in AuditLog(audit_path(hub_cfg)).entries() if e.get("tool") == "facts__write_report"]
+    assert [(e["status"], e["decision"]) for e in calls] == [("ok", "auto")], calls
+
+
+def test_the_result_waits_for_its_owner_and_a_guest_cannot_ask_about_it(hub_cfg, components):
+    """Nothing of the owner's is said to another room while neither their device nor the one it was
+    asked on is connected, and a guest's "never mind the report" does not stop it."""
+    from pipeline.acting.background import BackgroundCalls, result_target
+    from pipeline.tools.base import Tier, Tool
+
+    calls = BackgroundCalls()
+    report = Tool("facts__write_report", "", Tier.READ, {}, lambda a: None)
+    calls.start("k1", report, {"topic": "sleep"}, None, "owner", "car")
+    assert calls.cancel_spoken("never mind the report", "unknown", "car") is None  # a guest's words
+    assert calls.status_spoken("is the report ready?", "alice", "kitchen") is None  # someone else's
+    assert calls.status_spoken("is dinner ready?", "owner", "kitchen") is None  # not about the call
+    assert "write report" in calls.status_spoken("what are you working on?", "owner", "car")
+    calls.finish("k1", "About write report: Report on sleep.")
+    (item,) = calls.ready()
+    last = {"owner": "kitchen"}.get
+    assert result_target(item, {"bedroom"}, last) is None  # waits: never to whoever is elsewhere
+    assert result_target(item, {"bedroom", "car"}, last) == "car"  # where it was asked
+    assert result_target(item, {"car", "kitchen"}, last) == "kitchen"  # where its owner last spoke
+    guest = item | {"speaker": "unknown"}
+    assert result_target(guest, {"car", "kitchen"}, {"unknown": "kitchen"}.get) == "car"  # its own device
+    calls.said("k1")
+    assert calls.ready() == []
