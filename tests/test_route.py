@@ -175,3 +175,19 @@ def test_a_question_about_the_world_goes_to_the_bigger_model_when_allowed(models
     # the user's policy still decides: "never" keeps it on the device
     never = Router(remote, RoutingConfig(), PROFILES["speaker"], RemoteLlm(remote))
     assert never.decide(TurnFacts("who painted the Mona Lisa")).target == "local"
+
+
+def test_a_request_that_says_a_tools_own_name():
+    """The planner must call a third-party tool whose own name the request says (it wrote the
+    report itself in prose when offered a reply beside it); it decides nothing from other words."""
+    from pipeline.acting.routing import names_it
+    from pipeline.tools.base import Tier, Tool
+
+    def tool(name: str) -> Tool:
+        return Tool(name, "", Tier.READ, {}, lambda a: None)
+
+    assert names_it("Write me a report on sleep.", tool("facts__write_report"))
+    assert names_it("could you write up two reports", tool("facts__write_report"))
+    assert names_it("what's the weather in Paris", tool("facts__get_weather"))
+    assert not names_it("I need a report on sleep", tool("facts__write_report"))  # no "write"
+    assert not names_it("what is NVDA trading at", tool("facts__get_stock_price"))

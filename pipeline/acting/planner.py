@@ -28,6 +28,7 @@ from pipeline.acting.routing import (
     candidate_tools,
     clauses,
     might_need_tools,
+    names_it,
     route,
     routed_tools,
 )
@@ -286,6 +287,15 @@ class Planner:
         # A question routed to exactly one read-only tool needs that read: a small model too often
         # answers from nothing ("three tasks on your list") instead. It fills in the arguments only.
         must_call = question and len(names) == 1 and self.registry.get(names[0]).tier == Tier.READ
+        # A request that says a third-party tool's own name ("write me a report on sleep" for a
+        # server's `write_report`) asks for that call: offered it beside a plain reply, the 0.5B
+        # model wrote the report itself in prose. The permission gate still decides whether it runs.
+        must_call = must_call or (
+            not question
+            and len(names) == 1
+            and names[0] not in routed_tools(self.registry)
+            and names_it(text, self.registry.get(names[0]))
+        )
         deadline = time.monotonic() + self.time_budget_s
         system, schema = self.offer(names, must_call)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": text}]

@@ -74,6 +74,14 @@ def _words(text: str) -> set[str]:
     return {stem(w) for w in words if len(w) > 2 and w not in _COMMON and stem(w) not in _COMMON}
 
 
+def names_it(text: str, tool: Tool) -> bool:
+    """Whether the request says the tool's own name ("write me a report" for `write_report`, "get
+    the weather" for `get_weather`): every word of its name, past the server's prefix, is among the
+    request's words (stemmed)."""
+    own = _words(tool.name.split("__")[-1].replace("_", " "))
+    return bool(own) and own <= _words(text)
+
+
 def declared_words(tool: Tool) -> set[str]:
     """What a third-party tool says it is for: the words of its name and its (sanitised)
     description. Routing reads these, never what the description tells the model to do."""
