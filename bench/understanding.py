@@ -12,8 +12,9 @@ models, over the hand-written TEST split of `bench/understanding_cases.py`, in t
 
 Judged by transparent rules (no model judges here): task success per case (the right tool ran, or
 none when none should; the reply matches the case's expected words; a live question with no tool
-says it cannot check), tool precision/recall, invented live facts (a figure in the reply that no
-source gave), state changed by a question, and text-turn latency p50/p95 (typed turns: no ASR/TTS).
+says it cannot check), tool precision/recall, invented live facts (a figure that no source gave, in
+what the model wrote or in what was said; the turn's clock is no source), state changed by a
+question, and text-turn latency p50/p95 (typed turns: no ASR/TTS).
 
 `--calibrate` sweeps the meaning-routing margin on the DEV split only and prints the choice.
 """
@@ -109,8 +110,8 @@ def calibrate(components: Any) -> dict[str, Any]:
 
 
 def _written(result: Any) -> str:
-    """The reply as the model wrote it (before the spoken form: "$131.42", not "131 dollars 42",
-    which the figure check would read as two figures)."""
+    """The reply as the model wrote it, before the spoken form and before the source guard dropped
+    any sentence: what the model invented counts even when Twin did not speak it."""
     from pipeline.events import ReplyTextStop
 
     stops = [e.text for e in result.events if isinstance(e, ReplyTextStop)]
@@ -127,7 +128,12 @@ def _judge(
     changed = [o["tool"] for o in outcomes if o["status"] == "ok" and o["tier"] != "read"]
     wanted = case.tools if (mcp or not case.mcp) else ()
     sources = [case.text, *case.before, *(o.get("result", "") for o in outcomes)]
-    invented = SourceGuard(sources, live=True).unsupported(written or reply) if case.live else []
+    invented: list[str] = []
+    if case.live:  # what the model wrote and what was said ("131 dollars 42" is read as 131.42)
+        guard = SourceGuard(sources, live=True)
+        for figure in [*guard.unsupported(written or reply), *guard.unsupported(reply)]:
+            if figure not in invented:
+                invented.append(figure)
     ok = True
     if wanted:
         ok = bool(set(done) & set(wanted))

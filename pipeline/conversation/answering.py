@@ -28,6 +28,7 @@ from pipeline.conversation.honesty import (
     is_live_fact,
     live_topic,
     personal_question,
+    said_as_given,
     source_line,
     told_back,
     told_in,
@@ -71,7 +72,8 @@ class Answer:
         needs a source, and on a personal one every name too; with no tool run (`acted` False) no
         sentence may say that something was done."""
         personal = self.topic is not None and self.topic.personal
-        return SourceGuard(sources, self.topic is not None, names=personal, acted=acted)
+        world = self.topic is not None and not personal  # the clock is no source for a live figure
+        return SourceGuard(sources, self.topic is not None, names=personal, acted=acted, world=world)
 
 
 def decide(
@@ -102,5 +104,8 @@ def decide(
     if topic is MINE and not tool_context and (back := told_back(text, language, dialogue, recalled)):
         return Answer(back, topic=topic)  # the user's own fact, in their own words
     if topic is not None:
-        return Answer(None, source_line(topic, plan, recalled) or "", topic)
+        lead = source_line(topic, plan, recalled) or ""
+        if lead and (given := said_as_given(topic, plan)):
+            return Answer(f"{lead} {given}", topic=topic)  # a live figure said as the tool gave it
+        return Answer(None, lead, topic)
     return Answer(acknowledge(text, language))  # a feeling or sad news met kindly, else the model

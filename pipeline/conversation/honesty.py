@@ -7,8 +7,12 @@
 2. While the reply streams: each sentence the model writes is checked against the turn's sources
    (the user's words, the conversation, recalled memories, tool results, the prompt's own facts). A
    sentence stating a live figure (a temperature, an amount of money, a percentage, a speed) that no
-   source gave is not spoken; on a live-facts turn any figure counts. If nothing is left, Twin says
-   it has no source rather than guess.
+   source gave is not spoken; on a live-facts turn any figure counts, and on one about the world
+   the clock is no source (it says what time it is now, not when a price was quoted). If nothing is
+   left, Twin says it has no source rather than guess.
+
+A live fact of the world that one third-party tool answered in a short plain line is said as the
+tool gave it, after the sentence naming its source, without the model (`said_as_given`).
 
 Transparent rules, by design: which topic matched and which figure had no source are recorded in
 the turn's notes, so a wrong call can be seen and fixed.
@@ -313,6 +317,34 @@ def source_line(topic: LiveTopic, plan: Any, recalled: list[str]) -> str | None:
     return None
 
 
+SAID_AS_GIVEN = 160  # a third-party tool's result up to this long is said as it is (planner's SAID_IN_FULL)
+_NOT_PLAIN = re.compile(r"[{}\[\]<>|`#*]|https?://")  # structured data or markup: for the model to word
+
+
+def said_as_given(topic: LiveTopic, plan: Any) -> str | None:
+    """A live fact of the world that one third-party tool answered with a short plain line ("NVDA:
+    131.42 USD, up 1.8% today", "No quote for Nvidia."): that line, as the tool gave it, to be said
+    after `source_line` without the reply model. Handed such a line as context, the 0.5B model
+    restated the price with the clock's date and time as if they were the quote's ("... on Monday
+    30 November 2026, 01:49"), answered "is it going to snow in Paris" with "Yes" over "14 °C,
+    light rain", and "Yes, you will want sunglasses in Madrid" over "No weather station data for
+    Madrid." None for the user's own data, several results, or a long or structured one (the model
+    words those, its figures checked by the guard)."""
+    if topic.personal or plan is None or len(plan.outcomes) != 1:
+        return None
+    o = plan.outcomes[0]
+    if not o.done or "__" not in o.tool or o.tier != "read":
+        return None
+    from pipeline.llm.sanitize import strip_special_tokens
+
+    lines = [x.strip() for x in o.summary.splitlines()[1:] if x.strip()]  # the first: "facts x answered"
+    said = strip_special_tokens(" ".join(lines)).strip()
+    if not said or len(said) > SAID_AS_GIVEN or _NOT_PLAIN.search(said) or not re.search(r"[^\W\d_]", said):
+        return None
+    said = said[:1].upper() + said[1:]
+    return said if said.endswith((".", "!", "?")) else said + "."
+
+
 def cannot_check(topic: LiveTopic, language: str = "en") -> str:
     """The honest answer when nothing can check `topic`: no guess, and what can be done."""
     if language == "zh" and topic.said_zh:
@@ -371,6 +403,37 @@ _CLAIM = re.compile(
 )
 
 
+# "131 dollars 42", "131 dollars and 42 cents": one amount, 131.42 (persona/spoken.py's `_money`
+# says "$131.42" so), not the figures 131 and 42; read wherever figures are read.
+_SPOKEN_MONEY = re.compile(
+    r"(?<![\d.,])\b(?P<whole>\d[\d,]*)\s+(?:dollars?|euros?|pounds?)\s+"
+    r"(?:and\s+(?P<cents>\d{1,2})\s+(?:cents?|pence)\b|(?P<bare>\d{1,2})(?!\d|[.,]\d)(?:\s+(?:cents?|pence)\b)?)",
+    re.IGNORECASE,
+)
+
+
+def spoken_amounts(text: str) -> list[tuple[str, float]]:
+    """The amounts of money said the spoken way in `text` ("131 dollars 42": 131.42), as said."""
+    out = []
+    for m in _SPOKEN_MONEY.finditer(text):
+        cents = m.group("cents") or m.group("bare")
+        out.append((m.group(0), float(m.group("whole").replace(",", "")) + int(cents) / 100))
+    return out
+
+
+def _without_spoken_amounts(text: str) -> str:
+    """`text` with its spoken amounts blanked out (read once, as amounts, not again as figures)."""
+    return _SPOKEN_MONEY.sub(lambda m: " " * len(m.group(0)), text)
+
+
+# The clock line each turn's context begins with (pipeline/conversation/context.py `time_line`:
+# "It is now Monday 30 November 2026, 08:55."). It says what time it is now, not when a price was
+# quoted or a forecast made: on a turn about a live fact of the world it is no source for a figure
+# ("NVDA is trading at $131.42 on Monday 30 November 2026, 08:55" presented the clock as the
+# quote's time).
+CLOCK_LINE = re.compile(r"^It is now [A-Z][a-z]+ \d{1,2} [A-Z][a-z]+ \d{4}, \d{2}:\d{2}\.$", re.MULTILINE)
+
+
 def _value(token: str) -> float | None:
     t = token.lower().replace(",", "").strip()
     try:
@@ -382,8 +445,8 @@ def _value(token: str) -> float | None:
 
 
 def _values(text: str) -> set[float]:
-    out: set[float] = set()
-    for m in re.finditer(_NUMBER, text, re.IGNORECASE):
+    out: set[float] = {v for _, v in spoken_amounts(text)}
+    for m in re.finditer(_NUMBER, _without_spoken_amounts(text), re.IGNORECASE):
         v = _value(m.group(0))
         if v is not None:
             out.add(v)
@@ -399,13 +462,14 @@ class SourceGuard:
     dropped: list[str] = field(default_factory=list)
     names: bool = False  # a turn about the user's own facts: every name needs a source too
     acted: bool = True  # a tool ran this turn; when not, a sentence that says something was done is dropped
+    world: bool = False  # a live fact of the world (weather, prices...): the clock is no source for a figure
 
     def __post_init__(self) -> None:
         self._known = set()
         self.sources = list(self.sources)
         self._text = " ".join(self.sources).lower()
         for s in self.sources:
-            self._known |= _values(s)
+            self._known |= _values(CLOCK_LINE.sub("", s) if self.world else s)
 
     def unnamed(self, sentence: str) -> list[str]:
         """The names in `sentence` that no source gave (only on a turn about the user's own facts)."""
@@ -424,7 +488,8 @@ class SourceGuard:
         any other turn a figure with a unit that changes (money always; a temperature, percentage
         or speed when the sentence says it is about now): "water boils at 100 degrees" is general
         knowledge, "it's 68 degrees today" is a live fact."""
-        out = []
+        out = [said.strip() for said, v in spoken_amounts(sentence) if v not in self._known]
+        sentence = _without_spoken_amounts(sentence)
         if self.live:
             figures = [(m.group(0), m.group("b")) for m in _ANY_FIGURE.finditer(sentence)]
         else:
