@@ -6,7 +6,9 @@
 - then it floods control messages: a typed error (`device_flooding`), its session closed;
 - meanwhile a second device asks a question by push-to-talk (a human recording, paced like a
   microphone) and gets its transcript, reply and spoken answer; the health endpoint answers during
-  the flood; nothing on the second device logs an error, and it is still listening afterwards.
+  the flood; nothing on the second device logs an error, and it is still listening afterwards;
+- a Wyoming device floods events that are not audio: the same bound, its session closed, the link
+  connected again; announcements past the queue refused while its connection goes on.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ def hub_cfg(cfg, tmp_path):
 def test_a_flooding_device_is_bounded_logged_and_closed_while_another_is_served(hub_cfg, components):
     import websockets
 
-    from pipeline.serve.device import MAX_QUEUED_S
-    from pipeline.serve.http import MAX_CONTROL_PER_S, MAX_MESSAGE, serve_http
+    from pipeline.serve.device import MAX_CONTROL_PER_S, MAX_QUEUED_S
+    from pipeline.serve.http import MAX_MESSAGE, serve_http
     from pipeline.serve.hub import Hub
     from pipeline.serve.logs import HubLog
     from voice.audio import SAMPLE_RATE, load_audio
@@ -128,3 +130,78 @@ def test_a_flooding_device_is_bounded_logged_and_closed_while_another_is_served(
     assert out["calm_state"] == "listening", out
     assert out["calm_errors"] == [], out["calm_errors"]
     assert not logged("session_failed") and not logged("turn_failed"), log.lines[-20:]
+
+
+async def _flooding_satellite(port: int, got: dict[str, Any], pings: int):
+    """A Wyoming device (the wyoming package's events) that, once run, asks for more announcements
+    than the hub queues, then sends `pings` pings as fast as the socket takes them. Its next
+    connection behaves."""
+    from wyoming.event import async_read_event, async_write_event
+    from wyoming.info import Attribution, Info, Satellite
+    from wyoming.ping import Ping
+    from wyoming.pipeline import PipelineStage, RunPipeline
+
+    from pipeline.serve.wyoming_io.satellites import MAX_ANNOUNCING
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        first = not got.get("connections")
+        got["connections"] = got.get("connections", 0) + 1
+        try:
+            while (event := await async_read_event(reader)) is not None:
+                if event.type == "describe":
+                    info = Info(satellite=Satellite("noisy", Attribution("test", ""), True, "noisy", None))
+                    await async_write_event(info.event(), writer)
+                elif event.type == "run-satellite" and first:
+                    for i in range(MAX_ANNOUNCING + 2):
+                        run = RunPipeline(PipelineStage.TTS, PipelineStage.TTS, announce_text=f"Note {i}.")
+                        await async_write_event(run.event(), writer)
+                    await asyncio.sleep(1.5)  # within the rate: only the queue's bound refuses
+                    for _ in range(pings):
+                        await async_write_event(Ping(text="x").event(), writer)
+                elif event.type == "pong":
+                    got["pongs"] = got.get("pongs", 0) + 1
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            got["closed"] = got.get("closed", 0) + 1
+            writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", port)
+
+
+def test_a_satellite_flooding_events_is_closed_and_reconnected(hub_cfg, components):
+    """A Wyoming device that sends events other than audio far faster than any satellite does: the
+    same bound as a browser's control messages (`device_flooding`, its session closed), and the hub
+    connects it again after its back-off. Announcements it asks for beyond the queue are refused
+    with a typed error while the connection goes on."""
+    from pipeline.serve.device import MAX_CONTROL_PER_S
+    from pipeline.serve.hub import Hub
+    from pipeline.serve.logs import HubLog
+
+    port = free_port()
+    hub = Hub(hub_cfg, components, log=HubLog(None, stream=None), poll_s=0.2)
+    hub.registry.add("noisy", f"tcp://127.0.0.1:{port}", "speaker")
+    logged, wait_for = log_waits(hub.log)
+    got: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        server = await _flooding_satellite(port, got, 4 * MAX_CONTROL_PER_S)
+        stop = asyncio.Event()
+        runner = asyncio.create_task(hub.run(stop))
+        try:
+            await wait_for(lambda: logged("session_closed", device="noisy"), 60, "the flood to close it")
+            await wait_for(lambda: len(logged("satellite_connected", device="noisy")) == 2, 60, "reconnect")
+        finally:
+            stop.set()
+            await runner
+            server.close()
+
+    asyncio.run(scenario())
+
+    refused = logged("satellite_announce_refused", device="noisy")
+    assert len(refused) == 2 and all(r["code"] == "device_malformed_event" for r in refused), refused
+    closed = logged("session_closed", device="noisy")[0]
+    assert closed["code"] == "device_flooding" and closed["level"] == "error", closed
+    assert "control messages in a second" in closed["message"], closed
+    assert got["pongs"] <= MAX_CONTROL_PER_S, got  # answered until the bound, then cut off
+    assert got["connections"] == 2, got

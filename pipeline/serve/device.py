@@ -27,7 +27,7 @@ from pipeline.runtime.turn import TurnResult
 from voice.audio import SAMPLE_RATE
 from voice.vad import FRAME
 
-from .errors import AudioFormatError
+from .errors import AudioFormatError, DeviceFloodingError
 from .registry import Device
 
 if TYPE_CHECKING:
@@ -38,7 +38,29 @@ MIC_RATE, MIC_WIDTH, MIC_CHANNELS = SAMPLE_RATE, 2, 1
 MAX_QUEUED_S = 30.0  # microphone audio waiting for the VAD before frames are dropped (overload)
 SHUTDOWN_GRACE_S = 20.0  # a turn under way when the hub stops may finish this long, then is cancelled
 PLAYED_GRACE_S = 0.5  # a ring is heard once the device says `played`, or its length and this have passed
+# A client sends a handful of messages that are not audio a turn (a browser's start, end, played; a
+# satellite's audio-start/stop, played, ping, run-pipeline); a link sending more than this many in
+# one second is flooding: a typed error, its session closed, the other devices untouched.
+MAX_CONTROL_PER_S = 50
 DROP_LOG_EVERY_S = 1.0  # while a device's audio is dropped, `audio_dropped` is logged at most this often
+
+
+class ControlRate:
+    """One link's count of messages that are not audio, over the last second (audio has its own
+    bound, the session's queue). `count` raises `DeviceFloodingError` past `limit`."""
+
+    def __init__(self, what: str, hint: str, limit: int = MAX_CONTROL_PER_S) -> None:
+        self.what, self.hint, self.limit = what, hint, limit
+        self._times: list[float] = []
+
+    def count(self) -> None:
+        now = time.monotonic()
+        self._times = [t for t in self._times if now - t < 1.0]
+        self._times.append(now)
+        if len(self._times) > self.limit:
+            raise DeviceFloodingError(
+                f"{self.what} sent over {self.limit} control messages in a second", self.hint
+            )
 
 
 # -- what a session sends to its device (the adapter turns these into protocol events) -------------

@@ -33,6 +33,7 @@ from .device import (
     AudioClose,
     AudioData,
     AudioOpen,
+    ControlRate,
     DeviceSession,
     SayReplyText,
     SayTranscript,
@@ -40,7 +41,6 @@ from .device import (
 )
 from .errors import (
     DeviceDisconnectedError,
-    DeviceFloodingError,
     DeviceInUseError,
     MalformedEventError,
     OversizedEventError,
@@ -54,9 +54,6 @@ MAX_MESSAGE = 256 * 1024
 HELLO_TIMEOUT_S = 10.0
 MAX_API_BODY = 64 * 1024
 PTT_MIN_GAP_S = 0.3  # `end`s closer together than this are one
-# The page sends a handful of control messages a turn (start, end, played); a link sending more than
-# this many in one second is flooding: a typed error, its session closed.
-MAX_CONTROL_PER_S = 50
 
 
 class UnpairedError(PairingError):
@@ -184,7 +181,7 @@ class BrowserLink:
         self.name = "browser"
         self._send_lock = asyncio.Lock()
         self._last_end = 0.0
-        self._control: list[float] = []  # when the last control messages came (the flood check)
+        self._control: ControlRate | None = None  # the flood check, once the link knows its device
 
     async def _refuse(self, exc: TwinError, close_code: int) -> None:
         self.hub.log.error("device_error", exc, device=self.name)
@@ -276,7 +273,13 @@ class BrowserLink:
                 session.push_audio(data)  # past the bounded queue: dropped, counted, logged
                 await asyncio.sleep(0)  # a device sending as fast as it can never starves the others
                 continue
-            self._count_control()
+            if self._control is None:
+                self._control = ControlRate(
+                    f"browser {self.name}",
+                    "the page sends a few a turn: check the client; the session was closed, reconnect "
+                    "to go on",
+                )
+            self._control.count()
             try:
                 message = json.loads(msg.get("text") or "")
                 kind = message["type"]
@@ -297,16 +300,6 @@ class BrowserLink:
                     samples=message.get("samples"),
                     rate=message.get("rate"),
                 )
-
-    def _count_control(self) -> None:
-        now = asyncio.get_running_loop().time()
-        self._control = [t for t in self._control if now - t < 1.0]
-        self._control.append(now)
-        if len(self._control) > MAX_CONTROL_PER_S:
-            raise DeviceFloodingError(
-                f"browser {self.name} sent over {MAX_CONTROL_PER_S} control messages in a second",
-                "the page sends a few a turn: check the client; the session was closed, reconnect to go on",
-            )
 
     def _end_utterance(self, session: DeviceSession) -> None:
         """Push-to-talk released: a front-end event, not audio. The microphone's last partial frame

@@ -26,6 +26,7 @@ from ..device import (
     AudioClose,
     AudioData,
     AudioOpen,
+    ControlRate,
     DeviceSession,
     SayReplyText,
     SayTranscript,
@@ -46,6 +47,7 @@ CONNECT_TIMEOUT_S = 5.0
 DESCRIBE_TIMEOUT_S = 10.0
 PAUSE_TIMEOUT_S = 1.0  # `pause-satellite` on the way out: sent if it goes within this, else not at all
 MAX_ANNOUNCE_CHARS = 1000  # an announce pipeline's text (Wyoming `announce_text`)
+MAX_ANNOUNCING = 3  # announce pipelines waiting to be said on one satellite; more are refused
 
 
 def outgoing_event(item: Any) -> Event:
@@ -130,12 +132,18 @@ class SatelliteConnection:
 
     async def _read(self, session: DeviceSession) -> None:
         name = self.device.name
+        control = ControlRate(
+            f"device {name}",
+            "a satellite sends a few events a turn besides its audio: check it; the hub reconnects",
+        )
         while True:
             event = await read_event(self.reader)
-            if AudioChunk.is_type(event.type):
+            if AudioChunk.is_type(event.type):  # bounded by the session's queue (`push_audio`)
                 chunk = parse_event(name, event, AudioChunk)
                 session.feed(chunk.audio, chunk.rate, chunk.width, chunk.channels)
-            elif AudioStart.is_type(event.type):
+                continue
+            control.count()  # any other event, known or not: a flood closes the session
+            if AudioStart.is_type(event.type):
                 start = parse_event(name, event, AudioStart)
                 session.feed(b"", start.rate, start.width, start.channels)  # the format check
             elif AudioStop.is_type(event.type):
@@ -172,6 +180,16 @@ class SatelliteConnection:
                 MalformedEventError(
                     f"device {name} asked to announce {len(text)} characters (limit {MAX_ANNOUNCE_CHARS})",
                     "announce a shorter text",
+                ),
+                device=name,
+            )
+            return
+        if len(self._announcing) >= MAX_ANNOUNCING:
+            self.hub.log.error(
+                "satellite_announce_refused",
+                MalformedEventError(
+                    f"device {name} asked for an announcement while {len(self._announcing)} wait to be said",
+                    "wait until the satellite has played the ones it asked for",
                 ),
                 device=name,
             )
