@@ -128,3 +128,44 @@ def test_the_result_waits_for_its_owner_and_a_guest_cannot_ask_about_it(hub_cfg,
     assert result_target(guest, {"car", "kitchen"}, {"unknown": "kitchen"}.get) == "car"  # its own device
     calls.said("k1")
     assert calls.ready() == []
+
+
+def test_a_restart_says_the_unsaid_results_and_the_calls_it_lost(hub_cfg, components):
+    """The hub keeps its calls under way and unsaid results on disk: after the process is gone (a
+    stop or kill -9: here the object is simply dropped, as a killed process's memory is), the next
+    hub says the result that was ready, and says plainly that the call under way was lost (its
+    worker died with the process). A call the user had stopped waiting for is not brought back."""
+    from pipeline.acting.background import CALLS_FILE, BackgroundCalls
+    from pipeline.serve.hub import Hub
+    from pipeline.serve.logs import HubLog
+    from pipeline.tools.base import Tier, Tool
+    from pipeline.tools.store import JsonState
+
+    def tool(name: str) -> Tool:
+        return Tool(name, "", Tier.READ, {}, lambda a: None)
+
+    path = hub_cfg.data_path / "tools" / CALLS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    before = BackgroundCalls(JsonState(path, {"pending": {}, "said": {}}))
+    before.start("done", tool("facts__write_report"), {"topic": "sleep"}, None, "owner", "car")
+    before.start("lost", tool("translate_text"), {"text": "hello"}, None, "alice", "kitchen")
+    before.start("stopped", tool("facts__get_weather"), {"city": "Oslo"}, None, "owner", "car")
+    before.finish("done", "About write report: Report on sleep.")
+    assert before.cancel_spoken("never mind the weather", "owner", "car").startswith("Okay")
+    del before  # the process is gone
+
+    log = HubLog(None, stream=None)
+    hub = Hub(hub_cfg, components, log=log)
+    ready = {item["id"]: item for item in hub.calls.ready()}
+    assert set(ready) == {"done", "lost"}, ready
+    assert ready["done"]["label"] == "About write report: Report on sleep."
+    assert (ready["done"]["speaker"], ready["done"]["device"]) == ("owner", "car")
+    assert ready["lost"]["label"] == (
+        "I lost track of translate text when I restarted. Ask me again if you still need it."
+    )
+    assert (ready["lost"]["speaker"], ready["lost"]["device"]) == ("alice", "kitchen")
+    assert [r["results"] for r in log.lines if r["event"] == "calls_recovered"] == [2]
+    hub.calls.said("done")
+    hub.calls.said("lost")
+    # said once: a third start finds nothing
+    assert Hub(hub_cfg, components, log=HubLog(None, stream=None)).calls.ready() == []

@@ -17,6 +17,7 @@ spoke (`result_target`, rung by the hub's clock), not necessarily where it was a
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 import time
@@ -24,7 +25,10 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.errors import TwinError
 from pipeline.acting.permissions import GUEST
+
+log = logging.getLogger(__name__)
 
 _CANCEL = re.compile(
     r"^(?:(?:oh|ok|okay|actually|no|hey|twin)[\s,]+)*(?:never\s*mind|cancel\s+(?:that|it|the)|stop\s+(?:waiting|that|it|the)|"
@@ -62,6 +66,9 @@ def result_target(
     return device if device in connected else None
 
 
+CALLS_FILE = "calls.json"  # in DATA_DIR/tools: the hub's calls under way and unsaid results
+
+
 def spoken_name(tool: str, verb: str = "") -> str:
     """How a call is named aloud: a local tool's verb; an MCP tool's name without its server."""
     if "__" in tool or not verb:
@@ -84,9 +91,45 @@ class Pending:
 
 @dataclass
 class BackgroundCalls:
+    # In the hub, a file (DATA_DIR/tools/calls.json, a `JsonState`) that keeps what a restart must
+    # not lose: each call under way (who asked, where) and each result not yet said. After a stop or
+    # a kill -9 (`recover`) the results are said all the same, and a call that was under way, whose
+    # worker died with the process, is said to be lost: never silently forgotten.
+    store: Any = None
     _pending: dict[str, Pending] = field(default_factory=dict)
     _said: dict[str, dict[str, Any]] = field(default_factory=dict)  # results to say, by call key
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _keep(self, change: Any) -> None:
+        """`change(doc)` into the file; a file that cannot be written costs the record, not the call."""
+        if self.store is None:
+            return
+        try:
+            self.store.update(change)
+        except (OSError, TwinError) as exc:
+            log.warning("calls under way not recorded: %s", exc)
+
+    def recover(self) -> list[dict[str, Any]]:
+        """After a restart: the results left unsaid, and for each call that was under way a notice
+        that it was lost, as results to say (where their owners are). The file then holds them only."""
+        if self.store is None:
+            return []
+        try:
+            doc = self.store.read()
+        except (OSError, TwinError) as exc:  # a damaged file is left as it is, for the user to see
+            log.warning("calls under way not recovered: %s", exc)
+            return []
+        items = dict(doc.get("said", {}))
+        for key, p in doc.get("pending", {}).items():
+            if not p.get("cancelled"):
+                text = f"I lost track of {p['verb']} when I restarted. Ask me again if you still need it."
+                items[key] = {"kind": "tool_result", "label": text, "id": key} | {
+                    k: p.get(k, "") for k in ("speaker", "device")
+                }
+        with self._lock:
+            self._said.update(items)
+        self._keep(lambda d: d.update({"pending": {}, "said": items}))
+        return list(items.values())
 
     def start(
         self,
@@ -112,17 +155,27 @@ class BackgroundCalls:
         )
         with self._lock:
             self._pending[key] = p
+        record = {"tool": p.tool, "verb": p.verb, "speaker": speaker, "device": device, "at": time.time()}
+        self._keep(lambda d: d.setdefault("pending", {}).__setitem__(key, record))
         return p
 
     def finish(self, key: str, text: str) -> None:
         """The call ended: its result is to be said, unless the user stopped waiting for it."""
         with self._lock:
             p = self._pending.pop(key, None)
+            item = None
             if p is not None and not p.cancelled:
                 item = {"kind": "tool_result", "label": text}
                 if p.device:  # the hub's: whose result, asked where
                     item |= {"id": key, "speaker": p.speaker, "device": p.device}
                 self._said[key] = item
+
+        def done(d: dict[str, Any]) -> None:
+            d.setdefault("pending", {}).pop(key, None)
+            if item is not None:
+                d.setdefault("said", {})[key] = item
+
+        self._keep(done)
 
     def pending(self, speaker: str | None = None, device: str | None = None) -> list[Pending]:
         """Calls under way that someone still waits for; with `speaker`, only those that person may
@@ -148,6 +201,7 @@ class BackgroundCalls:
     def said(self, key: str) -> None:
         with self._lock:
             self._said.pop(key, None)
+        self._keep(lambda d: d.setdefault("said", {}).pop(key, None))
 
     def status_spoken(self, text: str, speaker: str | None = None, device: str | None = None) -> str | None:
         """ "Is the report ready?": the reply, or None when `text` asks no such thing or nothing of
@@ -184,6 +238,13 @@ class BackgroundCalls:
         with self._lock:
             for p in chosen:
                 p.cancelled = True
+
+        def stopped(d: dict[str, Any]) -> None:
+            for p in chosen:
+                if p.key in d.get("pending", {}):
+                    d["pending"][p.key]["cancelled"] = True
+
+        self._keep(stopped)
         what = " and ".join(p.verb for p in chosen)
         return f"Okay, I've stopped waiting for {what}."
 

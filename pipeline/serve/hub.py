@@ -19,10 +19,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pipeline.acting.background import BackgroundCalls
+from pipeline.acting.background import CALLS_FILE, BackgroundCalls
 from pipeline.config import TwinConfig
 from pipeline.runtime.components import Components
 from pipeline.runtime.session import Twin
+from pipeline.tools.store import JsonState
 
 from .components import DeviceComponents, SharedPlanner
 from .continuity import ConversationStore
@@ -67,7 +68,14 @@ class Hub:
         self._service_twin: Twin | None = None
         # each speaker's recent conversation, across devices and restarts; and the one clock
         self.conversations = ConversationStore(cfg.data_path, cfg.llm.history_turns)
-        self.calls = BackgroundCalls()  # the household's slow tool calls under way, any device's
+        # the household's slow tool calls under way, any device's, and their unsaid results: kept
+        # on disk, so a restart says them (and says which calls were lost with the old process)
+        (cfg.data_path / "tools").mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.calls = BackgroundCalls(
+            JsonState(cfg.data_path / "tools" / CALLS_FILE, {"pending": {}, "said": {}})
+        )
+        if recovered := self.calls.recover():
+            self.log.event("calls_recovered", results=len(recovered))
         from .ringing import HubClock
 
         self.clock = HubClock(self, poll_s)
