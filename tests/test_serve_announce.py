@@ -28,7 +28,7 @@ from hub_process import log_waits
 
 from bench.satellites import Satellite, free_port, satellite_available
 
-ANNOUNCED = "The laundry is done."
+ANNOUNCED = "Dinner is ready. Please come to the kitchen table."
 
 
 @pytest.fixture()
@@ -147,10 +147,10 @@ def test_announce_pipeline_played_and_pause(hub_cfg, components, tmp_path):
     pcm = np.frombuffer(porch["audio"], "<i2").astype(np.float32) / 32768.0
     clip = AudioClip(resample(pcm, porch["rate"], SAMPLE_RATE), SAMPLE_RATE, "porch")
     heard = components.asr.transcribe(clip, "en", True).text
-    # the words, not their boundaries: Piper's sampling now and then runs "The laundry" together
-    # into one word for Whisper ("Belaundry is done.")
-    said = " ".join(normalize(heard))
-    assert "laundry" in said and "done" in said.split(), heard
+    # most of its words, not every one: Piper samples each rendering, and Whisper now and then
+    # mishears a word of it ("The laundry is done." was heard as "Belondry is done.")
+    words = {"dinner", "ready", "please", "come", "kitchen", "table"}
+    assert len(words & set(normalize(heard))) >= 5, heard
     assert logged("satellite_announced", device="porch")[0]["heard"] is True
     assert logged("device_played", device="porch"), "the porch's played was not taken"
     # the shed went away right after the audio, before its length had passed: not heard
