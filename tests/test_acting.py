@@ -144,7 +144,8 @@ def _household(cfg, components, tmp_path, **update):
 
 
 def _human(speaker: int, n: int) -> np.ndarray:
-    from tests.conftest import fixture_path
+    from conftest import fixture_path
+
     from voice.audio import load_audio
 
     return load_audio(fixture_path(f"speechbrain_samples/ASR/spk{speaker}_snt{n}.wav")).samples

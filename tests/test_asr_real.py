@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fixture_path, wer
 
 from bench.asr import home_vocabulary, normalize
-from tests.conftest import fixture_path, wer
 from voice.audio import SAMPLE_RATE, AudioClip, load_audio
 from voice.vocabulary import Entry, select
 
@@ -69,9 +69,10 @@ def test_no_name_out_of_silence_noise_or_other_speech(biased):
 
 
 def test_second_pass_rehears_only_short_unsure_text(components):
+    from conftest import require
+
     from models import ModelResolver
     from models.errors import ModelNotFoundError
-    from tests.conftest import require
     from voice.asr import SecondPass, WhisperAsr
 
     try:

@@ -6,9 +6,9 @@ Measured before this rule: whisper-base's surer "Will, what is the date today?" 
 from __future__ import annotations
 
 import pytest
+from conftest import espeak_samples, require
 
 from bench.asr import normalize
-from tests.conftest import espeak_samples, require
 from voice.asr import SecondPass, WhisperAsr, keep_protected
 from voice.audio import AudioClip
 

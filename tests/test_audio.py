@@ -7,8 +7,8 @@ import wave
 
 import numpy as np
 import pytest
+from conftest import fixture_path
 
-from tests.conftest import fixture_path
 from voice.audio import SAMPLE_RATE, load_audio, resample, write_wav
 from voice.errors import AudioDecodeError, AudioTooLongError, AudioTooShortError
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fixture_path
 
 from bench.barge_in_hold import HOLD, BargeInHold, Holder
 from pipeline.runtime.hands_free import FALSE_START_S, QUIETER_THAN_USER_DB
-from tests.conftest import fixture_path
 from voice.vad import FRAME
 
 FRAME_S = FRAME / 16000

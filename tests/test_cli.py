@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tests.conftest import ROOT, fixture_path
+from conftest import ROOT, fixture_path
 
 
 def twin(

@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from tests.conftest import fixture_path
+from conftest import fixture_path
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import asyncio
 
 import numpy as np
 import pytest
+from conftest import fixture_path
 
 from devices.sinks import BufferSink
 from devices.sources import InputFrame
 from pipeline.runtime.echo import EchoStage
-from tests.conftest import fixture_path
 from voice.errors import AudioFormatError
 from voice.vad import FRAME
 

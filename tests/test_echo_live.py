@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
+from conftest import fixture_path
 
 from devices.sinks import PacedSink
 from devices.sources import InputFrame
-from tests.conftest import fixture_path
 from voice.audio import SAMPLE_RATE, load_audio, read_samples, resample
 from voice.vad import FRAME
 

@@ -10,8 +10,7 @@ import json
 
 import numpy as np
 import pytest
-
-from tests.conftest import fixture_path
+from conftest import fixture_path
 
 pytestmark = pytest.mark.models
 

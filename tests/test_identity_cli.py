@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
+from conftest import fixture_path
 
-from tests.conftest import fixture_path
 from tests.test_cli import _wav, twin
 
 pytestmark = pytest.mark.models

@@ -8,9 +8,9 @@ import asyncio
 
 import numpy as np
 import pytest
+from conftest import espeak_samples as espeak
+from conftest import fixture_path
 
-from tests.conftest import espeak_samples as espeak
-from tests.conftest import fixture_path
 from voice.audio import SAMPLE_RATE, AudioClip, load_audio
 
 pytestmark = pytest.mark.models

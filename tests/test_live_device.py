@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, fixture_path, require
 
-from tests.conftest import ROOT, fixture_path, require
 from voice.audio import SAMPLE_RATE, load_audio
 
 pytestmark = pytest.mark.models

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import espeak_samples as espeak
+from conftest import fixture_path
 
-from tests.conftest import espeak_samples as espeak
-from tests.conftest import fixture_path
 from voice.audio import SAMPLE_RATE, load_audio, write_wav
 
 pytestmark = pytest.mark.models

@@ -13,9 +13,9 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
+from conftest import ROOT
 
 from memory import Kind, Memory, MemoryInputError, MemoryStoreError
-from tests.conftest import ROOT
 
 
 def confirmed(mem, text: str, speaker: str) -> str:

@@ -14,10 +14,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 from memory import MemoryDiskFullError, MemoryImportStopped, MemoryInputError, MemoryItem
 from memory.store import QdrantStore
-from tests.conftest import ROOT
 
 
 def _jsonl(tmp_path, lines: list[str]):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from conftest import fixture_path, require
 
 from devices.sinks import BufferSink
-from tests.conftest import fixture_path, require
 from voice.audio import load_audio
 
 pytestmark = pytest.mark.models

@@ -18,8 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import ROOT, fixture_path, require
+from conftest import ROOT, fixture_path, require
 
 # onnxruntime's first upload came 9-35 s after its first session in measurements on 2 cores
 TELEMETRY_WAIT_S = 45

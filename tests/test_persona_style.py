@@ -107,8 +107,9 @@ def test_tts_duration_companion_vs_car_and_sad_vs_neutral(components):
 
 @pytest.mark.models
 def test_voice_turn_names_the_speaker_and_styles_by_mood(twin, components, synth):
+    from conftest import fixture_path
+
     from pipeline.events import TranscriptReady, VoiceHeard
-    from tests.conftest import fixture_path
     from voice.audio import load_audio
 
     def utt(n: int):

@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import require
 
 from bench.routing import ALIAS, LlamaServer, free_port, remote_model_path
 from devices.sinks import BufferSink
@@ -32,7 +33,6 @@ from pipeline.llm.remote import (
     RemoteUnavailableError,
 )
 from pipeline.llm.router import TurnFacts
-from tests.conftest import require
 
 pytestmark = pytest.mark.models
 

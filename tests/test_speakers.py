@@ -8,8 +8,7 @@ import stat
 
 import numpy as np
 import pytest
-
-from tests.conftest import fixture_path
+from conftest import fixture_path
 
 pytestmark = pytest.mark.models
 

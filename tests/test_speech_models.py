@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fixture_path, wer
 
-from tests.conftest import fixture_path, wer
 from voice.audio import SAMPLE_RATE, AudioClip, load_audio
 
 pytestmark = pytest.mark.models

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import fixture_path
 
-from tests.conftest import fixture_path
 from voice.speakers import ECAPA_FILES
 
 

@@ -10,11 +10,11 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import fixture_path
 
 from pipeline.events import AudioFrame, SpeechPaused, TranscriptReady, Utterance
 from pipeline.runtime.endpointing import FRAME_S, Endpointer
 from pipeline.runtime.turn_end import PauseJudge, Windows, lm_turn_end, normalize
-from tests.conftest import fixture_path
 from voice.audio import SAMPLE_RATE, load_audio
 from voice.vad import FRAME
 

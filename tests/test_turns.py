@@ -10,11 +10,11 @@ from datetime import datetime
 
 import numpy as np
 import pytest
+from conftest import fixture_path, normalize
 
 from devices.sinks import BufferSink, PacedSink
 from devices.sources import ClipSource
 from pipeline.events import EventQueue, ReplyAudioChunk, ReplyTextChunk, TurnEnded, TurnStarted
-from tests.conftest import fixture_path, normalize
 from voice.audio import SAMPLE_RATE, AudioClip, load_audio, resample
 
 pytestmark = pytest.mark.models

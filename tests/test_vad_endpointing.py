@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from conftest import fixture_path
 from harness import names, run_stage
 
 from pipeline.events import AudioFrame, SpeechPaused, Utterance
 from pipeline.runtime.endpointing import FRAME_S, Endpointer
-from tests.conftest import fixture_path
 from voice.audio import load_audio
 from voice.vad import FRAME, SileroVad
 

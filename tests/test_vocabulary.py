@@ -11,8 +11,8 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import ROOT, fixture_path
 
-from tests.conftest import ROOT, fixture_path
 from voice.vocabulary import (
     MAX_STORED,
     PROMPT_MAX_CHARS,

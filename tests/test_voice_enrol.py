@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import fixture_path
 
 from pipeline.conversation.voice_enrol import EnrolRequest, parse_enrol_request, parse_name
-from tests.conftest import fixture_path
 from tests.test_speakers import embedder, twin_refs  # noqa: F401 - session fixtures shared
 
 

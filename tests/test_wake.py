@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FIXTURES, espeak_samples, fixture_path
 
-from tests.conftest import FIXTURES, espeak_samples, fixture_path
 from voice.audio import SAMPLE_RATE, load_audio
 from voice.vad import FRAME
 
