@@ -17,8 +17,13 @@ _URL = re.compile(r"https?://\S+")
 
 _MONTHS = list(calendar.month_name)[1:]  # English month names (C locale)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-# "10:00", "18:30", "9:05 pm": a clock time, read digit by digit by the voice ("ten zero zero")
-_CLOCK = re.compile(r"(?<![\d:.])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])(?:\s?([ap])\.?m\b\.?)?", re.I)
+# "10:00", "18:30", "9:05 pm": a clock time, read digit by digit by the voice ("ten zero zero");
+# not a duration ("1:30 hours", "2:15 minutes left"), which is left as it is
+_CLOCK = re.compile(
+    r"(?<![\d:.])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])(?!\s*(?:hours?|hrs?|minutes?|mins?|h)\b)"
+    r"(?:\s?([ap])\.?m\b\.?)?",
+    re.I,
+)
 # "2 March", "March 2": a day of the month, read as a count ("two March", heard as "to March")
 _DAY_MONTH = re.compile(r"\b([12]?\d|3[01]) (" + "|".join(calendar.month_name[1:]) + r")\b")
 _MONTH_DAY = re.compile(r"\b(" + "|".join(calendar.month_name[1:]) + r") ([12]?\d|3[01])\b")

@@ -83,6 +83,7 @@ def test_clock_times_and_days_are_said_as_a_person_says_them():
     # the sentence's own full stop closes the time; seconds, versions and years are left alone
     assert to_spoken("Due 7:45 AM.") == "Due seven forty-five a.m."
     assert to_spoken("Build 10:00:05, March 2026.") == "Build 10:00:05, March 2026."
+    assert to_spoken("It takes 1:30 hours.") == "It takes 1:30 hours."  # a duration, not a time
 
 
 @pytest.mark.models
