@@ -51,6 +51,7 @@ NO_TOOL = (
 )
 MARGIN = 0.016
 TIE = 0.01  # tools this close to the best are offered with it (the planner picks)
+QUERIES_KEPT = 32  # request vectors kept, oldest dropped first
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class ToolIndex:
         self.margin = margin
         self._lock = threading.Lock()
         self._vectors: dict[str, np.ndarray] = {}  # passage hash -> vector
+        # the last requests' vectors: a turn routes its words twice (the desk, then the planner)
+        self._queries: dict[str, np.ndarray] = {}
         self._none = encoder.passages(list(NO_TOOL))
 
     def _passages(self, tools: list[Tool]) -> np.ndarray:
@@ -94,11 +97,22 @@ class ToolIndex:
         """Every tool's score for `text`, best first, and the nearest no-tool passage's score."""
         if not tools or not text.strip():
             return [], 1.0
-        q = self.encoder.queries([text])[0]
+        q = self._query(text)
         none = float(np.max(self._none @ q))
         sims = self._passages(tools) @ q
         order = np.argsort(-sims)
         return [Match(tools[i].name, float(sims[i]), float(sims[i]) - none) for i in order], none
+
+    def _query(self, text: str) -> np.ndarray:
+        with self._lock:
+            q = self._queries.get(text)
+        if q is None:
+            q = self.encoder.queries([text])[0]
+            with self._lock:
+                self._queries[text] = q
+                while len(self._queries) > QUERIES_KEPT:
+                    self._queries.pop(next(iter(self._queries)))
+        return q
 
     def match(self, text: str, tools: list[Tool]) -> list[Match]:
         """The tools `text` is about by meaning: the best, when it beats every no-tool passage by

@@ -83,9 +83,17 @@ class ToolDesk:
         """Tools found by meaning (None when the encoder is unavailable: words only)."""
         return getattr(self.c, "tool_index", None)
 
-    def wanted(self, text: str) -> bool:
-        """Whether `text` is about a local tool, by its words or its meaning (no session needed)."""
-        return self.cfg.tools.enabled and bool(route(text, self.local.registry(), self.index))
+    async def _routed(self, text: str, registry: Any = None) -> list[str]:
+        """The tools `text` is about, by its words or its meaning (`registry`: the local tools when
+        None, no session needed). `route` runs on the meaning worker, never on the event loop (the
+        e5 encode beside the model's decode took up to ~140 ms, and the loop runs the microphone's
+        frames); the request's vector stays in the index's cache for the planner's own routing."""
+        if registry is None:
+            if not self.cfg.tools.enabled:
+                return []
+            registry = self.local.registry()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.c.pools.meaning, route, text, registry, self.index)
 
     async def plan(self, text: str, endpoint: Endpoint, turn: TurnVoice) -> Any:
         """The planner's result for this turn, or None when it needs no tool (plain reply). A
@@ -93,11 +101,11 @@ class ToolDesk:
         config the session is built on the first turn, and a request whose words only a third-party
         tool declares also goes to the planner. Nothing acts on a speculative turn: tools wait until
         the user's turn has really ended."""
-        local = self.wanted(text)
+        local = bool(await self._routed(text))
         if not local and not (self.cfg.tools.enabled and self.cfg.tools.mcp):
             return None
         session = await self._session(turn)
-        if not local and not route(text, session.registry, self.index):
+        if not local and not await self._routed(text, session.registry):
             return None
         await endpoint.wait()
         return await session.plan(

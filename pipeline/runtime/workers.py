@@ -34,7 +34,7 @@ def limit_malloc_arenas(arenas: int) -> bool:
 
 
 class Workers:
-    STAGES = ("vad", "asr", "llm", "tts", "memory", "identity", "recall")
+    STAGES = ("vad", "asr", "llm", "tts", "memory", "identity", "recall", "meaning")
 
     def __init__(self) -> None:
         self.vad = ThreadPoolExecutor(1, thread_name_prefix="twin-vad")
@@ -46,8 +46,12 @@ class Workers:
         self.memory = ThreadPoolExecutor(1, thread_name_prefix="twin-memory")
         self.identity = ThreadPoolExecutor(1, thread_name_prefix="twin-identity")
         self.recall = ThreadPoolExecutor(1, thread_name_prefix="twin-recall")
+        # a request's tools found by meaning (the e5 encoder, tool_desk.py): off the event loop, which
+        # an encode beside the model's decode held for up to ~140 ms (p95), and more under load
+        self.meaning = ThreadPoolExecutor(1, thread_name_prefix="twin-meaning")
 
     def shutdown(self) -> None:
-        for pool in (self.vad, self.asr, self.tts, self.identity, self.recall):  # llm: the process's
+        pools = (self.vad, self.asr, self.tts, self.identity, self.recall, self.meaning)
+        for pool in pools:  # llm: the process's
             pool.shutdown(wait=False, cancel_futures=True)
         self.memory.shutdown(wait=True)  # memory writes finish: nothing committed is lost
