@@ -134,7 +134,13 @@ def test_without_a_wake_nothing_is_heard(cfg, components, tmp_path):
     assert twin.dialogue == []
 
 
-def test_the_spoken_name_wakes_it_and_other_speech_leaves_no_trace(cfg, components, tmp_path):
+def test_the_spoken_name_wakes_it_and_other_speech_leaves_no_trace(cfg, components, tmp_path, monkeypatch):
+    from voice.vocabulary import VocabularyPrompt
+
+    # a household of its own: the list items, contacts and names other tests stored in the session's
+    # data directory bias Whisper's reading (with them, "Twin, what is the date today?" was once
+    # heard without its "Twin")
+    monkeypatch.setattr(components.asr, "vocabulary", VocabularyPrompt(tmp_path / "household"))
     mic = recording(
         tmp_path,
         real("lock the Front Door"),  # not addressed to Twin: transcribed on the device, then dropped
