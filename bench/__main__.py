@@ -5,7 +5,8 @@ speaker-encoder (bench/speaker_encoder.py, registered by pipeline/cli/identity.p
 asr (bench/asr.py, registered by pipeline/cli/vocabulary.py),
 duplex (bench/duplex.py, registered by pipeline/cli/duplex.py), turn_end (bench/turn_end.py, registered by
 pipeline/cli/turn_end.py), planner_context (bench/planner_context.py, registered by
-pipeline/cli/planner_context.py), footprint (bench/footprint.py, registered by pipeline/cli/footprint.py)."""
+pipeline/cli/planner_context.py), footprint (bench/footprint.py, registered by pipeline/cli/footprint.py),
+partials (bench/partials.py, registered by pipeline/cli/partials.py)."""
 
 import sys
 

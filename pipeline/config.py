@@ -157,6 +157,24 @@ class EndpointingConfig(_Strict):
         return profile.semantic_turn_end if self.semantic is None else self.semantic
 
 
+class PartialsConfig(_Strict):
+    """Streaming partial transcripts in a live session (README, "Partial transcripts";
+    pipeline/runtime/partials.py): while the user speaks, the open utterance is re-decoded by the
+    ASR model on its worker every `every_ms` of new speech, one decode at a time, and once more
+    after `edge_ms` of silence, so the words of a pause are known before the pause is. Those words
+    feed the end-of-turn verdict, and with `reuse` they are the turn's transcript (no second decode).
+    Utterances longer than `max_s` get no more partials. On by default: measured with `twin bench
+    partials` (README, "Partial transcripts"), twice the end-of-turn verdicts in time and ~65 ms
+    less silence waited. It needs the tool router's embedding off the event loop (tool_desk.py's
+    meaning worker): a speculative turn reaches it inside the endpointer's window."""
+
+    enabled: bool = True
+    every_ms: int = Field(600, ge=100, le=5000)
+    edge_ms: int = Field(32, ge=32, le=1000)
+    max_s: float = Field(12.0, gt=0.5, le=13.0)
+    reuse: bool = True
+
+
 class McpServerConfig(_Strict):
     """One MCP server the user has opted in to. Only tools named in `allow` are offered to the
     planner, and all of them carry the tier the user grants (`sensitive` when data leaves the device)."""
@@ -276,6 +294,7 @@ class TwinConfig(_Strict):
     audio: AudioConfig = Field(default_factory=AudioConfig)
     wake: WakeConfig = Field(default_factory=WakeConfig)
     endpointing: EndpointingConfig = Field(default_factory=EndpointingConfig)
+    partials: PartialsConfig = Field(default_factory=PartialsConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     identity: VoiceIdConfig = Field(default_factory=VoiceIdConfig)

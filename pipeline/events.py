@@ -152,6 +152,22 @@ class TranscriptReady(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PartialTranscript(Event):
+    """The words of the open utterance so far, re-decoded while the user speaks (pipeline/runtime/
+    partials.py); turn_id 0: no turn exists yet. `at_pause`: decoded after the utterance's last
+    speech frame, so it holds every word said before this silence."""
+
+    delivery: ClassVar[Delivery] = Delivery.DATA
+    text: str
+    language: str
+    position: float  # stream time of the last frame decoded
+    audio_s: float
+    voiced: int
+    at_pause: bool
+    decode_ms: float
+
+
+@dataclass(frozen=True, kw_only=True)
 class VoiceHeard(Event):
     """Who spoke and how they sound, from the voice beside ASR: the turn's style follows from it."""
 

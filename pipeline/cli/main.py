@@ -47,6 +47,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli.turn_end",
     "pipeline.cli.planner_context",
     "pipeline.cli.footprint",
+    "pipeline.cli.partials",
 )
 
 

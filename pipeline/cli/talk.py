@@ -315,6 +315,7 @@ def live_file(twin: Twin, args: argparse.Namespace, gate, prepared=None) -> dict
         "duration_s": round(source.duration, 3),
         "turns": [_result_json(r) | {"turn_id": r.turn_id, "heard_by_user": r.heard} for r in results],
         "events": twin.front_end.log.events,
+        "partials": twin.front_end.partials,  # the words while the user spoke (pipeline/runtime/partials.py)
         "errors": errors,
         "output": None,
     }

@@ -95,6 +95,28 @@ class Endpointer:
         """The user is speaking (an utterance is open)."""
         return self._in_speech
 
+    @property
+    def serial(self) -> int:
+        """Which utterance is open (it changes at every reset): words heard of an earlier one are stale."""
+        return self._serial
+
+    @property
+    def voiced(self) -> int:
+        """Speech frames of the open utterance so far (what `SpeechPaused.voiced` counts)."""
+        return self._voiced
+
+    @property
+    def silence(self) -> int:
+        """Silent frames since the open utterance's last speech frame (0 while the user speaks)."""
+        return self._silence
+
+    def heard_so_far(self) -> np.ndarray:
+        """Every frame of the open utterance so far, pre-roll included (empty when none is open):
+        what a partial transcript re-decodes (pipeline/runtime/partials.py)."""
+        if not self._in_speech or not self._frames:
+            return np.zeros(0, np.float32)
+        return np.concatenate(self._frames).astype(np.float32)
+
     def forget(self) -> None:
         """Reset and drop the pre-roll too: nothing heard before this moment reaches an utterance
         (a wake: sound before the wake word is never kept)."""

@@ -31,6 +31,8 @@ from pipeline.runtime.hands_free import (
     not_for_twin,
     too_quiet,
 )
+from pipeline.runtime.partials import after_partial, share
+from pipeline.runtime.partials import attach as attach_partials
 from pipeline.runtime.reply_voice import Sink
 from pipeline.runtime.turn import TurnResult
 from pipeline.runtime.turn_end import PauseJudge
@@ -51,6 +53,7 @@ class FrontEnd:
         self.alert_playing = False
         self.hearing = False  # the user is speaking now (an utterance under way): no ring over them
         self.log = HandsFreeLog()  # the last run's wakes, barge-ins and their outcomes
+        self.partials: list[dict] = []  # the last run's partial transcripts (pipeline/runtime/partials.py)
 
     async def run(
         self,
@@ -90,6 +93,9 @@ class FrontEnd:
         start_frames, barge = ep.start_frames, BargeInOnset()  # an utterance's start; a barge-in's
         # the semantic end of turn: each pause's window from its words (pipeline/runtime/turn_end.py)
         judge = PauseJudge.attach(twin, ep, log)
+        # the words so far while the user speaks, for the verdict and the turn (pipeline/runtime/partials.py)
+        self.partials = []
+        partials = attach_partials(twin, ep, self.partials, quiet=wake is not None and wake.by_name)
         current: asyncio.Task[TurnResult] | None = None
         speculative: tuple[int, asyncio.Task[TurnResult], Endpoint] | None = None
         results: list[TurnResult] = []
@@ -115,14 +121,23 @@ class FrontEnd:
                     on_turn(result)
 
         def start(
-            audio: AudioClip, endpoint: Endpoint, tr: Transcript | None = None, over_playback: bool = False
+            audio: AudioClip,
+            endpoint: Endpoint,
+            tr: Transcript | None = None,
+            over_playback: bool = False,
+            early: asyncio.Future[Transcript | None] | None = None,
         ) -> asyncio.Task[TurnResult]:
+            """`early`: the pause's partial transcript, the turn's words when it has them."""
             nonlocal user_db
             user_db = speech_level_db(audio.samples)
-            if wake is not None and wake.by_name and not free:
-                turn = self._named_turn(wake, audio, endpoint, sink, tr, over_playback)
-            else:
-                turn = twin.voice_turn(audio, endpoint, sink, transcript=tr, over_playback=over_playback)
+            named = wake is not None and wake.by_name and not free
+
+            def make(words: Transcript | None):  # noqa: ANN202 - the turn's coroutine
+                if named:
+                    return self._named_turn(wake, audio, endpoint, sink, words, over_playback)  # type: ignore[arg-type]
+                return twin.voice_turn(audio, endpoint, sink, transcript=words, over_playback=over_playback)
+
+            turn = make(tr) if early is None or tr is not None else after_partial(early, make)
             task = asyncio.create_task(turn)  # type: ignore[arg-type]
             task.add_done_callback(done)
             pending.append(task)
@@ -211,6 +226,12 @@ class FrontEnd:
                     )
                 out = ep.push(heard)
                 self.hearing = ep.in_speech
+                # partials of the user's turns only: over Twin's reply or in its echo tail the words
+                # are read once the utterance ends, and a decode would hold the ASR worker then
+                if partials is not None and overlap is None and not after_reply:
+                    decoding = partials.hear(ep)
+                    if decoding is not None and not paced:
+                        await decoding  # a recording fed faster than real time: each partial in turn
                 if overlap is not None and not isinstance(out, Utterance) and not ep.in_speech:
                     overlap = None  # too short to be an utterance (a cough, a door): play on
                     self._resume(sink, current, position, "false start")
@@ -261,9 +282,11 @@ class FrontEnd:
                     # The user may be done: start the turn now, while the endpoint's silence runs.
                     discard()
                     pending_end = Endpoint()
-                    speculative = (out.voiced, start(out.audio, pending_end), pending_end)
+                    words = share(partials.covering(out.voiced)) if partials is not None else None
+                    turn_words = words if twin.cfg.partials.reuse else None
+                    speculative = (out.voiced, start(out.audio, pending_end, early=turn_words), pending_end)
                     if judge is not None:  # hold the pause until its words are judged
-                        judge.expect(speculative[1], out.voiced)
+                        judge.expect(speculative[1], out.voiced, words)
                 elif isinstance(out, SpeechResumed):
                     discard()
                 elif isinstance(out, Utterance):
@@ -275,7 +298,10 @@ class FrontEnd:
                         speculative = None
                     else:
                         discard()
-                        current = start(out.audio, Endpoint(out))
+                        words = None
+                        if partials is not None and twin.cfg.partials.reuse:
+                            words = share(partials.covering(out.voiced))
+                        current = start(out.audio, Endpoint(out), early=words)
                     if frame.arrival_t is None:  # a recording fed faster than real time: one turn at a time
                         await wait_turn_or_question(current, asking)
                 if max_turns is not None and len(results) >= max_turns:

@@ -12,7 +12,11 @@ P(end) and gives the endpointer the pause's silence window: short above `p_done`
 `p_hold`, the profile's window in between. Until the verdict arrives the pause keeps the profile's
 own window (the bound, in `Endpointer.expect_verdict`): a verdict that comes in time may hold a
 mid-thought pause up to the long window, one that comes later (a CPU under load) finds the turn
-ended as it would have without the judge, and is dropped. Recordings fed faster than real time start
+ended as it would have without the judge, and is dropped. With streaming partial
+transcripts (pipeline/runtime/partials.py) the words come earlier: the partial decoded just after
+the last word is scored as soon as it exists (`prescore`, a `PartialTranscript` event), and the
+pause is judged on it (`expect(..., early)`), not on the turn's transcript, which comes after the
+pause is noticed and after speaker ID. Recordings fed faster than real time start
 no speculative turn and keep the fixed window, as does everything with the feature off (config
 `[endpointing] semantic = false`; unset, the device profile's default: `semantic_turn_end`).
 """
@@ -20,22 +24,24 @@ no speculative turn and keep the fixed window, as does everything with the featu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from models.errors import ModelLoadError
-from pipeline.events import Event, EventQueue, TranscriptReady
+from pipeline.events import Event, EventQueue, PartialTranscript, TranscriptReady
 from pipeline.runtime.endpointing import Endpointer
 
 if TYPE_CHECKING:
     from pipeline.config import EndpointingConfig
     from pipeline.runtime.hands_free import HandsFreeLog
     from pipeline.runtime.session import Twin
+    from voice.capabilities import Transcript
 
 
 class TurnEnd(Protocol):
@@ -135,15 +141,45 @@ class PauseJudge(EventQueue):
         self._voiced = -1
         self._paused_at = 0.0  # stream time of the pause being judged
         self._judging: asyncio.Task[None] | None = None
+        self._early = -1  # the pause (its voiced frames) whose partial's words are awaited
+        self._scores: dict[str, asyncio.Future[float]] = {}  # P(end) by wording (`prescore`)
         self._twin: Twin | None = None
 
-    def expect(self, task: asyncio.Task, voiced: int) -> None:
+    def expect(
+        self, task: asyncio.Task, voiced: int, early: Awaitable[Transcript | None] | None = None
+    ) -> None:
         """The turn `task` started at the pause after `voiced` speech frames: its words will be
         judged. Meanwhile the pause keeps the profile's window (a late verdict changes nothing). If
-        the turn ends without words (nothing heard, not addressed), the pause gets that window."""
+        the turn ends without words (nothing heard, not addressed), the pause gets that window.
+        With `early` (the pause's partial transcript, pipeline/runtime/partials.py), those words are
+        judged as soon as they are known, not the turn's `TranscriptReady`; a partial that failed
+        leaves the judging to the turn's words as before."""
         self._task, self._voiced, self._paused_at = task, voiced, self.ep.position
+        self._early = -1
         if self.ep.expect_verdict(voiced):
             task.add_done_callback(lambda t: self._ended_unheard(t, voiced))
+            if early is not None:
+                self._early = voiced
+                loop = asyncio.get_running_loop()
+                self._judging = loop.create_task(self._judge_partial(early, voiced, self._paused_at))
+
+    async def _judge_partial(
+        self, early: Awaitable[Transcript | None], voiced: int, paused_at: float
+    ) -> None:
+        tr = None
+        with contextlib.suppress(Exception):
+            tr = await asyncio.shield(early)
+        if self._early != voiced:
+            return  # another pause is being judged now
+        self._early = -1
+        if tr is None:
+            return  # no words from the partial: the turn's transcript is judged (`put`)
+        if self._task is not None and self._voiced == voiced:
+            self._task = None  # this pause is judged on the partial's words
+        if not tr.text.strip():
+            self.ep.verdict(voiced, None)
+            return
+        await self._judge(tr.text, voiced, paused_at, "partial")
 
     def _ended_unheard(self, task: asyncio.Task, voiced: int) -> None:
         if self._task is task:  # it ended before its words were heard: no verdict will come
@@ -151,10 +187,15 @@ class PauseJudge(EventQueue):
             self.ep.verdict(voiced, None)
 
     def put(self, event: Event) -> None:
+        if isinstance(event, PartialTranscript) and event.at_pause and event.text.strip():
+            self.prescore(event.text)  # this silence may be the pause: its P(end), before it is one
+            return
         if not isinstance(event, TranscriptReady) or self._task is None:
             return
         if event.turn_id != getattr(self._task, "turn_id", None):
             return
+        if self._early == self._voiced:
+            return  # the pause's partial is being decoded: its words are judged (`_judge_partial`)
         voiced, text, paused_at = self._voiced, event.text, self._paused_at
         self._task = None
         if not text.strip():
@@ -162,10 +203,24 @@ class PauseJudge(EventQueue):
             return
         self._judging = asyncio.get_running_loop().create_task(self._judge(text, voiced, paused_at))
 
-    async def _judge(self, text: str, voiced: int, paused_at: float) -> None:
+    def prescore(self, text: str) -> asyncio.Future[float]:
+        """P(end) of `text`, started now on the model's thread (once per wording: a later `_judge`
+        of the same words awaits this score). A partial decoded after the last word of what may
+        become a pause is scored before the pause is noticed, and before the speculative turn
+        starts speaker ID, recall and the reply beside it on the same cores."""
+        key = normalize(text)
+        score = self._scores.get(key)
+        if score is None:
+            score = asyncio.get_running_loop().run_in_executor(self.pool, self.model.p_end, text)
+            self._scores[key] = score
+            while len(self._scores) > 8:  # the latest few wordings only
+                self._scores.pop(next(iter(self._scores)))
+        return score
+
+    async def _judge(self, text: str, voiced: int, paused_at: float, words: str = "turn") -> None:
         t0 = time.monotonic()
         try:
-            p = await asyncio.get_running_loop().run_in_executor(self.pool, self.model.p_end, text)
+            p = await asyncio.shield(self.prescore(text))
         except Exception:  # noqa: BLE001 - a failed verdict leaves the profile's window, never a stuck turn
             self.ep.verdict(voiced, None)
             return
@@ -182,6 +237,7 @@ class PauseJudge(EventQueue):
                     "score_ms": round((time.monotonic() - t0) * 1000, 1),
                     # from the pause being noticed to its verdict, in stream time (ASR + P(end))
                     "after_s": round(self.ep.position - paused_at, 3),
+                    "words": words,  # whose words were judged: the partial's, or the turn's transcript
                 }
             )
 
