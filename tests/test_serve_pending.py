@@ -77,6 +77,7 @@ def test_a_task_asked_in_the_car_goes_on_at_home(hub_cfg, components):
         home = await hub.open_session(Device("kitchen", "browser", "speaker", kind="browser"))
         clock = asyncio.create_task(hub.clock.run())
         try:
+            out["before"] = await _turn(car, "Is the report ready?")  # nothing under way yet
             out["asked"] = await _turn(car, "Write me a report on sleep.")
             out["running"] = [(p.tool, p.speaker, p.device) for p in hub.calls.pending()]
             await hub.close_session(car, "device_gone")  # the engine stops: the car is gone
@@ -89,6 +90,8 @@ def test_a_task_asked_in_the_car_goes_on_at_home(hub_cfg, components):
 
     asyncio.run(scenario())
 
+    before = out["before"].reply  # type: ignore[attr-defined]
+    assert before == "I'm not working on the report right now. Ask me if you'd like me to start.", before
     asked = out["asked"]
     assert "i'm on it" in asked.reply.lower(), asked.reply  # type: ignore[attr-defined]
     assert out["running"] == [("facts__write_report", "owner", "car")], out["running"]
@@ -169,3 +172,17 @@ def test_a_restart_says_the_unsaid_results_and_the_calls_it_lost(hub_cfg, compon
     hub.calls.said("lost")
     # said once: a third start finds nothing
     assert Hub(hub_cfg, components, log=HubLog(None, stream=None)).calls.ready() == []
+
+
+def test_is_the_report_ready_with_nothing_under_way_starts_nothing():
+    """With no call under way, "is the report ready?" is about a task, never a request to start a
+    server's `write_report` (the question rule would otherwise call that read-only tool); other
+    questions are left alone."""
+    from pipeline.acting.background import asked_about
+
+    names = lambda: ["facts__write_report", "facts__get_weather"]  # noqa: E731
+    assert asked_about("Is the report ready?", names) == "the report"
+    assert asked_about("is my report done yet", names) == "my report"
+    assert asked_about("any news on the weather in Paris", names) is None  # a weather question
+    assert asked_about("is dinner ready?", names) is None  # no tool's words
+    assert asked_about("write me a report on sleep", names) is None  # a request

@@ -21,7 +21,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,24 @@ _STATUS = re.compile(
     re.IGNORECASE,
 )
 _GENERIC = {"the", "that", "this", "please", "yet", "you", "for", "thing", "still", "mine", "all"}
+
+
+def asked_about(text: str, tool_names: Callable[[], Iterable[str]]) -> str | None:
+    """'Is the report ready?' when no call of the speaker's is under way: the thing asked about
+    ("the report") when its words name one of the tools (the `write_report` it would be), else
+    None. Such a question is about a task, never a request to start one. `tool_names` is read only
+    for words that ask about a task."""
+    m = _STATUS.match(text.strip())
+    # only "is X ready / done / finished": "any news on the weather" asks for the weather itself
+    named = (m.group("a") or "").strip() if m else ""
+    said = {w.lower() for w in _WORD.findall(named)} - _GENERIC
+    if not said:
+        return None
+    for name in tool_names():
+        words = {w.lower() for w in _WORD.findall(name.split("__")[-1].replace("_", " "))}
+        if said & words:
+            return named
+    return None
 
 
 def result_target(

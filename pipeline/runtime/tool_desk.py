@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from pipeline.acting.background import asked_about
 from pipeline.acting.routing import route
 from pipeline.acting.speech_act import classify
 from pipeline.config import TwinConfig
@@ -139,9 +140,19 @@ class ToolDesk:
         way (in the hub, asked on any device), or None when `text` is about none of them."""
         calls = self._background()
         if calls is None:
-            return None
+            return None  # no tool session yet: no call was ever made
         device = self.device or None
-        return calls.cancel_spoken(text, speaker, device) or calls.status_spoken(text, speaker, device)
+        reply = calls.cancel_spoken(text, speaker, device) or calls.status_spoken(text, speaker, device)
+        if reply is None and self.session is not None:
+            # "is the report ready?" with nothing under way: about a task, not a request to start an
+            # MCP server's `write_report` (Twin's own tools answer for their state: "is the timer done?")
+
+            def names() -> list[str]:
+                return [t.name for t in self.session.registry if "__" in t.name]
+
+            if (thing := asked_about(text, names)) is not None:
+                reply = f"I'm not working on {thing} right now. Ask me if you'd like me to start."
+        return reply
 
     def prepare(self) -> None:
         """Before the first turn (warm-up): with MCP servers configured, start them and load the
