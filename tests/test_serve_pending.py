@@ -121,6 +121,10 @@ def test_the_result_waits_for_its_owner_and_a_guest_cannot_ask_about_it(hub_cfg,
     assert calls.status_spoken("is the report ready?", "alice", "kitchen") is None  # someone else's
     assert calls.status_spoken("is dinner ready?", "owner", "kitchen") is None  # not about the call
     assert "write report" in calls.status_spoken("what are you working on?", "owner", "car")
+    assert calls.status_spoken("Where were we?", "owner", "kitchen") == (
+        "I'm still working on write report, which you asked for in the car. I'll tell you when it's done."
+    )
+    assert calls.status_spoken("where were we?", "alice", "kitchen") is None  # the model and history
     calls.finish("k1", "About write report: Report on sleep.")
     (item,) = calls.ready()
     last = {"owner": "kitchen"}.get

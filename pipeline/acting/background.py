@@ -37,12 +37,13 @@ _CANCEL = re.compile(
 )
 _WORD = re.compile(r"[^\W_]{3,}")
 # "is the report ready?", "what are you working on?", "how's the translation going?", "any news on
-# the report?": asked about a call under way (a question; the words after the verb name it)
+# the report?", "where were we?": asked about a call under way (the words after the verb name it)
 _STATUS = re.compile(
     r"^(?:(?:oh|ok|okay|so|and|hey|twin)[\s,]+)*(?:"
     r"(?:is|are|was)\s+(?P<a>.+?)\s+(?:ready|done|finished|back)(?:\s+yet)?"
     r"|(?:what(?:'s|\s+is|\s+are)?|anything)\s+(?:are\s+)?you\s+(?:still\s+)?(?:working\s+on|doing)(?:\s+for\s+me)?"
     r"|what(?:'s|\s+is)\s+(?:still\s+)?(?:running|pending|under\s+way)"
+    r"|where\s+were\s+we"  # with a task of theirs under way, that task is where they were
     r"|how(?:'s|\s+is|\s+are)\s+(?P<b>.+?)\s+(?:going|coming(?:\s+along)?|doing)"
     r"|any\s+(?:news|word|update)\s+(?:on|about)\s+(?P<c>.+?)"
     r")\W*$",
