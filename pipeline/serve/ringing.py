@@ -11,7 +11,8 @@ resumed or given more time, are cancelled and finish (Wyoming `timer-started` / 
 
 A slow tool call's result (pipeline/acting/background.py, the household's `Hub.calls`) is said where
 its owner last spoke, else on the device it was asked on (`result_target`); with neither connected
-it waits, in memory, until one is. It is marked said only after the device said it.
+it waits until one is (kept in DATA_DIR/tools/calls.json, so a restart does not lose it). It is
+marked said only after the device said it.
 
 Announcements (pipeline/tools/families/intercom.py) go only to the device they name: said once that
 device is connected and idle, then dropped; one not said within the intercom's `KEEP_FOR` is dropped
