@@ -64,6 +64,14 @@ def cfg(session_data_dir):
     return config
 
 
+@pytest.fixture()
+def hub_cfg(cfg, tmp_path):
+    """The session's config over a hub data directory of the test's own (tests/test_serve_*.py)."""
+    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
+    c.data_path.mkdir(parents=True)
+    return c
+
+
 @pytest.fixture(scope="session")
 def components(cfg):
     from models.errors import ModelError

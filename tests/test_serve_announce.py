@@ -22,20 +22,12 @@ import asyncio
 from typing import Any
 
 import numpy as np
-import pytest
 from conftest import fixture_path, normalize, require
 from hub_process import log_waits
 
 from bench.satellites import Satellite, free_port, satellite_available
 
 ANNOUNCED = "Dinner is ready. Please come to the kitchen table."
-
-
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
 
 
 async def _announcing_satellite(port: int, got: dict[str, Any], then: str):

@@ -13,20 +13,12 @@ import subprocess
 import urllib.error
 import urllib.request
 
-import pytest
 from conftest import fixture_path, normalize, require
 from hub_process import log_waits
 
 from bench.satellites import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
 
 
 def _post(url: str, body: dict) -> tuple[int, dict]:

@@ -24,20 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 from conftest import fixture_path, normalize, require
 from hub_process import log_waits
 
 from bench.satellites import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
 
 
 def _request(url: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:

@@ -11,13 +11,6 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
-
-
 def _enrol(data_dir: Path, name: str, role: str) -> None:
     from voice.speakers.profiles import ProfileStore, SpeakerProfile
     from voice.speakers.resemblyzer_encoder import RESEMBLYZER_BACKEND

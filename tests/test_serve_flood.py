@@ -19,18 +19,10 @@ import urllib.request
 from typing import Any
 
 import numpy as np
-import pytest
 from conftest import fixture_path, normalize
 from hub_process import log_waits, push_to_talk
 
 from bench.satellites import free_port
-
-
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
 
 
 def test_a_flooding_device_is_bounded_logged_and_closed_while_another_is_served(hub_cfg, components):

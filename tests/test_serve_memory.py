@@ -5,15 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
-
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
-
 
 def test_memory_shared_across_devices(hub_cfg, components):
     from pipeline.runtime.session import Twin

@@ -19,7 +19,6 @@ import json
 from typing import Any
 
 import numpy as np
-import pytest
 from conftest import fixture_path, normalize
 from hub_process import log_waits, push_to_talk
 
@@ -60,13 +59,6 @@ def test_end_now_ends_the_open_utterance_at_the_next_frame():
     assert ep.push(_frame(0.0, 24)) is None
     later = [ep.push(_frame(0.9 if i < 45 else 0.0, i)) for i in range(25, 50)]
     assert not any(isinstance(o, Utterance) for o in later) and ep.in_speech
-
-
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
 
 
 def test_websocket_push_to_talk_ends_on_the_end_event(hub_cfg, components, tmp_path):

@@ -20,7 +20,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import pytest
 from conftest import fixture_path, normalize, require
 from hub_process import log_waits
 
@@ -71,13 +70,6 @@ async def _rogue_server(port: int, connections: list[int]):
             writer.close()
 
     return await asyncio.start_server(handle, "127.0.0.1", port)
-
-
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
 
 
 def test_satellites_through_the_hub(hub_cfg, components, tmp_path):

@@ -10,17 +10,9 @@ import asyncio
 import wave
 
 import numpy as np
-import pytest
 from conftest import fixture_path, normalize
 
 from bench.satellites import free_port
-
-
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
 
 
 def test_wyoming_services(hub_cfg, components):

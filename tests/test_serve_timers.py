@@ -18,20 +18,12 @@ import asyncio
 from datetime import datetime, timedelta
 
 import numpy as np
-import pytest
 from conftest import fixture_path, normalize, require
 from hub_process import log_waits
 
 from bench.satellites import Satellite, free_port, satellite_available
 
 WAVS = "speech_to_phrase_en/wav"
-
-
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
 
 
 def test_ring_target_rules():

@@ -19,13 +19,6 @@ import pytest
 from bench.satellites import free_port
 
 
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
-
-
 def _non_loopback_ipv4() -> str | None:
     import psutil
 

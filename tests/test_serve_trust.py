@@ -21,13 +21,6 @@ from hub_process import log_waits
 from bench.satellites import free_port
 
 
-@pytest.fixture()
-def hub_cfg(cfg, tmp_path):
-    c = cfg.model_copy(update={"data_dir": tmp_path / "hub"})
-    c.data_path.mkdir(parents=True)
-    return c
-
-
 def test_a_token_is_one_device_and_cannot_be_replayed_while_it_is_connected(hub_cfg, components):
     import websockets
 
