@@ -52,6 +52,11 @@ _STATUS = re.compile(
 _GENERIC = {"the", "that", "this", "please", "yet", "you", "for", "thing", "still", "mine", "all"}
 
 
+def _words_of(named: str) -> set[str]:
+    """The words that name a call ("the sleep report": sleep, report), the generic ones left out."""
+    return {w.lower() for w in _WORD.findall(named)} - _GENERIC
+
+
 def asked_about(text: str, tool_names: Callable[[], Iterable[str]]) -> str | None:
     """'Is the report ready?' when no call of the speaker's is under way: the thing asked about
     ("the report") when its words name one of the tools (the `write_report` it would be), else
@@ -60,7 +65,7 @@ def asked_about(text: str, tool_names: Callable[[], Iterable[str]]) -> str | Non
     m = _STATUS.match(text.strip())
     # only "is X ready / done / finished": "any news on the weather" asks for the weather itself
     named = (m.group("a") or "").strip() if m else ""
-    said = {w.lower() for w in _WORD.findall(named)} - _GENERIC
+    said = _words_of(named)
     if not said:
         return None
     for name in tool_names():
@@ -229,8 +234,7 @@ class BackgroundCalls:
         running = self.pending(speaker, device)
         if m is None or not running:
             return None
-        named = m.group("a") or m.group("b") or m.group("c") or ""
-        said = {w.lower() for w in _WORD.findall(named)} - _GENERIC
+        said = _words_of(m.group("a") or m.group("b") or m.group("c") or "")
         chosen = [p for p in running if said & p.words] if said else running
         if not chosen:
             return None  # "is dinner ready?": not about a call of Twin's
@@ -248,7 +252,7 @@ class BackgroundCalls:
         running = self.pending(speaker, device)
         if m is None or not running:
             return None
-        said = {w.lower() for w in _WORD.findall(m.group("rest"))} - {"the", "that", "this", "please"}
+        said = _words_of(m.group("rest"))
         named = [p for p in running if said & p.words] if said else []
         chosen = named or (running if len(running) == 1 else [])
         if not chosen:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -103,29 +104,34 @@ class HubClock:
                 continue  # only the device it names: it waits for that one (up to KEEP_FOR)
             self.ringing[key] = asyncio.create_task(self._announce(connected[item["device"]], item, key))
         for item in due:
-            key = _key(item)
-            if key in self.ringing:
-                continue
-            target = ring_target(item, connected.keys(), self.last_device)
-            if target is None:
-                if key not in self._waiting_told:
-                    self._waiting_told.add(key)
-                    self.hub.log.event("ring_waiting", kind=item.get("kind"), id=item["id"])
-                continue
-            self._waiting_told.discard(key)
-            self.ringing[key] = asyncio.create_task(self._ring(connected[target], item, key))
+            waiting = {"kind": item.get("kind"), "id": item["id"]}
+            self._dispatch(item, ring_target, self._ring, connected, "ring_waiting", waiting)
         for item in self.hub.calls.ready():
-            key = _key(item)
-            if key in self.ringing:
-                continue
-            target = result_target(item, connected.keys(), self.last_device)
-            if target is None:
-                if key not in self._waiting_told:
-                    self._waiting_told.add(key)
-                    self.hub.log.event("result_waiting", id=item["id"], asked_on=item.get("device"))
-                continue
-            self._waiting_told.discard(key)
-            self.ringing[key] = asyncio.create_task(self._say_result(connected[target], item, key))
+            waiting = {"id": item["id"], "asked_on": item.get("device")}
+            self._dispatch(item, result_target, self._say_result, connected, "result_waiting", waiting)
+
+    def _dispatch(
+        self,
+        item: dict[str, Any],
+        target_of: Callable[..., str | None],
+        say: Callable[[DeviceSession, dict[str, Any], str], Awaitable[None]],
+        connected: dict[str, DeviceSession],
+        waiting_event: str,
+        waiting: dict[str, Any],
+    ) -> None:
+        """Start saying `item` on the device `target_of` picks, unless it is being said already; with
+        no such device, log `waiting_event` once and leave it for a later tick."""
+        key = _key(item)
+        if key in self.ringing:
+            return
+        target = target_of(item, connected.keys(), self.last_device)
+        if target is None:
+            if key not in self._waiting_told:
+                self._waiting_told.add(key)
+                self.hub.log.event(waiting_event, **waiting)
+            return
+        self._waiting_told.discard(key)
+        self.ringing[key] = asyncio.create_task(say(connected[target], item, key))
 
     def last_device(self, speaker: str) -> str | None:
         try:
