@@ -6,7 +6,9 @@ semantic end of turn on) as one continuing conversation per variant, each varian
 
 - `off`: no partials (`[partials] enabled = false`): the verdict is scored on the speculative
   turn's transcript, as before;
-- `on`: partials feed the verdict and the turn's transcript (`reuse`, the default);
+- `on`: partials feed the verdict and the turn's transcript (`reuse`) and are read into the
+  model's prompt cache (`prefill`, pipeline/runtime/prefill.py): the defaults;
+- `no_prefill`: as `on`, without the prefill;
 - `verdict_only`: partials feed the verdict only; the turn transcribes its own audio.
 
 Clips: the human recordings of ../shared/fixtures/speech_to_phrase_en (commands, mostly answered by
@@ -39,6 +41,7 @@ from voice.audio import AudioClip
 VARIANTS: dict[str, PartialsConfig] = {
     "off": PartialsConfig(enabled=False),
     "on": PartialsConfig(enabled=True, reuse=True),
+    "no_prefill": PartialsConfig(enabled=True, reuse=True, prefill=False),
     "verdict_only": PartialsConfig(enabled=True, reuse=False),
 }
 
@@ -86,6 +89,7 @@ async def _conversation(cfg: TwinConfig, comps: Components, clips: list[tuple[st
                 "voice_to_voice": t.get("voice_to_voice"),
                 "end_delay": t.get("vad"),
                 "asr": t.get("asr"),
+                "first_token": t.get("llm_first_token"),
                 "verdicts": len(verdicts),
                 "applied": sum(bool(v["applied"]) for v in verdicts),
                 "verdict_after_s": [v["after_s"] for v in verdicts],
@@ -126,6 +130,7 @@ def _summary(rows: list[dict]) -> dict:
             ),
             "end_delay_ms": _stats([r["end_delay"] for r in part if r["end_delay"] is not None]),
             "asr_ms": _stats([r["asr"] for r in part if r["asr"] is not None]),
+            "llm_first_token_ms": _stats([r["first_token"] for r in part if r["first_token"] is not None]),
         }
     verdicts = sum(r["verdicts"] for r in rows)
     after = [a for r in rows for a in r["verdict_after_s"]]
@@ -176,6 +181,7 @@ def run_partials_bench(cfg: TwinConfig, questions: int, json_path: Path | None, 
             ("voice_to_voice_ms", "voice-to-voice"),
             ("end_delay_ms", "end-of-turn delay"),
             ("asr_ms", "turn's ASR stage"),
+            ("llm_first_token_ms", "model's first token"),
         ):
             print(f"{kind + ' ' + title:28}" + "".join(f"{cell(n, kind, key):>16}" for n in variants))
     rows = (

@@ -143,6 +143,9 @@ class EndpointingConfig(_Strict):
     hold_ms: int = Field(1500, ge=100, le=5000)
     p_done: float = Field(0.0012, gt=0.0, le=1.0)
     p_hold: float = Field(0.0012, ge=0.0, le=1.0)
+    # the hold of words the ASR closed with "?" (a misheard whole question scores as mid-thought);
+    # at most `hold_ms` (a larger value is `hold_ms`)
+    question_hold_ms: int = Field(1000, ge=100, le=5000)
 
     @model_validator(mode="after")
     def _ordered(self) -> EndpointingConfig:
@@ -166,13 +169,16 @@ class PartialsConfig(_Strict):
     Utterances longer than `max_s` get no more partials. On by default: measured with `twin bench
     partials` (README, "Partial transcripts"), twice the end-of-turn verdicts in time and ~65 ms
     less silence waited. It needs the tool router's embedding off the event loop (tool_desk.py's
-    meaning worker): a speculative turn reaches it inside the endpointer's window."""
+    meaning worker): a speculative turn reaches it inside the endpointer's window. With `prefill`
+    each partial's words are also read into the model's prompt cache before the turn asks for its
+    reply (pipeline/runtime/prefill.py)."""
 
     enabled: bool = True
     every_ms: int = Field(600, ge=100, le=5000)
     edge_ms: int = Field(32, ge=32, le=1000)
     max_s: float = Field(12.0, gt=0.5, le=13.0)
     reuse: bool = True
+    prefill: bool = True
 
 
 class McpServerConfig(_Strict):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipeline.config import TwinConfig
 
-VARIANT_NAMES = ("off", "on", "verdict_only")
+VARIANT_NAMES = ("off", "on", "no_prefill", "verdict_only")
 
 
 def register(sub, common, bench_sub) -> None:

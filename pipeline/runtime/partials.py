@@ -40,6 +40,7 @@ import numpy as np
 
 from pipeline.events import PartialTranscript
 from pipeline.runtime.endpointing import Endpointer
+from pipeline.runtime.prefill import PromptPrefill
 from voice.audio import SAMPLE_RATE
 from voice.capabilities import Transcript
 
@@ -89,6 +90,7 @@ class PartialTranscriber:
         # a short gap mid-phrase starts an edge decode only after this much new speech
         self.edge_min_frames = Endpointer.frames_for(200)
         self.on_partial = on_partial
+        self.prefill: PromptPrefill | None = None  # the model reads each partial's words (`attach`)
         self.latest: Partial | None = None
         self.decodes = 0
         self._serial = -1
@@ -207,6 +209,7 @@ def attach(
         return None
     a = twin.cfg.asr
     asr = twin.c.asr
+    prefill = PromptPrefill(twin, twin.c.pools.llm, twin.c.llm) if cfg.prefill else None
 
     def transcribe(samples: np.ndarray) -> Transcript:
         return asr.transcribe(samples, a.language, a.vad_filter)
@@ -224,7 +227,10 @@ def attach(
             decode_ms=p.decode_ms,
         )
         for q in list(twin.observers):
-            q.put(event)
+            q.put(event)  # the end-of-turn judge's score is queued on the model's thread first
+        # mid-speech only: a pause's own words are read by the turn's prompt, in the same evaluation
+        # as the reply's header, right behind the judge's score on the model's thread
+        read = prefill is not None and not p.silence and prefill.offer(p.text, p.transcript.language)
         if heard_log is not None:
             heard_log.append(
                 {
@@ -233,10 +239,11 @@ def attach(
                     "at_pause": p.silence > 0,
                     "audio_s": p.audio_s,
                     "decode_ms": p.decode_ms,
+                    "prefill": read,
                 }
             )
 
-    return PartialTranscriber(
+    transcriber = PartialTranscriber(
         transcribe,
         twin.c.pools.asr,
         cfg.every_ms,
@@ -245,3 +252,5 @@ def attach(
         ep.pause_frames,
         heard,
     )
+    transcriber.prefill = prefill
+    return transcriber
