@@ -190,3 +190,21 @@ def test_is_the_report_ready_with_nothing_under_way_starts_nothing():
     assert asked_about("any news on the weather in Paris", names) is None  # a weather question
     assert asked_about("is dinner ready?", names) is None  # no tool's words
     assert asked_about("write me a report on sleep", names) is None  # a request
+
+
+def test_a_damaged_calls_file_is_left_as_it_is_and_logged(hub_cfg, components):
+    """A calls file that is not JSON (a disk fault, a hand edit) is never overwritten: the hub logs a
+    typed error that says what to do, serves on without the old calls, and the file is unchanged."""
+    from pipeline.acting.background import CALLS_FILE
+    from pipeline.serve.hub import Hub
+    from pipeline.serve.logs import HubLog
+
+    path = hub_cfg.data_path / "tools" / CALLS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"pending": {"x": ')  # cut short by a crash mid-write on a disk without atomic rename
+    log = HubLog(None, stream=None)
+    hub = Hub(hub_cfg, components, log=log)
+    [line] = [r for r in log.lines if r["event"] == "calls_unreadable"]
+    assert line["level"] == "error" and "damaged" in line["message"] and "move it aside" in line["hint"]
+    assert hub.calls.ready() == []
+    assert path.read_text() == '{"pending": {"x": '

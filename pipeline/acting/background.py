@@ -27,6 +27,7 @@ from typing import Any
 
 from models.errors import TwinError
 from pipeline.acting.permissions import GUEST
+from pipeline.tools.errors import ToolStateError
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class BackgroundCalls:
     _pending: dict[str, Pending] = field(default_factory=dict)
     _said: dict[str, dict[str, Any]] = field(default_factory=dict)  # results to say, by call key
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    unreadable: TwinError | None = None  # why `recover` found nothing to say (the hub logs it)
 
     def _keep(self, change: Any) -> None:
         """`change(doc)` into the file; a file that cannot be written costs the record, not the call."""
@@ -142,6 +144,14 @@ class BackgroundCalls:
             doc = self.store.read()
         except (OSError, TwinError) as exc:  # a damaged file is left as it is, for the user to see
             log.warning("calls under way not recovered: %s", exc)
+            self.unreadable = (
+                exc
+                if isinstance(exc, TwinError)
+                else ToolStateError(
+                    f"the calls under way ({CALLS_FILE}) could not be read: {exc}",
+                    "check the permissions of the data directory's tools folder",
+                )
+            )
             return []
         items = dict(doc.get("said", {}))
         for key, p in doc.get("pending", {}).items():

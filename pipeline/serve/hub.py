@@ -76,6 +76,8 @@ class Hub:
         )
         if recovered := self.calls.recover():
             self.log.event("calls_recovered", results=len(recovered))
+        if (lost := self.calls.unreadable) is not None:  # left as it is; the hub serves on without it
+            self.log.event("calls_unreadable", "error", message=lost.message, hint=lost.hint)
         from .ringing import HubClock
 
         self.clock = HubClock(self, poll_s)
