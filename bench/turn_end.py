@@ -4,31 +4,44 @@ fixed silence window, side by side in one run.
 1. Text: P(end) from the local LLM on bench/turn_end_cases.py (DEV, on which the thresholds were
    chosen, and TEST, reported apart): accuracy at `p_done`, how many cut-off phrases are held,
    how many whole ones end fast, and the cost of one call (median / p95 ms).
-2. Real audio: the human recordings of ../shared/fixtures/speech_to_phrase_en (file name = words).
-   Each whole recording, and the same recording with 0.8 s of silence spliced in at each boundary
-   between words (found with the ASR: `boundaries`), goes through the real VAD and endpointer. At every
+2. Audio, DEV and TEST apart. TEST: the human recordings of ../shared/fixtures/speech_to_phrase_en
+   (file name = words), never tuned on. DEV: bench/turn_end_cases.py's DEV_SPOKEN phrasings said by
+   Piper and two espeak-ng voices (`spoken_dev`; Whisper tiny mishears several, as it does people).
+   Each clip whole, and with a pause of 0.8 s, 0.3 s and 1.2 s spliced in at each boundary between
+   words (found with the ASR: `boundaries`), goes through the real VAD and endpointer. At every
    pause the real ASR transcribes what was said so far and the LLM scores it; the verdict reaches
    the endpointer as many frames later as those two calls took here (so the figures include their
-   cost, on this machine, under whatever else runs). While a verdict is pending the pause keeps the
-   profile's window (the bound in `Endpointer.expect_verdict`): a verdict later than that changes
-   nothing. Reported for every device profile's window: mid-phrase pauses cut off (0.8 s pauses,
-   longer than every window; and 0.3 s ones, shorter than every window, which only a wrong "done"
-   verdict can cut), the silence waited after the end of whole requests (the end-of-turn delay: the
-   reply cannot start before it), how many verdicts landed in time, and what one verdict costs.
+   cost, on this machine, under whatever else runs; each distinct pause is judged once and that
+   verdict and its cost serve every profile and rule). While a verdict is pending the pause keeps
+   the profile's window (the bound in `Endpointer.expect_verdict`): a verdict later than that
+   changes nothing. Reported for every device profile's window, in one run: the semantic end of turn
+   as configured ("after": words the ASR closed with "?" are held `question_hold_ms`), the same
+   without that rule ("before": every hold `hold_ms`), and the fixed window: mid-phrase pauses cut
+   off (0.8 s: longer than every window; 0.3 s: shorter than every window, which only a wrong "done"
+   verdict can cut; 1.2 s: longer than `question_hold_ms`, what the shorter hold costs), whole
+   requests that ended sooner / later than with the fixed window, the silence waited after the end
+   of whole requests (the end-of-turn delay: the reply cannot start before it), how many verdicts
+   landed in time, and what one verdict costs. `tune_question_hold` says which `question_hold_ms`
+   DEV calls for.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
+import shutil
 import statistics
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from bench.turn_end_cases import DEV, TEST
+from bench.turn_end_cases import DEV, DEV_SPOKEN, DEV_VOICES, TEST
 from devices.profiles import PROFILES
 from persona.spoken import number_words
 from pipeline.config import TwinConfig
@@ -43,6 +56,10 @@ RECORDINGS = (
 )
 SPLICE_S = 0.8  # a mid-phrase pause: longer than every profile's silence window
 SHORT_S = 0.3  # a short mid-phrase pause: shorter than every profile's window, longer than `done_ms`
+# the question hold `measure` tries ("after"): what DEV called for (`tune_question_hold`)
+QUESTION_HOLD_MS = 1000
+LONG_S = 1.2  # a long one: shorter than `hold_ms`, longer than `question_hold_ms` (what that costs)
+PAUSES = (SPLICE_S, SHORT_S, LONG_S)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -119,11 +136,19 @@ def speech_probs(samples: np.ndarray, vad) -> list[float]:
 
 
 def simulate(
-    samples: np.ndarray, probs: list[float], asr, model: TurnEnd | None, w: Windows, language: str = "en"
+    samples: np.ndarray,
+    probs: list[float],
+    asr,
+    model: TurnEnd | None,
+    w: Windows,
+    language: str = "en",
+    heard: dict | None = None,
 ) -> Run:
     """The front end's endpointing on a recording, frame by frame (`probs`: `speech_probs`). With
     `model`, each pause awaits a verdict, which arrives as many frames later as ASR + P(end) took
-    here; meanwhile the pause keeps the profile's window (a verdict after it changes nothing)."""
+    here; meanwhile the pause keeps the profile's window (a verdict after it changes nothing).
+    `heard`: the words, P(end) and cost of each pause's audio, kept from its first judging, so the
+    same pause is judged alike (and paid once) under every window and rule."""
     ep = Endpointer(w.default_ms)
     pending: tuple[int, int, int | None] | None = None  # (frame index it lands on, voiced, window)
     run = Run([], [], [], [], [])
@@ -140,12 +165,18 @@ def simulate(
             run.ends.append((i + 1) * FRAME_S)
         if isinstance(out, SpeechPaused) and model is not None:
             ep.expect_verdict(out.voiced)
-            t0 = time.perf_counter()
-            text = asr.transcribe(out.audio, language, True).text
-            p = model.p_end(text)
-            took = time.perf_counter() - t0
+            key = hashlib.sha1(out.audio.samples.tobytes()).hexdigest()
+            if heard is None or key not in heard:
+                t0 = time.perf_counter()
+                text = asr.transcribe(out.audio, language, True).text
+                p = model.p_end(text)
+                took = time.perf_counter() - t0
+                if heard is not None:
+                    heard[key] = (text, p, took)
+            else:
+                text, p, took = heard[key]
             run.verdict_ms.append(took * 1000)
-            window = w.window_ms(p) if text.strip() else None  # no words: the profile's (PauseJudge)
+            window = w.window_ms(p, text) if text.strip() else None  # no words: the profile's (PauseJudge)
             run.judged.append((text, p, window or w.default_ms))
             pending = (i + 1 + math.ceil(took / FRAME_S), out.voiced, window)
         elif isinstance(out, SpeechResumed):
@@ -205,67 +236,116 @@ def recordings() -> list[tuple[str, AudioClip]]:
     ]
 
 
-def _real(comps, model: TurnEnd, cfg: TwinConfig) -> dict | None:
-    """Every recording whole and with pauses spliced in at its word boundaries, through the real
-    VAD and endpointer with each device profile's window: semantic (the configured thresholds) and
-    fixed, side by side. The boundaries are found once (the ASR every 50 ms: most of the time)."""
-    clips = recordings()
-    if not clips:
-        print(f"\nreal recordings: {RECORDINGS} not found; that part is skipped")
-        return None
-    lead_s = 0.3
-    lead = np.zeros(int(lead_s * SAMPLE_RATE), np.float32)
+def spoken_dev(comps) -> list[tuple[str, AudioClip]]:
+    """The DEV audio: DEV_SPOKEN said by Piper (no random noise: the same audio every run) and by
+    each of DEV_VOICES in espeak-ng (skipped, with a line, when espeak-ng is not installed)."""
+    from voice.audio import resample
+    from voice.capabilities import Prosody
+
+    still = Prosody(noise_scale=0.0, noise_w_scale=0.0)
+    out = [
+        (t, AudioClip(resample(comps.tts.synthesize_all(t, still), comps.tts.sample_rate, SAMPLE_RATE)))
+        for t in DEV_SPOKEN
+    ]
+    if shutil.which("espeak-ng") is None:
+        print("espeak-ng is not installed: the DEV audio is Piper's only (scripts/setup.sh installs it)")
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        for voice, speed in DEV_VOICES:
+            for n, text in enumerate(DEV_SPOKEN):
+                wav = Path(tmp) / f"{voice}-{n}.wav"
+                subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text], check=True)
+                out.append((text, load_audio(wav)))
+    return out
+
+
+LEAD_S = 0.3  # silence before each clip
+
+
+def audio_inputs(comps, clips: list[tuple[str, AudioClip]], cfg: TwinConfig, step_s: float) -> list[tuple]:
+    """Each clip whole, and with a pause of each of PAUSES spliced in at each word boundary (found
+    with the ASR every `step_s`: most of the time): (words, at, pause, audio, speech probs)."""
+    lead = np.zeros(int(LEAD_S * SAMPLE_RATE), np.float32)
     tail = np.zeros(int((cfg.endpointing.hold_ms / 1000 + 0.5) * SAMPLE_RATE), np.float32)
-    inputs: list[tuple[str, float | None, float, np.ndarray, list[float]]] = []  # words, at, pause, audio
+    inputs: list[tuple[str, float | None, float, np.ndarray, list[float]]] = []
     for words, clip in clips:
         x = np.concatenate([lead, clip.samples, tail])
         inputs.append((words, None, 0.0, x, speech_probs(x, comps.vad)))
-        for at in boundaries(clip.samples, comps.asr, words):
-            for pause_s in (SPLICE_S, SHORT_S):
+        for at in boundaries(clip.samples, comps.asr, words, step_s=step_s):
+            for pause_s in PAUSES:
                 y = np.concatenate([lead, splice(clip.samples, at, pause_s), tail])
                 inputs.append((words, round(at, 2), pause_s, y, speech_probs(y, comps.vad)))
+    return inputs
+
+
+def _tally(
+    r: Run, fixed: Run | None, at: float | None, pause_s: float, row: dict, case: dict, key: str
+) -> None:
+    """One run's figures into `row`: a whole clip's silence waited, and whether it ended sooner or
+    later than with the fixed window (`fixed`, the same clip's run); a spliced clip's cut-off."""
+    if at is None:
+        waited = r.waited_ms[-1:]
+        row["waited_ms"] += waited
+        row["split"] += len(r.ends) > 1
+        if fixed is not None and waited and fixed.waited_ms:
+            row["fast"] += waited[0] < fixed.waited_ms[-1] - 1
+            row["held"] += waited[0] > fixed.waited_ms[-1] + 2 * FRAME_S * 1000
+        case[f"waited_ms_{key}"] = r.waited_ms
+    else:
+        pause = (LEAD_S + at, LEAD_S + at + pause_s + 0.05)
+        was_cut = any(pause[0] < t <= pause[1] for t in r.ends)  # closed inside the pause
+        row["cut"][str(pause_s)] += was_cut
+        case[f"cut_{key}"] = was_cut
+
+
+def measure(
+    comps, model: TurnEnd, cfg: TwinConfig, inputs: list[tuple], heard: dict, profiles: dict | None = None
+) -> dict:
+    """`inputs` through the real VAD and endpointer with each device profile's window: the semantic
+    end of turn with this change ("after": a "?" from the ASR holds `question_hold_ms`), without it
+    ("before": every hold `hold_ms`), and the fixed window, side by side."""
     out: dict = {"profiles": {}, "cases": []}
     verdicts: list[float] = []
-    for name, profile in PROFILES.items():
-        w = Windows.from_config(cfg.endpointing, profile.endpoint_silence_ms)
-        modes: dict[str, TurnEnd | None] = {"semantic": model, "fixed": None}
-        row = {k: {"waited_ms": [], "split": 0, "cut_long": 0, "cut_short": 0} for k in modes}
+    for name, profile in (profiles or PROFILES).items():
+        base = Windows.from_config(cfg.endpointing, profile.endpoint_silence_ms)
+        question_ms = min(base.hold_ms, max(QUESTION_HOLD_MS, base.default_ms))
+        after = dataclasses.replace(base, question_hold_ms=question_ms)
+        modes: dict[str, Windows | None] = {
+            "after": after,
+            "before": dataclasses.replace(after, question_hold_ms=None),
+            "fixed": None,
+        }
+        row = {
+            k: {"waited_ms": [], "split": 0, "fast": 0, "held": 0, "cut": {str(p): 0 for p in PAUSES}}
+            for k in modes
+        }
         in_time: list[bool] = []
         for words, at, pause_s, audio, probs in inputs:
             case: dict = {"profile": name, "recording": words, "splice_s": at, "pause_s": pause_s}
-            for key, m in modes.items():
-                r = simulate(audio, probs, comps.asr, m, w)
-                if m is not None:
+            fixed = simulate(audio, probs, comps.asr, None, after)
+            for key, mw in modes.items():
+                r = simulate(audio, probs, comps.asr, model, mw, heard=heard) if mw else fixed
+                if key == "after":
                     verdicts += r.verdict_ms
                     in_time += r.in_time
                     case["judged"] = r.judged
-                if at is None:
-                    row[key]["waited_ms"] += r.waited_ms[-1:]
-                    row[key]["split"] += len(r.ends) > 1
-                    case[f"waited_ms_{key}"] = r.waited_ms
-                else:
-                    pause = (lead_s + at, lead_s + at + pause_s + 0.05)
-                    was_cut = any(pause[0] < t <= pause[1] for t in r.ends)  # closed inside the pause
-                    row[key]["cut_long" if pause_s == SPLICE_S else "cut_short"] += was_cut
-                    case[f"cut_{key}"] = was_cut
+                _tally(r, fixed, at, pause_s, row[key], case, key)
             out["cases"].append(case)
-        n_long = sum(at is not None and p == SPLICE_S for _, at, p, _, _ in inputs)
-        n_short = sum(at is not None and p == SHORT_S for _, at, p, _, _ in inputs)
         out["profiles"][name] = {
             "window_ms": profile.endpoint_silence_ms,
-            "whole_recordings": len(clips),
-            "long_pauses": n_long,
-            "short_pauses": n_short,
+            "whole_recordings": sum(at is None for _, at, _, _, _ in inputs),
+            "pauses": {str(p): sum(at is not None and q == p for _, at, q, _, _ in inputs) for p in PAUSES},
             "verdicts_in_time": sum(in_time) / max(1, len(in_time)),
         } | {
             key: {
                 "whole_split": v["split"],
+                "whole_fast": v["fast"],
+                "whole_held": v["held"],
                 "end_delay_ms": {
                     "median": statistics.median(v["waited_ms"]),
                     "p95": _pct(v["waited_ms"], 0.95),
                 },
-                "midphrase_cut": v["cut_long"],
-                "short_pause_cut": v["cut_short"],
+                "pause_cut": v["cut"],
             }
             for key, v in row.items()
         }
@@ -277,35 +357,81 @@ def _real(comps, model: TurnEnd, cfg: TwinConfig) -> dict | None:
     return out
 
 
-def print_real(real: dict) -> None:
-    profiles = real["profiles"]
+def tune_question_hold(comps, model: TurnEnd, cfg: TwinConfig, dev: list[tuple], heard: dict) -> int:
+    """The shortest hold for words the ASR closed with "?" (100 ms steps up to `hold_ms`) that, with
+    every profile's window, cuts off no more of DEV's 0.8 s mid-phrase pauses than `hold_ms` does (a
+    cut-off is the worse error). DEV called for 1000 ms (`QUESTION_HOLD_MS`, what `measure` tries).
+    What it costs shows in the 1.2 s pauses: longer than this hold, they are cut after a "?" (on DEV
+    that cost outweighed the gain, so the default keeps every hold at `hold_ms`)."""
+    spliced = [
+        (at, audio, probs) for _, at, pause_s, audio, probs in dev if at is not None and pause_s == SPLICE_S
+    ]
+
+    def cuts(base: Windows, question_ms: int | None) -> int:
+        w = dataclasses.replace(base, question_hold_ms=question_ms)
+        n = 0
+        for at, audio, probs in spliced:
+            r = simulate(audio, probs, comps.asr, model, w, heard=heard)
+            n += any(LEAD_S + at < t <= LEAD_S + at + SPLICE_S + 0.05 for t in r.ends)
+        return n
+
+    need = 0
+    for profile in PROFILES.values():
+        base = Windows.from_config(cfg.endpointing, profile.endpoint_silence_ms)
+        target = cuts(base, None)
+        ms = next(
+            (m for m in range(100, base.hold_ms, 100) if m >= base.default_ms and cuts(base, m) <= target),
+            base.hold_ms,
+        )
+        need = max(need, ms)
+    return need
+
+
+def _real(comps, model: TurnEnd, cfg: TwinConfig) -> dict | None:
+    """DEV (spoken_dev) and TEST (the human recordings) through `measure`; `question_hold_ms` as
+    DEV alone calls for it, beside the configured value."""
+    clips = recordings()
+    if not clips:
+        print(f"\nreal recordings: {RECORDINGS} not found; that part is skipped")
+        return None
+    heard: dict = {}  # one judging per distinct pause audio (shared by every profile and rule)
+    dev = audio_inputs(comps, spoken_dev(comps), cfg, step_s=0.1)
+    test = audio_inputs(comps, clips, cfg, step_s=0.05)
+    tuned = tune_question_hold(comps, model, cfg, dev, heard)
+    return {
+        "question_hold_ms_dev_calls_for": tuned,
+        "dev": measure(comps, model, cfg, dev, heard),
+        "test": measure(comps, model, cfg, test, heard),
+    }
+
+
+def print_real(real: dict, which: str) -> None:
+    part = real[which]
+    profiles = part["profiles"]
     first = next(iter(profiles.values()))
+    kind = "synthetic speech (Piper, espeak-ng)" if which == "dev" else "human recordings"
+    pauses = ", ".join(f"{n} of {p} s" for p, n in first["pauses"].items())
     print(
-        f"\nreal recordings ({first['whole_recordings']} human clips; {first['long_pauses']} pauses of "
-        f"{SPLICE_S:.1f} s and {first['short_pauses']} of {SHORT_S:.1f} s spliced in mid-phrase), "
-        "semantic / fixed:"
+        f"\n{which.upper()}: {first['whole_recordings']} {kind}; pauses spliced in mid-phrase: {pauses}. "
+        "after / before / fixed window:"
     )
-    print(f"{'':34}" + "".join(f"{n + ' ' + str(p['window_ms']) + ' ms':>18}" for n, p in profiles.items()))
+    print(f"{'':34}" + "".join(f"{n + ' ' + str(p['window_ms']) + ' ms':>20}" for n, p in profiles.items()))
 
     def line(label: str, cell) -> None:
-        print(f"{label:34}" + "".join(f"{cell(p):>18}" for p in profiles.values()))
+        print(f"{label:34}" + "".join(f"{cell(p):>20}" for p in profiles.values()))
 
-    line(
-        f"{SPLICE_S:.1f} s mid-phrase pauses cut off",
-        lambda p: f"{p['semantic']['midphrase_cut']} / {p['fixed']['midphrase_cut']}",
-    )
-    line(
-        f"{SHORT_S:.1f} s mid-phrase pauses cut off",
-        lambda p: f"{p['semantic']['short_pause_cut']} / {p['fixed']['short_pause_cut']}",
-    )
-    line("whole requests split", lambda p: f"{p['semantic']['whole_split']} / {p['fixed']['whole_split']}")
+    def three(get) -> object:
+        return lambda p: " / ".join(str(get(p[k])) for k in ("after", "before", "fixed"))
+
+    for pause in first["pauses"]:
+        line(f"{pause} s mid-phrase pauses cut off", three(lambda m, pause=pause: m["pause_cut"][pause]))
+    line("whole requests split", three(lambda m: m["whole_split"]))
+    line("whole: ended sooner than fixed", three(lambda m: m["whole_fast"]))
+    line("whole: held longer than fixed", three(lambda m: m["whole_held"]))
     for q in ("median", "p95"):
-        line(
-            f"end-of-turn delay {q} ms",
-            lambda p, q=q: f"{p['semantic']['end_delay_ms'][q]:.0f} / {p['fixed']['end_delay_ms'][q]:.0f}",
-        )
-    line("verdicts in time (semantic)", lambda p: f"{p['verdicts_in_time']:.0%}")
-    v = real["verdict_ms"]
+        line(f"end-of-turn delay {q} ms", three(lambda m, q=q: f"{m['end_delay_ms'][q]:.0f}"))
+    line("verdicts in time (after)", lambda p: f"{p['verdicts_in_time']:.0%}")
+    v = part["verdict_ms"]
     print(
         f"{'verdict per pause (ASR + P(end))':34}median {v['median']:.0f} ms, p95 {v['p95']:.0f} ms "
         f"({v['n']} pauses)"
@@ -328,7 +454,10 @@ def run_turn_end_bench(cfg: TwinConfig, json_path: Path | None, audio: bool = Tr
         f"Models loaded in {time.monotonic() - t0:.1f} s. "
         f"Profile '{cfg.profile}': fixed window {default_ms} ms;"
     )
-    print(f"semantic: p >= {w.p_done} -> {min(w.done_ms, default_ms)} ms, p < {w.p_hold} -> {w.hold_ms} ms.")
+    print(
+        f"semantic: p >= {w.p_done} -> {min(w.done_ms, default_ms)} ms, p < {w.p_hold} -> {w.hold_ms} ms "
+        f"({w.question_hold_ms} ms for words the ASR closed with '?')."
+    )
     dev, test = score_text(model, DEV, w), score_text(model, TEST, w)
     tuned_done, tuned_hold = tune(model, DEV)
     print(f"\nthresholds DEV calls for (bench/turn_end.py tune): p_done {tuned_done}, p_hold {tuned_hold}")
@@ -355,7 +484,12 @@ def run_turn_end_bench(cfg: TwinConfig, json_path: Path | None, audio: bool = Tr
     if audio:
         real = _real(comps, model, cfg)
         if real is not None:
-            print_real(real)
+            print(
+                f"\nquestion_hold_ms: {w.question_hold_ms} configured; DEV calls for "
+                f"{real['question_hold_ms_dev_calls_for']} (bench/turn_end.py tune_question_hold)"
+            )
+            print_real(real, "dev")
+            print_real(real, "test")
             report["real"] = real
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

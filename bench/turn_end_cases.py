@@ -95,3 +95,33 @@ TEST: tuple[tuple[str, bool], ...] = (
     ("good night", True),
     ("i'd like to", False),
 )
+
+# DEV audio (bench/turn_end.py `spoken_dev`): whole requests written for this bench (none is a
+# question of bench/latency.py, nor a recording's name), said by Piper (Twin's voice, without its
+# random noise, so every run hears the same audio) and by two espeak-ng voices. Whisper tiny mishears
+# several of them ("What does equality?"), as it mishears people; each is also cut at its word
+# boundaries, with pauses spliced in. `question_hold_ms` was chosen on these; the human recordings
+# (speech_to_phrase_en) are the TEST set, never tuned on.
+DEV_SPOKEN: tuple[str, ...] = (
+    "how many ounces are in a cup",
+    "what's the time in tokyo",
+    "is it cold outside",
+    "who won the game last night",
+    "dim the bedroom lights",
+    "how old is the earth",
+    "what does a koala eat",
+    "skip this song",
+    "where did I leave my keys",
+    "how do you spell necessary",
+    "open the blinds",
+    "do owls sleep during the day",
+    "when does the bakery open",
+    "how long do turtles live",
+    "read my new messages",
+    "how hot is the sun",
+    "why do dogs bark",
+    "play the news",
+    "turn up the heat",
+    "will it snow this week",
+)
+DEV_VOICES: tuple[tuple[str, int], ...] = (("en-us", 160), ("en-gb-scotland", 170))  # espeak-ng, words/min

@@ -14,7 +14,7 @@ from conftest import fixture_path
 
 from pipeline.events import AudioFrame, SpeechPaused, TranscriptReady, Utterance
 from pipeline.runtime.endpointing import FRAME_S, Endpointer
-from pipeline.runtime.turn_end import PauseJudge, Windows, lm_turn_end, normalize
+from pipeline.runtime.turn_end import PauseJudge, Windows, asr_question, lm_turn_end, normalize
 from voice.audio import SAMPLE_RATE, load_audio
 from voice.vad import FRAME
 
@@ -95,6 +95,50 @@ def test_endpointer_waits_longer_after_a_cut_off_phrase(turn_end, cfg):
     assert cut > whole
     assert cut >= cfg.endpointing.hold_ms / 1000 - FRAME_S  # held open up to the long window
     assert whole <= 0.4 + FRAME_S  # never later than today's fixed window
+
+
+def test_a_question_mark_from_the_asr_shortens_a_hold_and_nothing_else():
+    w = Windows(default_ms=400, question_hold_ms=1000)
+    assert asr_question("So whether?") and asr_question('"Why do cats per?" ')
+    assert not asr_question("What's the weather in...") and not asr_question("set a timer for")
+    assert w.window_ms(1e-5, "So whether?") == 1000  # a hold, shortened
+    assert w.window_ms(1e-5, "So whether") == w.window_ms(1e-5, "what's the weather in...") == 1500
+    assert w.window_ms(0.5, "What time is it?") == 250  # a "done" verdict is not touched
+    assert Windows(default_ms=400).window_ms(1e-5, "So whether?") == 1500  # off: every hold 1.5 s
+    # from config: never below the profile's window, never above `hold_ms`
+    from pipeline.config import EndpointingConfig
+
+    assert Windows.from_config(EndpointingConfig(), 400).question_hold_ms == 1500  # off by default
+    assert Windows.from_config(EndpointingConfig(question_hold_ms=1000), 400).question_hold_ms == 1000
+    assert Windows.from_config(EndpointingConfig(question_hold_ms=200), 400).question_hold_ms == 400
+    assert Windows.from_config(EndpointingConfig(question_hold_ms=3000), 400).question_hold_ms == 1500
+
+
+@pytest.mark.models
+def test_a_misheard_whole_question_is_held_less_than_a_cut_off_phrase(turn_end, cfg):
+    """Whisper tiny heard "what's the weather" as "So whether?" in `twin bench partials`: the words
+    score as mid-thought, as the cut-off "what's the weather in" does, but the ASR's "?" holds the
+    pause for `question_hold_ms`, not `hold_ms`. A real cut-off that Whisper closed with "?" ("Who
+    won?") is still held past a mid-phrase pause (0.8 s)."""
+    cfg = cfg.model_copy(
+        update={"endpointing": cfg.endpointing.model_copy(update={"question_hold_ms": 1000})}
+    )
+    w = Windows.from_config(cfg.endpointing, 400)
+    assert w.question_hold_ms == 1000 < w.hold_ms
+    for text in ("So whether?", "Who won?"):
+        p = turn_end.p_end(text)
+        assert p < w.p_hold, (text, p)  # the words alone: mid-thought
+        assert w.window_ms(p, text) == w.question_hold_ms
+    for text in ("what's the weather in", "What's the weather in..."):
+        assert w.window_ms(turn_end.p_end(text), text) == w.hold_ms
+    # through the judge, from the transcript's words as the ASR wrote them
+    misheard = asyncio.run(_silence_waited(turn_end, cfg, "So whether?"))
+    cut = asyncio.run(_silence_waited(turn_end, cfg, "what's the weather in"))
+    print(
+        f"\nsilence waited: after 'So whether?' {misheard:.2f} s, after 'what's the weather in' {cut:.2f} s"
+    )
+    assert abs(misheard - w.question_hold_ms / 1000) <= FRAME_S
+    assert abs(cut - w.hold_ms / 1000) <= FRAME_S
 
 
 def _at_pause(ep: Endpointer) -> SpeechPaused:

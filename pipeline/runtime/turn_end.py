@@ -19,6 +19,15 @@ pause is judged on it (`expect(..., early)`), not on the turn's transcript, whic
 pause is noticed and after speaker ID. Recordings fed faster than real time start
 no speculative turn and keep the fixed window, as does everything with the feature off (config
 `[endpointing] semantic = false`; unset, the device profile's default: `semantic_turn_end`).
+
+P(end) is read from the words alone (lower-cased, no punctuation), but one mark of Whisper's may
+set the hold: with `question_hold_ms` below `hold_ms`, words the ASR closed with "?" are held open
+up to it. A whole question Whisper misheard ("what's the weather" as "So whether?") scores as
+mid-thought, and the 1.5 s hold made it the slowest kind of turn; a real cut-off question ("Who
+won?", "How old?": Whisper closes those with "?" as well, so the mark cannot end a turn early) is
+still held past a 0.8 s pause with a 1 s question hold. Off by default: on bench/turn_end.py's DEV
+audio a 1 s hold cut more question starts paused 1.2 s than the misheard whole questions it sped
+up (README, "Semantic end of turn").
 """
 
 from __future__ import annotations
@@ -96,24 +105,37 @@ def lm_turn_end(llm: object) -> LmTurnEnd | None:
     return LmTurnEnd(make()) if callable(make) else None
 
 
+def asr_question(text: str) -> bool:
+    """Whether the ASR closed the words with a question mark ("So whether?"), not with "...", "-"
+    or nothing (how Whisper writes words it heard cut off)."""
+    return text.rstrip().rstrip("\"'\u201d\u00bb)").endswith("?")
+
+
 @dataclass(frozen=True)
 class Windows:
-    """P(end) -> the silence that ends the pause."""
+    """P(end) (and the ASR's final mark) -> the silence that ends the pause."""
 
     default_ms: int  # the profile's window, for the uncertain middle
     done_ms: int = 250
     hold_ms: int = 1500
     p_done: float = 0.0012
     p_hold: float = 0.0012
+    question_hold_ms: int | None = None  # the hold of words the ASR closed with "?"; None: `hold_ms`
 
     @classmethod
     def from_config(cls, cfg: EndpointingConfig, default_ms: int) -> Windows:
-        return cls(default_ms, cfg.done_ms, max(cfg.hold_ms, default_ms), cfg.p_done, cfg.p_hold)
+        hold = max(cfg.hold_ms, default_ms)
+        question = min(hold, max(cfg.question_hold_ms, default_ms))
+        return cls(default_ms, cfg.done_ms, hold, cfg.p_done, cfg.p_hold, question)
 
-    def window_ms(self, p_end: float) -> int:
+    def window_ms(self, p_end: float, text: str = "") -> int:
+        """The pause's window from P(end) of the words `text`, as the ASR wrote them: a final "?"
+        shortens a hold to `question_hold_ms`."""
         if p_end >= self.p_done:
             return min(self.done_ms, self.default_ms)
         if p_end < self.p_hold:
+            if self.question_hold_ms is not None and asr_question(text):
+                return self.question_hold_ms
             return self.hold_ms
         return self.default_ms
 
@@ -224,7 +246,7 @@ class PauseJudge(EventQueue):
         except Exception:  # noqa: BLE001 - a failed verdict leaves the profile's window, never a stuck turn
             self.ep.verdict(voiced, None)
             return
-        window = self.windows.window_ms(p)
+        window = self.windows.window_ms(p, text)
         # False: the user spoke on before it arrived, or the turn had ended (the profile's window
         # passed while it was being computed)
         applied = self.ep.verdict(voiced, window)
