@@ -19,7 +19,7 @@ pytestmark = pytest.mark.models
 ASKED = "Tell me a fun fact about octopuses."
 
 
-def session(cfg, components, **partials):
+def session(cfg, components, profile: str | None = None, **partials):
     from pipeline.runtime.session import Twin
 
     quiet = cfg.model_copy(
@@ -27,6 +27,7 @@ def session(cfg, components, **partials):
             "tools": cfg.tools.model_copy(update={"enabled": False, "mcp": {}}),
             "partials": PartialsConfig(**partials),
         }
+        | ({"profile": profile} if profile else {})
     )
     twin = Twin(quiet, components)
     twin.warm_up()  # the conversation's start in the cache, as between turns of a live session
@@ -70,6 +71,27 @@ def test_the_words_heard_so_far_are_read_before_the_turn(cfg, components):
     assert prefill.offer(ASKED, "en")
     settle(components)
     assert unread(components, turn_prompt) <= 5
+
+
+def test_the_devices_own_style_line_is_read_too(cfg, components):
+    """In the car every turn's context line says the user is driving: the prefill has it, so a
+    neutral voice's turn still finds its words read; a voice heard as upset adds its own line, and
+    that turn reads its words itself (the cache parts after the time line)."""
+    from persona.style import StylePolicy
+    from voice.capabilities import EmotionEstimate
+
+    twin = session(cfg, components, profile="car")
+    settle(components)
+    policy = StylePolicy(twin.persona, twin.profile)
+    neutral = policy.for_turn()
+    assert neutral.line  # "The user is driving: ..."
+    prefill = PromptPrefill(twin, components.pools.llm, components.llm)
+    assert prefill.offer("Tell me a fun fact about", "en")
+    settle(components)
+    assert unread(components, twin.messages_for(ASKED, "en", None, neutral)) <= 10
+    upset = policy.for_turn(EmotionEstimate(valence=-0.7, arousal=0.8, label="angry", confidence=0.9))
+    assert upset.line != neutral.line
+    assert unread(components, twin.messages_for(ASKED, "en", None, upset)) > 15
 
 
 def test_only_words_the_model_will_answer_are_read(cfg, components):

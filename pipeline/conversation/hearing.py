@@ -79,6 +79,18 @@ class Hearing:
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self.c.pools.identity, self.c.listener.hear, audio)
 
+    def expected_style(self) -> TurnStyle | None:
+        """The style the next turn most likely gets before its voice is heard: no emotion (a
+        neutral voice), the voices present lately. None when no voice is heard (`start` is None):
+        what a prompt prefilled ahead of the turn is built with (pipeline/runtime/prefill.py)."""
+        ident = self.cfg.identity
+        if not (ident.speakers or ident.emotion):
+            return None
+        voices = 1
+        if self.presence is not None:
+            voices = max(1, self.presence.voices_present(time.monotonic()))
+        return self.style.for_turn(None, voices)
+
     async def conclude(
         self, pending: asyncio.Future | None, text: str, language: str, notify: Callable[[str, str], Any]
     ) -> HeardVoice:

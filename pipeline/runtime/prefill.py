@@ -4,16 +4,18 @@ Between turns the model's cache already holds the conversation and the first wor
 context line (`Twin._finish` warms it). What is left for the turn is the rest of its context line,
 the user's words and the reply's header (~20 tokens, ~90-180 ms on 2 cores before the first word).
 Each partial transcript (pipeline/runtime/partials.py) brings the cache up to the prompt the turn
-would have if those were all of its words: the context line as a turn with nothing recalled and no
-style line would have it, then the words, formatted without the reply's header (`Llm.warm`). When
+would have if those were all of its words: the context line as a turn with nothing recalled and a
+neutral voice would have it (the device's own style line, "The user is driving: ...", included:
+`Hearing.expected_style`), then the words, formatted without the reply's header (`Llm.warm`). When
 the turn comes, llama.cpp reuses the longest common start, so only what changed since the last
 partial is read (after the pause's own partial, only the reply's header).
 
 Only for words the model itself will answer: not when a tool's words are in them (the planner runs
 first, on the same model thread, and must not wait behind a prefill), nor for the user's own facts
 or a live fact (those turns recall memories or answer without the model, so their prompt differs).
-A turn that recalls a memory or has a style line still gets the conversation's cache: its prompt
-parts ways with the prefill after the time line, as it would have without it.
+A turn that recalls a memory or whose voice adds to the style line ("The user sounds happy: ...")
+still gets the conversation's cache: its prompt parts ways with the prefill after the time line, as
+it would have without it.
 
 One prefill in flight on the model's thread and only the newest waiting (an older partial's words
 queued behind it are skipped), so a burst of partials never queues work ahead of the turn. Nothing
@@ -57,7 +59,7 @@ class PromptPrefill:
         asked = read_request(text, twin.dialogue, bool(twin.cfg.tools.mcp))
         if asked.tools_may_know or asked.mine or asked.live:
             return False
-        messages = twin.conversation.messages_for(text, language)
+        messages = twin.conversation.messages_for(text, language, None, twin.hearing.expected_style())
         serial = self._newest = next(self._serial)
         self.pool.submit(self._run, serial, messages)
         return True
