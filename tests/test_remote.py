@@ -206,7 +206,9 @@ def test_server_killed_mid_session_falls_back_to_the_local_model(cfg, components
     server = LlamaServer(remote_model_path(), threads=2)
     try:
         server.wait_ready()
-        twin = _twin(cfg, components, tmp_path, f"{server.url}/v1")
+        # the probe's verdict trusted for the whole test, however long the first turn takes on a busy
+        # machine: the kill must be found by the turn's own request, not by a fresh probe
+        twin = _twin(cfg, components, tmp_path, f"{server.url}/v1", remote={"probe_ttl_s": 3600})
         first = asyncio.run(twin.ask(COMPLEX))
         assert "route_remote" in _notices(first) and "remote_fallback" not in _notices(first)
         assert first.reply
