@@ -11,6 +11,8 @@ malloc holds free), so each part's cost is the difference between two rows.
 
 The peak (VmHWM, what `ru_maxrss` reports) is the figure the 1.5 GB target is about. File-backed
 pages (the GGUF that llama.cpp maps) count in it but are the page cache's, shared and reclaimable.
+Every figure is in MiB (the kernel's kB are KiB): 1.5 GB = 1.5e9 bytes = 1430.5 MiB. A last row,
+2 s after the conversation, shows what a quiet moment gives back (pipeline/runtime/idle_trim.py).
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ CONVERSATION: tuple[tuple[str, str], ...] = (
     ("voice", "timer status"),
     ("text", "What is my sister's name, and where does she live?"),
 )
+
+QUIET_S = 2.0  # the quiet spell after the conversation: idle_trim.py acts after ~0.5-1 s
+QUIET_PHASE = f"quiet {QUIET_S:.0f} s later"
 
 RECORDINGS = (
     Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "speech_to_phrase_en" / "wav"
@@ -208,6 +213,10 @@ def child(cfg_json: str, turns: int, out_path: Path) -> int:
         asyncio.run(converse())
         twin.flush_memory()
         meter.mark(f"after {len(script)} turns")
+        # what a quiet moment gives back (pipeline/runtime/idle_trim.py: the voice's arena, malloc's
+        # free memory), as between a user's turns
+        time.sleep(QUIET_S)
+        meter.mark(QUIET_PHASE)
         comps.close()
     out_path.write_text(json.dumps(meter.rows))
     return 0
@@ -236,7 +245,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     by = {r["phase"]: r for r in rows}
     loaded = [r for r in rows if r["phase"].startswith("load ") or r["phase"].endswith("context")]
     turns = [r for r in rows if r["phase"].startswith(("first turn", "turn "))]
-    last = rows[-1]
+    quiet = by.get(QUIET_PHASE)
+    last = next((r for r in reversed(rows) if r["phase"].startswith("after ")), rows[-1])
     return {
         "models_loaded_mb": loaded[-1]["rss"] if loaded else None,
         "warm_mb": by["warm-up"]["rss"] if "warm-up" in by else None,
@@ -244,6 +254,7 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "peak_mb": max(r["peak"] for r in rows),
         "anon_mb_end": last.get("anon"),
         "file_mb_end": last.get("file"),
+        "quiet_mb": quiet["rss"] if quiet else None,
         "turns": len(turns),
         "turn_growth_mb": round(turns[-1]["rss"] - turns[0]["rss"], 1) if len(turns) > 1 else 0.0,
         "failed_turns": sum(1 for r in turns if r.get("status") not in ("completed",)),
@@ -294,6 +305,8 @@ def _print_summary(s: dict[str, Any]) -> None:
         f"{s['turns']} turns {s['after_turns_mb']:.0f} MB (anon {s['anon_mb_end']:.0f}, file-backed "
         f"{s['file_mb_end']:.0f}); peak {s['peak_mb']:.0f} MB; failed turns: {s['failed_turns']}"
     )
+    if s.get("quiet_mb") is not None:
+        print(f"{QUIET_S:.0f} s after the last turn (the idle trim's quiet moment): {s['quiet_mb']:.0f} MB")
 
 
 def run_footprint_bench(
@@ -325,8 +338,10 @@ def run_footprint_bench(
         vs = summary(vrows)
         _print_summary(vs)
         print(f"\n{'':24} {'before':>8} {'after':>8} {'saved':>8}")
-        for key in ("models_loaded_mb", "warm_mb", "after_turns_mb", "peak_mb"):
+        for key in ("models_loaded_mb", "warm_mb", "after_turns_mb", "quiet_mb", "peak_mb"):
             a, b = s[key], vs[key]
+            if a is None or b is None:
+                continue
             print(f"{key:24} {a:8.0f} {b:8.0f} {a - b:8.0f}")
         report["variant"] = {"settings": variant, "summary": vs, "phases": vrows}
         failed += vs["failed_turns"]

@@ -14,6 +14,7 @@ from models.errors import ModelLoadError
 from pipeline.config import TwinConfig
 from pipeline.llm.base import Llm, PlannerModel
 from pipeline.llm.llama import LlamaCppLlm
+from pipeline.runtime.idle_trim import trim_when_idle
 from pipeline.runtime.workers import Workers, limit_malloc_arenas
 from voice.asr import SECOND_PASS_BEAM, SecondPass, WhisperAsr
 from voice.capabilities import Asr, EchoCanceller, Tts, Vad
@@ -48,6 +49,17 @@ class Components:
         self.resolver = ModelResolver(m.paths, m.dir, allow_download=m.allow_download)
         limit_malloc_arenas(cfg.malloc_arenas)  # before any model or worker thread allocates
         self.pools = Workers()
+        # free memory back to the system between turns, the voice's arena first (idle_trim.py)
+        self._trimmer = trim_when_idle(cfg.malloc_trim_idle)
+        if self._trimmer is not None:
+            self._trimmer.on_idle(self._release_voice)
+
+    def _release_voice(self) -> None:
+        """At a quiet moment: the Piper voice's arena back to a usual sentence's size, on the TTS
+        worker, so it never runs beside a synthesis."""
+        tts = self.__dict__.get("tts")
+        if tts is not None and hasattr(tts, "release"):
+            self.pools.tts.submit(tts.release).result(timeout=10)
 
     def resolved(self, role: str) -> ResolvedModel:
         return self.resolver.resolve(getattr(self.cfg.models, role), role)
@@ -204,6 +216,8 @@ class Components:
         return rows
 
     def close(self) -> None:
+        if self._trimmer is not None:
+            self._trimmer.remove(self._release_voice)
         self.pools.shutdown()
         if "memory" in self.__dict__ and self.memory is not None:
             self.memory.close()
