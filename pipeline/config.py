@@ -294,9 +294,11 @@ class TwinConfig(_Strict):
     # each take an arena of their own by default, and memory one frees is held there for that thread
     # alone (`twin bench footprint`, README "Memory footprint"). An explicit MALLOC_ARENA_MAX wins.
     malloc_arenas: int = Field(2, ge=0, le=64)
-    # glibc's free memory given back to the system once the process goes quiet after model work
-    # (pipeline/runtime/idle_trim.py; README "Memory footprint")
-    malloc_trim_idle: bool = True
+    # glibc's free memory (and the voice's arena) given back once the process goes quiet after model
+    # work (pipeline/runtime/idle_trim.py; README "Memory footprint"). Off by default: in a live
+    # session it trims between partial decodes, and each decode then faults its buffers in again
+    # (`twin bench partials`: decodes 100 -> 117 ms median, verdicts 96 -> 160 ms after the pause)
+    malloc_trim_idle: bool = False
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     asr: AsrConfig = Field(default_factory=AsrConfig)

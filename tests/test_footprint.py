@@ -174,15 +174,29 @@ def test_idle_trim_runs_once_after_work_when_the_process_goes_quiet():
     assert t.step(cpu + 0.43, 0.5) is True and t.trims == 2
 
 
-def test_components_give_the_voice_arena_back_when_idle(components, cfg):
-    from pipeline.runtime.idle_trim import trim_when_idle
+def test_components_give_the_voice_arena_back_when_idle(cfg, monkeypatch):
+    from pipeline.runtime import idle_trim
+    from pipeline.runtime.components import Components
 
-    assert cfg.malloc_trim_idle is True  # the default
-    trimmer = trim_when_idle(True)
-    if trimmer is None:  # not glibc: nothing to trim with
-        return
-    assert components._trimmer is trimmer and components._release_voice in trimmer._hooks
-    assert trim_when_idle(False) is None
+    # off by default: in a live session it trimmed between partial decodes, which then faulted their
+    # buffers in again (README "Memory footprint")
+    assert cfg.malloc_trim_idle is False
+    monkeypatch.setattr(idle_trim, "_PROCESS", None)  # this test's own trimmer, stopped at its end
+    off = Components(cfg)
+    assert off._trimmer is None and idle_trim._PROCESS is None
+    off.close()
+    on = Components(cfg.model_copy(update={"malloc_trim_idle": True}))
+    trimmer = idle_trim._PROCESS
+    try:
+        if trimmer is None:  # not glibc: nothing to trim with
+            return
+        assert on._trimmer is trimmer and on._release_voice in trimmer._hooks
+        assert idle_trim.trim_when_idle(False) is None
+        on.close()
+        assert on._release_voice not in trimmer._hooks
+    finally:
+        if trimmer is not None:
+            trimmer.stop()
 
 
 def test_the_voice_releases_its_arena_down_to_a_usual_sentence(components):

@@ -14,8 +14,11 @@ spell; the next turn's first decode faults its buffers in again (~9,000 pages, a
 ASR worker, off the reply path while partial transcripts run). Before trimming it runs the hooks that
 `Components` registers: the Piper voice's arena, which keeps every region its longest sentence needed
 (~200 MB after a 30-word sentence), given back down to what a usual sentence needs
-(`PiperTts.release`, on the TTS worker). One thread a process; `malloc_trim_idle = false` in the config
-turns both off (`twin bench footprint --variant malloc_trim_idle=false` measures it).
+(`PiperTts.release`, on the TTS worker). One thread a process; `malloc_trim_idle = true` in the config
+turns both on (`twin bench footprint --variant malloc_trim_idle=true` measures it). Off by default:
+in a live session the user's speech is "quiet" between partial decodes, so it trimmed there, and
+each decode faulted its buffers in again (`twin bench partials`: 100 -> 117 ms a decode, the
+end-of-turn verdict 96 -> 160 ms after the pause; README "Memory footprint").
 """
 
 from __future__ import annotations
