@@ -86,10 +86,13 @@ class Hearing:
         ident = self.cfg.identity
         if not (ident.speakers or ident.emotion):
             return None
-        voices = 1
-        if self.presence is not None:
-            voices = max(1, self.presence.voices_present(time.monotonic()))
-        return self.style.for_turn(None, voices)
+        return self.style.for_turn(None, self._voices())
+
+    def _voices(self, heard: int = 1) -> int:
+        """Voices present: those heard lately where others may listen, at least `heard`."""
+        if self.presence is None:
+            return heard
+        return max(self.presence.voices_present(time.monotonic()), heard)
 
     async def conclude(
         self, pending: asyncio.Future | None, text: str, language: str, notify: Callable[[str, str], Any]
@@ -105,7 +108,7 @@ class Hearing:
         voices = 1
         if self.presence is not None:
             self.presence.observe_signals(signals, time.monotonic())
-            voices = max(self.presence.voices_present(time.monotonic()), signals.voices)
+            voices = self._voices(signals.voices)
         name = signals.speaker.name
         known = name != "unknown"
         identity = SpeakerIdentity(name if known else None, known or bool(self.c.speakers.names()))

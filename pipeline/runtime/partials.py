@@ -90,7 +90,6 @@ class PartialTranscriber:
         # a short gap mid-phrase starts an edge decode only after this much new speech
         self.edge_min_frames = Endpointer.frames_for(200)
         self.on_partial = on_partial
-        self.prefill: PromptPrefill | None = None  # the model reads each partial's words (`attach`)
         self.latest: Partial | None = None
         self.decodes = 0
         self._serial = -1
@@ -243,7 +242,7 @@ def attach(
                 }
             )
 
-    transcriber = PartialTranscriber(
+    return PartialTranscriber(
         transcribe,
         twin.c.pools.asr,
         cfg.every_ms,
@@ -252,5 +251,3 @@ def attach(
         ep.pause_frames,
         heard,
     )
-    transcriber.prefill = prefill
-    return transcriber
