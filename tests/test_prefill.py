@@ -5,6 +5,7 @@ read; only for words the model itself will answer; the newest words win over old
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from conftest import fixture_path
@@ -17,6 +18,7 @@ from pipeline.runtime.prefill import PromptPrefill
 pytestmark = pytest.mark.models
 
 ASKED = "Tell me a fun fact about octopuses."
+FROZEN = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def session(cfg, components, profile: str | None = None, **partials):
@@ -29,7 +31,9 @@ def session(cfg, components, profile: str | None = None, **partials):
         }
         | ({"profile": profile} if profile else {})
     )
-    twin = Twin(quiet, components)
+    # a frozen clock: the context line's time must not change between the prefill and the prompt
+    # it is compared with (a minute turning over mid-test would part them)
+    twin = Twin(quiet, components, clock=lambda: FROZEN)
     twin.warm_up()  # the conversation's start in the cache, as between turns of a live session
     return twin
 
