@@ -100,15 +100,27 @@ EOF
   fi
 fi
 
-if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
-  # The wheel is built for this CPU (-march=native): key the cache by the CPU's feature flags.
-  cpu_key=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | md5sum | cut -c1-12 || echo generic)
+# llama.cpp's AMX kernels (built when -march=native finds AMX) are left out: in a virtual machine
+# that reports AMX but does not let a process use its tiles, the first batched evaluation dies with
+# SIGILL (seen on a Firecracker guest of a Sapphire Rapids host). AVX-512/VNNI stay on.
+NO_AMX=""
+if echo | cc -mno-amx-int8 -mno-amx-tile -E - >/dev/null 2>&1; then NO_AMX="-mno-amx-int8 -mno-amx-tile"; fi
+llama_built_ok() {
+  "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null || return 1
+  # an earlier build with the AMX kernels in it is rebuilt
+  ! grep -qs ggml_backend_amx_mul_mat "$VENV"/lib/python3*/site-packages/llama_cpp/lib/libggml-cpu.so*
+}
+if ! llama_built_ok; then
+  # The wheel is built for this CPU (-march=native): key the cache by the CPU's feature flags and
+  # the build's own flags.
+  cpu_key=$({ grep -m1 '^flags' /proc/cpuinfo 2>/dev/null; echo "$NO_AMX"; } | md5sum | cut -c1-12 || echo generic)
   WHEELS="${TWIN_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/twin/wheels}/$cpu_key"
   mkdir -p "$WHEELS"
-  if ! "$PIP" install -q --no-deps --no-index --find-links "$WHEELS" "llama-cpp-python==$LLAMA_VERSION" 2>/dev/null; then
+  if ! "$PIP" install -q --force-reinstall --no-deps --no-index --find-links "$WHEELS" "llama-cpp-python==$LLAMA_VERSION" 2>/dev/null; then
     say "Building llama-cpp-python $LLAMA_VERSION (compiles llama.cpp: about 5-8 minutes on 2 cores)"
-    CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$PIP" wheel -q --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS"
-    "$PIP" install -q --no-deps --no-index --find-links "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+    CFLAGS="${CFLAGS:-} $NO_AMX" CXXFLAGS="${CXXFLAGS:-} $NO_AMX" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+      "$PIP" wheel -q --no-cache-dir --no-deps "llama-cpp-python==$LLAMA_VERSION" -w "$WHEELS"
+    "$PIP" install -q --force-reinstall --no-deps --no-index --find-links "$WHEELS" "llama-cpp-python==$LLAMA_VERSION"
   fi
 fi
 
