@@ -9,7 +9,9 @@ semantic end of turn on) as one continuing conversation per variant, each varian
 - `on`: partials feed the verdict and the turn's transcript (`reuse`) and are read into the
   model's prompt cache (`prefill`, pipeline/runtime/prefill.py): the defaults;
 - `no_prefill`: as `on`, without the prefill;
-- `verdict_only`: partials feed the verdict only; the turn transcribes its own audio.
+- `verdict_only`: partials feed the verdict only; the turn transcribes its own audio;
+- `pause_score_only`: as `on`, but only a pause's partial is scored for P(end), not those decoded
+  mid-speech (`[partials] score_mid_speech = false`).
 
 Clips: the human recordings of ../shared/fixtures/speech_to_phrase_en (commands, mostly answered by
 tools) and `--questions` synthetic questions in Twin's own voice (answered by the model). Reported:
@@ -43,6 +45,7 @@ VARIANTS: dict[str, PartialsConfig] = {
     "on": PartialsConfig(enabled=True, reuse=True),
     "no_prefill": PartialsConfig(enabled=True, reuse=True, prefill=False),
     "verdict_only": PartialsConfig(enabled=True, reuse=False),
+    "pause_score_only": PartialsConfig(enabled=True, reuse=True, score_mid_speech=False),
 }
 
 
@@ -173,7 +176,8 @@ def run_partials_bench(cfg: TwinConfig, questions: int, json_path: Path | None, 
         s = results[name][kind][key]
         return f"{s['median']:6.0f} /{s['p95']:5.0f}"
 
-    print(f"\n{'(ms, median / p95)':28}" + "".join(f"{n:>16}" for n in variants))
+    width = max(16, *(len(n) + 2 for n in variants))  # a long variant's name keeps its column
+    print(f"\n{'(ms, median / p95)':28}" + "".join(f"{n:>{width}}" for n in variants))
     for kind in ("real", "synthetic"):
         if not results[variants[0]][kind]["clips"]:
             continue
@@ -183,7 +187,7 @@ def run_partials_bench(cfg: TwinConfig, questions: int, json_path: Path | None, 
             ("asr_ms", "turn's ASR stage"),
             ("llm_first_token_ms", "model's first token"),
         ):
-            print(f"{kind + ' ' + title:28}" + "".join(f"{cell(n, kind, key):>16}" for n in variants))
+            print(f"{kind + ' ' + title:28}" + "".join(f"{cell(n, kind, key):>{width}}" for n in variants))
     rows = (
         ("verdicts applied", lambda r: f"{r['verdicts_applied']}/{r['verdicts']}"),
         ("verdict after pause (ms)", lambda r: f"{r['verdict_after_pause_ms']['median']:.0f}"),
@@ -194,7 +198,7 @@ def run_partials_bench(cfg: TwinConfig, questions: int, json_path: Path | None, 
         (f"event loop stalls > {STALL_MS} ms", lambda r: f"{r['loop_stalls']}"),
     )
     for title, fmt in rows:
-        print(f"{title:28}" + "".join(f"{fmt(results[n]):>16}" for n in variants))
+        print(f"{title:28}" + "".join(f"{fmt(results[n]):>{width}}" for n in variants))
     report = {
         "variants": results,
         "clips": {

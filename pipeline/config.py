@@ -172,7 +172,8 @@ class PartialsConfig(_Strict):
     less silence waited. It needs the tool router's embedding off the event loop (tool_desk.py's
     meaning worker): a speculative turn reaches it inside the endpointer's window. With `prefill`
     each partial's words are also read into the model's prompt cache before the turn asks for its
-    reply (pipeline/runtime/prefill.py)."""
+    reply (pipeline/runtime/prefill.py); with `score_mid_speech` they are scored for P(end) as they
+    come, so a pause's verdict is ready sooner (pipeline/runtime/turn_end.py)."""
 
     enabled: bool = True
     every_ms: int = Field(600, ge=100, le=5000)
@@ -180,6 +181,9 @@ class PartialsConfig(_Strict):
     max_s: float = Field(12.0, gt=0.5, le=13.0)
     reuse: bool = True
     prefill: bool = True
+    # each partial's words scored for the end-of-turn verdict as they come, mid-speech too (false:
+    # only a pause's): measured with `twin bench partials --variants on,pause_score_only`
+    score_mid_speech: bool = True
 
 
 class McpServerConfig(_Strict):

@@ -271,6 +271,50 @@ def test_a_pause_is_judged_on_its_partials_words_and_falls_back_to_the_turns(cfg
     assert abs(asyncio.run(window_after(None, "set a timer for")) - hold) <= 32
 
 
+def test_words_heard_mid_speech_are_scored_before_the_pause(cfg, components):
+    """Each partial's words are scored as they come, mid-speech too: when the pause's words are those
+    of the last mid-speech partial (the user said nothing new), its verdict needs no second score; new
+    words are scored anew. With `score_mid_speech = false` only a pause's words are scored."""
+    from pipeline.runtime.turn_end import PauseJudge, Windows, lm_turn_end
+
+    model = lm_turn_end(components.llm)
+    assert model is not None
+    scored: list[str] = []
+
+    class Counted:
+        def p_end(self, text: str) -> float:
+            scored.append(text)
+            return model.p_end(text)
+
+    async def run(mid_speech: bool = True) -> list[list[str]]:
+        ep = Endpointer(400)
+        windows = Windows.from_config(cfg.endpointing, 400)
+        judge = PauseJudge(Counted(), ep, windows, components.pools.llm, score_mid_speech=mid_speech)
+        scored.clear()
+        seen = []
+
+        async def hear(text: str, at_pause: bool) -> None:
+            heard = {"position": 1.0, "audio_s": 1.0, "voiced": 20, "decode_ms": 1.0}
+            judge.put(PartialTranscript(text=text, language="en", at_pause=at_pause, **heard))
+            await asyncio.wrap_future(components.pools.llm.submit(lambda: None))  # the model's queue ran
+            seen.append(list(scored))
+
+        await hear("Set a timer for ten minutes.", at_pause=False)  # mid-speech
+        await hear("set a timer for ten minutes", at_pause=True)  # the same words at the pause
+        await hear("Set a timer for ten minutes and", at_pause=True)  # new words
+        return seen
+
+    mid, pause, new = asyncio.run(run())
+    assert mid == ["Set a timer for ten minutes."]  # scored while the user was still speaking
+    assert pause == mid  # the pause's verdict takes that score: no second evaluation
+    assert new == [*mid, "Set a timer for ten minutes and"]
+
+    mid, pause, new = asyncio.run(run(mid_speech=False))
+    assert mid == []  # off: nothing scored while the user speaks
+    assert pause == ["set a timer for ten minutes"]
+    assert new == [*pause, "Set a timer for ten minutes and"]
+
+
 def test_twin_live_input_json_shows_the_partials(cfg, components, no_vocabulary, tmp_path):
     """`twin live --input FILE --json`: the report lists the partials beside the turns."""
     import argparse

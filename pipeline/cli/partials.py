@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipeline.config import TwinConfig
 
-VARIANT_NAMES = ("off", "on", "no_prefill", "verdict_only")
+VARIANT_NAMES = ("off", "on", "no_prefill", "verdict_only", "pause_score_only")
 
 
 def register(sub, common, bench_sub) -> None:

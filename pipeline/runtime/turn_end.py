@@ -16,7 +16,9 @@ ended as it would have without the judge, and is dropped. With streaming partial
 transcripts (pipeline/runtime/partials.py) the words come earlier: the partial decoded just after
 the last word is scored as soon as it exists (`prescore`, a `PartialTranscript` event), and the
 pause is judged on it (`expect(..., early)`), not on the turn's transcript, which comes after the
-pause is noticed and after speaker ID. Recordings fed faster than real time start
+pause is noticed and after speaker ID. The partials decoded while the user still speaks are scored
+too (`[partials] score_mid_speech`): the pause's words are often theirs, or begin with them, so the
+pause's own score is then a cache hit or a few tokens. Recordings fed faster than real time start
 no speculative turn and keep the fixed window, as does everything with the feature off (config
 `[endpointing] semantic = false`; unset, the device profile's default: `semantic_turn_end`).
 
@@ -152,8 +154,10 @@ class PauseJudge(EventQueue):
         windows: Windows,
         pool: Executor,
         on_verdict: Callable[[dict], None] | None = None,
+        score_mid_speech: bool = True,
     ) -> None:
         super().__init__()
+        self.score_mid_speech = score_mid_speech  # score partials decoded mid-speech too (`put`)
         self.model = model
         self.ep = endpointer
         self.windows = windows
@@ -209,8 +213,12 @@ class PauseJudge(EventQueue):
             self.ep.verdict(voiced, None)
 
     def put(self, event: Event) -> None:
-        if isinstance(event, PartialTranscript) and event.at_pause and event.text.strip():
-            self.prescore(event.text)  # this silence may be the pause: its P(end), before it is one
+        if isinstance(event, PartialTranscript):
+            # a pause's words: this silence may be the pause, so its P(end) is wanted before it is
+            # one. Words heard mid-speech: the pause's words are often the same, or begin with them
+            # (the scorer's cache keeps their tokens), so its verdict costs little or nothing then.
+            if event.text.strip() and (event.at_pause or self.score_mid_speech):
+                self.prescore(event.text)
             return
         if not isinstance(event, TranscriptReady) or self._task is None:
             return
@@ -289,7 +297,7 @@ class PauseJudge(EventQueue):
 
         # Scored on the model's own thread (pipeline/llm/model_thread.py): queued at the transcript,
         # it runs before the speculative reply's prompt, not beside it on the same two cores.
-        judge = cls(model, endpointer, windows, twin.c.pools.llm, note)
+        judge = cls(model, endpointer, windows, twin.c.pools.llm, note, twin.cfg.partials.score_mid_speech)
         # the scorer's context and its fixed prompt prefix, made before the first pause needs them
         twin.c.pools.llm.submit(model.p_end, "hello")
         judge._twin = twin
