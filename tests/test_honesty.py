@@ -112,6 +112,37 @@ def test_the_reply_stage_drops_invented_figures_and_says_so_when_nothing_is_left
     assert said == ["Take a coat."]
 
 
+@pytest.mark.parametrize("profile", ["speaker", "car", "glasses", "companion"])
+def test_the_guard_drops_the_system_prompt_recited(profile):
+    """The 0.5B model answered a bare "next" with its own instructions ("I'm Twin, a friendly voice
+    assistant You speak through a home speaker. Be warm and friendly. Reply in plain spoken
+    sentences, at most 3, ..."): a sentence sharing six words in a row with an instruction is not
+    spoken. Who Twin is and that it cannot see live data may still be said in its own words."""
+    from devices.profiles import PROFILES
+    from persona.persona import load_persona, system_prompt
+    from pipeline.conversation.honesty import instruction_runs
+
+    device = PROFILES[profile]
+    prompt = system_prompt(load_persona("twin"), device.style, 3)
+    guard = SourceGuard([prompt], instructions=instruction_runs(prompt))
+    recited = [
+        "Reply in plain spoken sentences, at most 3, and let the first sentence answer the question.",
+        "Never use lists, markdown, code or emoji.",
+        "Never claim to have done something you did not do.",
+        f"I'm Twin, a friendly voice assistant. {device.style}",
+    ]
+    said = [
+        "I'm Twin, a friendly, capable voice assistant.",
+        "I can't see live data such as weather, news or prices.",
+        "The capital of France is Paris.",
+        "Be warm to your friends, and reply when they write.",
+    ]
+    assert [guard.check(s) for s in recited] == [None] * len(recited)
+    assert [guard.check(s) for s in said] == said
+    assert guard.fallback() == SourceGuard.UNCLEAR  # the request made no sense to the model: ask again
+    assert SourceGuard([prompt]).check(recited[0]) == recited[0]  # without the instructions: not checked
+
+
 def test_the_source_is_named():
     from types import SimpleNamespace as NS
 

@@ -25,6 +25,7 @@ from pipeline.conversation.honesty import (
     answered,
     asks_about_named,
     cannot_check,
+    instruction_runs,
     is_live_fact,
     live_topic,
     personal_question,
@@ -67,13 +68,17 @@ class Answer:
     topic: LiveTopic | None = None
     no_source: str = ""  # why nothing could be checked (the turn's notice), when so
 
-    def guard(self, sources: Iterable[str], acted: bool) -> SourceGuard:
+    def guard(self, sources: Iterable[str], acted: bool, system_prompt: str = "") -> SourceGuard:
         """What the model's sentences are checked against: on a live or personal turn every figure
         needs a source, and on a personal one every name too; with no tool run (`acted` False) no
-        sentence may say that something was done."""
+        sentence may say that something was done; no sentence may recite `system_prompt`'s
+        instructions."""
         personal = self.topic is not None and self.topic.personal
         world = self.topic is not None and not personal  # the clock is no source for a live figure
-        return SourceGuard(sources, self.topic is not None, names=personal, acted=acted, world=world)
+        runs = instruction_runs(system_prompt) if system_prompt else frozenset()
+        return SourceGuard(
+            sources, self.topic is not None, names=personal, acted=acted, world=world, instructions=runs
+        )
 
 
 def decide(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from persona.spoken import number_words
@@ -378,6 +379,32 @@ _NOW = re.compile(
     re.IGNORECASE,
 )
 _NARRATES_USER = re.compile(r"\bthe user(?:'s)?\b", re.IGNORECASE)
+# A sentence that recites the system prompt ("You speak through a home speaker. Be warm and friendly.
+# Reply in plain spoken sentences, at most 3...": the 0.5B model's answer to a bare "next"): one that
+# shares RECITED_WORDS words in a row with an instruction. The prompt's first sentence (who Twin is)
+# and its live-data sentence are left out: the model may say those in its own right ("I'm Twin, a
+# friendly voice assistant"; "I can't see live data such as weather").
+RECITED_WORDS = 6
+_OWN_RIGHT = re.compile(r"\blive data\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=8)
+def instruction_runs(system_prompt: str, n: int = RECITED_WORDS) -> frozenset[tuple[str, ...]]:
+    """Every run of `n` words of the system prompt's instructions (`_recites`), lower-cased."""
+    sentences = re.split(r"(?<=[.!?])\s+", system_prompt.strip())[1:]
+    runs: set[tuple[str, ...]] = set()
+    for sentence in sentences:
+        if _OWN_RIGHT.search(sentence):
+            continue
+        words = _words(sentence)
+        runs |= {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+    return frozenset(runs)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'"))
+
+
 _ANY_FIGURE = re.compile(rf"{_CURRENCY_BEFORE}?\b(?P<b>\d[\d,]*(?:\.\d+)?)\b")
 # A name in a sentence about the user's own facts: a capitalised word after the sentence's first,
 # or, in Chinese, what follows "叫" / "名字是" (the small model's "张三" for a daughter it was never told of).
@@ -463,6 +490,7 @@ class SourceGuard:
     names: bool = False  # a turn about the user's own facts: every name needs a source too
     acted: bool = True  # a tool ran this turn; when not, a sentence that says something was done is dropped
     world: bool = False  # a live fact of the world (weather, prices...): the clock is no source for a figure
+    instructions: frozenset[tuple[str, ...]] = frozenset()  # `instruction_runs` of the system prompt
 
     def __post_init__(self) -> None:
         self._known = set()
@@ -518,6 +546,9 @@ class SourceGuard:
         if _NARRATES_USER.search(sentence):
             self.dropped.append(f"narrates the user: {sentence.strip()[:80]!r}")
             return None
+        if self._recites(sentence):
+            self.dropped.append(f"recites its instructions: {sentence.strip()[:80]!r}")
+            return None
         if not self.acted and _CLAIM.search(sentence):
             self.dropped.append(f"claims an action no tool did: {sentence.strip()[:80]!r}")
             return None
@@ -527,11 +558,22 @@ class SourceGuard:
             return None
         return sentence
 
+    def _recites(self, sentence: str) -> bool:
+        if not self.instructions:
+            return False
+        words = _words(sentence)
+        n = RECITED_WORDS
+        return any(tuple(words[i : i + n]) in self.instructions for i in range(len(words) - n + 1))
+
     NO_SOURCE = "I don't have a source for that, so I won't guess."
     NOT_DONE = "I haven't done that: none of my tools ran for it. Could you say what to change?"
+    UNCLEAR = "Sorry, I didn't follow. Could you say that another way?"
 
     def fallback(self) -> str:
-        """What to say when every sentence was dropped: an action it only claimed, or a fact with no
-        source."""
-        claimed = any(d.startswith("claims an action") for d in self.dropped)
-        return self.NOT_DONE if claimed else self.NO_SOURCE
+        """What to say when every sentence was dropped: an action it only claimed, a fact with no
+        source, or its own instructions recited (the request made no sense to it)."""
+        if any(d.startswith("claims an action") for d in self.dropped):
+            return self.NOT_DONE
+        if any(d.startswith("recites its instructions") for d in self.dropped):
+            return self.UNCLEAR
+        return self.NO_SOURCE

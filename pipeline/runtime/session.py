@@ -368,7 +368,8 @@ class Twin:
             direct, reply.lead = answer.direct, answer.lead
             composed = bool(direct)
             acted = plan is not None and any(o.done for o in plan.outcomes)
-            reply.guard = answer.guard([text, *recalled, *(m["content"] for m in messages)], acted)
+            sources = [text, *recalled, *(m["content"] for m in messages)]
+            reply.guard = answer.guard(sources, acted, self.conversation.system_prompt)
             out = sink if speak else None
             llm = None
             if not direct and self.escalation is not None:
