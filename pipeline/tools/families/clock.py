@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -130,6 +131,25 @@ def plain_cancel(text: str) -> dict[str, Any] | None:
     return {"label": ""} if m else None
 
 
+def _every_timer(verbs: str) -> Callable[[str], dict[str, Any] | None]:
+    """A reader of "<verb> the timer" / "<verb> all my timers" (every timer; a named one, "pause the
+    pasta timer", is the model's to read, and so is a bare "pause", which may be about music)."""
+    pattern = re.compile(
+        rf"^(?:please\s+)?(?:{verbs})\s+(?:all\s+(?:of\s+)?(?:the\s+|my\s+)?|every\s+|the\s+|my\s+)?"
+        r"timers?\s*(?:please)?\W*$",
+        re.IGNORECASE,
+    )
+
+    def read(text: str) -> dict[str, Any] | None:
+        return {"label": ""} if pattern.search(text.strip()) else None
+
+    return read
+
+
+plain_pause = _every_timer(r"pause|hold|freeze")
+plain_resume = _every_timer(r"resume|unpause|continue")  # "restart" may mean from the start: the model's
+
+
 def _duration(seconds: float) -> str:
     hours, rest = divmod(round(seconds), 3600)
     minutes, secs = divmod(rest, 60)
@@ -238,6 +258,7 @@ class Clock(Family):
         topic=TIMERS,
         verbs=r"\b(pause|hold|freeze)\b.*\btimers?\b|\btimers?\b.*\b(pause|hold|freeze)\b",
         example=("pause the timer", {"label": ""}),
+        plain=plain_pause,
     )
     def pause_timer(self, a: dict[str, Any]) -> ToolResult:
         now = self.ctx.now()
@@ -263,6 +284,7 @@ class Clock(Family):
         topic=TIMERS,
         verbs=r"\b(resume|unpause|continue|restart)\b.*\btimers?\b|\btimers?\b.*\b(resume|unpause|continue)\b",
         example=("resume the timer", {"label": ""}),
+        plain=plain_resume,
     )
     def resume_timer(self, a: dict[str, Any]) -> ToolResult:
         now = self.ctx.now()
