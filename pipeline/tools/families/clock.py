@@ -119,24 +119,12 @@ def plain_duration(text: str) -> dict[str, Any] | None:
     return args
 
 
-def plain_cancel(text: str) -> dict[str, Any] | None:
-    """Every timer, as the words state it: "cancel all timers", "clear my timers", "cancel the timer"
-    (a named one, "cancel the pasta timer", is the model's to read)."""
-    m = re.search(
-        r"^(?:please\s+)?(?:cancel|clear|delete|remove|stop)\s+(?:all\s+(?:of\s+)?(?:the\s+|my\s+)?|every\s+|"
-        r"the\s+|my\s+)?(?:timers?|alarms?|timers?\s+and\s+alarms?)\s*(?:please)?\W*$",
-        text.strip(),
-        re.IGNORECASE,
-    )
-    return {"label": ""} if m else None
-
-
-def _every_timer(verbs: str) -> Callable[[str], dict[str, Any] | None]:
-    """A reader of "<verb> the timer" / "<verb> all my timers" (every timer; a named one, "pause the
-    pasta timer", is the model's to read, and so is a bare "pause", which may be about music)."""
+def _every_timer(verbs: str, things: str = r"timers?") -> Callable[[str], dict[str, Any] | None]:
+    """A reader of "<verb> the timer" / "<verb> all my timers": every timer, as the words state it. A
+    named one ("pause the pasta timer") is the model's to read, and so is a bare "pause" (music?)."""
     pattern = re.compile(
         rf"^(?:please\s+)?(?:{verbs})\s+(?:all\s+(?:of\s+)?(?:the\s+|my\s+)?|every\s+|the\s+|my\s+)?"
-        r"timers?\s*(?:please)?\W*$",
+        rf"(?:{things})\s*(?:please)?\W*$",
         re.IGNORECASE,
     )
 
@@ -146,6 +134,8 @@ def _every_timer(verbs: str) -> Callable[[str], dict[str, Any] | None]:
     return read
 
 
+# "cancel all timers", "clear my timers", "cancel the timer", "cancel the timers and alarms"
+plain_cancel = _every_timer(r"cancel|clear|delete|remove|stop", r"timers?|alarms?|timers?\s+and\s+alarms?")
 plain_pause = _every_timer(r"pause|hold|freeze")
 plain_resume = _every_timer(r"resume|unpause|continue")  # "restart" may mean from the start: the model's
 
