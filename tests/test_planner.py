@@ -207,17 +207,20 @@ def test_engine_turn_uses_tools_and_questions_change_nothing(cfg, components, tm
     assert [(e["tool"], e["tier"]) for e in entries] == [("device_state", "read")]  # answered by reading
 
 
-def test_a_plainly_dictated_message_is_not_dropped_by_a_lazy_reply(session):
-    """The model answers "reply" to "message mum I love you": the call is built from the user's
-    words alone, and still needs a spoken yes (this session cannot ask: not done)."""
-    r, _ = plan(session, ['{"action": "reply"}'], "message mum I love you")
+def test_a_plainly_dictated_message_is_sent_without_the_model(session):
+    """ "message mum I love you": the call is built from the user's words alone, without asking the
+    model (which once answered "reply" and dropped it), and still needs a spoken yes (this session
+    cannot ask: not done)."""
+    r, model = plan(session, ['{"action": "reply"}'], "message mum I love you")
     assert [(o.tool, o.args, o.status) for o in r.outcomes] == [
         ("send_message", {"to": "mum", "text": "I love you"}, "blocked")
     ]
-    assert r.reply == "I did not send message: no way to ask the user."
-    # nothing plain to send: the reply stands
-    r, _ = plan(session, ['{"action": "reply"}'], "send a message to Anna")
-    assert r.outcomes == []
+    assert r.reply == "I did not send message: no way to ask the user." and model.calls == 0
+    r, model = plan(session, ['{"action": "reply"}'], "text Sam that I'm on my way")
+    assert [(o.args, model.calls) for o in r.outcomes] == [({"to": "Sam", "text": "I'm on my way"}, 0)]
+    # nothing plain to send: the model is asked, and its reply stands
+    r, model = plan(session, ['{"action": "reply"}'], "send a message to Anna")
+    assert r.outcomes == [] and model.calls == 1
 
 
 def test_a_message_without_words_asks_what_it_should_say(session):

@@ -41,6 +41,28 @@ def _hhmm(text: str) -> tuple[int, int]:
     return h, mi
 
 
+def _reminder_time(text: str, now: datetime) -> tuple[int, int]:
+    """A reminder's time of day: "HH:MM", "9pm", "in 20 minutes" (from `now`, to the next whole
+    minute), or an hour said on its own ("at 5"), which is the next 5 o'clock, morning or evening,
+    as a person means it (a padded "05" or "05:00" is the morning's)."""
+    said = text.strip().lower()
+    if said.startswith("in "):
+        seconds = _span_seconds(said[3:])
+        if not seconds or re.search(r"\b(?:days?|weeks?|months?|years?)\b", said):
+            raise ToolArgumentError(f"cannot read '{text}' as a time", "e.g. 'in 20 minutes' or 18:00")
+        if seconds > 23 * 3600 + 59 * 60:
+            raise ToolArgumentError("a reminder is for the next 24 hours", "give a time of day, e.g. 18:00")
+        at = now + timedelta(seconds=seconds)
+        at = at.replace(second=0, microsecond=0) + timedelta(minutes=bool(at.second or at.microsecond))
+        return at.hour, at.minute
+    h, m = _hhmm(said)
+    if re.fullmatch(r"[1-9]|1[0-2]", said):  # "5": the next five o'clock
+        morning = now.replace(hour=h % 12, minute=0, second=0, microsecond=0)
+        evening = morning + timedelta(hours=12)
+        return (morning if now < morning or now >= evening else evening).hour, 0
+    return h, m
+
+
 def _reminder_due(r: dict[str, Any], now: datetime) -> bool:
     """Due when its time of day has passed since it was set (or last rang), on a day its repeat
     allows."""
@@ -85,6 +107,21 @@ _TIMER_ASKED = re.compile(
 _NEXT_CLAUSE = re.compile(r"\b(?:and|then)\b(?!\s+(?:a\s+half|\d|an?\s+(?:hour|minute|second)|one\s))", re.I)
 
 
+def _span_seconds(text: str) -> float:
+    """A length as the words state it, every part added up ("3 hours and 10 minutes": 11,400 s)."""
+    seconds = 0.0
+    for m in _SPAN.finditer(text):
+        if m.group("halfan"):
+            seconds += _UNIT_SECONDS[m.group("unit2").lower()] / 2
+            continue
+        n = m.group("n").lower()
+        value = 1.0 if n in ("a", "an", "one") else float(n)
+        if m.group("half") or m.group("half2"):
+            value += 0.5
+        seconds += value * _UNIT_SECONDS[m.group("unit").lower()]
+    return seconds
+
+
 def plain_duration(text: str) -> dict[str, Any] | None:
     """A timer's length as the words state it, every part added up: "3 hours and 10 minutes" is 190
     minutes, "an hour and a half" 90, "half an hour" 30, "2 minutes 30 seconds" 150 seconds. Read
@@ -96,16 +133,7 @@ def plain_duration(text: str) -> dict[str, Any] | None:
     text = _NEXT_CLAUSE.split(text, maxsplit=1)[0]
     if re.search(r"\b(?:add|extend|more|cancel|pause|resume|alarm|remind)\b", text, re.I):
         return None
-    seconds = 0.0
-    for m in _SPAN.finditer(text):
-        if m.group("halfan"):
-            seconds += _UNIT_SECONDS[m.group("unit2").lower()] / 2
-            continue
-        n = m.group("n").lower()
-        value = 1.0 if n in ("a", "an", "one") else float(n)
-        if m.group("half") or m.group("half2"):
-            value += 0.5
-        seconds += value * _UNIT_SECONDS[m.group("unit").lower()]
+    seconds = _span_seconds(text)
     if not seconds:
         return None
     minutes, secs = divmod(round(seconds), 60)
@@ -138,6 +166,78 @@ def _every_timer(verbs: str, things: str = r"timers?") -> Callable[[str], dict[s
 plain_cancel = _every_timer(r"cancel|clear|delete|remove|stop", r"timers?|alarms?|timers?\s+and\s+alarms?")
 plain_pause = _every_timer(r"pause|hold|freeze")
 plain_resume = _every_timer(r"resume|unpause|continue")  # "restart" may mean from the start: the model's
+
+
+# When a reminder is for: a time of day ("at 9 pm", "at 21:30", "at 5", "at noon", "at 7 tonight") or a
+# length from now ("in 20 minutes", "in an hour and a half"); the text has its number words as digits
+_AT = (
+    r"at\s+(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s*m\b\.?"
+    r"|at\s+(?P<h24>\d{1,2}):(?P<m24>\d{2})\b(?!\s*[ap]\.?m)(?:\s+(?P<part>tonight|in\s+the\s+(?:morning|afternoon|evening)|this\s+(?:morning|afternoon|evening)))?"
+    r"|at\s+(?P<hb>\d{1,2})(?:\s+o'?clock)?\b(?!\s*[:.]?\d|\s*[ap]\.?m)(?:\s+(?P<partb>tonight|in\s+the\s+(?:morning|afternoon|evening)|this\s+(?:morning|afternoon|evening)))?"
+    r"|at\s+(?P<named>noon|midday|midnight)"
+    r"|in\s+(?P<span>(?:(?:\d+(?:\.\d+)?|an?|one|half|and|hours?|hrs?|minutes?|mins?|seconds?|secs?)\s*)+)"
+)
+_REPEAT = r"(?P<rep>every\s+(?:day|morning|evening|night|week)|each\s+(?:day|week)|daily|weekly)"
+
+
+def _named(pattern: str, prefix: str) -> str:
+    return pattern.replace("?P<", f"?P<{prefix}")
+
+
+# "remind me to X at T [every day]", "remind me to X every day at T", "remind me [every day] at T to X"
+_REMIND = re.compile(
+    r"^(?:please\s+)?(?:(?:can|could|would)\s+you\s+)?remind\s+me\s+(?:"
+    rf"(?:to|that|about)\s+(?P<a_what>.+?)\s+(?:{_named(_REPEAT, 'a0')}\s+)?(?:{_named(_AT, 'a_')})"
+    rf"(?:\s+{_named(_REPEAT, 'a_')})?"
+    rf"|(?:{_named(_REPEAT, 'b0')}\s+)?(?:{_named(_AT, 'b_')})(?:\s+{_named(_REPEAT, 'b_')})?\s+"
+    r"(?:to|that|about)\s+(?P<b_what>.+?)"
+    r")(?:\s+please)?[.!?]?$",
+    re.IGNORECASE,
+)
+# Words a reminder's time of day cannot hold (a day, a date, a weekday): the model's to read
+_NOT_TODAY = re.compile(
+    r"\b(?:tomorrow|next\s+(?:week|month|year)|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    r"|weekend|january|february|march|april|may|june|july|august|september|october|november|december"
+    r"|every|each|daily|weekly)\b"
+    r"|\b(?:at|in)\s+\d",
+    re.IGNORECASE,
+)
+
+
+def plain_reminder(text: str) -> dict[str, Any] | None:
+    """A reminder whose words state what and when: "remind me to take my pills at 9 pm every day",
+    "remind me in 20 minutes to check the oven", "remind me at 5 to call mum" (the next 5 o'clock).
+    None when a day or date is said ("tomorrow", "on Monday": the tool keeps a time of day only), or
+    a time it cannot read ("at half past 9"): the model's to read."""
+    m = _REMIND.match(text.strip())
+    if not m:
+        return None
+    g = {k[2:] if k[1] in "_0" else k: v for k, v in m.groupdict().items() if v is not None}
+    what = g["what"].strip(" ,.!?\"'")
+    if not what or _NOT_TODAY.search(what):
+        return None
+    if "span" in g:
+        if not _span_seconds(g["span"]):
+            return None
+        when = "in " + g["span"].strip()
+    elif "named" in g:
+        when = "00:00" if g["named"].lower() == "midnight" else "12:00"
+    elif "ap" in g:
+        when = f"{g['h']}:{g.get('m') or '00'} {g['ap'].lower()}m"
+    else:
+        hour, minute = (g["h24"], g["m24"]) if "h24" in g else (g["hb"], None)
+        part = (g.get("part") or g.get("partb") or "").lower()
+        if part and int(hour) <= 12:  # "at 7 tonight", "at 8:30 in the morning"
+            when = f"{hour}:{minute or '00'} " + ("am" if part.endswith("morning") else "pm")
+        elif minute is None:
+            when = hour  # "at 5": the next five o'clock (the tool decides which)
+        elif int(hour) > 12 or hour.startswith("0"):
+            when = f"{hour}:{minute}"  # 24-hour: "at 21:30", "at 07:15"
+        else:
+            return None  # "at 5:30": morning or evening? the model's to read
+    rep = (g.get("rep") or "").lower()
+    repeat = "weekly" if rep.endswith("week") or rep == "weekly" else "daily" if rep else "none"
+    return {"text": what, "time": when, **({"repeat": repeat} if rep else {})}
 
 
 def _duration(seconds: float) -> str:
@@ -446,9 +546,10 @@ class Clock(Family):
         verbs=r"\bremind me\b",
         example=("remind me to water the plants at 18:00", {"text": "water the plants", "time": "18:00"}),
         needs_speaker=True,
+        plain=plain_reminder,
     )
     def add_reminder(self, a: dict[str, Any], speaker: str = "") -> ToolResult:
-        h, m = _hhmm(a["time"])
+        h, m = _reminder_time(a["time"], self.ctx.now())
         repeat = a.get("repeat", "none")
         item = {
             "id": uuid.uuid4().hex[:8],
