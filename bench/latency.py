@@ -31,8 +31,10 @@ from devices.sinks import BufferSink
 from devices.sources import ClipSource
 from memory import Memory
 from pipeline.config import TwinConfig
+from pipeline.events import LlmRequested
 from pipeline.runtime.components import Components
 from pipeline.runtime.session import Twin
+from pipeline.runtime.turn import TurnResult
 from voice.audio import SAMPLE_RATE, AudioClip, load_audio, resample
 
 QUESTIONS = (
@@ -62,6 +64,28 @@ QUESTIONS = (
     "What's a nice thing to say to a friend who is sad?",
 )
 
+# Deterministic home commands, the issue's fast path (timers, time and date, volume, lists,
+# reminders, sums): asked in this order as one continuing conversation, so each finds the state the one
+# before left (a timer to pause, a list to read). Written for this bench, none taken from the recordings.
+COMMANDS = (
+    "What time is it?",
+    "What's the date today?",
+    "Set a timer for five minutes.",
+    "How long is left on the timer?",
+    "Pause the timer.",
+    "Resume the timer.",
+    "Cancel all the timers.",
+    "Turn the volume up.",
+    "Mute the speaker.",
+    "Add milk and eggs to my shopping list.",
+    "What's on my shopping list?",
+    "Remind me to water the plants at six pm.",
+    "Which reminders are set?",
+    "What is fifteen percent of eighty?",
+    "Convert five miles to kilometres.",
+    "Message Anna I'm on my way.",
+)
+
 STAGES = ("vad", "asr", "llm_first_token", "llm_total", "tts_first_audio", "voice_to_voice")
 
 
@@ -71,10 +95,43 @@ def _question_clip(comps: Components, text: str) -> AudioClip:
     return AudioClip(np.concatenate([lead, audio]), SAMPLE_RATE, text)
 
 
-async def _one(twin: Twin, clip: AudioClip) -> dict[str, float | None] | None:
+class _PlannerCalls:
+    """Counts the planner model's calls (a bench probe around `Planner._choose`): with `LlmRequested`,
+    it tells a turn's path: no model at all (the fast path), the planner's model, or a reply."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[None]:
+        from pipeline.acting.planner import Planner
+
+        original = Planner._choose
+
+        async def choose(planner: Planner, *args: object, **kwargs: object) -> str:
+            self.calls += 1
+            return await original(planner, *args, **kwargs)
+
+        Planner._choose = choose  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            Planner._choose = original  # type: ignore[method-assign]
+
+
+_PLANNER = _PlannerCalls()
+
+
+def _path(result: TurnResult, planner_calls: int) -> str:
+    if planner_calls:
+        return "planner model"
+    return "reply model" if any(isinstance(e, LlmRequested) for e in result.events) else "no model"
+
+
+async def _one(twin: Twin, clip: AudioClip) -> TurnResult | None:
     results = await twin.live(ClipSource(clip, realtime=True, trailing_silence=1.5), BufferSink())
     done = [r for r in results if r.status == "completed"]
-    return done[0].timings_ms if done else None
+    return done[0] if done else None
 
 
 _UNSET = object()
@@ -92,12 +149,24 @@ async def _conversation(cfg: TwinConfig, comps: Components, clips: list[AudioCli
     """One session through every clip in turn: what the user meets as a conversation goes on."""
     twin = Twin(cfg, comps, naive=naive)
     twin.warm_up()
-    bucket: dict[str, list[float]] = {k: [] for k in STAGES}
+    bucket: dict[str, list] = {k: [] for k in STAGES} | {"turns": []}
     for clip in clips:
-        t = await _one(twin, clip)
+        before = _PLANNER.calls
+        with _PLANNER.counting():
+            result = await _one(twin, clip)
+        t = result.timings_ms if result is not None else {}
         for k in STAGES:
-            if t is not None and t.get(k) is not None:
+            if t.get(k) is not None:
                 bucket[k].append(float(t[k]))  # type: ignore[arg-type]
+        bucket["turns"].append(
+            {
+                "said": Path(clip.source).stem if clip.source.endswith(".wav") else clip.source,
+                "heard": result.transcript if result else None,
+                "reply": result.reply if result else None,
+                "path": _path(result, _PLANNER.calls - before) if result else None,
+                "voice_to_voice_ms": t.get("voice_to_voice"),
+            }
+        )
     # what the conversation still has queued (memory writes, trace appends into the scratch data
     # directory, the cache warm-up) is done before that directory is removed
     twin.flush_memory()
@@ -148,15 +217,73 @@ def _real_conversation(cfg: TwinConfig, comps: Components) -> dict | None:
         a, b = _stats(streaming[k]), _stats(naive[k])
         print(f"{k:18} {a['median']:8.0f} {a['p95']:8.0f}   {b['median']:12.0f} {b['p95']:10.0f}")
     print(f"ratio (streaming / naive): median {ratio}, p95 {ratio_p95}")
+    paths = _print_paths("real recordings", streaming, naive)
     return {
+        "by_path": paths,
+        "turns": streaming["turns"],
         "clips": len(clips),
         "turns_completed": len(streaming["voice_to_voice"]),
         "voice_to_voice_ms": v2v,
         "baseline_voice_to_voice_ms": base,
         "ratio_median": ratio,
         "ratio_p95": ratio_p95,
-        "stages_ms": {k: _stats(v) for k, v in streaming.items()},
-        "baseline_stages_ms": {k: _stats(v) for k, v in naive.items()},
+        "stages_ms": {k: _stats(streaming[k]) for k in STAGES},
+        "baseline_stages_ms": {k: _stats(naive[k]) for k in STAGES},
+    }
+
+
+def _by_path(turns: list[dict]) -> dict[str, dict]:
+    """Voice to voice of the turns that took each path (no model, the planner's model, a reply)."""
+    out = {}
+    for path in ("no model", "planner model", "reply model"):
+        v2v = [
+            t["voice_to_voice_ms"] for t in turns if t["path"] == path and t["voice_to_voice_ms"] is not None
+        ]
+        if v2v:
+            out[path] = {"turns": len(v2v), **_stats(v2v)}
+    return out
+
+
+def _print_paths(title: str, streaming: dict, naive: dict) -> dict:
+    paths, base = _by_path(streaming["turns"]), _by_path(naive["turns"])
+    print(f"{title}, voice to voice by path (ms):")
+    print(f"{'path':16} {'turns':>5} {'median':>8} {'p95':>8}   {'naive median':>12} {'naive p95':>10}")
+    for path, a in paths.items():
+        b = base.get(path, {"median": float("nan"), "p95": float("nan")})
+        print(
+            f"{path:16} {a['turns']:5d} {a['median']:8.0f} {a['p95']:8.0f}   "
+            f"{b['median']:12.0f} {b['p95']:10.0f}"
+        )
+    return {"streaming": paths, "naive": base}
+
+
+def _commands_conversation(cfg: TwinConfig, comps: Components) -> dict:
+    """The deterministic commands, spoken in Twin's own voice, one continuing conversation per
+    pipeline: the issue's fast-path target is voice to voice <= 300 ms."""
+    clips = [_question_clip(comps, c) for c in COMMANDS]
+    streaming, naive = _both(cfg, comps, clips)
+    v2v, base = _stats(streaming["voice_to_voice"]), _stats(naive["voice_to_voice"])
+    print(f"\nhome commands ({len(clips)}, Twin's own voice, one continuing conversation per pipeline)")
+    print(f"{'stage (ms)':18} {'median':>8} {'p95':>8}   {'naive median':>12} {'naive p95':>10}")
+    for k in STAGES:
+        a, b = _stats(streaming[k]), _stats(naive[k])
+        print(f"{k:18} {a['median']:8.0f} {a['p95']:8.0f}   {b['median']:12.0f} {b['p95']:10.0f}")
+    paths = _print_paths("home commands", streaming, naive)
+    for t in streaming["turns"]:
+        print(
+            f"  {t['voice_to_voice_ms'] or float('nan'):6.0f} ms  {t['path'] or 'no turn':13}  "
+            f"{t['said']!r} -> {t['reply']!r}"
+        )
+    return {
+        "commands": len(clips),
+        "voice_to_voice_ms": v2v,
+        "baseline_voice_to_voice_ms": base,
+        "ratio_median": round(v2v["median"] / base["median"], 3) if base["median"] else None,
+        "ratio_p95": round(v2v["p95"] / base["p95"], 3) if base["p95"] else None,
+        "by_path": paths,
+        "stages_ms": {k: _stats(streaming[k]) for k in STAGES},
+        "turns": streaming["turns"],
+        "baseline_turns": naive["turns"],
     }
 
 
@@ -167,7 +294,7 @@ def _stats(values: list[float]) -> dict[str, float]:
     return {"median": round(float(np.median(arr)), 1), "p95": round(float(np.percentile(arr, 95)), 1)}
 
 
-def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> int:
+def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None, with_commands: bool = True) -> int:
     turns = max(1, turns)
     comps = Components(cfg)
     t0 = time.monotonic()
@@ -184,8 +311,9 @@ def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> in
     streaming, naive = _both(cfg, comps, clips)
     failed = sum(len(clips) - len(b["voice_to_voice"]) for b in (streaming, naive))
     real = _real_conversation(cfg, comps)
+    commands = _commands_conversation(cfg, comps) if with_commands else None
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    stages = {k: _stats(v) for k, v in streaming.items()}
+    stages = {k: _stats(streaming[k]) for k in STAGES}
     baseline = _stats(naive["voice_to_voice"])
     v2v = stages["voice_to_voice"]
     ratio_median = round(v2v["median"] / baseline["median"], 3) if baseline["median"] else None
@@ -206,7 +334,7 @@ def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> in
         "ratio_median": ratio_median,
         "ratio_p95": ratio_p95,
         "stages_ms": stages,
-        "baseline_stages_ms": {k: _stats(v) for k, v in naive.items()},
+        "baseline_stages_ms": {k: _stats(naive[k]) for k in STAGES},
         "rss_mb_peak": round(rss_mb, 1),
         "turns": turns,
         "failed_turns": failed,
@@ -219,6 +347,7 @@ def run_latency_bench(cfg: TwinConfig, turns: int, json_path: Path | None) -> in
         if streaming["voice_to_voice"]
         else None,
         "real_conversation": real,
+        "home_commands": commands,
     }
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from pipeline.acting.reach import ask, covers, out_of_reach
 from pipeline.acting.routing import route
 from pipeline.conversation.honesty import cannot_check, live_topic
 from pipeline.tools.base import Tier, Tool, ToolRegistry, ToolResult
+from pipeline.tools.errors import ToolError
 from pipeline.tools.families.clock import (
     _duration,
     plain_cancel,
@@ -297,6 +298,17 @@ def test_an_act_call_keeps_only_the_numbers_the_user_said():
         ("timer for half an hour", {"minutes": 30}),
     ):
         assert ground(timer, args, Provenance(said))[0] == args
+    # no length said at all ("resume the timer" heard as "Resin the timer."): the small model's
+    # minutes=10 is not the user's, and the tool says what it needs
+    for said in ("Resin the timer.", "set a timer"):
+        args, why, note = ground(timer, {"minutes": 10}, Provenance(said))
+        assert (args, why, note) == ({}, None, "dropped minutes: not said"), said
+    with pytest.raises(ToolError, match="needs a length"):
+        LocalTools(Path(tempfile.mkdtemp())).set_timer(args)
+    # a reader's own reading of the words keeps its numbers ("turn the volume up": up by 10)
+    volume = next(t for t in catalog() if t.name == "set_volume")
+    said = Provenance("turn the volume up")
+    assert ground(volume, {"change": 10}, said, read=True)[0] == {"change": 10}
 
 
 # -- real turns through the real session ----------------------------------------------------------
@@ -398,7 +410,8 @@ def test_a_reminder_said_plainly_needs_no_model(twin, monkeypatch):
     assert [(e["tool"], e["args"], e["status"]) for e in ran] == [
         ("add_reminder", {"text": "water the tomatoes", "time": "6:00 pm", "repeat": "daily"}, "ok")
     ]
-    assert changed and result.reply == "I'll remind you at six p.m. every day: water the tomatoes.", result.reply
+    said_back = "I'll remind you at six p.m. every day: water the tomatoes."
+    assert changed and result.reply == said_back, result.reply
 
 
 # -- beyond Twin's own tools, beyond first place, beyond English (tests/test_reach_more.py) ----------

@@ -6,18 +6,21 @@ the planner cases run a scripted fake model only to prove the model was not need
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from bench.understanding_cases import IMPLICIT
 from pipeline.acting.quantities import with_digits
-from pipeline.acting.routing import implied_words, route
+from pipeline.acting.routing import implied_words, might_need_tools, route
 from pipeline.acting.session import ToolSession
 from pipeline.tools.calc import convert
 from pipeline.tools.errors import ToolArgumentError
 from pipeline.tools.families.device import plain_mute, plain_volume
 from pipeline.tools.families.lists import plain_need
 from pipeline.tools.families.maths import plain_conversion, plain_sum
+from pipeline.tools.local import LocalTools
 
 
 @pytest.mark.parametrize(
@@ -48,6 +51,10 @@ def test_colloquial_units_convert():
 def test_plain_readers():
     assert plain_sum(with_digits("what's forty two divided by six")) == {"expression": "42 divided by 6"}
     assert plain_sum("what is 8% of 250") == {"expression": "8 percent of 250"}
+    # ... and such a sign reaches the tool: Whisper writes "fifteen percent of eighty" as "15% of 80",
+    # which went to the reply model ("80 percent of 15 is 12.")
+    local = LocalTools(Path(tempfile.mkdtemp())).registry()
+    assert might_need_tools("What is 15% of 80?") and route("What is 15% of 80?", local) == ["calculate"]
     assert plain_sum("set a timer for 5 minutes") is None
     assert plain_conversion(with_digits("how many grams in two kilos")) == {
         "value": 2,

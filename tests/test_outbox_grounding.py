@@ -183,7 +183,12 @@ def test_sensitive_arguments_must_come_from_the_user(tmp_path):
     assert args == {"item": "coffee", "quantity": 2}
     # not sensitive: untouched
     timer = reg.get("set_timer")
-    assert ground(timer, {"minutes": 5}, Provenance("hi")) == ({"minutes": 5}, None, "")
+    said = Provenance("a timer for 5 minutes")
+    assert ground(timer, {"minutes": 5, "label": "pasta"}, said) == (
+        {"minutes": 5, "label": "pasta"},
+        None,
+        "",
+    )
 
 
 def test_planner_offers_only_the_tools_a_request_is_about(tmp_path):

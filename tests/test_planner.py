@@ -76,7 +76,7 @@ def test_malformed_output_is_retried_then_answered_plainly(session):
     r, model = plan(session, ["not json", '{"action": "call", "tool": "nope", "args": {}}'], "set a timer")
     assert r.outcomes == [] and r.reply is None and "gave up" in " ".join(r.notes) and model.calls == 2
     assert "do not say" in r.context
-    r, _ = plan(session, ["{oops", call("set_timer", minutes=5)], "set a timer for the pasta")
+    r, _ = plan(session, ["{oops", call("set_timer", minutes=5)], "the pasta needs a timer of 5 minutes")
     assert [o.status for o in r.outcomes] == ["ok"] and "retried" in r.notes[0]
 
 
@@ -125,12 +125,17 @@ def test_a_compound_request_is_planned_clause_by_clause(session, text, parts):
 
 
 def test_each_clause_is_its_own_step_and_all_are_said(session):
-    # a timer whose length the words do not state: the (scripted) model fills it in
+    # words no reader takes as they are: the (scripted) model plans each clause
     steps = [call("set_timer", minutes=5), call("add_to_list", list="shopping", item="milk")]
-    r, model = plan(session, steps, "set a timer for the pasta and add milk to the shopping list")
+    r, model = plan(session, steps, "the pasta needs a timer of 5 minutes and add milk to the shopping list")
     assert [(o.tool, o.status) for o in r.outcomes] == [("set_timer", "ok"), ("add_to_list", "ok")]
     assert model.calls == 2
     assert r.reply.startswith("Timer set for 5 minutes") and "milk" in r.reply
+    # a length the words never state is not the model's to fill in: not set, said, and the request
+    # stops there (the pasta timer would have run the model's made-up 5 minutes)
+    r, model = plan(session, steps, "set a timer for the pasta and add milk to the shopping list")
+    assert [(o.tool, o.status) for o in r.outcomes] == [("set_timer", "error")]
+    assert r.reply == "I could not set timer: it needs a length, such as 5 minutes."
 
 
 def test_a_compound_request_stops_at_a_step_not_done(session):

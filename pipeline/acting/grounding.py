@@ -67,15 +67,26 @@ def said_numbers(text: str) -> set[float]:
     return found
 
 
+# A quantity said without a number: "half an hour", "a minute", "a quarter", "a couple", "a bit"
+_QUANTITY = re.compile(
+    r"\b(?:half|quarter|couple|few|dozen|bit|little|lot|much|more|less|an?\s+(?:hours?|minutes?|seconds?|day|week))\b",
+    re.IGNORECASE,
+)
+
+
 def _unsaid_numbers(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple[dict[str, Any], str]:
     """An act call's optional numbers that the user never said, dropped when another of its numbers
     was said: "set a timer for ten minutes" is {"minutes": 10}, not the {"hours": 1, "minutes": 10}
-    a small model offered an "hours" field may add. A call with no said number at all is left to
-    the tool ("half an hour" may reach it as minutes=30)."""
+    a small model offered an "hours" field may add. A call with no said number at all keeps its
+    numbers only when the words say a quantity some other way ("half an hour" may reach it as
+    minutes=30); with none ("Resin the timer.", Whisper's "resume the timer") the small model's
+    minutes=10 is not the user's, and is dropped (the tool then says what it needs)."""
     said = said_numbers(prov.user_text)
     numbers = {k: v for k, v in args.items() if isinstance(v, int | float) and not isinstance(v, bool)}
     unsaid = [k for k, v in numbers.items() if v and float(v) not in said and k not in tool.required]
-    if not unsaid or len(unsaid) == len([v for v in numbers.values() if v]):
+    if unsaid and len(unsaid) == len([v for v in numbers.values() if v]) and _QUANTITY.search(prov.user_text):
+        return args, ""
+    if not unsaid:
         return args, ""
     return {k: v for k, v in args.items() if k not in unsaid}, f"dropped {', '.join(unsaid)}: not said"
 
@@ -113,10 +124,14 @@ def _said_choices(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple[d
     return out, "; ".join(notes)
 
 
-def ground(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple[dict[str, Any], str | None, str]:
-    """(arguments to run with, a reason the call must not run or None, a note on any repair)."""
+def ground(
+    tool: Tool, args: dict[str, Any], prov: Provenance, read: bool = False
+) -> tuple[dict[str, Any], str | None, str]:
+    """(arguments to run with, a reason the call must not run or None, a note on any repair). `read`:
+    the arguments were read from the words by the tool's own reader ("turn it up": change 10), so
+    its numbers are the words' own."""
     if tool.tier == Tier.ACT:
-        out, note = _unsaid_numbers(tool, args, prov)
+        out, note = (args, "") if read else _unsaid_numbers(tool, args, prov)
         out, choice_note = _said_choices(tool, out, prov)
         return out, None, "; ".join(filter(None, [note, choice_note]))
     if tool.tier != Tier.SENSITIVE:

@@ -342,7 +342,7 @@ class Planner:
             seen.add(key)
             if turn.cancelled.is_set():
                 break
-            args, why, repaired = ground(tool, call.args, turn.provenance)
+            args, why, repaired = ground(tool, call.args, turn.provenance, read=bool(direct or plain))
             d = tool.dictation
             if d and why == d.no_text and (said := await self._ask_dictation(turn, d, args)) is not None:
                 args, why, repaired = said, None, f"{d.noun} text asked for"

@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     b = bsub.add_parser("latency", parents=[common], help="voice-to-voice latency vs a naive baseline")
     b.add_argument("--turns", type=int, default=20)
     b.add_argument("--json", type=Path, dest="json_file")
+    b.add_argument(
+        "--no-commands", action="store_true", help="skip the home commands (the fast path's part, ~3 min)"
+    )
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub, common, bsub)
     return parser

@@ -403,4 +403,4 @@ def _live_device(
 def cmd_bench(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from bench.latency import run_latency_bench
 
-    return run_latency_bench(cfg, args.turns, args.json_file)
+    return run_latency_bench(cfg, args.turns, args.json_file, not args.no_commands)

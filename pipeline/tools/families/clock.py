@@ -501,6 +501,8 @@ class Clock(Family):
     def set_timer(self, a: dict[str, Any], speaker: str = "") -> ToolResult:
         hours, minutes, secs = (float(a.get(k, 0) or 0) for k in ("hours", "minutes", "seconds"))
         seconds = hours * 3600 + minutes * 60 + secs
+        if not seconds:
+            raise ToolArgumentError("it needs a length, such as 5 minutes", "e.g. minutes=5")
         if not 0 < seconds <= 24 * 3600:
             raise ToolArgumentError("a timer runs between 1 second and 24 hours", "e.g. minutes=5")
         label = _own_label(a.get("label", ""), "timer")

@@ -65,8 +65,9 @@ class Maths(Family):
         {"expression": S},
         ("expression",),
         answers=True,  # "20 percent of 45 is 9": the result is the answer, said as it is
-        cue=r"\bcalculate\b|\d\s*(?:[-+*/x]|plus|minus|times|divided by|percent of)\s*\d",
-        topic=r"\d\s*(?:[-+*/x]|plus|minus|times|divided by|percent)|\b(calculate|percent|sum)\b",
+        # "15% of 80": Whisper writes a said percentage as a sign
+        cue=r"\bcalculate\b|\d\s*(?:[-+*/x]|plus|minus|times|divided by|percent of|%\s*of)\s*\d",
+        topic=r"\d\s*(?:[-+*/x%]|plus|minus|times|divided by|percent)|\b(calculate|percent|sum)\b",
         example=("what is 12 times 7", {"expression": "12 * 7"}),
         plain=plain_sum,
     )
