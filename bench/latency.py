@@ -22,7 +22,7 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ from pipeline.events import LlmRequested
 from pipeline.runtime.components import Components
 from pipeline.runtime.session import Twin
 from pipeline.runtime.turn import TurnResult
+from pipeline.tools.outbox import Contacts
 from voice.audio import SAMPLE_RATE, AudioClip, load_audio, resample
 
 QUESTIONS = (
@@ -192,14 +193,27 @@ def _scratch(cfg: TwinConfig, comps: Components) -> Iterator[TwinConfig]:
                 comps.__dict__["memory"] = saved
 
 
-def _both(cfg: TwinConfig, comps: Components, clips: list[AudioClip]) -> tuple[dict, dict]:
-    """Streaming, then naive, each as ONE continuing conversation on its own scratch data. They run
-    one after the other: alternating them on one model would evict each other's prompt cache."""
-    with _scratch(cfg, comps) as scfg:
-        streaming = asyncio.run(_conversation(scfg, comps, clips, naive=False))
-    with _scratch(cfg, comps) as scfg:
-        naive = asyncio.run(_conversation(scfg, comps, clips, naive=True))
-    return streaming, naive
+def _both(
+    cfg: TwinConfig,
+    comps: Components,
+    clips: list[AudioClip],
+    prepare: Callable[[TwinConfig], object] | None = None,
+) -> tuple[dict, dict]:
+    """Streaming, then naive, each as ONE continuing conversation on its own scratch data (set up by
+    `prepare`). They run one after the other: alternating them on one model would evict each other's
+    prompt cache."""
+    runs = []
+    for naive in (False, True):
+        with _scratch(cfg, comps) as scfg:
+            if prepare is not None:
+                prepare(scfg)
+            runs.append(asyncio.run(_conversation(scfg, comps, clips, naive=naive)))
+    return runs[0], runs[1]
+
+
+def _household(cfg: TwinConfig) -> None:
+    """The home commands' household: a contact to message, as `twin contacts add` makes one."""
+    Contacts(cfg.data_path).add("Anna Berg", email="anna@example.org")
 
 
 def _real_conversation(cfg: TwinConfig, comps: Components) -> dict | None:
@@ -261,7 +275,7 @@ def _commands_conversation(cfg: TwinConfig, comps: Components) -> dict:
     """The deterministic commands, spoken in Twin's own voice, one continuing conversation per
     pipeline: the issue's fast-path target is voice to voice <= 300 ms."""
     clips = [_question_clip(comps, c) for c in COMMANDS]
-    streaming, naive = _both(cfg, comps, clips)
+    streaming, naive = _both(cfg, comps, clips, _household)
     v2v, base = _stats(streaming["voice_to_voice"]), _stats(naive["voice_to_voice"])
     print(f"\nhome commands ({len(clips)}, Twin's own voice, one continuing conversation per pipeline)")
     print(f"{'stage (ms)':18} {'median':>8} {'p95':>8}   {'naive median':>12} {'naive p95':>10}")
