@@ -13,6 +13,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import steady_clock
 
@@ -412,6 +413,52 @@ def test_a_reminder_said_plainly_needs_no_model(twin, monkeypatch):
     ]
     said_back = "I'll remind you at six p.m. every day: water the tomatoes."
     assert changed and result.reply == said_back, result.reply
+
+
+@pytest.mark.models
+def test_a_read_the_words_settle_is_planned_before_the_turn_has_ended(twin):
+    """During the pause, before the end of the turn is decided: "what time is it" and "which
+    reminders are set" change nothing and need no model, so they are planned (and their answers
+    worded) at once; an act, or a read the model must fill in, waits for the end."""
+    from pipeline.conversation.hearing import SpeakerIdentity
+    from pipeline.events import Utterance
+    from pipeline.runtime.asking import TurnVoice
+    from pipeline.runtime.endpointing import Endpoint
+    from pipeline.runtime.turn import TurnRecorder
+    from voice.audio import AudioClip
+
+    def turn() -> TurnVoice:
+        return TurnVoice(TurnRecorder(1, "voice"), None, SpeakerIdentity(), voiced=True)
+
+    async def planned_before_the_end(said: str, wait_s: float = 5.0) -> bool:
+        endpoint = Endpoint()
+        task = asyncio.ensure_future(twin.tools.plan(said, endpoint, turn()))
+        done, _ = await asyncio.wait([task], timeout=wait_s)
+        clip = AudioClip(np.zeros(1600, np.float32))
+        endpoint.confirm(Utterance(audio=clip, start=0.0, end=0.1, speech_end_t=0.0, endpoint_t=0.0))
+        result = await task
+        assert result is not None and result.outcomes, said
+        return bool(done)
+
+    _turn(twin, "cancel all the timers")
+    assert asyncio.run(planned_before_the_end("What time is it?"))
+    assert asyncio.run(planned_before_the_end("which reminders are set"))
+    assert not asyncio.run(planned_before_the_end("set a timer for 3 minutes", 1.5))
+    assert twin.tools.local.timers.read()["timers"]  # set once the turn had ended
+    _turn(twin, "cancel all the timers")
+
+
+def test_the_clock_says_what_was_asked(tmp_path):
+    from datetime import datetime
+
+    from pipeline.tools.families.clock import plain_clock_part
+
+    local = LocalTools(tmp_path, now=lambda: datetime(2026, 3, 2, 9, 5))
+    said = {t: local.get_time(plain_clock_part(t)).summary for t in ("what time is it", "what's the date")}
+    assert said == {"what time is it": "it is 09:05", "what's the date": "today is Monday 2 March 2026"}
+    assert local.get_time({}).summary == "it is 09:05 on Monday 2 March 2026"  # both, when unclear
+    assert plain_clock_part("what's the time and date") == {"part": "both"}
+    assert plain_clock_part("what day is it") == {"part": "date"}
 
 
 # -- beyond Twin's own tools, beyond first place, beyond English (tests/test_reach_more.py) ----------

@@ -254,3 +254,17 @@ def test_a_message_without_words_asks_what_it_should_say(session):
     r, _ = plan(session, [call("send_message", to="Anna", text="Hi!")], "send a message to Anna")
     assert len(asked) == 1 and r.outcomes[0].status == "blocked"
     assert r.reply == "I did not send message: I could not tell what the message should say."
+
+
+def test_only_a_read_the_words_settle_may_be_planned_before_the_turn_ends(session):
+    planner = Planner(FakeScriptedModel([]), session.registry, session.runner, 3, 5.0)
+    for said in ("what time is it", "which timers are set", "what's on my shopping list", "any reminders?"):
+        assert planner.reads_plainly(said), said
+    for said in (
+        "set a timer for 5 minutes",  # an act
+        "add milk to my shopping list",
+        "what time is it and set a timer for 5 minutes",  # two requests, one of them an act
+        "message mum I love you",
+        "tell me a joke",  # no tool at all
+    ):
+        assert not planner.reads_plainly(said), said

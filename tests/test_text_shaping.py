@@ -30,6 +30,25 @@ def test_first_piece_may_end_at_a_clause_but_later_ones_do_not():
     assert pieces[2] == "Then, enjoy it."
 
 
+def test_a_composed_reply_may_end_its_first_piece_before_an_aside():
+    """A tool's result is known whole: its first piece may stop before a bracketed aside, so less of
+    it is synthesized before the first sound; a streamed reply keeps the aside in its sentence."""
+
+    def composed(text: str) -> list[str]:
+        sp = SentenceSplitter(composed=True)
+        return [*sp.feed(text), *sp.flush()]
+
+    said = "Timer set for 5 minutes (rings at 21:44). Added milk to the shopping list."
+    assert composed(said) == [
+        "Timer set for 5 minutes",
+        "(rings at 21:44).",
+        "Added milk to the shopping list.",
+    ]
+    assert _stream(said) == ["Timer set for 5 minutes (rings at 21:44).", "Added milk to the shopping list."]
+    assert composed("Done (all of it).") == ["Done (all of it)."]  # too few words before it
+    assert composed("Done. Timer set (x) now.") == ["Done.", "Timer set (x) now."]  # only the first piece
+
+
 def test_first_piece_may_end_before_a_breath_word():
     pieces = _stream("The sky is blue because it scatters blue light the most. So it looks blue.")
     assert pieces == ["The sky is blue", "because it scatters blue light the most.", "So it looks blue."]

@@ -169,15 +169,18 @@ class Planner:
     def _answers(self, name: str) -> bool:
         return name in self.registry and self.registry.get(name).answers
 
-    def _obvious_read(self, names: tuple[str, ...]) -> str | None:
-        """When the words leave one candidate, a read-only tool that takes no arguments ("what
-        time is it", "which timers are set"), there is nothing for the model to decide: call it."""
+    def _obvious_read(self, names: tuple[str, ...], text: str) -> str | None:
+        """When the words leave one candidate, a read-only tool that takes no arguments from the
+        model ("what time is it", "which timers are set"), there is nothing for the model to decide:
+        call it, with what its own reader takes from the words, if anything ("what time is it": the
+        time, not the date)."""
         if len(names) != 1 or names[0] not in routed_tools(self.registry):
             return None
         tool = self.registry.get(names[0])
-        if tool.tier != Tier.READ or tool.params:
+        if tool.tier != Tier.READ or tool.offered_params():
             return None
-        return json.dumps({"action": "call", "tool": tool.name, "args": {}})
+        args = (tool.plain(with_digits(text)) if tool.plain is not None else None) or {}
+        return json.dumps({"action": "call", "tool": tool.name, "args": args})
 
     def _plain(self, text: str, names: tuple[str, ...]) -> str | None:
         """When the words state a candidate's arguments plainly (the tool's own `plain` reader:
@@ -225,6 +228,21 @@ class Planner:
         if not (to and words):
             return None
         return {"action": "call", "tool": names[0], "args": {d.to: to, d.text: words}}
+
+    def reads_plainly(self, text: str, act: Any = None) -> bool:
+        """Whether `text` is one request whose plan is a read its words settle: an argument-free
+        read ("what time is it") or one a read's own reader takes ("is milk on the list?"), with no
+        act among its candidates and no model to ask. Such a plan changes nothing, so the turn may
+        make it (and word and voice its answer) while the pause is still being judged."""
+        rest, missed = misses(text, self.registry)
+        if missed or not rest or len(clauses(rest, self.registry)) != 1:
+            return False
+        names = tuple(route(rest, self.registry, self.index))
+        if (act or classify(rest)).asks:
+            names = tuple(n for n in names if self.registry.get(n).tier == Tier.READ) or names
+        if not names or any(self.registry.get(n).tier != Tier.READ for n in names):
+            return False
+        return (self._obvious_read(names, rest) or self._plain(rest, names)) is not None
 
     async def plan(self, text: str, turn: TurnTools) -> PlanResult:
         try:
@@ -306,7 +324,7 @@ class Planner:
             if time.monotonic() > deadline:
                 result.notes.append("time budget spent")
                 break
-            direct = self._obvious_read(names) if result.steps == 0 else None
+            direct = self._obvious_read(names, text) if result.steps == 0 else None
             plain = self._plain(text, names) if result.steps == 0 and direct is None else None
             result.plain = result.plain or plain is not None
             # "message mum I love you": whom and what are the user's own words, so the model has

@@ -150,7 +150,7 @@ class ReplyVoice:
 
     async def say(self, rec: TurnRecorder, reply: Reply, text: str, sentence_q: asyncio.Queue) -> None:
         rec.emit(ReplyTextStart)
-        splitter = SentenceSplitter()
+        splitter = SentenceSplitter(composed=True)
         for s in [*splitter.feed(text), *splitter.flush()]:
             await self._queue_sentence(rec, reply, s, sentence_q, bounded=False)
         await sentence_q.put(rec.emit(ReplyTextStop, text=text, tokens=0))

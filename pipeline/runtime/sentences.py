@@ -2,7 +2,9 @@
 
 The first piece may end at a clause break (comma, colon, semicolon, dash) or just before a word
 where a speaker would breathe ("because", "which", ...) once it has a few words, so the first audio
-starts sooner; later pieces end at sentence ends.
+starts sooner; later pieces end at sentence ends. A composed reply (a tool's result, known whole)
+may also end its first piece before an aside in brackets ("Timer set for 5 minutes (rings at
+21:44)."): its synthesis takes time in proportion to its length (~40 ms a second of speech here).
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ _BREATH = re.compile(
 )
 
 
+_ASIDE = re.compile(r"\s(?=\()")
+
+
 class SentenceSplitter:
-    def __init__(self, first_clause_words: int = 3, max_words: int = 28) -> None:
+    def __init__(self, first_clause_words: int = 3, max_words: int = 28, composed: bool = False) -> None:
         self.first_clause_words = first_clause_words
         self.max_words = max_words
+        self.composed = composed  # the whole text is known: an aside may end the first piece too
         self._buf = ""
         self._emitted = 0
 
@@ -47,6 +53,12 @@ class SentenceSplitter:
 
     def _take(self) -> str | None:
         buf = self._buf
+        if self.composed and self._emitted == 0:
+            end = _SENTENCE_END.search(buf)
+            for m in _ASIDE.finditer(buf):
+                early = end is None or m.start() < end.start()
+                if early and len(buf[: m.start()].split()) >= self.first_clause_words:
+                    return self._cut(m.start())
         for m in _SENTENCE_END.finditer(buf):
             head = buf[: m.end(1)]
             if _is_abbreviation(head):

@@ -101,20 +101,28 @@ class ToolDesk:
         configured MCP server's tools are reachable the moment it is configured: with servers in
         config the session is built on the first turn, and a request whose words only a third-party
         tool declares also goes to the planner. Nothing acts on a speculative turn: tools wait until
-        the user's turn has really ended."""
+        the user's turn has really ended, except a read the words settle (`Planner.reads_plainly`)."""
         local = bool(await self._routed(text))
         if not local and not (self.cfg.tools.enabled and self.cfg.tools.mcp):
             return None
         session = await self._session(turn)
         if not local and not await self._routed(text, session.registry):
             return None
-        await endpoint.wait()
+        act = classify(text, turn.final_rise_st)
+        # a read the words settle changes nothing: planned (and its answer voiced) during the pause,
+        # released only once the turn has ended (reply_voice); anything else waits for the end
+        loop = asyncio.get_running_loop()
+        early = not endpoint.confirmed and await loop.run_in_executor(
+            self.c.pools.meaning, session.planner.reads_plainly, text, act
+        )
+        if not early:
+            await endpoint.wait()
         return await session.plan(
             text,
             self.household.speaker(turn.identity),
             confirmer=self.asker.confirmer_for(turn),
             owner_score=self.household.owner_score(turn.identity, turn.voiced),
-            act=classify(text, turn.final_rise_st),
+            act=act,
             # only a live session can say a slow call's result later; a typed turn waits for it
             patience_s=self.cfg.tools.patience_s if self.asker.live else None,
         )
