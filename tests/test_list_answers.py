@@ -124,6 +124,8 @@ def test_other_requests_are_no_list_read(said):
         ("don't forget to get eggs and bread", {"list": "shopping", "item": "eggs and bread"}),
         ("we need milk and eggs", {"list": "shopping", "item": "milk and eggs"}),  # a need said as a need
         ("we're out of coffee, tea and sugar", {"list": "shopping", "item": "coffee, tea and sugar"}),
+        # "add" heard as "and" (a real recording in issue #14, and Twin's own voice in the bench)
+        ("And pears and plums to my shopping list.", {"list": "shopping", "item": "pears and plums"}),
     ],
 )
 def test_an_addition_is_read_from_the_words(said, args):
@@ -138,6 +140,7 @@ def test_an_addition_is_read_from_the_words(said, args):
         "remember to buy milk tomorrow at six",  # a time: a reminder, the planner's to read
         "remember that my sister lives in Lisbon",
         "set a timer for 5 minutes",
+        "and pears too",  # "and" with no list named: not an addition by its words
     ],
 )
 def test_other_requests_are_no_addition(said):

@@ -146,9 +146,11 @@ _READS = tuple(
         _TO_BUY,
     )
 )
-# An explicit addition: "add milk and eggs to the shopping list", "put bread on my list".
+# An explicit addition: "add milk and eggs to the shopping list", "put bread on my list". A leading
+# "add" is often heard as "and" ("And apples to my shopping list.", real recordings and Twin's own
+# voice alike): with "to ... list" after it, that is the same request.
 _ADD = re.compile(
-    rf"^(?:add|put|stick|pop|write|jot)\s+(?:down\s+)?{_ITEMS}\s+(?:to|on|onto|in)\s+{_LIST}{_TAIL}", re.I
+    rf"^(?:add|and|put|stick|pop|write|jot)\s+(?:down\s+)?{_ITEMS}\s+(?:to|on|onto|in)\s+{_LIST}{_TAIL}", re.I
 )
 # A removal: "remove milk and eggs from the shopping list", "cross bread off my list".
 _REMOVE = re.compile(
