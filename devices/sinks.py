@@ -4,12 +4,14 @@ so a barge-in keeps only what the user heard."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
 
+from .errors import AudioDeviceError
 from .sources import check_device, import_sounddevice
 
 
@@ -130,6 +132,8 @@ class PacedSink(BufferSink):
 class SpeakerSink(BufferSink):
     """Plays through sounddevice; write() returns when the chunk has been queued to the device."""
 
+    stuck_s = 3.0  # a 100 ms piece not taken in this long: the device is stuck
+
     def __init__(self, device: str | int | None = None) -> None:
         super().__init__()
         check_device("output", device)
@@ -156,8 +160,29 @@ class SpeakerSink(BufferSink):
             if self._interrupted:
                 return
             piece = samples[i : i + step].astype(np.float32).reshape(-1, 1)
-            await asyncio.to_thread(self._stream.write, piece)  # type: ignore[union-attr]
+            stream = self._stream
+            try:
+                # a device takes a 100 ms piece within its buffer's time; one that takes nothing for
+                # `stuck_s` is stuck (a hung driver, a server gone): the reply is given up, said so
+                await asyncio.wait_for(asyncio.to_thread(stream.write, piece), self.stuck_s)  # type: ignore[union-attr]
+            except TimeoutError:
+                self._give_up(stream)
+                raise AudioDeviceError(
+                    f"the speaker took no sound for {self.stuck_s:.0f} s; that reply was not played",
+                    "check the output device (`python -m sounddevice` lists them); Twin opens it again "
+                    "for the next reply",
+                ) from None
             self._played(piece[:, 0])
+
+    def _give_up(self, stream: object) -> None:
+        """A stuck stream is aborted (its blocked write returns) and dropped: the next reply opens
+        the device afresh (`begin`)."""
+        with contextlib.suppress(Exception):
+            stream.abort()  # type: ignore[attr-defined]
+        with contextlib.suppress(Exception):
+            stream.close()  # type: ignore[attr-defined]
+        if self._stream is stream:
+            self._stream = None
 
     def pause(self) -> None:
         """Stop the sound now (what is queued in the device is dropped); the reply waits."""

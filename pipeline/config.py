@@ -116,6 +116,11 @@ class AudioConfig(_Strict):
     input_device: str | int | None = None
     output_device: str | int | None = None
     max_file_minutes: float = Field(30.0, gt=0)
+    # a microphone that stopped delivering sound is looked for again this long before `twin live`
+    # gives up with an error (devices/sources.py)
+    reopen_s: float = Field(15.0, ge=1, le=600)
+    # a speaker that takes no sound this long is stuck: that reply is given up, said so
+    stuck_s: float = Field(3.0, ge=0.5, le=60)
 
 
 class WakeConfig(_Strict):

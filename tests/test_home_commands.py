@@ -25,8 +25,10 @@ from pipeline.tools.base import Tier, Tool, ToolRegistry, ToolResult
 from pipeline.tools.errors import ToolError
 from pipeline.tools.families.clock import (
     _duration,
+    plain_alarm,
     plain_cancel,
     plain_duration,
+    plain_more_time,
     plain_pause,
     plain_reminder,
     plain_resume,
@@ -185,11 +187,15 @@ def test_timer_readers_leave_other_requests_alone():
     ):
         assert plain_duration(with_digits(said)) is None, said
     assert plain_cancel("please clear all my timers") == {"label": ""}
-    assert plain_cancel("cancel the bread timer") is None  # a named one is the model's to read
+    assert plain_cancel("cancel the bread timer") == {"label": "bread"}  # named by one word
     assert plain_pause("Pause the timer.") == plain_pause("please hold all my timers") == {"label": ""}
+    assert plain_pause("pause the pasta timer") == {"label": "pasta"}
     assert plain_resume("resume the timer") == plain_resume("unpause my timers") == {"label": ""}
-    for said in ("pause the pasta timer", "pause", "resume", "restart the timer", "pause the music"):
+    assert plain_resume("resume the kitchen timer") == {"label": ""}  # a kitchen's timer is any timer
+    for said in ("pause the big red timer", "pause", "restart the timer", "pause the music"):
         assert plain_pause(said) is None and plain_resume(said) is None, said  # the model's to read
+    # a bare "resume" reaches the timers alone (no tool of Twin's plays music): every paused one
+    assert plain_resume("Resume.") == plain_resume("please unpause") == {"label": ""}
 
 
 @pytest.mark.parametrize(
@@ -273,6 +279,21 @@ def test_a_reminder_time_is_the_next_one_meant(tmp_path):
     for bad in ("in 25 hours", "in 2 days", "in a while"):
         with pytest.raises(ToolArgumentError):
             at(bad)
+
+
+def test_added_time_and_alarms_are_read_as_said():
+    assert plain_more_time(with_digits("add five minutes to the timer")) == {"minutes": 5, "label": ""}
+    assert plain_more_time("add 2 minutes and 30 seconds to the rice timer") == {
+        "minutes": 2,
+        "seconds": 30,
+        "label": "rice",
+    }
+    assert plain_more_time("add some time to the timer") is None  # no length said: the model asks
+    assert plain_alarm("set an alarm for 6:45 am") == {"time": "6:45 am"}
+    assert plain_alarm(with_digits("wake me up at seven in the morning")) == {"time": "7:00 am"}
+    assert plain_alarm("Set an alarm for 06:30.") == {"time": "06:30"}
+    for said in ("set an alarm for 7", "set an alarm for 7 tomorrow", "wake me up in 20 minutes"):
+        assert plain_alarm(said) is None, said  # morning or evening? a day? a timer's length?
 
 
 def test_a_timer_with_hours_rings_when_it_says(tmp_path):
@@ -393,7 +414,39 @@ def test_pausing_and_resuming_the_timer_needs_no_model(twin, monkeypatch):
     result, ran, changed = _turn(twin, "resume the timer")
     assert [(e["tool"], e["status"]) for e in ran] == [("resume_timer", "ok")]
     assert changed and "running again" in result.reply.lower(), result.reply
+    _turn(twin, "pause the timer")
+    result, ran, changed = _turn(twin, "Resume.")  # bare: the timers' (no tool of Twin's plays music)
+    assert [(e["tool"], e["status"]) for e in ran] == [("resume_timer", "ok")] and changed, ran
+    result, ran, _ = _turn(twin, "Pause.")  # bare: what is playing (the speaker's stop), not the timer
+    assert [(e["tool"], e["status"]) for e in ran] == [("stop", "ok")] and result.reply == "Stopped.", ran
     _turn(twin, "cancel all the timers")
+
+
+@pytest.mark.models
+def test_named_timers_added_time_and_alarms_need_no_model(twin, monkeypatch):
+    """A timer named by one word, time added to it, and an alarm at a stated time are read plainly:
+    the planner's model (2.3-4.3 s a call on a slow 2-core machine) is never asked."""
+    _turn(twin, "cancel all the timers")  # the tool session starts with a first tool turn
+    planner = twin.tools.session.planner
+
+    async def no_model(*args, **kwargs):
+        raise AssertionError("the planner's model was asked")
+
+    monkeypatch.setattr(planner, "_choose", no_model)
+    steps = [
+        ("set an egg timer for 3 minutes", "set_timer"),
+        ("add two minutes to the egg timer", "add_time_to_timer"),
+        ("pause the egg timer", "pause_timer"),
+        ("set an alarm for 6:45 am", "set_alarm"),
+    ]
+    for said, tool in steps:
+        _, ran, changed = _turn(twin, said)
+        assert [(e["tool"], e["status"]) for e in ran] == [(tool, "ok")] and changed, (said, ran)
+    timers = {t["label"]: t for t in twin.tools.local.timers.read()["timers"]}
+    assert timers["egg"]["paused"] and round(timers["egg"]["left"]) in range(295, 301), timers
+    assert timers["alarm"]["due"][11:16] == "06:45", timers
+    _turn(twin, "cancel all the timers and alarms")
+    assert twin.tools.local.timers.read()["timers"] == []
 
 
 @pytest.mark.models

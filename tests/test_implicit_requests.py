@@ -17,7 +17,7 @@ from pipeline.acting.routing import implied_words, might_need_tools, route
 from pipeline.acting.session import ToolSession
 from pipeline.tools.calc import convert
 from pipeline.tools.errors import ToolArgumentError
-from pipeline.tools.families.device import plain_mute, plain_volume
+from pipeline.tools.families.device import plain_mute, plain_stop, plain_volume
 from pipeline.tools.families.lists import plain_need
 from pipeline.tools.families.maths import plain_conversion, plain_sum
 from pipeline.tools.local import LocalTools
@@ -68,6 +68,8 @@ def test_plain_readers():
     assert plain_volume("volume loud") is None
     assert plain_mute("hush now") == {"muted": True} and plain_mute("unmute") == {"muted": False}
     assert plain_mute("a quiet day today") is None
+    assert plain_stop("Pause.") == plain_stop("stop the music please") == {}
+    assert plain_stop("stop the timer") is None and plain_stop("pause the pasta timer") is None
     assert plain_need("we could do with some more rice") == {"list": "shopping", "item": "rice"}
     assert plain_need("the washing up liquid is nearly finished") == {
         "list": "shopping",

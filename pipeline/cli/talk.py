@@ -372,8 +372,13 @@ def _live_device(
     from devices.sinks import SpeakerSink
     from devices.sources import MicrophoneSource
 
-    source = MicrophoneSource(cfg.audio.input_device, max_seconds)
+    def notice(code: str, message: str) -> None:  # the device's own news: lost, back, resampled, clipping
+        print(f"notice [{code}]: {message}", flush=True)
+
+    source = MicrophoneSource(cfg.audio.input_device, max_seconds, on_notice=notice)
+    source.reopen_s = cfg.audio.reopen_s
     sink = SpeakerSink(cfg.audio.output_device)
+    sink.stuck_s = cfg.audio.stuck_s
     if comps is None:
         comps = Components(cfg)
         print("Loading models…", flush=True)

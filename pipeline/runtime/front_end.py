@@ -31,6 +31,7 @@ from pipeline.runtime.hands_free import (
     not_for_twin,
     too_quiet,
 )
+from pipeline.runtime.input_checks import CLIPPING_NOTICE, ClippingWatch
 from pipeline.runtime.partials import after_partial, share
 from pipeline.runtime.partials import attach as attach_partials
 from pipeline.runtime.reply_voice import Sink
@@ -90,6 +91,18 @@ class FrontEnd:
         if twin.barge_in and getattr(source, "hears_playback", False):
             echo = EchoStage.listen_to(sink, twin.c.echo_canceller())
         ep = Endpointer(twin.profile.endpoint_silence_ms)
+        # what the device itself says (a microphone lost and back, resampled, clipping): logged as a
+        # `device` event, and passed on to whoever listened before (`twin live` prints it)
+        told = getattr(source, "on_notice", None)
+
+        def device_notice(code: str, message: str) -> None:
+            log.add("device", ep.position, code=code, message=message)
+            if told is not None:
+                told(code, message)
+
+        if hasattr(source, "on_notice"):
+            source.on_notice = device_notice  # type: ignore[attr-defined]
+        clipping = ClippingWatch()
         start_frames, barge = ep.start_frames, BargeInOnset()  # an utterance's start; a barge-in's
         # the semantic end of turn: each pause's window from its words (pipeline/runtime/turn_end.py)
         judge = PauseJudge.attach(twin, ep, log)
@@ -170,6 +183,8 @@ class FrontEnd:
         position = 0.0
         try:
             async for frame in source.frames_iter():
+                if clipping.hear(frame.samples, frame.position):  # the microphone's own sound
+                    device_notice("microphone_clipping", CLIPPING_NOTICE)
                 if echo is not None:
                     frame = echo.clean(frame)
                 position = frame.position

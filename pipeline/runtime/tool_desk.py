@@ -112,8 +112,11 @@ class ToolDesk:
         # a read the words settle changes nothing: planned (and its answer voiced) during the pause,
         # released only once the turn has ended (reply_voice); anything else waits for the end
         loop = asyncio.get_running_loop()
-        early = not endpoint.confirmed and await loop.run_in_executor(
-            self.c.pools.meaning, session.planner.reads_plainly, text, act
+        planner = session.planner
+        early = (
+            not endpoint.confirmed
+            and planner is not None
+            and await loop.run_in_executor(self.c.pools.meaning, planner.reads_plainly, text, act)
         )
         if not early:
             await endpoint.wait()

@@ -151,24 +151,43 @@ def plain_duration(text: str) -> dict[str, Any] | None:
 
 
 def _every_timer(verbs: str, things: str = r"timers?") -> Callable[[str], dict[str, Any] | None]:
-    """A reader of "<verb> the timer" / "<verb> all my timers": every timer, as the words state it. A
-    named one ("pause the pasta timer") is the model's to read, and so is a bare "pause" (music?)."""
+    """A reader of "<verb> the timer" / "<verb> all my timers" (every timer: label "") and of "<verb>
+    the pasta timer" (one word naming it: label "pasta"), as the words state it. A bare "pause" is not
+    read (music?), nor a name of more words ("the big red timer"): the model's to read."""
     pattern = re.compile(
         rf"^(?:please\s+)?(?:{verbs})\s+(?:all\s+(?:of\s+)?(?:the\s+|my\s+)?|every\s+|the\s+|my\s+)?"
-        rf"(?:{things})\s*(?:please)?\W*$",
+        rf"(?:(?P<label>[a-z]+)\s+)?(?:{things})\s*(?:please)?\W*$",
         re.IGNORECASE,
     )
 
     def read(text: str) -> dict[str, Any] | None:
-        return {"label": ""} if pattern.search(text.strip()) else None
+        m = pattern.search(text.strip())
+        if not m:
+            return None
+        label = (m.group("label") or "").lower()
+        return {"label": "" if label in _ANY_TIMER else label}
 
     return read
+
+
+# Words before "timer" that name no particular one ("the kitchen timer" is the only one a kitchen has)
+_ANY_TIMER = frozenset(
+    {"", "the", "my", "all", "every", "current", "running", "kitchen", "countdown", "paused"}
+)
 
 
 # "cancel all timers", "clear my timers", "cancel the timer", "cancel the timers and alarms"
 plain_cancel = _every_timer(r"cancel|clear|delete|remove|stop", r"timers?|alarms?|timers?\s+and\s+alarms?")
 plain_pause = _every_timer(r"pause|hold|freeze")
-plain_resume = _every_timer(r"resume|unpause|continue")  # "restart" may mean from the start: the model's
+_resume_every = _every_timer(r"resume|unpause|continue")  # "restart" may mean from the start: the model's
+_BARE_RESUME = re.compile(r"^(?:please\s+)?(?:resume|unpause)(?:\s+please)?\W*$", re.IGNORECASE)
+
+
+def plain_resume(text: str) -> dict[str, Any] | None:
+    """ "Resume the timer", "unpause my timers", and a bare "resume": routed to this tool alone (no
+    tool of Twin's plays music), it is the paused timers'. Were another tool to read "resume" too,
+    the planner would ask the model (a reading must be the only one)."""
+    return _resume_every(text) or ({"label": ""} if _BARE_RESUME.match(text.strip()) else None)
 
 
 # When a reminder is for: a time of day ("at 9 pm", "at 21:30", "at 5", "at noon", "at 7 tonight") or a
@@ -207,6 +226,26 @@ _NOT_TODAY = re.compile(
 )
 
 
+def _said_time(g: dict[str, str]) -> str | None:
+    """The time `_AT` matched (its groups, unprefixed), as the tools take it: "9:00 pm", "21:30",
+    "5" (an hour alone: the next one), "in 20 minutes"; None for "at 5:30" (morning or evening?)."""
+    if "span" in g:
+        return "in " + g["span"].strip() if _span_seconds(g["span"]) else None
+    if "named" in g:
+        return "00:00" if g["named"].lower() == "midnight" else "12:00"
+    if "ap" in g:
+        return f"{g['h']}:{g.get('m') or '00'} {g['ap'].lower()}m"
+    hour, minute = (g["h24"], g["m24"]) if "h24" in g else (g["hb"], None)
+    part = (g.get("part") or g.get("partb") or "").lower()
+    if part and int(hour) <= 12:  # "at 7 tonight", "at 8:30 in the morning"
+        return f"{hour}:{minute or '00'} " + ("am" if part.endswith("morning") else "pm")
+    if minute is None:
+        return hour  # "at 5": the next five o'clock (the tool decides which)
+    if int(hour) > 12 or hour.startswith("0"):
+        return f"{hour}:{minute}"  # 24-hour: "at 21:30", "at 07:15"
+    return None  # "at 5:30": morning or evening? the model's to read
+
+
 def plain_reminder(text: str) -> dict[str, Any] | None:
     """A reminder whose words state what and when: "remind me to take my pills at 9 pm every day",
     "remind me in 20 minutes to check the oven", "remind me at 5 to call mum" (the next 5 o'clock).
@@ -219,25 +258,9 @@ def plain_reminder(text: str) -> dict[str, Any] | None:
     what = g["what"].strip(" ,.!?\"'")
     if not what or _NOT_TODAY.search(what):
         return None
-    if "span" in g:
-        if not _span_seconds(g["span"]):
-            return None
-        when = "in " + g["span"].strip()
-    elif "named" in g:
-        when = "00:00" if g["named"].lower() == "midnight" else "12:00"
-    elif "ap" in g:
-        when = f"{g['h']}:{g.get('m') or '00'} {g['ap'].lower()}m"
-    else:
-        hour, minute = (g["h24"], g["m24"]) if "h24" in g else (g["hb"], None)
-        part = (g.get("part") or g.get("partb") or "").lower()
-        if part and int(hour) <= 12:  # "at 7 tonight", "at 8:30 in the morning"
-            when = f"{hour}:{minute or '00'} " + ("am" if part.endswith("morning") else "pm")
-        elif minute is None:
-            when = hour  # "at 5": the next five o'clock (the tool decides which)
-        elif int(hour) > 12 or hour.startswith("0"):
-            when = f"{hour}:{minute}"  # 24-hour: "at 21:30", "at 07:15"
-        else:
-            return None  # "at 5:30": morning or evening? the model's to read
+    when = _said_time(g)
+    if when is None:
+        return None
     rep = (g.get("rep") or "").lower()
     repeat = "weekly" if rep.endswith("week") or rep == "weekly" else "daily" if rep else "none"
     return {"text": what, "time": when, **({"repeat": repeat} if rep else {})}
@@ -255,6 +278,50 @@ def plain_clock_part(text: str) -> dict[str, Any] | None:
     if time_asked == date_asked:
         return {"part": "both"}
     return {"part": "time" if time_asked else "date"}
+
+
+_ADD_TIME = re.compile(
+    r"^(?:please\s+)?(?:add|put)\s+(?P<span>.+?)\s+(?:to|on|onto)\s+(?:the\s+|my\s+)?(?:(?P<label>[a-z]+)\s+)?"
+    r"timer\s*(?:please)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def plain_more_time(text: str) -> dict[str, Any] | None:
+    """Time added to a timer as said: "add 5 minutes to the timer", "add 30 seconds to the pasta
+    timer" (every part added up); None when no length is said ("add some time")."""
+    m = _ADD_TIME.match(text.strip())
+    seconds = _span_seconds(m.group("span")) if m else 0
+    if not m or not seconds or re.search(r"\b(?:and|then)\s+(?!a\s+half|\d)", m.group("span"), re.I):
+        return None
+    minutes, secs = divmod(round(seconds), 60)
+    label = (m.group("label") or "").lower()
+    return {
+        "minutes": minutes,
+        **({"seconds": secs} if secs else {}),
+        "label": "" if label in _ANY_TIMER else label,
+    }
+
+
+_ALARM = re.compile(
+    rf"^(?:please\s+)?(?:(?:set|make)\s+(?:an?\s+|my\s+)?alarm\s+|wake\s+me(?:\s+up)?\s+)(?:{_AT})"
+    r"\s*(?:please)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def plain_alarm(text: str) -> dict[str, Any] | None:
+    """An alarm's time as said: "set an alarm for 6:45 am", "wake me up at 7 in the morning". Not
+    read: a day ("tomorrow at 7"), an hour alone ("at 7": morning or evening?), a length ("in 20
+    minutes": a timer's)."""
+    said = re.sub(r"\balarm\s+for\s+(?=\d|noon\b|midnight\b)", "alarm at ", text.strip(), flags=re.I)
+    m = _ALARM.match(said)
+    if not m:
+        return None
+    when = _said_time({k: v for k, v in m.groupdict().items() if v is not None})
+    if when is None or when.startswith("in ") or re.fullmatch(r"\d{1,2}", when):
+        return None
+    return {"time": when}
 
 
 def _duration(seconds: float) -> str:
@@ -432,6 +499,7 @@ class Clock(Family):
         verbs=r"\b(add|extend|give)\b.*\b(minutes?|seconds?|hours?|more time)\b.*\btimers?\b"
         r"|\b(extend|lengthen)\b.*\btimers?\b",
         example=("add 5 minutes to the timer", {"minutes": 5}),
+        plain=plain_more_time,
     )
     def add_time_to_timer(self, a: dict[str, Any]) -> ToolResult:
         extra = float(a.get("minutes", 0) or 0) * 60 + float(a.get("seconds", 0) or 0)
@@ -497,6 +565,7 @@ class Clock(Family):
         verbs=r"\balarm\b|\bwake me\b",
         example=("set an alarm for 6:45", {"time": "6:45"}),
         needs_speaker=True,
+        plain=plain_alarm,
     )
     def set_alarm(self, a: dict[str, Any], speaker: str = "") -> ToolResult:
         h, m = _hhmm(a["time"])

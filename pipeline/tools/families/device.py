@@ -67,6 +67,17 @@ def plain_mute(text: str) -> dict[str, Any] | None:
     return None
 
 
+def plain_stop(text: str) -> dict[str, Any] | None:
+    """A bare "stop" or "pause" ("pause the music", "stop playing please"): it takes no arguments."""
+    said = re.fullmatch(
+        r"(?:please\s+)?(?:stop|pause)(?:\s+(?:it|that|the\s+music|the\s+song|playing|playback))?"
+        r"(?:\s+please)?\W*",
+        text.strip(),
+        re.IGNORECASE,
+    )
+    return {} if said else None
+
+
 class Device(Family):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -142,6 +153,7 @@ class Device(Family):
         topic=DEVICE,
         verbs=r"\b(stop|pause)\b",
         objects=_SOUND,
+        plain=plain_stop,
     )
     def stop(self, a: dict[str, Any]) -> ToolResult:
         self.device.update(lambda s: s.update(playing=False))
