@@ -97,6 +97,18 @@ def _perform(components, text: str, guard: SourceGuard, speak: bool = False) -> 
 
 
 @pytest.mark.models
+def test_a_time_of_day_needs_a_source_on_any_turn():
+    """The 0.5B model, asked "next" after "cancel all timers" found none, said "The next alarm is at
+    eleven oh five p.m." (23:05): a time of day that no source gave is not spoken; the time the
+    context line gives is, in either form."""
+    guard = SourceGuard(["next", "It is now Monday 30 November 2026, 22:31.", "no timer or alarm is set"])
+    assert guard.check("The next alarm is at 23:05.") is None
+    assert guard.check("Your meeting is at 7 pm.") is None
+    assert guard.check("It is 22:31.") == "It is 22:31." and guard.check("It's 10:31 pm.") == "It's 10:31 pm."
+    assert guard.check("Water boils at 100 degrees.") == "Water boils at 100 degrees."  # no time of day
+    assert any("23:05" in why for why in guard.dropped), guard.dropped
+
+
 def test_the_reply_stage_drops_invented_figures_and_says_so_when_nothing_is_left(components):
     said = _perform(
         components, "It is sunny in Paris. It is 68 degrees today.", SourceGuard(["weather?"], live=True)

@@ -94,7 +94,7 @@ def test_the_bench_judge_reads_the_spoken_reply_too():
     # the clock's date and time attached to the price: no source gave them
     dated = "NVDA is trading at $131.42 USD on Wednesday 4 March 2026, 10:00."
     row = _judge(case, True, to_spoken(dated), ran, False, dated)
-    assert {"2026", "10"} <= set(row["invented"]) and not row["success"]
+    assert {"2026", "10:00"} <= set(row["invented"]) and not row["success"]
     # a figure the model wrote but the guard kept from being spoken still counts
     row = _judge(case, True, "I don't have a source for that.", ran, False, "NVDA is at $99.")
     assert row["invented"] == ["$99"]

@@ -63,6 +63,8 @@ def test_pause_resume_and_add_time(clock):
 
 def test_changes_that_cannot_be_made_say_why(clock):
     assert not clock.resume_timer({"label": ""}).ok  # nothing paused
+    nothing = clock.cancel_timer({"label": ""})  # "cancel all timers" with none set
+    assert not nothing.ok and nothing.summary == "no timer or alarm is set", nothing.summary
     assert "no timer is set" in clock.add_time_to_timer({"minutes": 1}).summary
     clock.set_timer({"minutes": 5, "label": "eggs"}, "owner")
     clock.set_timer({"minutes": 9, "label": "rice"}, "owner")

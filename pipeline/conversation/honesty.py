@@ -480,6 +480,30 @@ def _values(text: str) -> set[float]:
     return out
 
 
+# A time of day as the model writes it: "23:05", "7:30", "11 pm", "6:45 a.m."
+_CLOCK_TIME = re.compile(
+    r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::\d\d)?(?:\s*(?P<ap>[ap])\.?\s*m\b\.?)?"
+    r"|\b(?P<h2>1[0-2]|[1-9])\s*(?P<ap2>[ap])\.?\s*m\b\.?",
+    re.IGNORECASE,
+)
+
+
+def _clock_times(text: str) -> list[tuple[str, set[int]]]:
+    """Each time of day in `text`, with the minutes of the day it may mean ("7:30" without a.m. or
+    p.m.: 07:30 or 19:30)."""
+    out = []
+    for m in _CLOCK_TIME.finditer(text):
+        hour = int(m.group("h") or m.group("h2"))
+        minute = int(m.group("m") or 0)
+        ap = (m.group("ap") or m.group("ap2") or "").lower()
+        if ap:
+            hours = {hour % 12 + (12 if ap == "p" else 0)}
+        else:
+            hours = {hour, hour + 12} if 1 <= hour <= 11 else {hour}
+        out.append((m.group(0).strip(), {h * 60 + minute for h in hours}))
+    return out
+
+
 @dataclass
 class SourceGuard:
     """Checks the model's sentences against what this turn's sources said."""
@@ -498,6 +522,7 @@ class SourceGuard:
         self._text = " ".join(self.sources).lower()
         for s in self.sources:
             self._known |= _values(CLOCK_LINE.sub("", s) if self.world else s)
+        self._times = {t for s in self.sources for _, times in _clock_times(s) for t in times}
 
     def unnamed(self, sentence: str) -> list[str]:
         """The names in `sentence` that no source gave (only on a turn about the user's own facts)."""
@@ -517,7 +542,9 @@ class SourceGuard:
         or speed when the sentence says it is about now): "water boils at 100 degrees" is general
         knowledge, "it's 68 degrees today" is a live fact."""
         out = [said.strip() for said, v in spoken_amounts(sentence) if v not in self._known]
-        sentence = _without_spoken_amounts(sentence)
+        # a time of day no source gave, on any turn: "The next alarm is at 23:05." with no alarm set
+        out += [said for said, times in _clock_times(sentence) if not times & self._times]
+        sentence = _without_spoken_amounts(_CLOCK_TIME.sub(" ", sentence))
         if self.live:
             figures = [(m.group(0), m.group("b")) for m in _ANY_FIGURE.finditer(sentence)]
         else:

@@ -429,8 +429,10 @@ class Clock(Family):
             return gone
 
         gone = self.timers.update(drop)
-        if not gone:
-            return ToolResult(False, f"no timer named '{label}' is set")
+        if not gone:  # "no timer named '' is set" was said for "cancel all timers" with none set
+            return ToolResult(
+                False, f"no timer named '{label}' is set" if label else "no timer or alarm is set"
+            )
         kinds = [t.get("kind", "timer") for t in gone]
         said = [f"{n} {k}{'s' * (n != 1)}" for k in ("timer", "alarm") if (n := kinds.count(k))]
         return ToolResult(True, "cancelled " + " and ".join(said), gone)
