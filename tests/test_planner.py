@@ -223,9 +223,17 @@ def test_a_plainly_dictated_message_is_sent_without_the_model(session):
     assert r.reply == "I did not send message: no way to ask the user." and model.calls == 0
     r, model = plan(session, ['{"action": "reply"}'], "text Sam that I'm on my way")
     assert [(o.args, model.calls) for o in r.outcomes] == [({"to": "Sam", "text": "I'm on my way"}, 0)]
-    # nothing plain to send: the model is asked, and its reply stands
+    # nothing plain to send: the model is asked; when it makes no call, the message is not sent and
+    # the reply says why (this session cannot ask what it should say), never the model's own words
     r, model = plan(session, ['{"action": "reply"}'], "send a message to Anna")
-    assert r.outcomes == [] and model.calls == 1
+    assert [(o.tool, o.status) for o in r.outcomes] == [("send_message", "blocked")] and model.calls == 1
+    assert r.reply == "I did not send message: I could not tell what the message should say."
+    # Whisper's "message and I'm on my way" ("Anna" heard as "and"): nobody named, said so
+    r, model = plan(session, ['{"action": "reply"}'], "message and I'm on my way")
+    assert r.reply == "I did not send message: I could not tell who the message is for."
+    # a question that mentions a message is not a message to send: the model's reply stands
+    r, model = plan(session, ['{"action": "reply"}'], "did I get a message from Anna?")
+    assert r.outcomes == [] and r.reply is None
 
 
 def test_a_message_without_words_asks_what_it_should_say(session):

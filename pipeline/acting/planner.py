@@ -229,6 +229,24 @@ class Planner:
             return None
         return {"action": "call", "tool": names[0], "args": {d.to: to, d.text: words}}
 
+    async def _dictation_passed(
+        self, text: str, names: tuple[str, ...], turn: TurnTools, result: PlanResult
+    ) -> dict[str, Any] | None:
+        """The model made no call for a request in a dictating tool's own words ("send a message to
+        Anna", Whisper's "message and I'm on my way"): a recipient the words name is asked what to
+        say (the call then goes on as usual, yes included); with none, the request is said to be
+        not done and why, where the reply model had answered as if it were the user ("I'm going
+        to the store.")."""
+        d = self.registry.get(names[0]).dictation if len(names) == 1 else None
+        if d is None or not re.search(rf"\b{re.escape(d.noun)}\b", text, re.IGNORECASE):
+            return None
+        to = d.recipient(turn.provenance.user_text)
+        if to and (said := await self._ask_dictation(turn, d, {d.to: to})) is not None:
+            return {"action": "call", "tool": names[0], "args": said}
+        why = d.no_text if to else d.no_recipient
+        result.outcomes.append(self.runner.refuse(ToolCall(names[0], {d.to: to} if to else {}), turn, why))
+        return None
+
     def reads_plainly(self, text: str, act: Any = None) -> bool:
         """Whether `text` is one request whose plan is a read its words settle: an argument-free
         read ("what time is it") or one a read's own reader takes ("is milk on the list?"), with no
@@ -335,6 +353,8 @@ class Planner:
             result.steps += 1
             try:
                 step = parse_step(raw)
+                if step["action"] == "reply" and result.steps == 1 and not question:
+                    step = await self._dictation_passed(text, names, turn, result) or step
                 if step["action"] == "reply":
                     break
                 call = ToolCall.parse({"tool": step.get("tool"), "args": _tidy(step.get("args", {}))})
