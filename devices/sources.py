@@ -147,7 +147,6 @@ class MicrophoneSource:
         self.device = device
         self.max_seconds = max_seconds
         self.on_notice = on_notice
-        self.rate = SAMPLE_RATE  # the rate the device runs at (16 kHz unless it cannot)
 
     def _notify(self, code: str, message: str) -> None:
         if self.on_notice is not None:
@@ -207,7 +206,6 @@ class MicrophoneSource:
                 f"the microphone opened but would not start ({exc})",
                 "check it is connected and not held by another program, or set audio.input_device",
             ) from None
-        self.rate = rate
         return stream, rate
 
     async def _reopen(self, sd, queue: asyncio.Queue[np.ndarray], loop: asyncio.AbstractEventLoop):  # noqa: ANN001

@@ -84,9 +84,8 @@ def _unsaid_numbers(tool: Tool, args: dict[str, Any], prov: Provenance) -> tuple
     said = said_numbers(prov.user_text)
     numbers = {k: v for k, v in args.items() if isinstance(v, int | float) and not isinstance(v, bool)}
     unsaid = [k for k, v in numbers.items() if v and float(v) not in said and k not in tool.required]
-    if unsaid and len(unsaid) == len([v for v in numbers.values() if v]) and _QUANTITY.search(prov.user_text):
-        return args, ""
-    if not unsaid:
+    none_said = len(unsaid) == len([v for v in numbers.values() if v])
+    if not unsaid or (none_said and _QUANTITY.search(prov.user_text)):
         return args, ""
     return {k: v for k, v in args.items() if k not in unsaid}, f"dropped {', '.join(unsaid)}: not said"
 

@@ -255,9 +255,7 @@ class Planner:
         rest, missed = misses(text, self.registry)
         if missed or not rest or len(clauses(rest, self.registry)) != 1:
             return False
-        names = tuple(route(rest, self.registry, self.index))
-        if (act or classify(rest)).asks:
-            names = tuple(n for n in names if self.registry.get(n).tier == Tier.READ) or names
+        names, _ = self._candidates(rest, act)
         if not names or any(self.registry.get(n).tier != Tier.READ for n in names):
             return False
         return (self._obvious_read(names, rest) or self._plain(rest, names)) is not None
@@ -312,14 +310,19 @@ class Planner:
             result.context = prompts.NO_ACTION_CONTEXT
         return result
 
+    def _candidates(self, text: str, act: Any = None) -> tuple[tuple[str, ...], bool]:
+        """The tools a clause is about (routed once per clause), and whether it asks: a question
+        only reads, so it is offered the read-only candidates when there are any."""
+        names = tuple(route(text, self.registry, self.index))
+        question = bool(names) and (act or classify(text)).asks
+        if question:
+            names = tuple(n for n in names if self.registry.get(n).tier == Tier.READ) or names
+        return names, question
+
     async def _plan_clause(self, text: str, turn: TurnTools, result: PlanResult) -> None:
-        names = tuple(route(text, self.registry, self.index))  # once per clause
+        names, question = self._candidates(text, turn.act)
         if not names:
             return
-        question = (turn.act or classify(text)).asks
-        if question:  # a question only reads: offer the read-only candidates when there are any
-            reads = tuple(n for n in names if self.registry.get(n).tier == Tier.READ)
-            names = reads or names
         # A question routed to exactly one read-only tool needs that read: a small model too often
         # answers from nothing ("three tasks on your list") instead. It fills in the arguments only.
         must_call = question and len(names) == 1 and self.registry.get(names[0]).tier == Tier.READ

@@ -150,7 +150,7 @@ def plain_duration(text: str) -> dict[str, Any] | None:
     return args
 
 
-def _every_timer(verbs: str, things: str = r"timers?") -> Callable[[str], dict[str, Any] | None]:
+def _timer_reader(verbs: str, things: str = r"timers?") -> Callable[[str], dict[str, Any] | None]:
     """A reader of "<verb> the timer" / "<verb> all my timers" (every timer: label "") and of "<verb>
     the pasta timer" (one word naming it: label "pasta"), as the words state it. A bare "pause" is not
     read (music?), nor a name of more words ("the big red timer"): the model's to read."""
@@ -177,9 +177,9 @@ _ANY_TIMER = frozenset(
 
 
 # "cancel all timers", "clear my timers", "cancel the timer", "cancel the timers and alarms"
-plain_cancel = _every_timer(r"cancel|clear|delete|remove|stop", r"timers?|alarms?|timers?\s+and\s+alarms?")
-plain_pause = _every_timer(r"pause|hold|freeze")
-_resume_every = _every_timer(r"resume|unpause|continue")  # "restart" may mean from the start: the model's
+plain_cancel = _timer_reader(r"cancel|clear|delete|remove|stop", r"timers?|alarms?|timers?\s+and\s+alarms?")
+plain_pause = _timer_reader(r"pause|hold|freeze")
+_resume_every = _timer_reader(r"resume|unpause|continue")  # "restart" may mean from the start: the model's
 _BARE_RESUME = re.compile(r"^(?:please\s+)?(?:resume|unpause)(?:\s+please)?\W*$", re.IGNORECASE)
 
 
@@ -192,10 +192,11 @@ def plain_resume(text: str) -> dict[str, Any] | None:
 
 # When a reminder is for: a time of day ("at 9 pm", "at 21:30", "at 5", "at noon", "at 7 tonight") or a
 # length from now ("in 20 minutes", "in an hour and a half"); the text has its number words as digits
+_PART = r"tonight|in\s+the\s+(?:morning|afternoon|evening)|this\s+(?:morning|afternoon|evening)"
 _AT = (
     r"at\s+(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ap>[ap])\.?\s*m\b\.?"
-    r"|at\s+(?P<h24>\d{1,2}):(?P<m24>\d{2})\b(?!\s*[ap]\.?m)(?:\s+(?P<part>tonight|in\s+the\s+(?:morning|afternoon|evening)|this\s+(?:morning|afternoon|evening)))?"
-    r"|at\s+(?P<hb>\d{1,2})(?:\s+o'?clock)?\b(?!\s*[:.]?\d|\s*[ap]\.?m)(?:\s+(?P<partb>tonight|in\s+the\s+(?:morning|afternoon|evening)|this\s+(?:morning|afternoon|evening)))?"
+    rf"|at\s+(?P<h24>\d{{1,2}}):(?P<m24>\d{{2}})\b(?!\s*[ap]\.?m)(?:\s+(?P<part>{_PART}))?"
+    rf"|at\s+(?P<hb>\d{{1,2}})(?:\s+o'?clock)?\b(?!\s*[:.]?\d|\s*[ap]\.?m)(?:\s+(?P<partb>{_PART}))?"
     r"|at\s+(?P<named>noon|midday|midnight)"
     r"|in\s+(?P<span>(?:(?:\d+(?:\.\d+)?|an?|one|half|and|hours?|hrs?|minutes?|mins?|seconds?|secs?)\s*)+)"
 )
@@ -337,8 +338,7 @@ def _duration(seconds: float) -> str:
 
 def _left(t: dict[str, Any], now: datetime | None = None) -> str:
     """A timer as said after a change: paused with what it has left; with `now`, when it rings."""
-    label = t["label"]
-    name = "the timer" if label in ("", "timer") else f"the {label} timer"
+    name = _called(t)
     if now is not None and not t.get("paused"):
         due = datetime.fromisoformat(t["due"])
         return f"{name} rings at {due:%H:%M:%S}"
@@ -361,13 +361,18 @@ def _every(repeat: str) -> str:
     return {"daily": " every day", "weekly": " every week"}.get(repeat, "")
 
 
+def _called(t: dict[str, Any]) -> str:
+    """A timer or alarm as said: "the timer", "the pasta timer", "the alarm"."""
+    kind = t.get("kind", "timer")
+    return f"the {kind}" if t["label"] in ("", kind) else f"the {t['label']} {kind}"
+
+
 def _as_said(t: dict[str, Any], now: datetime) -> str:
     """A timer or alarm as the answer to "how long is left?": "the timer has 12 minutes left (it
     rings at 08:42)", "the pasta timer is paused with 6 minutes left", "the alarm rings at 07:30"
     (it was "set: timer: 12 minutes left (rings at 08:42:35)")."""
     kind = t.get("kind", "timer")
-    label = t["label"]
-    name = f"the {kind}" if label in ("", kind) else f"the {label} {kind}"
+    name = _called(t)
     if t.get("paused"):
         return f"{name} is paused with {_duration(float(t.get('left', 0)))} left"
     due = datetime.fromisoformat(t["due"])
