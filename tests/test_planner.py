@@ -267,7 +267,7 @@ def test_a_message_without_words_asks_what_it_should_say(session):
 def test_only_a_read_the_words_settle_may_be_planned_before_the_turn_ends(session):
     planner = Planner(FakeScriptedModel([]), session.registry, session.runner, 3, 5.0)
     for said in ("what time is it", "which timers are set", "what's on my shopping list", "any reminders?"):
-        assert planner.reads_plainly(said), said
+        assert planner.reading.settles(said, reads_only=True), said
     for said in (
         "set a timer for 5 minutes",  # an act
         "add milk to my shopping list",
@@ -275,4 +275,4 @@ def test_only_a_read_the_words_settle_may_be_planned_before_the_turn_ends(sessio
         "message mum I love you",
         "tell me a joke",  # no tool at all
     ):
-        assert not planner.reads_plainly(said), said
+        assert not planner.reading.settles(said, reads_only=True), said

@@ -97,6 +97,59 @@ def test_endpointer_waits_longer_after_a_cut_off_phrase(turn_end, cfg):
     assert whole <= 0.4 + FRAME_S  # never later than today's fixed window
 
 
+@pytest.mark.models
+def test_settled_words_end_the_turn_without_the_models_score(turn_end, cfg, components, tmp_path):
+    """Words a tool's own reader settles ("set a timer for ten minutes", "what time is it") are a
+    finished request with no model asked: the model's thread stays free for the reply. Words that
+    settle nothing, or that end on a word that goes on ("... and", "... for"), get the model's score
+    as before; a cut-off phrase is still held."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipeline.acting.plain_reading import PlainReading
+    from pipeline.runtime.turn_end import settled_end
+    from pipeline.tools.local import LocalTools
+
+    reading = PlainReading(LocalTools(tmp_path).registry(), components.tool_index)
+    scored: list[str] = []
+
+    class Counted:
+        def p_end(self, text: str) -> float:
+            scored.append(text)
+            return turn_end.p_end(text)
+
+    windows = Windows.from_config(cfg.endpointing, 400)
+
+    async def window(text: str) -> tuple[int, bool]:
+        """The pause's window for `text`, and whether the model scored it."""
+        ep = Endpointer(400)
+        scored.clear()
+        with ThreadPoolExecutor(1) as pool, ThreadPoolExecutor(1) as meaning:
+            judge = PauseJudge(Counted(), ep, windows, pool, settles=reading.settles, settle_pool=meaning)
+            for f in _frames([0.9] * 40):
+                ep.push(f)
+            for f in _frames([0.0] * 10, 40):
+                if isinstance(out := ep.push(f), SpeechPaused):
+                    turn = asyncio.get_running_loop().create_future()
+                    turn.turn_id = 7  # type: ignore[attr-defined]
+                    judge.expect(turn, out.voiced)  # type: ignore[arg-type]
+                    judge.put(TranscriptReady(turn_id=7, text=text, language="en"))
+                    await judge._judging
+                    return ep.window_ms, bool(scored)
+        raise AssertionError("no pause")
+
+    def ms(window: int) -> int:  # as the endpointer counts it: whole frames
+        return round(Endpointer.frames_for(window) * FRAME_S * 1000)
+
+    done = ms(min(windows.done_ms, 400))
+    for whole in ("Set a timer for ten minutes.", "what time is it", "turn the volume up"):
+        assert settled_end(whole, reading.settles), whole
+        assert asyncio.run(window(whole)) == (done, False), whole  # ended fast, no model asked
+    for open_end in ("set a timer for ten minutes and", "remind me to call mum at 5 pm to"):
+        assert not settled_end(open_end, reading.settles), open_end
+    assert asyncio.run(window("set a timer for")) == (ms(windows.hold_ms), True)  # scored, and held
+    assert asyncio.run(window("tell me a joke"))[1]  # no tool's words: the model decides
+
+
 def test_a_question_mark_from_the_asr_shortens_a_hold_and_nothing_else():
     w = Windows(default_ms=400, question_hold_ms=1000)
     assert asr_question("So whether?") and asr_question('"Why do cats per?" ')

@@ -22,18 +22,16 @@ from typing import Any
 from pipeline.acting import prompts
 from pipeline.acting.background import spoken_name
 from pipeline.acting.grounding import ground
-from pipeline.acting.quantities import with_digits
+from pipeline.acting.plain_reading import PlainReading
 from pipeline.acting.reach import a_thing, ask, misses
 from pipeline.acting.routing import (
     candidate_tools,
     clauses,
     might_need_tools,
     names_it,
-    route,
     routed_tools,
 )
 from pipeline.acting.runner import CallOutcome, ToolRunner, TurnTools
-from pipeline.acting.speech_act import classify
 from pipeline.llm.base import PlannerModel
 from pipeline.llm.sanitize import strip_special_tokens
 from pipeline.tools.base import Dictation, Tier, ToolCall, ToolRegistry
@@ -143,6 +141,7 @@ class Planner:
         self.model = model
         self.index = index  # tools found by meaning (tool_index.ToolIndex); None: by words only
         self.registry = registry
+        self.reading = PlainReading(registry, index)  # what the words settle without the model
         self.runner = runner
         self.max_steps = max_steps
         self.time_budget_s = time_budget_s
@@ -168,35 +167,6 @@ class Planner:
 
     def _answers(self, name: str) -> bool:
         return name in self.registry and self.registry.get(name).answers
-
-    def _obvious_read(self, names: tuple[str, ...], text: str) -> str | None:
-        """When the words leave one candidate, a read-only tool that takes no arguments from the
-        model ("what time is it", "which timers are set"), there is nothing for the model to decide:
-        call it, with what its own reader takes from the words, if anything ("what time is it": the
-        time, not the date)."""
-        if len(names) != 1 or names[0] not in routed_tools(self.registry):
-            return None
-        tool = self.registry.get(names[0])
-        if tool.tier != Tier.READ or tool.offered_params():
-            return None
-        args = (tool.plain(with_digits(text)) if tool.plain is not None else None) or {}
-        return json.dumps({"action": "call", "tool": tool.name, "args": args})
-
-    def _plain(self, text: str, names: tuple[str, ...]) -> str | None:
-        """When the words state a candidate's arguments plainly (the tool's own `plain` reader:
-        a sum, a conversion, "turn it up a bit", "we're out of milk"), there is nothing for the model
-        to decide: call it with them. Only Twin's own tools declare a reader; exactly one must read."""
-        local = routed_tools(self.registry)
-        digits = with_digits(text)
-        found = []
-        for name in names:
-            tool = self.registry.get(name)
-            args = tool.plain(digits) if name in local and tool.plain is not None else None
-            if args is None and tool.held is not None:  # the words and the tool's own state
-                args = tool.held(digits)
-            if args is not None:
-                found.append({"action": "call", "tool": name, "args": args})
-        return json.dumps(found[0]) if len(found) == 1 else None
 
     async def _ask_dictation(
         self, turn: TurnTools, d: Dictation, args: dict[str, Any]
@@ -246,19 +216,6 @@ class Planner:
         why = d.no_text if to else d.no_recipient
         result.outcomes.append(self.runner.refuse(ToolCall(names[0], {d.to: to} if to else {}), turn, why))
         return None
-
-    def reads_plainly(self, text: str, act: Any = None) -> bool:
-        """Whether `text` is one request whose plan is a read its words settle: an argument-free
-        read ("what time is it") or one a read's own reader takes ("is milk on the list?"), with no
-        act among its candidates and no model to ask. Such a plan changes nothing, so the turn may
-        make it (and word and voice its answer) while the pause is still being judged."""
-        rest, missed = misses(text, self.registry)
-        if missed or not rest or len(clauses(rest, self.registry)) != 1:
-            return False
-        names, _ = self._candidates(rest, act)
-        if not names or any(self.registry.get(n).tier != Tier.READ for n in names):
-            return False
-        return (self._obvious_read(names, rest) or self._plain(rest, names)) is not None
 
     async def plan(self, text: str, turn: TurnTools) -> PlanResult:
         try:
@@ -310,17 +267,8 @@ class Planner:
             result.context = prompts.NO_ACTION_CONTEXT
         return result
 
-    def _candidates(self, text: str, act: Any = None) -> tuple[tuple[str, ...], bool]:
-        """The tools a clause is about (routed once per clause), and whether it asks: a question
-        only reads, so it is offered the read-only candidates when there are any."""
-        names = tuple(route(text, self.registry, self.index))
-        question = bool(names) and (act or classify(text)).asks
-        if question:
-            names = tuple(n for n in names if self.registry.get(n).tier == Tier.READ) or names
-        return names, question
-
     async def _plan_clause(self, text: str, turn: TurnTools, result: PlanResult) -> None:
-        names, question = self._candidates(text, turn.act)
+        names, question = self.reading.candidates(text, turn.act)
         if not names:
             return
         # A question routed to exactly one read-only tool needs that read: a small model too often
@@ -345,8 +293,8 @@ class Planner:
             if time.monotonic() > deadline:
                 result.notes.append("time budget spent")
                 break
-            direct = self._obvious_read(names, text) if result.steps == 0 else None
-            plain = self._plain(text, names) if result.steps == 0 and direct is None else None
+            direct = self.reading.obvious_read(names, text) if result.steps == 0 else None
+            plain = self.reading.plain(text, names) if result.steps == 0 and direct is None else None
             result.plain = result.plain or plain is not None
             # "message mum I love you": whom and what are the user's own words, so the model has
             # nothing to decide (it took 2.3-4.3 s a call on a slow 2-core machine); a yes is still asked

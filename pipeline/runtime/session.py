@@ -165,6 +165,7 @@ class Twin:
             _warm_quietly(self.c.llm, self.conversation.prefix(), False, self.conversation.lead())
             self.memory_bridge.housekeeping()
             self.tools.prepare()
+            self.hearing.warm_up()
 
     def flush_memory(self, timeout: float = 30.0) -> None:
         self.memory_bridge.flush(timeout)

@@ -38,6 +38,7 @@ class ToolDesk:
         self.audit = audit
         self.session: Any = None  # the ToolSession, built on the first turn that may need a tool
         self._local: Any = None
+        self._reading: Any = None  # PlainReading over the local tools, until a session has its own
         self._problems_told = False
         # In the hub: the device this desk's session serves (recorded with each timer it sets), and
         # whether this session's own loop rings timers (no: the hub's one clock routes them).
@@ -84,6 +85,21 @@ class ToolDesk:
         """Tools found by meaning (None when the encoder is unavailable: words only)."""
         return getattr(self.c, "tool_index", None)
 
+    def settles(self, text: str) -> bool:
+        """Whether the words settle a tool's call with no model to ask (`PlainReading.settles`): the
+        end-of-turn judge takes such words as a finished request (pipeline/runtime/turn_end.py).
+        Routing may embed the words: call it on the meaning worker, not on the event loop."""
+        if not self.cfg.tools.enabled:
+            return False
+        planner = self.session.planner if self.session is not None else None
+        if planner is not None:
+            return planner.reading.settles(text)
+        if self._reading is None:
+            from pipeline.acting.plain_reading import PlainReading
+
+            self._reading = PlainReading(self.local.registry(), self.index)
+        return self._reading.settles(text)
+
     async def _routed(self, text: str, registry: Any = None) -> list[str]:
         """The tools `text` is about, by its words or its meaning (`registry`: the local tools when
         None, no session needed). `route` runs on the meaning worker, never on the event loop (the
@@ -101,7 +117,7 @@ class ToolDesk:
         configured MCP server's tools are reachable the moment it is configured: with servers in
         config the session is built on the first turn, and a request whose words only a third-party
         tool declares also goes to the planner. Nothing acts on a speculative turn: tools wait until
-        the user's turn has really ended, except a read the words settle (`Planner.reads_plainly`)."""
+        the user's turn has really ended, except a read the words settle (`PlainReading.settles`)."""
         local = bool(await self._routed(text))
         if not local and not (self.cfg.tools.enabled and self.cfg.tools.mcp):
             return None
@@ -116,7 +132,7 @@ class ToolDesk:
         early = (
             not endpoint.confirmed
             and planner is not None
-            and await loop.run_in_executor(self.c.pools.meaning, planner.reads_plainly, text, act)
+            and await loop.run_in_executor(self.c.pools.meaning, planner.reading.settles, text, act, True)
         )
         if not early:
             await endpoint.wait()
@@ -166,12 +182,13 @@ class ToolDesk:
         return reply
 
     def prepare(self) -> None:
-        """Before the first turn (warm-up): with MCP servers configured, start them and load the
-        planner now, so the first turn does not pay for it on the voice path."""
+        """Before the first turn (warm-up): build the tool session now (the planner's own small
+        context, ~30 MB; MCP servers started when configured), so the first turn that needs a tool
+        does not pay for it on the voice path (~30 ms here; MCP servers take longer)."""
         if self.cfg.tools.enabled:
             _ = self.index  # the meaning index (e5), loaded now rather than on the first turn
-        if self.cfg.tools.enabled and self.cfg.tools.mcp and self.session is None:
-            self.session = self._build()
+            if self.session is None:
+                self.session = self._build()
 
     def _build(self) -> Any:
         from pipeline.acting.session import ToolSession

@@ -84,6 +84,19 @@ def normalize(text: str) -> str:
 
 # A trailing filler is someone still thinking ("set a timer for... um"): the turn is held open.
 FILLERS = frozenset({"um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "hm", "mm"})
+# Words a finished request does not end on ("set a timer for 5 minutes and", "remind me at 5 to"):
+# words that settle a tool's call but end on one of these are left to the model's score.
+_GOES_ON = """and or but then so to for with at in on of from by about into until the a an my your our their
+this these those some is are was be"""
+OPEN_ENDS = FILLERS | frozenset(_GOES_ON.split())
+
+
+def settled_end(text: str, settles: Callable[[str], bool]) -> bool:
+    """Whether `text` is a finished request by its words alone: they settle one tool call with no
+    model to ask (`settles`, pipeline/acting/plain_reading.py: "set a timer for 5 minutes", "what
+    time is it") and do not end on a word that goes on (`OPEN_ENDS`)."""
+    words = normalize(text).split()
+    return bool(words) and words[-1] not in OPEN_ENDS and settles(text)
 
 
 class LmTurnEnd:
@@ -155,8 +168,14 @@ class PauseJudge(EventQueue):
         pool: Executor,
         on_verdict: Callable[[dict], None] | None = None,
         score_mid_speech: bool = True,
+        settles: Callable[[str], bool] | None = None,
+        settle_pool: Executor | None = None,
     ) -> None:
         super().__init__()
+        # words that settle a tool's call (`settled_end`) are a finished turn without the model's
+        # score; checked on `settle_pool` (the meaning worker: routing may embed the words)
+        self.settles = settles
+        self.settle_pool = settle_pool
         self.score_mid_speech = score_mid_speech  # score partials decoded mid-speech too (`put`)
         self.model = model
         self.ep = endpointer
@@ -241,11 +260,22 @@ class PauseJudge(EventQueue):
         key = normalize(text)
         score = self._scores.get(key)
         if score is None:
-            score = asyncio.get_running_loop().run_in_executor(self.pool, self.model.p_end, text)
+            if self.settles is None:
+                score = asyncio.get_running_loop().run_in_executor(self.pool, self.model.p_end, text)
+            else:
+                score = asyncio.ensure_future(self._p_end(text))
             self._scores[key] = score
             while len(self._scores) > 8:  # the latest few wordings only
                 self._scores.pop(next(iter(self._scores)))
         return score
+
+    async def _p_end(self, text: str) -> float:
+        """P(end) of `text`: 1 when its words settle a tool's call (`settled_end`: no model is
+        asked, and the model's thread stays free), else the model's score."""
+        loop = asyncio.get_running_loop()
+        if await loop.run_in_executor(self.settle_pool, settled_end, text, self.settles):
+            return 1.0
+        return await loop.run_in_executor(self.pool, self.model.p_end, text)
 
     async def _judge(self, text: str, voiced: int, paused_at: float, words: str = "turn") -> None:
         t0 = time.monotonic()
@@ -297,7 +327,9 @@ class PauseJudge(EventQueue):
 
         # Scored on the model's own thread (pipeline/llm/model_thread.py): queued at the transcript,
         # it runs before the speculative reply's prompt, not beside it on the same two cores.
-        judge = cls(model, endpointer, windows, twin.c.pools.llm, note, twin.cfg.partials.score_mid_speech)
+        pools = twin.c.pools
+        mid = twin.cfg.partials.score_mid_speech
+        judge = cls(model, endpointer, windows, pools.llm, note, mid, twin.tools.settles, pools.meaning)
         # the scorer's context and its fixed prompt prefix, made before the first pause needs them
         twin.c.pools.llm.submit(model.p_end, "hello")
         judge._twin = twin

@@ -1,0 +1,78 @@
+"""What a request's words settle without any model: the tools a clause is about, and the call when
+nothing is left for the planner's model to decide (an argument-free read, or a tool's own reader:
+"what time is it", "set a timer for 5 minutes", "add milk to the shopping list").
+
+The planner plans with it (pipeline/acting/planner.py); the turn asks it first, while the user's
+pause is still being judged: a read the words settle is answered then, an act they settle is
+rehearsed and voiced then (pipeline/runtime/tool_desk.py), and words that settle a call end the
+turn without the end-of-turn model's score (pipeline/runtime/turn_end.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipeline.acting.quantities import with_digits
+from pipeline.acting.reach import misses
+from pipeline.acting.routing import clauses, route, routed_tools
+from pipeline.acting.speech_act import classify
+from pipeline.tools.base import Tier, ToolRegistry
+
+
+class PlainReading:
+    def __init__(self, registry: ToolRegistry, index: Any = None) -> None:
+        self.registry = registry
+        self.index = index  # tools found by meaning (tool_index.ToolIndex); None: by words only
+
+    def candidates(self, text: str, act: Any = None) -> tuple[tuple[str, ...], bool]:
+        """The tools a clause is about (routed once per clause), and whether it asks: a question
+        only reads, so it is offered the read-only candidates when there are any."""
+        names = tuple(route(text, self.registry, self.index))
+        question = bool(names) and (act or classify(text)).asks
+        if question:
+            names = tuple(n for n in names if self.registry.get(n).tier == Tier.READ) or names
+        return names, question
+
+    def obvious_read(self, names: tuple[str, ...], text: str) -> str | None:
+        """When the words leave one candidate, a read-only tool that takes no arguments from the
+        model ("what time is it", "which timers are set"), there is nothing for the model to decide:
+        call it, with what its own reader takes from the words, if anything ("what time is it": the
+        time, not the date)."""
+        if len(names) != 1 or names[0] not in routed_tools(self.registry):
+            return None
+        tool = self.registry.get(names[0])
+        if tool.tier != Tier.READ or tool.offered_params():
+            return None
+        args = (tool.plain(with_digits(text)) if tool.plain is not None else None) or {}
+        return json.dumps({"action": "call", "tool": tool.name, "args": args})
+
+    def plain(self, text: str, names: tuple[str, ...]) -> str | None:
+        """When the words state a candidate's arguments plainly (the tool's own `plain` reader:
+        a sum, a conversion, "turn it up a bit", "we're out of milk"), there is nothing for the model
+        to decide: call it with them. Only Twin's own tools declare a reader; exactly one must read."""
+        local = routed_tools(self.registry)
+        digits = with_digits(text)
+        found = []
+        for name in names:
+            tool = self.registry.get(name)
+            args = tool.plain(digits) if name in local and tool.plain is not None else None
+            if args is None and tool.held is not None:  # the words and the tool's own state
+                args = tool.held(digits)
+            if args is not None:
+                found.append({"action": "call", "tool": name, "args": args})
+        return json.dumps(found[0]) if len(found) == 1 else None
+
+    def settles(self, text: str, act: Any = None, reads_only: bool = False) -> bool:
+        """Whether `text` is one request whose call its words settle, with no model to ask: an
+        argument-free read ("what time is it") or one a tool's own reader takes ("is milk on the
+        list?", "set a timer for 5 minutes"). `reads_only`: and it changes nothing (no act among its
+        candidates), so the turn may make it, and word and voice its answer, while the pause is
+        still being judged."""
+        rest, missed = misses(text, self.registry)
+        if missed or not rest or len(clauses(rest, self.registry)) != 1:
+            return False
+        names, _ = self.candidates(rest, act)
+        if not names or (reads_only and any(self.registry.get(n).tier != Tier.READ for n in names)):
+            return False
+        return (self.obvious_read(names, rest) or self.plain(rest, names)) is not None
