@@ -139,12 +139,18 @@ class EndpointingConfig(_Strict):
     """When the user's turn ends (README, "Semantic end of turn"). With `semantic`, each pause in a
     live session is judged from the words so far by the local LLM (P(end), pipeline/runtime/
     turn_end.py): at or above `p_done` the turn ends after `done_ms` of silence, below `p_hold` it
-    is held open up to `hold_ms`, in between the profile's silence window applies. Thresholds were
-    chosen on a DEV set (bench/turn_end_cases.py); `twin bench turn_end` reports a separate TEST set.
+    is held open up to `hold_ms`, in between the profile's silence window applies. Words that settle
+    one tool's call with no model to ask ("set a timer for 5 minutes") end it after `settled_ms`.
+    Thresholds were chosen on a DEV set (bench/turn_end_cases.py); `twin bench turn_end` reports a
+    separate TEST set.
     `semantic` unset: the device profile's default (`semantic_turn_end`); false turns it off."""
 
     semantic: bool | None = None
     done_ms: int = Field(250, ge=50, le=2000)
+    # a request whose words settle a tool's call (pipeline/runtime/turn_end.py, `settled_end`): the
+    # silence that ends it. 160 ms is when the endpointer notices a pause at all (`pause_ms`), so the
+    # turn ends as soon as the pause's words are known to settle it. Chosen so, not tuned on a set.
+    settled_ms: int = Field(160, ge=50, le=2000)
     hold_ms: int = Field(1500, ge=100, le=5000)
     p_done: float = Field(0.0012, gt=0.0, le=1.0)
     p_hold: float = Field(0.0012, ge=0.0, le=1.0)
@@ -157,8 +163,8 @@ class EndpointingConfig(_Strict):
     def _ordered(self) -> EndpointingConfig:
         if self.p_hold > self.p_done:
             raise ValueError("endpointing 'p_hold' must not exceed 'p_done'")
-        if self.done_ms > self.hold_ms:
-            raise ValueError("endpointing 'done_ms' must not exceed 'hold_ms'")
+        if max(self.done_ms, self.settled_ms) > self.hold_ms:
+            raise ValueError("endpointing 'done_ms' and 'settled_ms' must not exceed 'hold_ms'")
         return self
 
     def on_for(self, profile: DeviceProfile) -> bool:

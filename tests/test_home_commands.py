@@ -508,8 +508,8 @@ def test_the_clock_says_what_was_asked(tmp_path):
 
     local = LocalTools(tmp_path, now=lambda: datetime(2026, 3, 2, 9, 5))
     said = {t: local.get_time(plain_clock_part(t)).summary for t in ("what time is it", "what's the date")}
-    assert said == {"what time is it": "it is 09:05", "what's the date": "today is Monday 2 March 2026"}
-    assert local.get_time({}).summary == "it is 09:05 on Monday 2 March 2026"  # both, when unclear
+    assert said == {"what time is it": "it is 09:05", "what's the date": "today is Monday, 2 March 2026"}
+    assert local.get_time({}).summary == "it is 09:05 on Monday, 2 March 2026"  # both, when unclear
     assert plain_clock_part("what's the time and date") == {"part": "both"}
     assert plain_clock_part("what day is it") == {"part": "date"}
 

@@ -136,16 +136,20 @@ class Windows:
     p_done: float = 0.0012
     p_hold: float = 0.0012
     question_hold_ms: int | None = None  # the hold of words the ASR closed with "?"; None: `hold_ms`
+    settled_ms: int | None = None  # the window of words that settle a tool's call; None: `done_ms`
 
     @classmethod
     def from_config(cls, cfg: EndpointingConfig, default_ms: int) -> Windows:
         hold = max(cfg.hold_ms, default_ms)
         question = min(hold, max(cfg.question_hold_ms, default_ms))
-        return cls(default_ms, cfg.done_ms, hold, cfg.p_done, cfg.p_hold, question)
+        return cls(default_ms, cfg.done_ms, hold, cfg.p_done, cfg.p_hold, question, cfg.settled_ms)
 
-    def window_ms(self, p_end: float, text: str = "") -> int:
+    def window_ms(self, p_end: float, text: str = "", settled: bool = False) -> int:
         """The pause's window from P(end) of the words `text`, as the ASR wrote them: a final "?"
-        shortens a hold to `question_hold_ms`."""
+        shortens a hold to `question_hold_ms`; words that settle a tool's call (`settled_end`) end
+        after `settled_ms`."""
+        if settled and self.settled_ms is not None:
+            return min(self.settled_ms, self.default_ms)
         if p_end >= self.p_done:
             return min(self.done_ms, self.default_ms)
         if p_end < self.p_hold:
@@ -188,6 +192,7 @@ class PauseJudge(EventQueue):
         self._judging: asyncio.Task[None] | None = None
         self._early = -1  # the pause (its voiced frames) whose partial's words are awaited
         self._scores: dict[str, asyncio.Future[float]] = {}  # P(end) by wording (`prescore`)
+        self._settled: set[str] = set()  # of those wordings, the ones that settle a tool's call
         self._twin: Twin | None = None
 
     def expect(
@@ -266,7 +271,8 @@ class PauseJudge(EventQueue):
                 score = asyncio.ensure_future(self._p_end(text))
             self._scores[key] = score
             while len(self._scores) > 8:  # the latest few wordings only
-                self._scores.pop(next(iter(self._scores)))
+                self._settled.discard(oldest := next(iter(self._scores)))
+                self._scores.pop(oldest)
         return score
 
     async def _p_end(self, text: str) -> float:
@@ -274,6 +280,7 @@ class PauseJudge(EventQueue):
         asked, and the model's thread stays free), else the model's score."""
         loop = asyncio.get_running_loop()
         if await loop.run_in_executor(self.settle_pool, settled_end, text, self.settles):
+            self._settled.add(normalize(text))
             return 1.0
         return await loop.run_in_executor(self.pool, self.model.p_end, text)
 
@@ -284,7 +291,8 @@ class PauseJudge(EventQueue):
         except Exception:  # noqa: BLE001 - a failed verdict leaves the profile's window, never a stuck turn
             self.ep.verdict(voiced, None)
             return
-        window = self.windows.window_ms(p, text)
+        settled = normalize(text) in self._settled
+        window = self.windows.window_ms(p, text, settled)
         # False: the user spoke on before it arrived, or the turn had ended (the profile's window
         # passed while it was being computed)
         applied = self.ep.verdict(voiced, window)
@@ -298,6 +306,7 @@ class PauseJudge(EventQueue):
                     # from the pause being noticed to its verdict, in stream time (ASR + P(end))
                     "after_s": round(self.ep.position - paused_at, 3),
                     "words": words,  # whose words were judged: the partial's, or the turn's transcript
+                    "settled": settled,  # they settle a tool's call: no model was asked
                 }
             )
 

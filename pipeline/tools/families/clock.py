@@ -404,7 +404,9 @@ class Clock(Family):
     )
     def get_time(self, a: dict[str, Any]) -> ToolResult:
         now = self.ctx.now()  # "2 March", never "02 March": a zero-padded day is read digit by digit
-        day = f"{now:%A} {now.day} {now:%B %Y}"
+        # "Monday, 2 March 2026": the comma lets the spoken answer's first piece end at the weekday
+        # ("Today is Monday," 1.2 s of speech, ~50 ms to voice, against ~150 ms for the whole line)
+        day = f"{now:%A}, {now.day} {now:%B %Y}"
         part = a.get("part", "both")
         if part == "time":
             return ToolResult(True, f"it is {now:%H:%M}")
