@@ -113,3 +113,30 @@ def test_models_and_their_licences():
     with pytest.raises(WakeWordError) as err:
         MicroWakeWordDetector("hey_computer")
     assert "okay_nabu" in err.value.hint
+
+
+def test_the_bench_reads_what_any_cutoff_would_do_from_one_trace(okay_nabu, tmp_path):
+    """`twin bench wake` traces each stream once and reads any cutoff's fires from the trace
+    (bench/wake.py, `fires_at`): at the detector's own cutoff they are exactly the detector's, the
+    refractory time included; a lower cutoff fires at least as often; near-miss fires are put on the
+    phrase they fell in."""
+    from bench.wake import _which, fires_at, frames_of, trace
+
+    wake = espeak("okay nabu", "en-us", 150, tmp_path)
+    gap = [np.zeros(int(s * SAMPLE_RATE), np.float32) for s in (0.5, 3.0, 0.0)]
+    stream = np.concatenate([gap[0], wake, gap[1], wake, gap[2], wake, gap[1]])
+    okay_nabu.reset()
+    fired = [i * FRAME / SAMPLE_RATE for i, f in enumerate(frames_of(stream)) if okay_nabu.detect(f)]
+    peaks = trace(okay_nabu, stream)
+    assert len(fired) >= 2, fired
+    assert fires_at(peaks, okay_nabu.cutoff) == fired  # the detector's own decisions, refractory included
+    assert len(fires_at(peaks, okay_nabu.cutoff - 0.3)) >= len(fired)
+    assert fires_at(peaks, 1.0) == []
+    # the refractory time (1.5 s = 46.9 frames): a second peak 30 frames on is not a fire, 60 on is
+    spikes = np.zeros(200, np.float32)
+    spikes[[10, 40, 100]] = 0.99
+    assert fires_at(spikes, 0.5) == [10 * FRAME / SAMPLE_RATE, 100 * FRAME / SAMPLE_RATE]
+    assert _which([0.2, 2.5, 2.6, 9.0], [(0.0, "okay, now"), (2.0, "oh, a cabana")]) == {
+        "okay, now": 1,
+        "oh, a cabana": 3,
+    }

@@ -59,23 +59,28 @@ class MicroWakeWordDetector:
         manifest = Path(self._model.tflite_model).with_suffix(".json")
         langs = tuple(json.loads(manifest.read_text()).get("trained_languages", ["en"]))
         self.descriptor = WakeWordDescriptor(name, self._model.wake_word, langs, BUILTIN[name])
+        # the model's own cutoff: a lower one wakes more often on speech with no wake word in it
+        # (`twin bench wake`, README "Hands-free")
         self.cutoff = float(self._model.probability_cutoff)
         self.refractory = int(refractory_s * SAMPLE_RATE)
         self.score = 0.0  # the last sliding-mean probability
+        self.peak = 0.0  # the highest of them in the last frame given to `detect` (the bench reads it)
         self._quiet = 0  # samples left in the refractory period
 
     def reset(self) -> None:
         self._model.reset()
         self._features.reset()
-        self.score = 0.0
+        self.score = self.peak = 0.0
         self._quiet = 0
 
     def detect(self, frame: np.ndarray) -> bool:
         pcm = (np.clip(frame, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         fired = False
+        self.peak = 0.0
         for features in self._features.process_streaming(pcm):
             prob = self._model.process_streaming_prob(features)
             self.score = float(prob or 0.0)
+            self.peak = max(self.peak, self.score)
             if self.score > self.cutoff and self._quiet <= 0:
                 fired = True
         if self._quiet > 0:

@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli.vocabulary",
     "pipeline.cli.route",
     "pipeline.cli.duplex",
+    "pipeline.cli.wake",
     "pipeline.cli.turn_end",
     "pipeline.cli.planner_context",
     "pipeline.cli.footprint",
