@@ -196,6 +196,35 @@ def test_decodes_are_bounded_one_in_flight_and_capped(components):
     assert capped.decodes == len(got_capped)
 
 
+def test_words_the_last_decode_missed_are_decoded_at_the_silences_second_frame(components):
+    """A decode that began before the last words were said leaves them out: the next one starts at
+    the silence's second frame, not once the pause is noticed (160 ms, 5 frames), so the pause's
+    words are known ~100 ms sooner. A one-frame gap after a little new speech starts none (a gap
+    between words), and nothing new since the last decode starts none at all."""
+    speech = request().samples
+    ep = Endpointer(400)
+    pt = PartialTranscriber(lambda x: components.asr.transcribe(x, "en", True), components.pools.asr)
+
+    def frame(i: int, prob: float) -> AudioFrame:
+        return AudioFrame(samples=speech[i * FRAME : (i + 1) * FRAME], position=i * FRAME_S, speech_prob=prob)
+
+    async def run() -> list[tuple[int, int]]:
+        started = []  # (voiced frames, silent frames) at each decode started
+        probs = [0.9] * (pt.every_frames + 3) + [0.0] * 6 + [0.9] + [0.0] * 6
+        for i, prob in enumerate(probs):
+            ep.push(frame(i, prob))
+            if (decode := pt.hear(ep)) is not None:
+                started.append((ep.voiced, ep.silence))
+                await decode
+        return started
+
+    started = asyncio.run(run())
+    cadence = pt.every_frames
+    # mid-speech at the cadence; then 3 new voiced frames, fewer than a gap's 6: the second silent
+    # frame decodes them; one more voiced frame after the silence: again at the second silent frame
+    assert started == [(cadence, 0), (cadence + 3, 2), (cadence + 4, 2)], started
+
+
 def test_off_naive_and_the_spoken_name_wake(cfg, components):
     """`[partials] enabled = false` and the naive baseline get none; with `quiet` (the spoken-name
     wake: the utterance may not be for Twin) partials are neither logged nor sent to observers, and

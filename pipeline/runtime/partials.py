@@ -114,8 +114,13 @@ class PartialTranscriber:
         if silence == 0:
             due = new >= self.every_frames
         else:
+            # A silence's first frame starts an edge decode only after enough new speech (a short gap
+            # between words is no pause); from the next frame on, any new speech does. The last
+            # decode missed those words (it began before they were said, and may have run into the
+            # silence): their decode must not wait for the pause to be noticed (160 ms), which, with
+            # the decode's own ~150 ms, held a third of the home commands' answers ~100 ms later.
             due = silence >= self.edge_frames and (
-                new >= self.edge_min_frames or silence >= self.pause_frames
+                new >= self.edge_min_frames or silence >= min(self.edge_frames + 1, self.pause_frames)
             )
         if not due:
             return None
