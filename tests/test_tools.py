@@ -68,6 +68,17 @@ def test_unit_conversion():
         convert(1, "parsec", "km")
 
 
+def test_a_conversion_is_said_as_people_say_it(tmp_path):
+    """Three significant figures, "about" when that rounds; the exact value stays in the data."""
+    local = LocalTools(tmp_path)
+    r = local.convert_units({"value": 5, "from_unit": "miles", "to_unit": "km"})
+    assert r.summary == "5 miles is about 8.05 km" and r.data == pytest.approx(8.04672)
+    assert local.convert_units({"value": 1, "from_unit": "km", "to_unit": "m"}).summary == "1 km is 1000 m"
+    assert local.convert_units({"value": 100, "from_unit": "celsius", "to_unit": "fahrenheit"}).summary == (
+        "100 celsius is 212 fahrenheit"
+    )
+
+
 def test_timers_persist_across_a_restart_and_fire_when_due(tmp_path):
     clock = [datetime(2026, 11, 24, 9, 0).astimezone()]
     tools = LocalTools(tmp_path, now=lambda: clock[0])

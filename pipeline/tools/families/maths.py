@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -89,8 +90,12 @@ class Maths(Family):
     )
     def convert_units(self, a: dict[str, Any]) -> ToolResult:
         v = convert(float(a["value"]), a["from_unit"], a["to_unit"])
+        # said to three significant figures, as people say a conversion ("about 8.05 kilometres",
+        # not "eight point zero four six seven"): shorter to hear, and to voice; the data keeps all
+        said = float(f"{v:.3g}")
+        about = "" if math.isclose(said, v, rel_tol=1e-9, abs_tol=1e-12) else "about "
         return ToolResult(
             True,
-            f"{fmt_number(a['value'])} {a['from_unit']} is {fmt_number(round(v, 4))} {a['to_unit']}",
+            f"{fmt_number(a['value'])} {a['from_unit']} is {about}{fmt_number(said)} {a['to_unit']}",
             v,
         )
