@@ -514,6 +514,27 @@ def test_the_clock_says_what_was_asked(tmp_path):
     assert plain_clock_part("what day is it") == {"part": "date"}
 
 
+def test_the_time_somewhere_else_is_that_places_or_honestly_not_known(tmp_path):
+    """'What time is it in Tokyo?' was answered with the time here, as if it were Tokyo's. Now a
+    city the tz database names gets its own time; any other place is said not to be known."""
+    from datetime import UTC, datetime
+
+    from pipeline.tools.errors import ToolArgumentError
+    from pipeline.tools.families.clock import plain_clock_part
+
+    local = LocalTools(tmp_path, now=lambda: datetime(2026, 3, 2, 9, 5, tzinfo=UTC))
+    asked = plain_clock_part("What time is it in Tokyo?")
+    assert asked == {"part": "time", "place": "Tokyo"}
+    assert local.get_time(asked).summary == "in Tokyo it is 18:05"
+    new_york = plain_clock_part("what's the date in new york right now")
+    assert new_york == {"part": "date", "place": "new york"}
+    assert local.get_time(new_york).summary == "in New York it is Monday, 2 March 2026"
+    assert plain_clock_part("what time is it in the morning") == {"part": "time"}
+    with pytest.raises(ToolArgumentError) as err:
+        local.get_time({"part": "time", "place": "Osaka"})
+    assert "which time zone Osaka is in" in err.value.message
+
+
 # -- beyond Twin's own tools, beyond first place, beyond English (tests/test_reach_more.py) ----------
 
 

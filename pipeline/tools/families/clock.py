@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import uuid
+import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from pipeline.tools.base import Tier, ToolResult
@@ -276,9 +278,32 @@ def plain_clock_part(text: str) -> dict[str, Any] | None:
         return None
     time_asked = bool(re.search(r"\btime\b", text, re.I))
     date_asked = bool(re.search(r"\b(?:date|day|today|month|year)\b", text, re.I))
-    if time_asked == date_asked:
-        return {"part": "both"}
-    return {"part": "time" if time_asked else "date"}
+    part = "both" if time_asked == date_asked else "time" if time_asked else "date"
+    where = _PLACE.search(text)
+    return {"part": part, "place": where.group("place").strip()} if where else {"part": part}
+
+
+# "what time is it in Tokyo", "what's the date in New York right now": the place, at the words' end
+_PLACE = re.compile(
+    r"\b(?:in|at)\s+(?!(?:the\s+(?:morning|afternoon|evening)|home|here)\b)(?P<place>[a-z][a-z .'-]{1,40}?)"
+    r"(?:\s+(?:right\s+now|now|today|tonight))?\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+
+
+@cache
+def _zones() -> dict[str, str]:
+    """The tz database's places by their city's name, lower-cased ("new york": "America/New_York")."""
+    zones = (z for z in zoneinfo.available_timezones() if "/" in z)
+    return {z.rsplit("/", 1)[-1].replace("_", " ").lower(): z for z in zones}
+
+
+def time_zone(place: str) -> zoneinfo.ZoneInfo | None:
+    """The time zone of a city the tz database names (Tokyo, New York, London, Sydney), else None:
+    Twin does not guess a place's time (Osaka, Beijing: not in it by those names)."""
+    key = re.sub(r"\s+", " ", place.strip().lower().removesuffix(" city"))
+    name = _zones().get(key)
+    return zoneinfo.ZoneInfo(name) if name else None
 
 
 _ADD_TIME = re.compile(
@@ -394,25 +419,35 @@ class Clock(Family):
         "get_time",
         "current date and time",
         Tier.READ,
-        {"part": {"type": "string", "enum": ["time", "date", "both"]}},
+        {"part": {"type": "string", "enum": ["time", "date", "both"]}, "place": S},
         answers=True,
         cue=TIME_CUE,
         topic=TIME,
         example=("what time is it", {}),
         plain=plain_clock_part,
-        plain_only=("part",),  # what was asked is read from the words, never chosen by the model
+        # what was asked, and where, is read from the words, never chosen by the model
+        plain_only=("part", "place"),
     )
     def get_time(self, a: dict[str, Any]) -> ToolResult:
         now = self.ctx.now()  # "2 March", never "02 March": a zero-padded day is read digit by digit
+        place = str(a.get("place", "")).strip()
+        if place:  # "what time is it in Tokyo": there, or honestly not, never the time here
+            zone = time_zone(place)
+            if zone is None:
+                raise ToolArgumentError(
+                    f"I don't know which time zone {place} is in", "ask for a city such as Tokyo or New York"
+                )
+            now = now.astimezone(zone)
         # "Monday, 2 March 2026": the comma lets the spoken answer's first piece end at the weekday
         # ("Today is Monday," 1.2 s of speech, ~50 ms to voice, against ~150 ms for the whole line)
         day = f"{now:%A}, {now.day} {now:%B %Y}"
         part = a.get("part", "both")
+        there = f"in {place.title()} " if place else ""
         if part == "time":
-            return ToolResult(True, f"it is {now:%H:%M}")
+            return ToolResult(True, f"{there}it is {now:%H:%M}")
         if part == "date":
-            return ToolResult(True, f"today is {day}")
-        return ToolResult(True, f"it is {now:%H:%M} on {day}")
+            return ToolResult(True, f"{there}it is {day}" if place else f"today is {day}")
+        return ToolResult(True, f"{there}it is {now:%H:%M} on {day}")
 
     # -- timers and alarms -------------------------------------------------------------------------
     @tool(
