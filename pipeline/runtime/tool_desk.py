@@ -36,7 +36,7 @@ class ToolDesk:
         self.household = household
         self.asker = asker
         self.audit = audit
-        self.session: Any = None  # the ToolSession, built on the first turn that may need a tool
+        self.session: Any = None  # the ToolSession, built at warm-up (`prepare`) or on the first tool turn
         self._local: Any = None
         self._reading: Any = None  # PlainReading over the local tools, until a session has its own
         self._problems_told = False
