@@ -140,16 +140,18 @@ class EndpointingConfig(_Strict):
     live session is judged from the words so far by the local LLM (P(end), pipeline/runtime/
     turn_end.py): at or above `p_done` the turn ends after `done_ms` of silence, below `p_hold` it
     is held open up to `hold_ms`, in between the profile's silence window applies. Words that settle
-    one tool's call with no model to ask ("set a timer for 5 minutes") end it after `settled_ms`.
+    one tool's call with no model to ask are done without the model's score; a read ("what time is
+    it") ends after `settled_ms`, an act ("set a timer for 5 minutes") after `done_ms`.
     Thresholds were chosen on a DEV set (bench/turn_end_cases.py); `twin bench turn_end` reports a
     separate TEST set.
     `semantic` unset: the device profile's default (`semantic_turn_end`); false turns it off."""
 
     semantic: bool | None = None
     done_ms: int = Field(250, ge=50, le=2000)
-    # a request whose words settle a tool's call (pipeline/runtime/turn_end.py, `settled_end`): the
-    # silence that ends it. 160 ms is when the endpointer notices a pause at all (`pause_ms`), so the
-    # turn ends as soon as the pause's words are known to settle it. Chosen so, not tuned on a set.
+    # a read whose words settle it (pipeline/runtime/turn_end.py, `settled_end`): the silence that
+    # ends it. 160 ms is when the endpointer notices a pause at all (`pause_ms`), so the turn ends as
+    # soon as the pause's words are known to settle it. Chosen so, not tuned on a set. An act keeps
+    # `done_ms`: words may still follow that change it ("at six" … "pm").
     settled_ms: int = Field(160, ge=50, le=2000)
     hold_ms: int = Field(1500, ge=100, le=5000)
     p_done: float = Field(0.0012, gt=0.0, le=1.0)

@@ -100,9 +100,10 @@ def test_endpointer_waits_longer_after_a_cut_off_phrase(turn_end, cfg):
 @pytest.mark.models
 def test_settled_words_end_the_turn_without_the_models_score(turn_end, cfg, components, tmp_path):
     """Words a tool's own reader settles ("set a timer for ten minutes", "what time is it") are a
-    finished request with no model asked: the model's thread stays free for the reply. Words that
-    settle nothing, or that end on a word that goes on ("... and", "... for"), get the model's score
-    as before; a cut-off phrase is still held."""
+    finished request with no model asked: the model's thread stays free for the reply. A read ends
+    after `settled_ms`, an act after `done_ms` (more words may still change it: "... at six" / "pm").
+    Words that settle nothing, or that end on a word that goes on ("... and", "... for"), get the
+    model's score as before; a cut-off phrase is still held."""
     from concurrent.futures import ThreadPoolExecutor
 
     from pipeline.acting.plain_reading import PlainReading
@@ -124,7 +125,7 @@ def test_settled_words_end_the_turn_without_the_models_score(turn_end, cfg, comp
         ep = Endpointer(400)
         scored.clear()
         with ThreadPoolExecutor(1) as pool, ThreadPoolExecutor(1) as meaning:
-            judge = PauseJudge(Counted(), ep, windows, pool, settles=reading.settles, settle_pool=meaning)
+            judge = PauseJudge(Counted(), ep, windows, pool, settles=reading.kind, settle_pool=meaning)
             for f in _frames([0.9] * 40):
                 ep.push(f)
             for f in _frames([0.0] * 10, 40):
@@ -140,12 +141,18 @@ def test_settled_words_end_the_turn_without_the_models_score(turn_end, cfg, comp
     def ms(window: int) -> int:  # as the endpointer counts it: whole frames
         return round(Endpointer.frames_for(window) * FRAME_S * 1000)
 
-    done = ms(min(windows.settled_ms or windows.done_ms, 400))
-    for whole in ("Set a timer for ten minutes.", "what time is it", "turn the volume up"):
-        assert settled_end(whole, reading.settles), whole
-        assert asyncio.run(window(whole)) == (done, False), whole  # ended fast, no model asked
+    read, done = ms(min(windows.settled_ms or 400, 400)), ms(min(windows.done_ms, 400))
+    assert read < done
+    for whole, kind, window_ms in (
+        ("what time is it", "read", read),
+        ("which reminders are set", "read", read),
+        ("Set a timer for ten minutes.", "act", done),
+        ("turn the volume up", "act", done),
+    ):
+        assert settled_end(whole, reading.kind) == kind, whole
+        assert asyncio.run(window(whole)) == (window_ms, False), whole  # no model asked
     for open_end in ("set a timer for ten minutes and", "remind me to call mum at 5 pm to"):
-        assert not settled_end(open_end, reading.settles), open_end
+        assert settled_end(open_end, reading.kind) == "", open_end
     assert asyncio.run(window("set a timer for")) == (ms(windows.hold_ms), True)  # scored, and held
     assert asyncio.run(window("tell me a joke"))[1]  # no tool's words: the model decides
 

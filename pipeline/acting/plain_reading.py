@@ -76,3 +76,10 @@ class PlainReading:
         if not names or (reads_only and any(self.registry.get(n).tier != Tier.READ for n in names)):
             return False
         return (self.obvious_read(names, rest) or self.plain(rest, names)) is not None
+
+    def kind(self, text: str) -> str:
+        """What the words settle: "read" (a read, `settles(reads_only=True)`), "act" (a call that
+        may change something), or "" (nothing: the planner's model, or no tool)."""
+        if self.settles(text, reads_only=True):
+            return "read"
+        return "act" if self.settles(text) else ""

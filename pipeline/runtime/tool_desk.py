@@ -85,20 +85,20 @@ class ToolDesk:
         """Tools found by meaning (None when the encoder is unavailable: words only)."""
         return getattr(self.c, "tool_index", None)
 
-    def settles(self, text: str) -> bool:
-        """Whether the words settle a tool's call with no model to ask (`PlainReading.settles`): the
+    def settles(self, text: str) -> str:
+        """Whether the words settle a tool's call with no model to ask (`PlainReading.kind`):
+        "read" when it is a read, "act" when it may change something, "" when they do not. The
         end-of-turn judge takes such words as a finished request (pipeline/runtime/turn_end.py).
         Routing may embed the words: call it on the meaning worker, not on the event loop."""
         if not self.cfg.tools.enabled:
-            return False
+            return ""
         planner = self.session.planner if self.session is not None else None
-        if planner is not None:
-            return planner.reading.settles(text)
-        if self._reading is None:
+        reading = planner.reading if planner is not None else self._reading
+        if reading is None:
             from pipeline.acting.plain_reading import PlainReading
 
-            self._reading = PlainReading(self.local.registry(), self.index)
-        return self._reading.settles(text)
+            reading = self._reading = PlainReading(self.local.registry(), self.index)
+        return reading.kind(text)
 
     async def _routed(self, text: str, registry: Any = None) -> list[str]:
         """The tools `text` is about, by its words or its meaning (`registry`: the local tools when

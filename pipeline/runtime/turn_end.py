@@ -91,12 +91,13 @@ this these those some is are was be"""
 OPEN_ENDS = FILLERS | frozenset(_GOES_ON.split())
 
 
-def settled_end(text: str, settles: Callable[[str], bool]) -> bool:
+def settled_end(text: str, settles: Callable[[str], str]) -> str:
     """Whether `text` is a finished request by its words alone: they settle one tool call with no
-    model to ask (`settles`, pipeline/acting/plain_reading.py: "set a timer for 5 minutes", "what
-    time is it") and do not end on a word that goes on (`OPEN_ENDS`)."""
+    model to ask and do not end on a word that goes on (`OPEN_ENDS`). What `settles` says of them
+    (`ToolDesk.settles`): "read" (a read: "what time is it"), "act" ("set a timer for 5 minutes"),
+    or "" (not settled)."""
     words = normalize(text).split()
-    return bool(words) and words[-1] not in OPEN_ENDS and settles(text)
+    return settles(text) if words and words[-1] not in OPEN_ENDS else ""
 
 
 class LmTurnEnd:
@@ -136,7 +137,7 @@ class Windows:
     p_done: float = 0.0012
     p_hold: float = 0.0012
     question_hold_ms: int | None = None  # the hold of words the ASR closed with "?"; None: `hold_ms`
-    settled_ms: int | None = None  # the window of words that settle a tool's call; None: `done_ms`
+    settled_ms: int | None = None  # the window of words that settle a read; None: `done_ms`
 
     @classmethod
     def from_config(cls, cfg: EndpointingConfig, default_ms: int) -> Windows:
@@ -144,11 +145,12 @@ class Windows:
         question = min(hold, max(cfg.question_hold_ms, default_ms))
         return cls(default_ms, cfg.done_ms, hold, cfg.p_done, cfg.p_hold, question, cfg.settled_ms)
 
-    def window_ms(self, p_end: float, text: str = "", settled: bool = False) -> int:
+    def window_ms(self, p_end: float, text: str = "", settled: str = "") -> int:
         """The pause's window from P(end) of the words `text`, as the ASR wrote them: a final "?"
-        shortens a hold to `question_hold_ms`; words that settle a tool's call (`settled_end`) end
-        after `settled_ms`."""
-        if settled and self.settled_ms is not None:
+        shortens a hold to `question_hold_ms`; words that settle a read (`settled_end` "read") end
+        after `settled_ms`. An act they settle keeps `done_ms`: more words may still change it
+        ("remind me ... at six" … "pm", "add eggs" … "to the hardware list")."""
+        if settled == "read" and self.settled_ms is not None:
             return min(self.settled_ms, self.default_ms)
         if p_end >= self.p_done:
             return min(self.done_ms, self.default_ms)
@@ -172,7 +174,7 @@ class PauseJudge(EventQueue):
         pool: Executor,
         on_verdict: Callable[[dict], None] | None = None,
         score_mid_speech: bool = True,
-        settles: Callable[[str], bool] | None = None,
+        settles: Callable[[str], str] | None = None,
         settle_pool: Executor | None = None,
     ) -> None:
         super().__init__()
@@ -192,7 +194,7 @@ class PauseJudge(EventQueue):
         self._judging: asyncio.Task[None] | None = None
         self._early = -1  # the pause (its voiced frames) whose partial's words are awaited
         self._scores: dict[str, asyncio.Future[float]] = {}  # P(end) by wording (`prescore`)
-        self._settled: set[str] = set()  # of those wordings, the ones that settle a tool's call
+        self._settled: dict[str, str] = {}  # of those wordings, the ones that settle a call: "read" | "act"
         self._twin: Twin | None = None
 
     def expect(
@@ -271,7 +273,7 @@ class PauseJudge(EventQueue):
                 score = asyncio.ensure_future(self._p_end(text))
             self._scores[key] = score
             while len(self._scores) > 8:  # the latest few wordings only
-                self._settled.discard(oldest := next(iter(self._scores)))
+                self._settled.pop(oldest := next(iter(self._scores)), None)
                 self._scores.pop(oldest)
         return score
 
@@ -279,8 +281,8 @@ class PauseJudge(EventQueue):
         """P(end) of `text`: 1 when its words settle a tool's call (`settled_end`: no model is
         asked, and the model's thread stays free), else the model's score."""
         loop = asyncio.get_running_loop()
-        if await loop.run_in_executor(self.settle_pool, settled_end, text, self.settles):
-            self._settled.add(normalize(text))
+        if kind := await loop.run_in_executor(self.settle_pool, settled_end, text, self.settles):
+            self._settled[normalize(text)] = kind
             return 1.0
         return await loop.run_in_executor(self.pool, self.model.p_end, text)
 
@@ -291,7 +293,7 @@ class PauseJudge(EventQueue):
         except Exception:  # noqa: BLE001 - a failed verdict leaves the profile's window, never a stuck turn
             self.ep.verdict(voiced, None)
             return
-        settled = normalize(text) in self._settled
+        settled = self._settled.get(normalize(text), "")
         window = self.windows.window_ms(p, text, settled)
         # False: the user spoke on before it arrived, or the turn had ended (the profile's window
         # passed while it was being computed)
@@ -306,7 +308,7 @@ class PauseJudge(EventQueue):
                     # from the pause being noticed to its verdict, in stream time (ASR + P(end))
                     "after_s": round(self.ep.position - paused_at, 3),
                     "words": words,  # whose words were judged: the partial's, or the turn's transcript
-                    "settled": settled,  # they settle a tool's call: no model was asked
+                    "settled": settled,  # "read" / "act": the words settle a call, no model was asked
                 }
             )
 
