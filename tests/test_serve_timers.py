@@ -160,9 +160,10 @@ def test_timer_rings_where_it_was_set_or_where_its_owner_last_spoke(hub_cfg, com
     assert rang["pasta"]["device"] == "bedroom"  # any connected device
     assert {"timer", "done"} <= set(normalize(heard["kitchen"])), heard
     # both rings were said in the bedroom (which label each was is the log's `rang`, above): Twin's
-    # voice samples its prosody, so tiny.en has once heard "laundry timer" as "long retirement"
+    # voice samples its prosody, so tiny.en has heard "laundry timer" as "long retirement" and
+    # "pasta timer" as "past time": the labels' words are not asserted on what tiny.en hears
     bedroom = normalize(heard["bedroom"])
-    assert bedroom.count("done") >= 2 and "pasta" in bedroom, heard
+    assert bedroom.count("done") >= 2, heard
     # the satellite got Twin's timer events (and forwarded them, as it does every non-audio event)
     timer_events = [e for e in forwarded if e["type"].startswith("timer-")]
     assert [e["type"] for e in timer_events] == ["timer-started", "timer-finished"], forwarded
