@@ -3,9 +3,9 @@ nothing is left for the planner's model to decide (an argument-free read, or a t
 "what time is it", "set a timer for 5 minutes", "add milk to the shopping list").
 
 The planner plans with it (pipeline/acting/planner.py); the turn asks it first, while the user's
-pause is still being judged: a read the words settle is answered then, an act they settle is
-rehearsed and voiced then (pipeline/runtime/tool_desk.py), and words that settle a call end the
-turn without the end-of-turn model's score (pipeline/runtime/turn_end.py).
+pause is still being judged: a read the words settle is answered then (pipeline/runtime/
+tool_desk.py), and words that settle a call end the turn without the end-of-turn model's score
+(pipeline/runtime/turn_end.py).
 """
 
 from __future__ import annotations
@@ -69,17 +69,17 @@ class PlainReading:
         list?", "set a timer for 5 minutes"). `reads_only`: and it changes nothing (no act among its
         candidates), so the turn may make it, and word and voice its answer, while the pause is
         still being judged."""
+        kind = self.kind(text, act)
+        return kind == "read" if reads_only else bool(kind)
+
+    def kind(self, text: str, act: Any = None) -> str:
+        """What the words settle, routed and read once: "read" (a call, and no act among the
+        candidates), "act" (a call that may change something), or "" (nothing: the planner's model,
+        or no tool)."""
         rest, missed = misses(text, self.registry)
         if missed or not rest or len(clauses(rest, self.registry)) != 1:
-            return False
+            return ""
         names, _ = self.candidates(rest, act)
-        if not names or (reads_only and any(self.registry.get(n).tier != Tier.READ for n in names)):
-            return False
-        return (self.obvious_read(names, rest) or self.plain(rest, names)) is not None
-
-    def kind(self, text: str) -> str:
-        """What the words settle: "read" (a read, `settles(reads_only=True)`), "act" (a call that
-        may change something), or "" (nothing: the planner's model, or no tool)."""
-        if self.settles(text, reads_only=True):
-            return "read"
-        return "act" if self.settles(text) else ""
+        if not names or (self.obvious_read(names, rest) or self.plain(rest, names)) is None:
+            return ""
+        return "read" if all(self.registry.get(n).tier == Tier.READ for n in names) else "act"
