@@ -84,6 +84,8 @@ def test_the_piper_voice_runs_without_a_memory_pattern(components):
     opts = components.tts.voice.session.get_session_options()
     assert opts.enable_mem_pattern is False
     assert opts.enable_cpu_mem_arena is True  # the arena stays: without it synthesis is ~60% slower
+    # its threads do not spin after a sentence on the cores ASR and the model need next
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_create_session_keeps_onnxruntime_defaults_unless_asked(components):
@@ -109,6 +111,31 @@ def test_malloc_arenas_are_limited_unless_the_user_chose(monkeypatch):
 
     if platform.libc_ver()[0] == "glibc":
         assert limit_malloc_arenas(2) is True
+
+
+def test_numpys_blas_threads_are_limited_unless_the_user_chose(monkeypatch):
+    """OpenBLAS's threads spin after each call and slowed the models' threads beside them; every
+    Components limits them to one (pipeline/runtime/workers.py), now and for a BLAS library loaded
+    later (its environment variable)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from pipeline.config import TwinConfig
+    from pipeline.runtime.workers import limit_blas_threads
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    assert TwinConfig().blas_threads == 1
+    with threadpool_limits(limits=2, user_api="blas"):  # as the library starts on 2 cores; restored after
+        assert blas_threads() == {2}
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+        assert limit_blas_threads(1) is False and blas_threads() == {2}  # the user's setting wins
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+        assert limit_blas_threads(0) is False and blas_threads() == {2}  # 0: the library's default
+        assert limit_blas_threads(1) is True and blas_threads() == {1}
+        import os
+
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1"  # for a BLAS library loaded later
 
 
 # -- what issue #12 cut: the sentence encoder's table mapped, the voice's arena and malloc's free

@@ -15,7 +15,7 @@ from pipeline.config import TwinConfig
 from pipeline.llm.base import Llm, PlannerModel
 from pipeline.llm.llama import LlamaCppLlm
 from pipeline.runtime.idle_trim import trim_when_idle
-from pipeline.runtime.workers import Workers, limit_malloc_arenas
+from pipeline.runtime.workers import Workers, limit_blas_threads, limit_malloc_arenas
 from voice.asr import SECOND_PASS_BEAM, SecondPass, WhisperAsr
 from voice.capabilities import Asr, EchoCanceller, Tts, Vad
 from voice.emotion import load_emotion_model
@@ -48,6 +48,7 @@ class Components:
         m = cfg.models
         self.resolver = ModelResolver(m.paths, m.dir, allow_download=m.allow_download)
         limit_malloc_arenas(cfg.malloc_arenas)  # before any model or worker thread allocates
+        limit_blas_threads(cfg.blas_threads)  # numpy's BLAS threads no longer spin beside the models'
         self.pools = Workers()
         # free memory back to the system between turns, the voice's arena first (idle_trim.py)
         self._trimmer = trim_when_idle(cfg.malloc_trim_idle)
