@@ -100,8 +100,9 @@ def test_endpointer_waits_longer_after_a_cut_off_phrase(turn_end, cfg):
 @pytest.mark.models
 def test_settled_words_end_the_turn_without_the_models_score(turn_end, cfg, components, tmp_path):
     """Words a tool's own reader settles ("set a timer for ten minutes", "what time is it") are a
-    finished request with no model asked: the model's thread stays free for the reply. A read ends
-    after `settled_ms`, an act after `done_ms` (more words may still change it: "... at six" / "pm").
+    finished request with no model asked: the model's thread stays free for the reply. A read, and
+    an act no usual continuation changes ("pause the timer"), end after `settled_ms`; an act more
+    words may still change ("set a timer for ten minutes" … "and 30 seconds") after `done_ms`.
     Words that settle nothing, or that end on a word that goes on ("... and", "... for"), get the
     model's score as before; a cut-off phrase is still held."""
     from concurrent.futures import ThreadPoolExecutor
@@ -148,6 +149,8 @@ def test_settled_words_end_the_turn_without_the_models_score(turn_end, cfg, comp
         ("which reminders are set", "read", read),
         ("Set a timer for ten minutes.", "act", done),
         ("turn the volume up", "act", done),
+        ("Pause the timer.", "closed", read),
+        ("add milk to my shopping list", "closed", read),
     ):
         assert settled_end(whole, reading.kind) == kind, whole
         assert asyncio.run(window(whole)) == (window_ms, False), whole  # no model asked
@@ -155,6 +158,33 @@ def test_settled_words_end_the_turn_without_the_models_score(turn_end, cfg, comp
         assert settled_end(open_end, reading.kind) == "", open_end
     assert asyncio.run(window("set a timer for")) == (ms(windows.hold_ms), True)  # scored, and held
     assert asyncio.run(window("tell me a joke"))[1]  # no tool's words: the model decides
+
+
+def test_an_act_is_closed_only_when_no_usual_continuation_changes_its_call(components, tmp_path):
+    """`PlainReading.goes_on`: the words of an act that more words would make another call keep the
+    longer window; those no continuation changes are closed. The prefixes are those of the
+    project's commands whose call a pause would have cut (README, "Semantic end of turn")."""
+    from pipeline.acting.plain_reading import PlainReading
+    from pipeline.tools.local import LocalTools
+
+    reading = PlainReading(LocalTools(tmp_path).registry(), components.tool_index)
+    for prefix in (
+        "set a timer for 3 hours",  # … and 10 minutes
+        "set a timer for 3 hours and 10",  # … minutes
+        "add eggs and butter",  # … to the grocery list
+        "remind me to water the plants at six",  # … pm
+        "resume",  # … the pasta timer
+    ):
+        assert reading.kind(prefix) == "act", prefix
+    for whole in (
+        "Remind me to water the plants at six pm.",
+        "Add eggs and butter to the grocery list.",
+        "Cancel all the timers.",
+        "Resume the timer.",
+    ):
+        assert reading.kind(whole) == "closed", whole
+    assert reading.kind("what time is it") == "read"  # reads are not asked
+    assert reading.kind("tell me a joke") == ""
 
 
 def test_a_question_mark_from_the_asr_shortens_a_hold_and_nothing_else():

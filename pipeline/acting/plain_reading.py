@@ -11,6 +11,7 @@ tool_desk.py), and words that settle a call end the turn without the end-of-turn
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pipeline.acting.quantities import with_digits
@@ -18,6 +19,29 @@ from pipeline.acting.reach import misses
 from pipeline.acting.routing import clauses, route, routed_tools
 from pipeline.acting.speech_act import classify
 from pipeline.tools.base import Tier, ToolRegistry
+
+# What a spoken command often goes on with after a short pause, one of each kind of thing a tool's
+# reader takes: a quantity's next unit, a time's part of day or day, an amount, another list or item,
+# a place, which one and its name. Written from how commands are said, not chosen on any bench: an
+# act whose words one of these would read as another call is not finished by its words alone ("set
+# a timer for 3 hours" … "and 10 minutes", "remind me … at six" … "pm", "add eggs" … "to the
+# hardware list"). Each with a word that, already said, makes it no continuation (a list or a timer
+# named twice).
+TAILS: tuple[tuple[str, str], ...] = (
+    (" minutes", ""),
+    (" and 10 minutes", ""),
+    (" and 30 seconds", ""),
+    (" pm", ""),
+    (" tomorrow", ""),
+    (" on Friday", ""),
+    (" to 80 percent", ""),
+    (" by 10", ""),
+    (" to the hardware list", "list"),
+    (" and bread", ""),
+    (" in the kitchen", ""),
+    (" the pasta timer", "timer"),
+    (" called pasta", ""),
+)
 
 
 class PlainReading:
@@ -74,12 +98,35 @@ class PlainReading:
 
     def kind(self, text: str, act: Any = None) -> str:
         """What the words settle, routed and read once: "read" (a call, and no act among the
-        candidates), "act" (a call that may change something), or "" (nothing: the planner's model,
-        or no tool)."""
+        candidates), "act" (a call that may change something, which more words could still change:
+        "set a timer for 5 minutes" … "and 30 seconds"), "closed" (an act no usual continuation
+        changes: "pause the timer", "add milk to my shopping list"), or "" (nothing: the planner's
+        model, or no tool)."""
         rest, missed = misses(text, self.registry)
         if missed or not rest or len(clauses(rest, self.registry)) != 1:
             return ""
         names, _ = self.candidates(rest, act)
-        if not names or (self.obvious_read(names, rest) or self.plain(rest, names)) is None:
+        call = (self.obvious_read(names, rest) or self.plain(rest, names)) if names else None
+        if call is None:
             return ""
-        return "read" if all(self.registry.get(n).tier == Tier.READ for n in names) else "act"
+        if all(self.registry.get(n).tier == Tier.READ for n in names):
+            return "read"
+        return "act" if self.goes_on(rest, names, call) else "closed"
+
+    def goes_on(self, text: str, names: tuple[str, ...], call: str) -> bool:
+        """Whether one of the usual continuations (`TAILS`) would make the words another call that
+        they also settle. The tools are the words' own and those the longer words name (by words
+        alone: no encoder run per tail), so "pause" … "the pasta timer" counts. A continuation the
+        readers cannot take (they read strictly) goes to the planner's model either way, and is
+        not counted."""
+        said = set(re.findall(r"[\w']+", text.lower()))
+        base = text.rstrip(" .?!")
+        for tail, named in TAILS:
+            if named and named in said:
+                continue
+            longer = base + tail
+            more = tuple(dict.fromkeys((*names, *route(longer, self.registry))))
+            other = self.obvious_read(more, longer) or self.plain(longer, more)
+            if other is not None and other != call:
+                return True
+        return False

@@ -87,7 +87,8 @@ class ToolDesk:
 
     def settles(self, text: str) -> str:
         """Whether the words settle a tool's call with no model to ask (`PlainReading.kind`):
-        "read" when it is a read, "act" when it may change something, "" when they do not. The
+        "read" when it is a read, "act" when it may change something and more words could change
+        the call, "closed" when they could not (`PlainReading.goes_on`), "" when they do not. The
         end-of-turn judge takes such words as a finished request (pipeline/runtime/turn_end.py).
         Routing may embed the words: call it on the meaning worker, not on the event loop."""
         if not self.cfg.tools.enabled:

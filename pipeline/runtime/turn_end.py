@@ -94,8 +94,9 @@ OPEN_ENDS = FILLERS | frozenset(_GOES_ON.split())
 def settled_end(text: str, settles: Callable[[str], str]) -> str:
     """Whether `text` is a finished request by its words alone: they settle one tool call with no
     model to ask and do not end on a word that goes on (`OPEN_ENDS`). What `settles` says of them
-    (`ToolDesk.settles`): "read" (a read: "what time is it"), "act" ("set a timer for 5 minutes"),
-    or "" (not settled)."""
+    (`ToolDesk.settles`): "read" (a read: "what time is it"), "act" (an act more words may change:
+    "set a timer for 5 minutes"), "closed" (an act they would not: "pause the timer"), or ""
+    (not settled)."""
     words = normalize(text).split()
     return settles(text) if words and words[-1] not in OPEN_ENDS else ""
 
@@ -137,7 +138,7 @@ class Windows:
     p_done: float = 0.0012
     p_hold: float = 0.0012
     question_hold_ms: int | None = None  # the hold of words the ASR closed with "?"; None: `hold_ms`
-    settled_ms: int | None = None  # the window of words that settle a read; None: `done_ms`
+    settled_ms: int | None = None  # the window of words that settle a read or a closed act; None: `done_ms`
 
     @classmethod
     def from_config(cls, cfg: EndpointingConfig, default_ms: int) -> Windows:
@@ -147,10 +148,11 @@ class Windows:
 
     def window_ms(self, p_end: float, text: str = "", settled: str = "") -> int:
         """The pause's window from P(end) of the words `text`, as the ASR wrote them: a final "?"
-        shortens a hold to `question_hold_ms`; words that settle a read (`settled_end` "read") end
-        after `settled_ms`. An act they settle keeps `done_ms`: more words may still change it
-        ("remind me ... at six" … "pm", "add eggs" … "to the hardware list")."""
-        if settled == "read" and self.settled_ms is not None:
+        shortens a hold to `question_hold_ms`; words that settle a read or an act no usual
+        continuation changes (`settled_end` "read" / "closed": "pause the timer") end after
+        `settled_ms`. An act more words may still change keeps `done_ms` ("remind me ... at six" …
+        "pm", "add eggs" … "to the hardware list": `PlainReading.goes_on`)."""
+        if settled in ("read", "closed") and self.settled_ms is not None:
             return min(self.settled_ms, self.default_ms)
         if p_end >= self.p_done:
             return min(self.done_ms, self.default_ms)
@@ -194,7 +196,8 @@ class PauseJudge(EventQueue):
         self._judging: asyncio.Task[None] | None = None
         self._early = -1  # the pause (its voiced frames) whose partial's words are awaited
         self._scores: dict[str, asyncio.Future[float]] = {}  # P(end) by wording (`prescore`)
-        self._settled: dict[str, str] = {}  # of those wordings, the ones that settle a call: "read" | "act"
+        # of those wordings, the ones that settle a call: "read" / "act" / "closed"
+        self._settled: dict[str, str] = {}
         self._twin: Twin | None = None
 
     def expect(
@@ -308,7 +311,7 @@ class PauseJudge(EventQueue):
                     # from the pause being noticed to its verdict, in stream time (ASR + P(end))
                     "after_s": round(self.ep.position - paused_at, 3),
                     "words": words,  # whose words were judged: the partial's, or the turn's transcript
-                    "settled": settled,  # "read" / "act": the words settle a call, no model was asked
+                    "settled": settled,  # "read" / "act" / "closed": the words settle a call, no model asked
                 }
             )
 
