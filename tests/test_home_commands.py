@@ -590,3 +590,22 @@ def test_an_mcp_tool_that_declares_the_thing_gets_the_request_not_an_i_cant(cfg,
     result, ran, _ = _turn(twin, "拉上窗帘")
     done = [e for e in ran if e["tool"] == "home__curtains" and e["status"] == "ok"]
     assert done or result.reply == "我没有拉上窗帘：我没弄清该用哪个工具。", (result.reply, ran)
+
+
+def test_contractions_typed_without_an_apostrophe_get_it_back():
+    from pipeline.conversation.typed_text import restore_apostrophes
+
+    assert restore_apostrophes("Whats the date in London") == "What's the date in London"
+    assert restore_apostrophes("im out of milk, dont forget") == "i'm out of milk, don't forget"
+    # English words without the apostrophe stay as typed
+    assert restore_apostrophes("its well, we were ill") == "its well, we were ill"
+
+
+@pytest.mark.models
+def test_a_typed_whats_reaches_the_clock_as_a_spoken_one_does(twin):
+    """ "whats the time in Tokyo" typed went to the reply model (the clock's cue expects "what's"),
+    which guessed a date; now it is read as the spoken words are."""
+    result, ran, changed = _turn(twin, "whats the time in Tokyo")
+    assert [e["tool"] for e in ran] == ["get_time"], ran
+    assert result.reply.startswith("In Tokyo it is"), result.reply
+    assert not changed

@@ -200,8 +200,10 @@ class Twin:
 
     async def ask(self, text: str, sink: Sink | None = None, speak: bool = False) -> TurnResult:
         from pipeline.config import check_turn_text
+        from pipeline.conversation.typed_text import restore_apostrophes
 
         text = check_turn_text(text)  # over the stated limit or nothing readable: a typed error, no turn
+        text = restore_apostrophes(text)  # "whats the date" typed: as speech recognition writes it
         rec = self._recorder("text")
         # a typed turn in Chinese is handled in Chinese (memory rules, recall, the reply)
         return await self._run(rec, text, "zh" if starts_chinese(text) else "en", sink, speak)
