@@ -141,7 +141,8 @@ class EndpointingConfig(_Strict):
     turn_end.py): at or above `p_done` the turn ends after `done_ms` of silence, below `p_hold` it
     is held open up to `hold_ms`, in between the profile's silence window applies. Words that settle
     one tool's call with no model to ask are done without the model's score; a read ("what time is
-    it") ends after `settled_ms`, an act ("set a timer for 5 minutes") after `done_ms`.
+    it") or an act no usual continuation changes ("pause the timer") ends after `settled_ms`, an act
+    more words may change ("set a timer for 5 minutes" … "and 30 seconds") after `done_ms`.
     Thresholds were chosen on a DEV set (bench/turn_end_cases.py); `twin bench turn_end` reports a
     separate TEST set.
     `semantic` unset: the device profile's default (`semantic_turn_end`); false turns it off."""
