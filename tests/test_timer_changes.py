@@ -53,8 +53,11 @@ def test_pause_resume_and_add_time(clock):
     assert not clock.pause_timer({"label": "pasta"}).ok  # already paused: says so, changes nothing
     resumed = clock.resume_timer({"label": "the timer"})
     assert resumed.ok and resumed.data[0]["due"] == (clock.hands.now + timedelta(minutes=8)).isoformat()
+    # said as a person would: what is left, not the second it rings ("rings at 20:08:00")
+    assert resumed.summary == "the pasta timer is running again, with 8 minutes left", resumed.summary
     assert "the pasta timer has 8 minutes left (it rings at 20:08)" in clock.list_timers({}).summary
-    clock.add_time_to_timer({"seconds": 30})  # the only timer: no label needed
+    added = clock.add_time_to_timer({"seconds": 30})  # the only timer: no label needed
+    assert added.summary == "added 30 seconds: the pasta timer has 8 minutes 30 seconds left", added.summary
     clock.hands.now += timedelta(minutes=8)
     assert clock.due() == []
     clock.hands.now += timedelta(seconds=30)

@@ -361,12 +361,15 @@ def _duration(seconds: float) -> str:
     return " ".join(parts + [unit(secs, "second")] if secs or not parts else parts)
 
 
-def _left(t: dict[str, Any], now: datetime | None = None) -> str:
-    """A timer as said after a change: paused with what it has left; with `now`, when it rings."""
+def _left(t: dict[str, Any], now: datetime | None = None, again: bool = False) -> str:
+    """A timer as said after a change: what it has left, paused or (with `now`) running; `again`:
+    just resumed. Said as a person would ("the timer is running again, with 4 minutes 52 seconds
+    left"), not as a clock reads ("the timer rings at 04:16:33": the seconds were spoken, and the
+    longer first piece took ~250 ms to synthesize)."""
     name = _called(t)
     if now is not None and not t.get("paused"):
-        due = datetime.fromisoformat(t["due"])
-        return f"{name} rings at {due:%H:%M:%S}"
+        left = _duration(max(0.0, (datetime.fromisoformat(t["due"]) - now).total_seconds()))
+        return f"{name} is running again, with {left} left" if again else f"{name} has {left} left"
     # "the timer is paused, with ..." (it was "paused: timer paused with ..."): the comma lets the
     # first words be voiced while the rest is synthesized
     return f"{name} is paused, with {_duration(float(t.get('left', 0)))} left"
@@ -530,7 +533,7 @@ class Clock(Family):
         changed = self._change_timers(a.get("label", ""), resume)
         if not changed:
             return ToolResult(False, "no paused timer to resume")
-        return ToolResult(True, "running again: " + "; ".join(_left(t, now) for t in changed), changed)
+        return ToolResult(True, "; ".join(_left(t, now, again=True) for t in changed), changed)
 
     @tool(
         "add_time_to_timer",
