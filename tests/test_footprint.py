@@ -253,3 +253,13 @@ def test_the_voice_releases_its_arena_down_to_a_usual_sentence(components):
     finally:
         if trimmer is not None:
             trimmer.on_idle(components._release_voice)
+
+
+def test_the_spinning_bench_runs_a_variant_and_times_both_models():
+    """`python -m bench.spinning` in one of its variants (Twin's defaults), two runs: a sentence and
+    a real command's decode each, every time measured."""
+    from bench.spinning import child
+
+    got = child(2, "1", "0")
+    assert len(got["decode_ms"]) == len(got["sentence_ms"]) == 2
+    assert all(v > 0 for v in got["decode_ms"] + got["sentence_ms"])

@@ -22,6 +22,9 @@ from typing import Any
 from models.errors import ModelLoadError
 
 _telemetry_off = False
+# "0": a session's worker threads never spin waiting for work (create_session); "1" is onnxruntime's
+# own default, kept only for `python -m bench.spinning` to measure against
+ALLOW_SPINNING = "0"
 
 
 def _ort() -> Any:
@@ -88,8 +91,8 @@ def create_session(
     if inter_op_threads is not None:
         opts.inter_op_num_threads = inter_op_threads
     opts.enable_mem_pattern = mem_pattern
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.intra_op.allow_spinning", ALLOW_SPINNING)
+    opts.add_session_config_entry("session.inter_op.allow_spinning", ALLOW_SPINNING)
     model = model_path if isinstance(model_path, bytes) else str(model_path)
     return ort.InferenceSession(model, sess_options=opts, providers=providers)
 
