@@ -312,8 +312,8 @@ class TwinConfig(_Strict):
     # each take an arena of their own by default, and memory one frees is held there for that thread
     # alone (`twin bench footprint`, README "Memory footprint"). An explicit MALLOC_ARENA_MAX wins.
     malloc_arenas: int = Field(2, ge=0, le=64)
-    # numpy's BLAS (OpenBLAS) threads: theirs spin after each call, and on 2 cores the models' own
-    # threads ran beside them ~60% slower (pipeline/runtime/workers.py). 0: the library's default;
+    # numpy's BLAS (OpenBLAS) threads: theirs spin after each call, and on 2 cores the recogniser's
+    # encoder ran beside them ~50% slower (pipeline/runtime/workers.py). 0: the library's default;
     # an explicit OPENBLAS_NUM_THREADS wins.
     blas_threads: int = Field(1, ge=0, le=64)
     # glibc's free memory (and the voice's arena) given back once the process goes quiet after model

@@ -68,8 +68,8 @@ def create_session(
     mem_pattern: bool = True,
 ) -> Any:
     """An InferenceSession of a model file (or a serialized model's bytes); thread counts left as
-    None keep onnxruntime's defaults. Load failures
-    propagate as onnxruntime raises them: callers word the error for their own model.
+    None keep onnxruntime's defaults. Load failures propagate as onnxruntime raises them: callers
+    word the error for their own model.
 
     `mem_pattern=False` for a model whose input shapes change on every run (Piper: the length of
     the sentence): onnxruntime's memory pattern plans one block per shape and its CPU arena, which
@@ -81,8 +81,8 @@ def create_session(
     The session's worker threads never spin waiting for work (onnxruntime's
     `session.intra_op.allow_spinning`, on by default): after each Piper sentence they spun on the
     cores the speech recogniser and the model needed next. A 1.6 s command's decode right after a
-    sentence took 124-143 ms beside them and 106 ms without, and the sentence itself no longer
-    (157-196 against 165 ms; README, "Measured figures")."""
+    sentence took 135 ms beside them and 113 ms without (numpy's BLAS limited in both), the sentence
+    itself 170 and 168 ms (`python -m bench.spinning`; README, "Measured figures")."""
     ort = _ort()
 
     opts = ort.SessionOptions()

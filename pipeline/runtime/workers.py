@@ -37,9 +37,10 @@ def limit_blas_threads(threads: int) -> bool:
     """At most `threads` threads for numpy's BLAS (OpenBLAS) in this process, now and in a BLAS
     library loaded later (its environment variable, unless the user set one). OpenBLAS's threads
     spin after each call, waiting for the next: on 2 cores the speech recogniser's encoder that
-    follows its numpy feature extraction ran ~60% slower beside them (a 1.6 s command's decode
-    163-170 -> 103-104 ms with one BLAS thread; README, "Measured figures"). 0, or an explicit
-    OPENBLAS_NUM_THREADS in the environment: unchanged, and False."""
+    follows its numpy feature extraction ran ~50% slower beside them (a 1.6 s command's decode
+    173 -> 113 ms with one BLAS thread, onnxruntime's spinning off in both: `python -m
+    bench.spinning`; README, "Measured figures"). 0, or an explicit OPENBLAS_NUM_THREADS in the
+    environment: unchanged, and False."""
     if threads <= 0 or "OPENBLAS_NUM_THREADS" in os.environ:
         return False
     os.environ["OPENBLAS_NUM_THREADS"] = str(threads)  # read by a BLAS library loaded later
