@@ -43,7 +43,8 @@ def limit_blas_threads(threads: int) -> bool:
     environment: unchanged, and False."""
     if threads <= 0 or "OPENBLAS_NUM_THREADS" in os.environ:
         return False
-    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)  # read by a BLAS library loaded later
+    # read by a BLAS library loaded later, and by the processes Twin starts (MCP servers, exports)
+    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # declared in pyproject; without it only later-loaded libraries are limited
