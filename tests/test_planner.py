@@ -231,6 +231,13 @@ def test_a_plainly_dictated_message_is_sent_without_the_model(session):
     # Whisper's "message and I'm on my way" ("Anna" heard as "and"): nobody named, said so
     r, model = plan(session, ['{"action": "reply"}'], "message and I'm on my way")
     assert r.reply == "I did not send message: I could not tell who the message is for."
+    assert model.calls == 0  # nobody to guess: the model is not asked (it took 1.3-2.9 s)
+    r, model = plan(
+        session,
+        ['{"action": "call", "tool": "send_message", "args": {"to": "Bob", "text": "hi"}}'],
+        "send a message saying hi",
+    )
+    assert [(o.status, model.calls) for o in r.outcomes] == [("blocked", 0)]  # no invented Bob
     # a question that mentions a message is not a message to send: the model's reply stands
     r, model = plan(session, ['{"action": "reply"}'], "did I get a message from Anna?")
     assert r.outcomes == [] and r.reply is None

@@ -199,6 +199,17 @@ class Planner:
             return None
         return {"action": "call", "tool": names[0], "args": {d.to: to, d.text: words}}
 
+    def _names_nobody(self, names: tuple[str, ...], turn: TurnTools) -> bool:
+        """The words leave one candidate, a tool that takes dictation, say its noun ("message"),
+        and name no recipient (`Dictation.recipient`)."""
+        d = self.registry.get(names[0]).dictation if len(names) == 1 else None
+        text = turn.provenance.user_text
+        return (
+            d is not None
+            and re.search(rf"\b{re.escape(d.noun)}\b", text, re.IGNORECASE) is not None
+            and d.recipient(text) is None
+        )
+
     async def _dictation_passed(
         self, text: str, names: tuple[str, ...], turn: TurnTools, result: PlanResult
     ) -> dict[str, Any] | None:
@@ -299,6 +310,13 @@ class Planner:
             # "message mum I love you": whom and what are the user's own words, so the model has
             # nothing to decide (it took 2.3-4.3 s a call on a slow 2-core machine); a yes is still asked
             dictated = self._dictated(text, names) if result.steps == 0 and not (direct or plain) else None
+            first = result.steps == 0 and not (direct or plain or dictated or question)
+            if first and self._names_nobody(names, turn):
+                # "message and I'm on my way" (Whisper's "and" for "Anna"): the words name nobody to
+                # send it to, and a recipient is the user's to say, never the model's to guess; said
+                # at once (the model took 1.3-2.9 s a turn to come to the same answer)
+                await self._dictation_passed(text, names, turn, result)
+                return
             raw = direct or plain or (json.dumps(dictated) if dictated else None)
             raw = raw or await self._choose(messages, schema, turn.cancelled)
             result.steps += 1
