@@ -169,7 +169,7 @@ def test_twin_live_on_a_pulseaudio_microphone_and_speaker(components, pulse, tmp
     live = _Live(tmp_path / "data")
     try:
         if live.until("twin:") is not None:
-            time.sleep(2.0)  # the last of the reply leaves the device
+            _until_played(played)  # the reply's words are printed before its sound leaves the device
     finally:
         _, err = live.stop()
         stop.set()
@@ -185,6 +185,19 @@ def test_twin_live_on_a_pulseaudio_microphone_and_speaker(components, pulse, tmp
     reply = components.asr.transcribe(load_audio_from(heard[loud[0] : loud[-1] + OUT_RATE // 4])).text.lower()
     print("reply heard through the device:", reply)
     assert any(word in reply for word in ("date", "november", "today", "2026"))
+
+
+def _until_played(played: bytearray, timeout_s: float = 15.0) -> None:
+    """Until the sink has played sound and then 1 s of quiet (the whole reply), or `timeout_s`. A
+    fixed 2 s after the reply's words were printed was too short on a loaded machine: the sound
+    began later, and the reply was stopped after its first syllable ("to")."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        heard = np.abs(np.frombuffer(bytes(played), "<i2")) > 0.05 * 32767
+        loud = np.flatnonzero(heard)
+        if len(loud) and len(heard) - loud[-1] > OUT_RATE:
+            return
+        time.sleep(0.2)
 
 
 def load_audio_from(samples: np.ndarray):
