@@ -92,9 +92,9 @@ class PlainReading:
         argument-free read ("what time is it") or one a tool's own reader takes ("is milk on the
         list?", "set a timer for 5 minutes"). `reads_only`: and it changes nothing (no act among its
         candidates), so the turn may make it, and word and voice its answer, while the pause is
-        still being judged."""
-        kind = self.kind(text, act)
-        return kind == "read" if reads_only else bool(kind)
+        still being judged. Whether more words could change an act (`goes_on`) is not asked."""
+        found = self._call(text, act)
+        return found is not None and (not reads_only or self._reads(found[0]))
 
     def kind(self, text: str, act: Any = None) -> str:
         """What the words settle, routed and read once: "read" (a call, and no act among the
@@ -102,16 +102,26 @@ class PlainReading:
         "set a timer for 5 minutes" … "and 30 seconds"), "closed" (an act no usual continuation
         changes: "pause the timer", "add milk to my shopping list"), or "" (nothing: the planner's
         model, or no tool)."""
-        rest, missed = misses(text, self.registry)
-        if missed or not rest or len(clauses(rest, self.registry)) != 1:
+        found = self._call(text, act)
+        if found is None:
             return ""
-        names, _ = self.candidates(rest, act)
-        call = (self.obvious_read(names, rest) or self.plain(rest, names)) if names else None
-        if call is None:
-            return ""
-        if all(self.registry.get(n).tier == Tier.READ for n in names):
+        names, rest, call = found
+        if self._reads(names):
             return "read"
         return "act" if self.goes_on(rest, names, call) else "closed"
+
+    def _call(self, text: str, act: Any = None) -> tuple[tuple[str, ...], str, str] | None:
+        """The words routed and read once: their candidates, the words left to plan, and the call
+        they settle; None when they settle none."""
+        rest, missed = misses(text, self.registry)
+        if missed or not rest or len(clauses(rest, self.registry)) != 1:
+            return None
+        names, _ = self.candidates(rest, act)
+        call = (self.obvious_read(names, rest) or self.plain(rest, names)) if names else None
+        return None if call is None else (names, rest, call)
+
+    def _reads(self, names: tuple[str, ...]) -> bool:
+        return all(self.registry.get(n).tier == Tier.READ for n in names)
 
     def goes_on(self, text: str, names: tuple[str, ...], call: str) -> bool:
         """Whether one of the usual continuations (`TAILS`) would make the words another call that
