@@ -199,16 +199,18 @@ class Planner:
             return None
         return {"action": "call", "tool": names[0], "args": {d.to: to, d.text: words}}
 
-    def _names_nobody(self, names: tuple[str, ...], turn: TurnTools) -> bool:
-        """The words leave one candidate, a tool that takes dictation, say its noun ("message"),
-        and name no recipient (`Dictation.recipient`)."""
+    def _dictating(self, names: tuple[str, ...], text: str) -> Dictation | None:
+        """The one candidate's dictation, when the words leave one tool that takes dictation and
+        say its noun ("message"); None otherwise."""
         d = self.registry.get(names[0]).dictation if len(names) == 1 else None
-        text = turn.provenance.user_text
-        return (
-            d is not None
-            and re.search(rf"\b{re.escape(d.noun)}\b", text, re.IGNORECASE) is not None
-            and d.recipient(text) is None
-        )
+        if d is None or not re.search(rf"\b{re.escape(d.noun)}\b", text, re.IGNORECASE):
+            return None
+        return d
+
+    def _names_nobody(self, names: tuple[str, ...], turn: TurnTools) -> bool:
+        """A request in a dictating tool's own words that names no recipient (`Dictation.recipient`)."""
+        d = self._dictating(names, turn.provenance.user_text)
+        return d is not None and d.recipient(turn.provenance.user_text) is None
 
     async def _dictation_passed(
         self, text: str, names: tuple[str, ...], turn: TurnTools, result: PlanResult
@@ -218,8 +220,8 @@ class Planner:
         say (the call then goes on as usual, yes included); with none, the request is said to be
         not done and why, where the reply model had answered as if it were the user ("I'm going
         to the store.")."""
-        d = self.registry.get(names[0]).dictation if len(names) == 1 else None
-        if d is None or not re.search(rf"\b{re.escape(d.noun)}\b", text, re.IGNORECASE):
+        d = self._dictating(names, text)
+        if d is None:
             return None
         to = d.recipient(turn.provenance.user_text)
         if to and (said := await self._ask_dictation(turn, d, {d.to: to})) is not None:
