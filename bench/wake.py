@@ -233,15 +233,40 @@ def per_hour(n: int, seconds: float) -> float:
 CUTOFFS = tuple(round(c, 2) for c in np.arange(0.30, 1.0, 0.05))
 
 
-def _detected(traced: list[tuple[Trial, np.ndarray]], cutoff: float) -> dict[str, list[int]]:
+def _detected(traced: list[tuple[Trial, np.ndarray]], cutoff: float, looks=None) -> dict[str, list[int]]:
+    """Trials heard per kind of room; `looks` (one list per trial): where a second look woke it too."""
     rows: dict[str, list[int]] = {}
-    for trial, peaks in traced:
+    for n, (trial, peaks) in enumerate(traced):
         kind = "dry" if trial.room == "dry" else trial.room.split()[1] + " dB SNR"
         row = rows.setdefault(kind, [0, 0])
-        row[0] += trial.heard(fires_at(peaks, cutoff))
+        row[0] += trial.heard(fires_at(peaks, cutoff) + (looks[n] if looks is not None else []))
         row[1] += 1
     rows["all"] = [sum(r[0] for r in rows.values()), sum(r[1] for r in rows.values())]
     return rows
+
+
+def second_looks(
+    samples: np.ndarray, peaks: np.ndarray, cutoff: float, look, phrase: str, costs: list[float]
+) -> list[float]:
+    """Where (s) the second look (voice/wake.py: `SecondLook`) wakes Twin on a traced stream, as the
+    live gate does it: each rise over `look.look_from` that stays under the cutoff is looked at
+    again. Each look's seconds are added to `costs`."""
+    sure = np.zeros(len(peaks), bool)
+    rest = int(np.ceil(1.5 * SAMPLE_RATE / FRAME)) + 1  # the detector's refractory time, in frames
+    for t in fires_at(peaks, cutoff):
+        i = round(t * SAMPLE_RATE / FRAME)
+        sure[i : i + rest] = True
+    look.reset()
+    found = []
+    for i, frame in enumerate(frames_of(samples)):
+        window = look.push(frame, float(peaks[i]), bool(sure[i]))
+        if window is not None:
+            t0 = time.perf_counter()
+            yes, _ = look.confirms(window, phrase)
+            costs.append(time.perf_counter() - t0)
+            if yes:
+                found.append(i * FRAME / SAMPLE_RATE)
+    return found
 
 
 def _accepts(streams: dict[str, np.ndarray], cutoff: float) -> dict[str, dict]:
@@ -260,9 +285,10 @@ def choose_cutoff(dev_free: list[np.ndarray]) -> float:
     return min(quiet) if quiet else max(CUTOFFS)
 
 
-def measure(word: str, minutes: float, tts=None) -> dict:
+def measure(word: str, minutes: float, tts=None, look=None) -> dict:
     """Every figure of the module's text for one wake word: at the model's own cutoff, over a sweep
-    of cutoffs, and at the cutoff DEV calls for (`choose_cutoff`), reported on TEST."""
+    of cutoffs, and at the cutoff DEV calls for (`choose_cutoff`), reported on TEST; with `look`
+    (a `SecondLook` with its ASR), also the model's cutoff with the second look."""
     from voice.wake import MicroWakeWordDetector
 
     detector = MicroWakeWordDetector(word)
@@ -274,6 +300,7 @@ def measure(word: str, minutes: float, tts=None) -> dict:
     quarter = minutes / 4
     free: dict[str, dict[str, np.ndarray]] = {"dev": {}, "test": {}}
     misses: dict[str, list[tuple[float, str]]] = {}
+    audios: dict[tuple[str, str], np.ndarray] = {}
     for split, voices in (("dev", VOICES_DEV), ("test", VOICES_TEST)):
         stream, misses[split] = near_misses(word, voices)
         for kind, audio in (
@@ -282,11 +309,13 @@ def measure(word: str, minutes: float, tts=None) -> dict:
             ("near_misses", stream),
         ):
             free[split][kind] = trace(detector, audio)
+            audios[(split, kind)] = audio
     real = real_speech()
     t1 = time.monotonic()
     real_peaks = {name: trace(detector, x) for name, x in real}
     cost_s, cost_frames = time.monotonic() - t1, sum(len(p) for p in real_peaks.values())
     free["test"]["real"] = np.concatenate(list(real_peaks.values()))
+    audios[("test", "real")] = np.concatenate([x[: len(real_peaks[n]) * FRAME] for n, x in real])
     model_cutoff = detector.cutoff
     dev_free = [free["dev"]["synthetic"], free["dev"]["tv_like"]]
     chosen = choose_cutoff(dev_free)
@@ -309,6 +338,10 @@ def measure(word: str, minutes: float, tts=None) -> dict:
             }
             for split in ("dev", "test")
         }
+    if look is not None:
+        out["second_look"] = _with_second_look(
+            traced, free, audios, misses, model_cutoff, look, detector.phrase
+        )
     out["sweep_dev"] = [
         {
             "cutoff": c,
@@ -330,14 +363,50 @@ def measure(word: str, minutes: float, tts=None) -> dict:
     return out
 
 
+def _with_second_look(traced, free, audios, misses, cutoff: float, look, phrase: str) -> dict:
+    """Detection and false accepts at the model's cutoff with the second look, per split; what each
+    look cost, and how many looks an hour of wake-free speech asks for."""
+    costs: list[float] = []
+    out: dict = {"look_from": look.look_from, "confirm_at": look.confirm_at}
+    for split in ("dev", "test"):
+        looks = [second_looks(t.samples, p, cutoff, look, phrase, costs) for t, p in traced[split]]
+        accepts, seconds, n_looks, near = {}, 0.0, 0, {}
+        for kind, peaks in free[split].items():
+            before = len(costs)
+            found = second_looks(audios[(split, kind)], peaks, cutoff, look, phrase, costs)
+            n = len(fires_at(peaks, cutoff)) + len(found)
+            secs = len(peaks) * FRAME / SAMPLE_RATE
+            accepts[kind] = {"fires": n, "seconds": round(secs, 1), "per_hour": per_hour(n, secs)}
+            if kind == "near_misses":
+                near = _which(sorted(fires_at(peaks, cutoff) + found), misses[split])
+            else:
+                seconds, n_looks = seconds + secs, n_looks + len(costs) - before
+        out[split] = {
+            "detection": _detected(traced[split], cutoff, looks),
+            "false_accepts": accepts,
+            "near_misses_firing": near,
+            "looks_per_hour_of_wake_free_speech": per_hour(n_looks, seconds),
+        }
+    ms = np.array(costs or [0.0]) * 1000
+    out["look_ms"] = {
+        "n": len(costs),
+        "median": round(float(np.median(ms)), 1),
+        "p95": round(float(np.percentile(ms, 95)), 1),
+    }
+    return out
+
+
 def run_wake_bench(cfg, json_path: Path | None, minutes: float = 60.0, words: tuple[str, ...] = WORDS) -> int:
     if shutil.which("espeak-ng") is None:
         print("espeak-ng is not installed (scripts/setup.sh installs it): no voice but Twin's to test with")
         return 2
     from pipeline.runtime.components import Components
+    from voice.wake import SecondLook
 
-    tts = Components(cfg).tts
-    results = [measure(w, minutes, tts) for w in words]
+    c = Components(cfg)
+    w = cfg.wake
+    look = SecondLook(w.look_from, w.confirm_at, check=c.asr.phrase_probability)
+    results = [measure(word, minutes, c.tts, look) for word in words]
     _print(results, minutes)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -369,6 +438,28 @@ def _print(results: list[dict], minutes: float) -> None:
                     for k, v in res["false_accepts"].items()
                 )
                 print(f"  {split:6s} {cells}   {fa}")
+        if "second_look" in r:
+            sl = r["second_look"]
+            print(
+                f"cutoff {r['model_cutoff']:.2f} with the second look (a rise over {sl['look_from']:g},"
+                f" confirmed at a phrase probability >= {sl['confirm_at']:g})"
+            )
+            for split in ("dev", "test"):
+                res = sl[split]
+                d = res["detection"]
+                cells = " ".join(
+                    f"{d.get(k, [0, 0])[0]:>4d}/{d.get(k, [0, 0])[1]:<4d}"
+                    for k in ("dry", "20 dB SNR", "10 dB SNR", "all")
+                )
+                fa = "; ".join(
+                    f"{k} {v['fires']} in {v['seconds'] / 60:.1f} min ({v['per_hour']:g}/h)"
+                    for k, v in res["false_accepts"].items()
+                )
+                print(f"  {split:6s} {cells}   {fa}")
+                hourly = res["looks_per_hour_of_wake_free_speech"]
+                print(f"         looks an hour of wake-free speech: {hourly:g}")
+            lm = sl["look_ms"]
+            print(f"  a look: {lm['median']} / {lm['p95']} ms (median / p95 of {lm['n']})")
         print("  DEV sweep: cutoff, heard (all / dry), wake-free fires, near-miss fires")
         for row in r["sweep_dev"]:
             heard, dry = row["detection"], row["dry"]

@@ -132,6 +132,12 @@ class WakeConfig(_Strict):
     name: str = "Twin"
     follow_up_s: float | None = Field(None, ge=0, le=60)  # default: the profile's
     listen_s: float = Field(6.0, gt=0, le=60)  # after a wake, how long the request may take to begin
+    # The second look (voice/wake.py): a model score that rose over `look_from` but stayed under the
+    # model's cutoff is confirmed when the ASR finds the wake phrase at least this likely
+    # (`confirm_at`). Both chosen on `twin bench wake`'s DEV voices; false: the model's cutoff alone.
+    second_look: bool = True
+    look_from: float = Field(0.05, gt=0, lt=1)
+    confirm_at: float = Field(0.005, gt=0, le=1)
     stop_words: list[str] = Field(default_factory=lambda: ["stop", "stop it", "be quiet", "quiet", "cancel"])
 
 

@@ -140,3 +140,78 @@ def test_the_bench_reads_what_any_cutoff_would_do_from_one_trace(okay_nabu, tmp_
         "okay, now": 1,
         "oh, a cabana": 3,
     }
+
+
+def test_a_rise_under_the_cutoff_is_looked_at_once_after_its_peak_and_never_after_a_fire():
+    """The second look's timing (voice/wake.py: `SecondLook`): a rise over `look_from` is looked at
+    `after_frames` frames after its highest frame, with the last `keep_s` seconds of audio; a rise
+    while the detector fired or rests is not; after a confirmed look, the same utterance is not
+    looked at again."""
+    from voice.wake import SecondLook
+
+    look = SecondLook(look_from=0.1, confirm_at=0.5, keep_s=1.0, after_frames=3, check=lambda x, p: 0.9)
+    frame = np.ones(FRAME, np.float32)
+    scores = [0.0, 0.05, 0.2, 0.6, 0.4, 0.1, 0.0, 0.0, 0.0]  # peak at frame 3, looked at frame 6
+    looked = [i for i, s in enumerate(scores) if look.push(frame * i, s, sure=False) is not None]
+    assert looked == [6]
+    look.reset()
+    windows = [look.push(frame * i, s, sure=False) for i, s in enumerate([0.0] * 40 + scores)]
+    window = next(w for w in windows if w is not None)
+    assert len(window) == SAMPLE_RATE and window[-1] == 46.0  # the last second, up to the look's frame
+    look.reset()
+    assert all(look.push(frame, s, sure=True) is None for s in scores)  # the model fired: no look
+    look.reset()
+    for s in scores[:7]:
+        w = look.push(frame, s, sure=False)
+    assert w is not None and look.confirms(w, "okay nabu") == (True, 0.9)
+    assert all(look.push(frame, s, sure=False) is None for s in scores)  # the same utterance
+    low = SecondLook(look_from=0.1, confirm_at=0.95, after_frames=3, check=lambda x, p: 0.9)
+    for s in scores[:7]:
+        w = low.push(frame, s, sure=False)
+    assert w is not None and low.confirms(w, "okay nabu") == (False, 0.9)
+    assert [i for i, s in enumerate(scores) if low.push(frame, s, sure=False) is not None] == [6]
+
+
+def test_the_bench_takes_the_same_second_looks_as_the_live_gate(okay_nabu, tmp_path):
+    """`twin bench wake` replays the second look over a trace (bench/wake.py: `second_looks`); it
+    wakes where the live gate (`WakeGate.hear` then `look_again`) does. The check here confirms
+    every look, so only where looks are taken is compared (the ASR's answer is the live tests')."""
+    import asyncio
+
+    from bench.wake import fires_at, frames_of, second_looks, trace
+    from pipeline.runtime.hands_free import WakeGate
+    from voice.wake import SecondLook
+
+    gap = np.zeros(int(1.0 * SAMPLE_RATE), np.float32)
+    stream = np.concatenate(
+        [
+            gap,
+            espeak("okay, now", "en-us+f3", 150, tmp_path),  # a rise under the cutoff
+            gap,
+            espeak("okay nabu", "en-us", 150, tmp_path),  # a fire
+            gap,
+            espeak("okay nabu", "en-gb-x-gbclan+f2", 150, tmp_path),  # a rise under the cutoff
+            gap,
+        ]
+    )
+    peaks = trace(okay_nabu, stream)
+    cutoff = okay_nabu.cutoff
+    costs: list[float] = []
+    benched = second_looks(stream, peaks, cutoff, SecondLook(check=lambda x, p: 1.0), "Okay Nabu", costs)
+    assert len(benched) == len(costs) == 2 and len(fires_at(peaks, cutoff)) == 1
+
+    async def live() -> list[tuple[float, bool]]:
+        gate = WakeGate(okay_nabu, second_look=SecondLook(check=lambda x, p: 1.0))
+        gate.reset()
+
+        async def run(fn, *args):
+            return fn(*args)
+
+        for i, frame in enumerate(frames_of(stream)):
+            if not gate.hear(frame, i * FRAME / SAMPLE_RATE) and gate.unsure is not None:
+                await gate.look_again(run)
+        return [(e["position_s"], "second_look" in e) for e in gate.log.events if e["event"] == "wake"]
+
+    woke = asyncio.run(live())
+    assert [t for t, looked in woke if looked] == benched
+    assert [t for t, looked in woke if not looked] == fires_at(peaks, cutoff)

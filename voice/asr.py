@@ -206,19 +206,13 @@ class WhisperAsr:
         """Utterances up to 13 s go through a 15 s encoder window instead of Whisper's fixed 30 s
         (as whisper.cpp's audio_ctx does): ASR is ~2.3x faster. A result that looks
         degenerate (repetition) returns None, and the caller uses the standard 30 s path."""
-        import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.vad import VadOptions, get_speech_timestamps
 
         duration = len(samples) / 16_000
         if vad_filter and not get_speech_timestamps(samples, VadOptions()):
             return Transcript("", language or "en", 0.0, duration)
-        padded = np.zeros(SHORT_WINDOW_SECONDS * 16_000, np.float32)
-        padded[: len(samples)] = samples
-        fe = self.model.feature_extractor
-        frames = SHORT_WINDOW_SECONDS * 16_000 // fe.hop_length
-        features = np.ascontiguousarray(fe(padded)[:, :frames])
-        encoded = self.model.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=False)
+        encoded = self._encode_short(samples)
         lang_prob = 1.0
         if language is None:
             lang_token, lang_prob = self.model.model.detect_language(encoded)[0][0]
@@ -265,6 +259,34 @@ class WhisperAsr:
         kept = () if rejected or not text else (text,)
         self.last_logprob = float(avg_logprob) if kept else None
         return Transcript(" ".join(kept), language, float(lang_prob), duration, kept, int(rejected))
+
+    def _encode_short(self, samples: np.ndarray):
+        """The encoder's output for up to 13 s of audio in the 15 s window."""
+        import ctranslate2
+
+        padded = np.zeros(SHORT_WINDOW_SECONDS * 16_000, np.float32)
+        padded[: len(samples)] = samples[: SHORT_WINDOW_SECONDS * 16_000]
+        fe = self.model.feature_extractor
+        frames = SHORT_WINDOW_SECONDS * 16_000 // fe.hop_length
+        features = np.ascontiguousarray(fe(padded)[:, :frames])
+        return self.model.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=False)
+
+    def phrase_probability(self, samples: np.ndarray, phrase: str) -> float:
+        """How likely the decoder finds that `samples` (a few seconds) say `phrase` and begin with
+        it: the geometric mean of the phrase's token probabilities when the decoder is made to read
+        it (CTranslate2's alignment pass, teacher-forced). The wake word's second look
+        (voice/wake.py: `SecondLook`); no text is produced or kept."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        if len(samples) > SHORT_MAX_SECONDS * 16_000:
+            raise ValueError("a phrase's probability is read from at most 13 s of audio")
+        tok = Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe", language="en")
+        ids = tok.encode(" " + phrase.strip())
+        start = list(tok.sot_sequence) + [tok.no_timestamps]
+        frames = max(1, len(samples) // self.model.feature_extractor.hop_length)
+        found = self.model.model.align(self._encode_short(samples), start, [ids], frames)[0]
+        probs = np.maximum(np.asarray(found.text_token_probs, np.float64), 1e-9)
+        return float(np.exp(np.log(probs).mean()))
 
     def _phantom(self, seg) -> bool:
         if seg.no_speech_prob > self.no_speech_threshold and seg.avg_logprob < self.logprob_threshold:

@@ -174,6 +174,13 @@ class WakeWord(Protocol):
     """An acoustic wake word run on every frame of the stream, before anything else hears it."""
 
     descriptor: WakeWordDescriptor
+    phrase: str  # what is said ("Okay Nabu"), for the second look
+    peak: float  # the highest score in the last frame given to `detect`
+
+    @property
+    def resting(self) -> bool:
+        """After a detection, until the same utterance can no longer fire again."""
+        ...
 
     def reset(self) -> None:
         """Forget the stream's state (a new live session)."""

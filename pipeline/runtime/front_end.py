@@ -44,6 +44,17 @@ if TYPE_CHECKING:
     from pipeline.runtime.session import Twin
 
 
+async def _with_replays(
+    frames: AsyncIterator[InputFrame], replay: deque[InputFrame]
+) -> AsyncIterator[tuple[InputFrame, bool]]:
+    """The source's frames, each with False; after each, the frames put in `replay` meanwhile, with
+    True (heard again: they already went through the echo stage and the wake word)."""
+    async for frame in frames:
+        yield frame, False
+        while replay:
+            yield replay.popleft(), True
+
+
 class FrameSource(Protocol):
     def frames_iter(self) -> AsyncIterator[InputFrame]: ...
 
@@ -181,28 +192,51 @@ class FrontEnd:
         if twin.cfg.tools.enabled:
             clock = asyncio.create_task(ring_due(twin.tools.fire_due, twin.c.pools.memory, alert, idle))
         position = 0.0
+        replay: deque[InputFrame] = deque()  # frames to hear again, after a second look's wake
+        asleep: deque[InputFrame] = deque(maxlen=32)  # the last frames only the wake word heard
+
+        def asr_run(fn, *args):
+            return loop.run_in_executor(twin.c.pools.asr, fn, *args)
+
+        if wake is not None and wake.second is not None and wake.second.check is None:
+            wake.second.check = twin.c.asr.phrase_probability  # the session's ASR, on the device
         try:
-            async for frame in source.frames_iter():
-                if clipping.hear(frame.samples, frame.position):  # the microphone's own sound
-                    device_notice("microphone_clipping", CLIPPING_NOTICE)
-                if echo is not None:
-                    frame = echo.clean(frame)
+            async for frame, again in _with_replays(source.frames_iter(), replay):
+                if not again:
+                    if clipping.hear(frame.samples, frame.position):  # the microphone's own sound
+                        device_notice("microphone_clipping", CLIPPING_NOTICE)
+                    if echo is not None:
+                        frame = echo.clean(frame)
                 position = frame.position
                 paced = frame.arrival_t is not None
                 if frame.ends_utterance:  # the device says the user is done (push-to-talk released)
                     ep.end_now()  # this frame ends the open utterance: no silence window waited for
                 if wake is not None:
                     busy = current is not None and not current.done()
-                    if wake.hear(frame.samples, position):  # every frame, before anything else hears it
+                    # every frame, before anything else hears it (a frame heard again is not)
+                    woke = not again and wake.hear(frame.samples, position)
+                    looked = False
+                    if not again and not woke and wake.unsure is not None:
+                        looked = woke = await wake.look_again(asr_run)  # the second look, ~0.1 s
+                    if woke:
                         discard()
                         ep.forget()
                         overlap = None
                         if busy:  # the wake word while Twin speaks: stop and listen
                             twin.interrupt(current, sink)  # type: ignore[arg-type]
                             log.add("stopped", position, by="wake word")
+                        if looked and asleep:
+                            # confirmed frames after the wake word's peak: the request may have
+                            # begun in them, so the front end hears them (and this one) again
+                            n = wake.replays - 1
+                            replay.extend([*(list(asleep)[-n:] if n > 0 else []), frame])
+                            asleep.clear()
+                            continue
                     awake = ep.in_speech or wake.is_open() or asking.waiting or busy
                     if not (awake or wake.by_name):
+                        asleep.append(frame)
                         continue  # asleep: the frame is heard by the wake word detector alone
+                    asleep.clear()
                 prob = await loop.run_in_executor(twin.c.pools.vad, vad.frame_probability, frame.samples)
                 onset_frames.append(frame.samples)
                 if frame.echo_only:

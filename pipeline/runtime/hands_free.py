@@ -4,8 +4,11 @@ voice over Twin's own reply means (a backchannel, a false start, "stop", or a re
 The wake gate stands before everything else that hears the microphone. While Twin is asleep a frame
 reaches only the wake word detector: it is not endpointed, stored, transcribed or sent. A wake (the
 wake word, or a device event the profile allows: a push-to-talk button, a tap) opens the gate for
-`listen_s`; the utterance begun in that time is taken, and the gate closes behind it. After Twin
-replies, a follow-up window lets the user answer without the wake word.
+`listen_s`. A rise of the wake word model's score that stays under its cutoff gets a second look:
+the ASR, on the device, is asked how likely the last 2 s say the wake phrase (voice/wake.py); the
+audio is dropped after that look, confirmed or not, and no text is made of it. The utterance
+begun while the gate is open is taken, and the gate closes behind it. After Twin replies, a
+follow-up window lets the user answer without the wake word.
 
 The spoken-name wake ("Twin, what time is it") is the other way to wake: every utterance is
 transcribed on the device, and one that does not begin with the name is dropped at once, with no
@@ -17,6 +20,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,6 +32,7 @@ from voice.capabilities import WakeWord
 
 if TYPE_CHECKING:
     from pipeline.config import TwinConfig
+    from voice.wake import SecondLook
 
 # Said while Twin speaks, these keep it speaking: the user is listening, not taking the turn.
 BACKCHANNELS = frozenset(
@@ -257,6 +262,9 @@ class HandsFreeLog:
         return [e["event"] for e in self.events]
 
 
+LOOKED_REST_S = 1.5  # after a second look's wake, the detector's own fire is the same utterance
+
+
 class WakeGate:
     """Which frames the front end may hear. `detector` None with `name` set: the spoken-name wake."""
 
@@ -269,10 +277,15 @@ class WakeGate:
         follow_up_s: float = 5.0,
         listen_s: float = 6.0,
         log: HandsFreeLog | None = None,
+        second_look: SecondLook | None = None,
     ) -> None:
         if detector is None and not name:
             raise ValueError("a wake gate needs a wake word detector or a name")
         self.detector = detector
+        self.second = second_look if detector is not None else None
+        self.unsure: np.ndarray | None = None  # audio to look at again (`look_again`), or None
+        self.declined = 0  # rises the second look did not confirm (only counted: nothing is kept)
+        self._looked_at = -1e9  # where the last wake by a second look was
         self.name = words_of(name) if name else None
         self.events = events
         self.follow_up_s = follow_up_s
@@ -294,9 +307,11 @@ class WakeGate:
             return None
         if word == "name":
             return cls(None, name=cfg.wake.name, log=log, **common)
-        from voice.wake import MicroWakeWordDetector
+        from voice.wake import MicroWakeWordDetector, SecondLook
 
-        return cls(MicroWakeWordDetector(word), log=log, **common)
+        w = cfg.wake
+        look = SecondLook(w.look_from, w.confirm_at) if w.second_look else None
+        return cls(MicroWakeWordDetector(word), log=log, second_look=look, **common)
 
     @property
     def by_name(self) -> bool:
@@ -307,6 +322,10 @@ class WakeGate:
             self.detector.reset()
         self.open_until = -1.0
         self._pending.clear()
+        self.unsure = None
+        self._looked_at = -1e9
+        if self.second is not None:
+            self.second.reset()
 
     def trigger(self, kind: str) -> None:
         """A device event (push_to_talk, tap): wakes Twin at the next frame, where the profile
@@ -322,15 +341,43 @@ class WakeGate:
         """Every frame, first of all: True when this frame woke Twin."""
         self.position = position
         woke = False
-        if self.detector is not None and self.detector.detect(samples):
+        # (not again for the utterance a second look just confirmed: its score may rise later)
+        fired = self.detector is not None and self.detector.detect(samples)
+        if fired and position - self._looked_at > LOOKED_REST_S:
             woke = True
             self.log.add("wake", position, by=self.detector.descriptor.name)
+        if self.second is not None and self.detector is not None:
+            d = self.detector
+            look = self.second.push(samples, d.peak, fired or d.resting)
+            if look is not None:
+                self.unsure = look
         while self._pending:
             woke = True
             self.log.add("wake", position, by=self._pending.pop(0))
         if woke:
             self.open_until = position + self.listen_s
         return woke
+
+    async def look_again(self, run: Callable[..., Awaitable[tuple[bool, float]]]) -> bool:
+        """The second look at `unsure` (the ASR on its worker: `run(fn, *args)`): True when it
+        confirms the wake word, which then wakes Twin as a detection does. The audio is dropped
+        either way."""
+        assert self.second is not None and self.detector is not None and self.unsure is not None
+        audio, self.unsure = self.unsure, None
+        yes, p = await run(self.second.confirms, audio, self.detector.phrase)
+        if not yes:
+            self.declined += 1
+            return False
+        self.log.add("wake", self.position, by=self.detector.descriptor.name, second_look=round(p, 4))
+        self._looked_at = self.position
+        self.open_until = self.position + self.listen_s
+        return True
+
+    @property
+    def replays(self) -> int:
+        """After a second look confirms: how many frames before this one came after the wake word's
+        peak (they were heard by the detector alone, and the front end hears them again)."""
+        return self.second.after_frames if self.second is not None else 0
 
     def is_open(self) -> bool:
         """A new utterance may begin now (just woken, or in the follow-up window)."""
