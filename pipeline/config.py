@@ -137,7 +137,7 @@ class WakeConfig(_Strict):
     # (`confirm_at`). Both chosen on `twin bench wake`'s DEV voices; false: the model's cutoff alone.
     second_look: bool = True
     look_from: float = Field(0.05, gt=0, lt=1)
-    confirm_at: float = Field(0.005, gt=0, le=1)
+    confirm_at: float = Field(0.006, gt=0, le=1)
     stop_words: list[str] = Field(default_factory=lambda: ["stop", "stop it", "be quiet", "quiet", "cancel"])
 
 

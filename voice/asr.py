@@ -260,8 +260,9 @@ class WhisperAsr:
         self.last_logprob = float(avg_logprob) if kept else None
         return Transcript(" ".join(kept), language, float(lang_prob), duration, kept, int(rejected))
 
-    def _encode_short(self, samples: np.ndarray):
-        """The encoder's output for up to 13 s of audio in the 15 s window."""
+    def _encode_short(self, samples: np.ndarray, to_cpu: bool = False):
+        """The encoder's output for up to 13 s of audio in the 15 s window (`to_cpu`: in host memory
+        on a GPU, to be copied)."""
         import ctranslate2
 
         padded = np.zeros(SHORT_WINDOW_SECONDS * 16_000, np.float32)
@@ -269,24 +270,36 @@ class WhisperAsr:
         fe = self.model.feature_extractor
         frames = SHORT_WINDOW_SECONDS * 16_000 // fe.hop_length
         features = np.ascontiguousarray(fe(padded)[:, :frames])
-        return self.model.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=False)
+        return self.model.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=to_cpu)
 
     def phrase_probability(self, samples: np.ndarray, phrase: str) -> float:
         """How likely the decoder finds that `samples` (a few seconds) say `phrase` and begin with
         it: the geometric mean of the phrase's token probabilities when the decoder is made to read
         it (CTranslate2's alignment pass, teacher-forced). The wake word's second look
         (voice/wake.py: `SecondLook`); no text is produced or kept."""
+        return float(np.exp(self.phrase_log_probs(samples, [phrase])[0]))
+
+    def phrase_log_probs(self, samples: np.ndarray, phrases: list[str]) -> list[float]:
+        """For each of `phrases`, the mean log-probability of its tokens when the decoder is made to
+        read it as what `samples` (up to 13 s) say: one encoder pass, one alignment pass for all."""
+        import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
         if len(samples) > SHORT_MAX_SECONDS * 16_000:
             raise ValueError("a phrase's probability is read from at most 13 s of audio")
+        if not phrases:
+            return []
         tok = Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe", language="en")
-        ids = tok.encode(" " + phrase.strip())
-        start = list(tok.sot_sequence) + [tok.no_timestamps]
+        ids = [tok.encode(" " + p.strip()) for p in phrases]
         frames = max(1, len(samples) // self.model.feature_extractor.hop_length)
-        found = self.model.model.align(self._encode_short(samples), start, [ids], frames)[0]
-        probs = np.maximum(np.asarray(found.text_token_probs, np.float64), 1e-9)
-        return float(np.exp(np.log(probs).mean()))
+        encoded = self._encode_short(samples, to_cpu=len(ids) > 1)
+        if len(ids) > 1:  # the alignment pass takes one encoder output per phrase
+            one = np.asarray(encoded)
+            encoded = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(one, len(ids), 0)))
+        # the alignment pass puts <|notimestamps|> after the start itself, as faster-whisper relies on
+        found = self.model.model.align(encoded, list(tok.sot_sequence), ids, [frames] * len(ids))
+        probs = [np.maximum(np.asarray(f.text_token_probs, np.float64), 1e-9) for f in found]
+        return [float(np.log(p).mean()) for p in probs]
 
     def _phantom(self, seg) -> bool:
         if seg.no_speech_prob > self.no_speech_threshold and seg.avg_logprob < self.logprob_threshold:

@@ -118,7 +118,7 @@ class SecondLook:
     def __init__(
         self,
         look_from: float = 0.05,
-        confirm_at: float = 0.005,
+        confirm_at: float = 0.006,
         keep_s: float = 2.0,
         after_frames: int = 10,
         check: Callable[[np.ndarray, str], float] | None = None,
