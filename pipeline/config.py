@@ -65,6 +65,9 @@ class AsrConfig(_Strict):
     vocabulary: bool = True
     # A second, larger model re-hears short commands the first was unsure of ("whisper-base"; README).
     second_pass: str | None = None
+    # A short request about a tool whose words settle no call is heard again against respellings of
+    # one word that a tool's reader takes ("Resin the timer" -> "Resume the timer"; README).
+    respell_commands: bool = True
 
     @field_validator("language", mode="before")
     @classmethod

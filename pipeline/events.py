@@ -149,6 +149,10 @@ class TranscriptReady(Event):
     text: str
     language: str
     speaker: str | None = None  # the enrolled name; None when unknown (see VoiceHeard)
+    # what the ASR first wrote, when a second hearing respelled one word of a command
+    # (pipeline/runtime/rehearing.py), and how much less likely the audio found the respelling
+    reheard_from: str | None = None
+    reheard_below: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

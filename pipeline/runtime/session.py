@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import time
@@ -57,6 +58,7 @@ from pipeline.runtime.endpointing import Endpoint
 from pipeline.runtime.escalation import Escalation
 from pipeline.runtime.front_end import FrameSource, FrontEnd
 from pipeline.runtime.hands_free import WakeGate
+from pipeline.runtime.rehearing import Rehearing
 from pipeline.runtime.reply_voice import Reply, ReplyVoice, Sink
 from pipeline.runtime.tool_desk import ToolDesk
 from pipeline.runtime.trace import TraceStore
@@ -127,6 +129,9 @@ class Twin:
         self.asker = Asker(self.c, self.household, self._transcribe, self.reply_voice.speak_aside)
         self.fast_path = FastPath(cfg, self.c, self.asker, self.memory_bridge)
         self.tools = ToolDesk(cfg, self.c, self.c.memory, self.household, self.asker, self.audit, clock)
+        # a misheard word of a command heard again against the tools' own words (rehearing.py)
+        respell = cfg.asr.respell_commands and cfg.tools.enabled
+        self.rehearing = Rehearing(self.c, lambda: self.tools.local.registry()) if respell else None
         # a bigger model per turn when the router and the user's policy say so (off by default)
         self.escalation = (
             Escalation(cfg, self.c, self.conversation, self.asker) if cfg.remote.enabled else None
@@ -236,6 +241,9 @@ class Twin:
         rec.emit(AsrStarted, audio_seconds=audio.duration)
         pending = self.hearing.start(audio)  # speaker and prosody, on their own thread beside ASR
         tr = transcript or await self._transcribe(audio)
+        again = await self.rehearing.better(audio.samples, tr.text) if self.rehearing is not None else None
+        if again is not None:
+            tr = dataclasses.replace(tr, text=again.text)
         t_asr = time.monotonic()
 
         def notify(code: str, message: str) -> None:
@@ -253,7 +261,14 @@ class Twin:
                 confidence=round(e.confidence, 3) if e is not None else 0.0,
                 voices=heard.voices,
             )
-        rec.emit(TranscriptReady, text=tr.text, language=tr.language, speaker=heard.identity.name)
+        rec.emit(
+            TranscriptReady,
+            text=tr.text,
+            language=tr.language,
+            speaker=heard.identity.name,
+            reheard_from=again.heard if again is not None else None,
+            reheard_below=again.below if again is not None else None,
+        )
         if not tr.text:
             await endpoint.wait()
             return self._finish(rec, "no_speech", "", tr.language, None, None, extra)
