@@ -215,3 +215,27 @@ def test_the_bench_takes_the_same_second_looks_as_the_live_gate(okay_nabu, tmp_p
     woke = asyncio.run(live())
     assert [t for t, looked in woke if looked] == benched
     assert [t for t, looked in woke if not looked] == fires_at(peaks, cutoff)
+
+
+def test_a_second_look_that_fails_leaves_the_model_to_decide_and_says_so(okay_nabu):
+    """The ASR failing under the second look (a model error, memory): no wake, a logged
+    `second_look_failed` naming the error, and the gate keeps listening."""
+    import asyncio
+
+    from pipeline.runtime.hands_free import WakeGate
+    from voice.wake import SecondLook
+
+    def broken(samples, phrase):
+        raise RuntimeError("the ASR worker is gone")
+
+    gate = WakeGate(okay_nabu, second_look=SecondLook(check=broken))
+    gate.reset()
+    gate.unsure = np.zeros(SAMPLE_RATE, np.float32)
+
+    async def run(fn, *args):
+        return fn(*args)
+
+    assert asyncio.run(gate.look_again(run)) is False
+    assert gate.log.events[-1]["event"] == "second_look_failed"
+    assert "the ASR worker is gone" in gate.log.events[-1]["error"]
+    assert gate.unsure is None and not gate.is_open()

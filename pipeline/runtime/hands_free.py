@@ -364,7 +364,11 @@ class WakeGate:
         either way."""
         assert self.second is not None and self.detector is not None and self.unsure is not None
         audio, self.unsure = self.unsure, None
-        yes, p = await run(self.second.confirms, audio, self.detector.phrase)
+        try:
+            yes, p = await run(self.second.confirms, audio, self.detector.phrase)
+        except Exception as exc:  # the ASR failed: the model's cutoff alone decides, and we go on
+            self.log.add("second_look_failed", self.position, error=f"{type(exc).__name__}: {exc}"[:200])
+            return False
         if not yes:
             self.declined += 1
             return False
