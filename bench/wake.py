@@ -19,6 +19,10 @@ be chosen on DEV and reported on TEST.
   at 15 dB SNR;
 - near misses, apart: phrases that sound like a wake word ("okay, now", "okay Nadia", "hey Travis")
   in every voice. They are chosen to be hard, so they are not in the per-hour rate.
+With `--suppress-noise` every clip and stream is first put through the echo stage's WebRTC noise
+suppression, as the speaker profile's front end gives it to the detector (`suppressed`); without it,
+as recorded (the half-duplex profiles' path).
+
 A fire is counted once per `MicroWakeWordDetector.refractory_s`; per hour = fires / hours of that
 audio. Synthetic speech flatters a detector less than it flatters recognition (it is not what the
 models were trained against either way), but the real minutes are few: both are reported.
@@ -26,6 +30,7 @@ models were trained against either way), but the real minutes are few: both are 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
@@ -285,16 +290,39 @@ def choose_cutoff(dev_free: list[np.ndarray]) -> float:
     return min(quiet) if quiet else max(CUTOFFS)
 
 
-def measure(word: str, minutes: float, tts=None, look=None) -> dict:
+def suppressed(samples: np.ndarray) -> np.ndarray:
+    """What the wake word detector hears through the live front end's echo stage with nothing
+    playing (the speaker profile, full duplex): WebRTC's noise suppression and high-pass filter
+    (voice/echo.py), 10 ms at a time, as `EchoStage` feeds it."""
+    from voice.echo import FRAME_10MS, WebRtcEchoCanceller
+
+    canceller = WebRtcEchoCanceller(noise_suppression=True)
+    quiet = np.zeros(FRAME_10MS, np.float32)
+    n = len(samples) // FRAME_10MS
+    x = samples[: n * FRAME_10MS].astype(np.float32)
+    out = [canceller.process(x[i * FRAME_10MS : (i + 1) * FRAME_10MS], quiet) for i in range(n)]
+    return np.concatenate([*out, np.zeros(len(samples) - n * FRAME_10MS, np.float32)])
+
+
+def measure(word: str, minutes: float, tts=None, look=None, suppress_noise: bool = False) -> dict:
     """Every figure of the module's text for one wake word: at the model's own cutoff, over a sweep
     of cutoffs, and at the cutoff DEV calls for (`choose_cutoff`), reported on TEST; with `look`
-    (a `SecondLook` with its ASR), also the model's cutoff with the second look."""
+    (a `SecondLook` with its ASR), also the model's cutoff with the second look. `suppress_noise`:
+    every clip and stream as the speaker profile's echo stage gives it to the detector
+    (`suppressed`)."""
     from voice.wake import MicroWakeWordDetector
 
+    heard_as = suppressed if suppress_noise else (lambda x: x)
     detector = MicroWakeWordDetector(word)
     rooms, noise, room_kind = load_rooms()
     traced = {
-        split: [(t, trace(detector, t.samples)) for t in trials(PHRASES[word], voices, rooms, noise)]
+        split: [
+            (t, trace(detector, t.samples))
+            for t in (
+                dataclasses.replace(t, samples=heard_as(t.samples))
+                for t in trials(PHRASES[word], voices, rooms, noise)
+            )
+        ]
         for split, voices in (("dev", VOICES_DEV), ("test", VOICES_TEST))
     }
     quarter = minutes / 4
@@ -308,9 +336,10 @@ def measure(word: str, minutes: float, tts=None, look=None) -> dict:
             ("tv_like", tv_like(quarter, voices, rooms, noise, tts)),
             ("near_misses", stream),
         ):
+            audio = heard_as(audio)
             free[split][kind] = trace(detector, audio)
             audios[(split, kind)] = audio
-    real = real_speech()
+    real = [(name, heard_as(x)) for name, x in real_speech()]
     t1 = time.monotonic()
     real_peaks = {name: trace(detector, x) for name, x in real}
     cost_s, cost_frames = time.monotonic() - t1, sum(len(p) for p in real_peaks.values())
@@ -322,6 +351,7 @@ def measure(word: str, minutes: float, tts=None, look=None) -> dict:
     out: dict = {
         "word": word,
         "rooms": room_kind,
+        "heard_as": "noise-suppressed (the echo stage)" if suppress_noise else "as recorded",
         "model_cutoff": model_cutoff,
         "chosen_cutoff_on_dev": chosen,
         "ms_per_frame": round(cost_s * 1000 / max(cost_frames, 1), 3),
@@ -355,6 +385,7 @@ def measure(word: str, minutes: float, tts=None, look=None) -> dict:
     if tts is not None:
         own = level(resample(tts.synthesize_all(PHRASES[word]), tts.sample_rate), -26.0)
         clip, start, end = _padded(own)
+        clip = heard_as(clip)
         heard = Trial("piper", 0, "dry", clip, start, end).heard(
             fires_at(trace(detector, clip), model_cutoff)
         )
@@ -396,7 +427,13 @@ def _with_second_look(traced, free, audios, misses, cutoff: float, look, phrase:
     return out
 
 
-def run_wake_bench(cfg, json_path: Path | None, minutes: float = 60.0, words: tuple[str, ...] = WORDS) -> int:
+def run_wake_bench(
+    cfg,
+    json_path: Path | None,
+    minutes: float = 60.0,
+    words: tuple[str, ...] = WORDS,
+    suppress_noise: bool = False,
+) -> int:
     if shutil.which("espeak-ng") is None:
         print("espeak-ng is not installed (scripts/setup.sh installs it): no voice but Twin's to test with")
         return 2
@@ -406,7 +443,7 @@ def run_wake_bench(cfg, json_path: Path | None, minutes: float = 60.0, words: tu
     c = Components(cfg)
     w = cfg.wake
     look = SecondLook(w.look_from, w.confirm_at, check=c.asr.phrase_probability)
-    results = [measure(word, minutes, c.tts, look) for word in words]
+    results = [measure(word, minutes, c.tts, look, suppress_noise) for word in words]
     _print(results, minutes)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -418,6 +455,7 @@ def run_wake_bench(cfg, json_path: Path | None, minutes: float = 60.0, words: tu
 def _print(results: list[dict], minutes: float) -> None:
     for r in results:
         print(f"\nwake word {r['word']}: voices that are not Twin's own (espeak-ng), rooms: {r['rooms']}")
+        print(f"heard {r.get('heard_as', 'as recorded')}")
         print(f"Twin's own voice: {'heard' if r.get('twins_own_voice_heard') else 'not heard'}")
         for label in ("model_cutoff", "chosen_cutoff"):
             cutoff = r["model_cutoff"] if label == "model_cutoff" else r["chosen_cutoff_on_dev"]

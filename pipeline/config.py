@@ -141,6 +141,9 @@ class WakeConfig(_Strict):
     second_look: bool = True
     look_from: float = Field(0.05, gt=0, lt=1)
     confirm_at: float = Field(0.006, gt=0, le=1)
+    # Without the echo stage (half duplex, a recording), the wake word detector hears the microphone
+    # through WebRTC's noise suppression all the same, as it does in full duplex (README, "Hands-free").
+    suppress_noise: bool = True
     stop_words: list[str] = Field(default_factory=lambda: ["stop", "stop it", "be quiet", "quiet", "cancel"])
 
 

@@ -20,6 +20,11 @@ def register(sub, common, bench_sub) -> None:
     )
     b.add_argument("--words", default="okay_nabu,hey_jarvis", help="comma-separated wake words")
     b.add_argument("--json", type=Path, dest="json_file", help="also write the figures here")
+    b.add_argument(
+        "--suppress-noise",
+        action="store_true",
+        help="hear every clip through the echo stage's noise suppression (the speaker profile's path)",
+    )
     b.set_defaults(handler=cmd_bench_wake)
 
 
@@ -27,4 +32,4 @@ def cmd_bench_wake(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from bench.wake import run_wake_bench
 
     words = tuple(w.strip() for w in args.words.split(",") if w.strip())
-    return run_wake_bench(cfg, args.json_file, args.minutes, words)
+    return run_wake_bench(cfg, args.json_file, args.minutes, words, args.suppress_noise)

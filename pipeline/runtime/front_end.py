@@ -200,6 +200,11 @@ class FrontEnd:
 
         if wake is not None and wake.second is not None and wake.second.check is None:
             wake.second.check = twin.c.asr.phrase_probability  # the session's ASR, on the device
+        # the wake word hears noise-suppressed sound in every profile: through the echo stage in full
+        # duplex, through a stage of its own (nothing to cancel) otherwise; nothing else hears it
+        wake_ears = None
+        if wake is not None and wake.detector is not None and echo is None and twin.cfg.wake.suppress_noise:
+            wake_ears = EchoStage(twin.c.echo_canceller())
         try:
             async for frame, again in _with_replays(source.frames_iter(), replay):
                 if not again:
@@ -214,7 +219,10 @@ class FrontEnd:
                 if wake is not None:
                     busy = current is not None and not current.done()
                     # every frame, before anything else hears it (a frame heard again is not)
-                    woke = not again and wake.hear(frame.samples, position)
+                    woke = False
+                    if not again:
+                        ears = frame if wake_ears is None else wake_ears.clean(frame)
+                        woke = wake.hear(ears.samples, position)
                     looked = False
                     if not again and not woke and wake.unsure is not None:
                         looked = woke = await wake.look_again(asr_run)  # the second look, ~0.1 s
