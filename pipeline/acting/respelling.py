@@ -1,5 +1,5 @@
 """Other spellings of a request the words do not settle, one word apart, that a tool's reader would
-take: "Resin the timer." -> "resume the timer", "Gancel all the timers." -> "cancel all the timers".
+take: "Resin the timer." -> "Resume the timer.", "Gancel all the timers." -> "Cancel all the timers.".
 
 Whisper tiny.en mishears a command's one key word now and then, and then the words settle no call:
 the request went to the planner's model (2-5 s on this CPU), which cannot know the word either. The

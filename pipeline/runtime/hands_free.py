@@ -284,7 +284,6 @@ class WakeGate:
         self.detector = detector
         self.second = second_look if detector is not None else None
         self.unsure: np.ndarray | None = None  # audio to look at again (`look_again`), or None
-        self.declined = 0  # rises the second look did not confirm (only counted: nothing is kept)
         self._looked_at = -1e9  # where the last wake by a second look was
         self.name = words_of(name) if name else None
         self.events = events
@@ -370,8 +369,7 @@ class WakeGate:
             self.log.add("second_look_failed", self.position, error=f"{type(exc).__name__}: {exc}"[:200])
             return False
         if not yes:
-            self.declined += 1
-            return False
+            return False  # nothing of it is kept
         self.log.add("wake", self.position, by=self.detector.descriptor.name, second_look=round(p, 4))
         self._looked_at = self.position
         self.open_until = self.position + self.listen_s
