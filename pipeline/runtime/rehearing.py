@@ -22,6 +22,9 @@ import numpy as np
 
 MAX_S = 4.0  # longer audio is not a short command
 MAX_WORDS = 10
+# respellings read against the audio, the closest spellings first: each is one more encoder output
+# (1.2 MB) and one more sequence in the alignment pass (the bench's clips had at most 14)
+MAX_SCORED = 16
 MARGIN = 0.8  # nats per token under what was first written, at most
 GAP = 0.3  # over the second-best respelling, at least
 # The respelling must itself be likely in the audio (nats per token, at least): words the audio does
@@ -60,7 +63,7 @@ class Rehearing:
         reading = self._reading
         if len(text.split()) > MAX_WORDS or not route(text, reading.registry, None) or reading.kind(text):
             return []
-        return [r for r in respellings(text, self._words) if reading.kind(r)]
+        return [r for r in respellings(text, self._words) if reading.kind(r)][:MAX_SCORED]
 
     async def better(self, samples: np.ndarray, text: str) -> Reheard | None:
         """The respelling the audio supports better than the rest, or None (keep what was heard)."""
