@@ -5,18 +5,23 @@ Each clip is transcribed by the default ASR (Whisper tiny.en), as a turn would b
 about a tool but settle no call, the respellings one word apart that a tool's reader takes are read
 against the clip, and the best is taken when it passes the module's MARGIN and GAP.
 
-Sets (each reported apart; MARGIN and GAP were chosen on DEV alone, with `--sweep` over its clips):
+Sets (each reported apart; MARGIN and GAP were chosen on DEV alone, with `--sweep` over its clips;
+each set is also reported with every tool's words, the rule first committed, beside the rule now):
 - DEV: commands Twin's tools take and sentences that only mention a tool's word ("my kitchen timer
   is broken"), said by the wake bench's five DEV espeak-ng voices at two speeds;
-- TEST: other commands and mentions, written for this bench, in the five TEST voices;
+- TEST: other commands and mentions, written for this bench, in the five TEST voices (seen: its
+  errors led to the family rule);
+- TEST2: more commands and mentions, in five more voices, written after that, to report both rules;
 - Twin's own voice: the latency bench's 16 home commands, said by Piper;
 - real: the 16 recorded commands of speech_to_phrase_en (people, not Twin; its device commands are
   out of Twin's own tools' reach and are never re-heard, its timer commands are).
 
 Per set: how many clips settled a call as first heard and after the second hearing, how many were
 re-heard, how many of those now read as the reference (its number words as digits) and how many
-do not (for a mention: any re-hearing is wrong), word error before and after, and what a second
-hearing cost (encoder, alignment and the readers; median / p95 ms).
+do not, and how many make the call the reference makes ("Set timer for 15 minutes" for "set a timer
+for fifteen minutes") and how many do not (for a mention: any re-hearing is wrong), word error
+before and after, and what a second hearing cost (encoder, alignment and the readers; median / p95
+ms).
 """
 
 from __future__ import annotations
@@ -92,6 +97,35 @@ TEST_MENTIONS = (
     "I set the table",
     "the alarm clock is old",
 )
+# Written after TEST had been looked at (its two wrong re-hearings led to respelling with the words of
+# the heard words' tool families only): a set neither rule was chosen or changed on, in five voices
+# used nowhere else in the project's benches.
+TEST2_COMMANDS = (
+    "pause all my timers",
+    "resume the countdown",
+    "cancel every timer",
+    "what's on my grocery list",
+    "add butter to my shopping list",
+    "turn the sound down",
+    "set the volume to thirty",
+    "what is eight times nine",
+    "how many kilometers in ten miles",
+    "set a timer for fifteen minutes",
+    "remind me to feed the cat at nine am",
+    "add three minutes to the timer",
+    "what day is it",
+)
+TEST2_MENTIONS = (
+    "the egg timer is on the shelf",
+    "my shopping list got wet",
+    "the music at the party was loud",
+    "she set a new record",
+    "the reminder card is blue",
+    "we heard the fire alarm",
+    "my list of favourite films",
+    "the note fell behind the desk",
+)
+VOICES_TEST2 = ("en-us+Alicia", "en-gb+grandpa", "en-gb-x-rp+Andy", "en-029+f4", "en-us-nyc+f2")
 SPEEDS = (130, 190)
 
 
@@ -122,6 +156,7 @@ def clips(c, data: Path) -> dict[str, list[tuple[str, bool, np.ndarray]]]:
     for split, commands, mentions, voices in (
         ("dev", DEV_COMMANDS, DEV_MENTIONS, VOICES_DEV),
         ("test", TEST_COMMANDS, TEST_MENTIONS, VOICES_TEST),
+        ("test2", TEST2_COMMANDS, TEST2_MENTIONS, VOICES_TEST2),
     ):
         out[split] = [
             (text, text in commands, espeak(text, voice, speed))
@@ -136,12 +171,15 @@ def clips(c, data: Path) -> dict[str, list[tuple[str, bool, np.ndarray]]]:
     return out
 
 
-def measure(c, rehearing, reading, items) -> tuple[dict, list[dict]]:
+def measure(c, rehearing, reading, items, heard_by: list[str]) -> tuple[dict, list[dict]]:
+    """`heard_by`: each clip's transcript, filled on the first call and reused after."""
     from pipeline.runtime import rehearing as rh
 
     rows = []
-    for ref, command, samples in items:
-        heard = c.asr.transcribe(samples).text
+    for n, (ref, command, samples) in enumerate(items):
+        if len(heard_by) <= n:
+            heard_by.append(c.asr.transcribe(samples).text)
+        heard = heard_by[n]
         found = rehearing.respellings(heard) if heard and len(samples) <= rh.MAX_S * 16_000 else []
         scores = c.asr.phrase_log_probs(samples, [heard, *found]) if found else []
         t0 = time.perf_counter()  # what a turn spends: the readers, the encoder and the alignment
@@ -163,6 +201,13 @@ def measure(c, rehearing, reading, items) -> tuple[dict, list[dict]]:
         )
     reheard = [r for r in rows if r["reheard"] is not None]
     right = [r for r in reheard if r["command"] and words(r["reheard"]) == words(r["reference"])]
+
+    def call(text: str) -> str | None:
+        found = reading._call(text)
+        return found[2] if found is not None else None
+
+    # the call the user meant, whatever its words ("Set timer for 15 minutes" for "set a timer ...")
+    right_call = [r for r in reheard if r["command"] and call(r["reheard"]) == call(r["reference"])]
     edits_before = sum(wer(r["reference"], r["heard"])[0] for r in rows)
     edits_after = sum(wer(r["reference"], r["reheard"] or r["heard"])[0] for r in rows)
     n_words = sum(wer(r["reference"], "")[1] for r in rows)
@@ -176,6 +221,8 @@ def measure(c, rehearing, reading, items) -> tuple[dict, list[dict]]:
         "reheard": len(reheard),
         "right": len(right),
         "wrong": len(reheard) - len(right),
+        "right_call": len(right_call),
+        "wrong_call": len(reheard) - len(right_call),
         "wer_before": round(edits_before / max(n_words, 1), 3),
         "wer_after": round(edits_after / max(n_words, 1), 3),
         "ms_median": round(float(np.median(ms)), 1) if ms else None,
@@ -227,16 +274,33 @@ def main(argv: list[str] | None = None) -> int:
         rehearing = rh.Rehearing(c, lambda: registry)
         reading = PlainReading(registry, None)
         sets = clips(c, FIXTURES)
-        results = {name: measure(c, rehearing, reading, items) for name, items in sets.items()}
+        heard: dict[str, list[str]] = {name: [] for name in sets}
+        results = {name: measure(c, rehearing, reading, items, heard[name]) for name, items in sets.items()}
+        rehearing.same_family = False  # every tool's words, as first committed: the comparison
+        every = {name: measure(c, rehearing, reading, items, heard[name]) for name, items in sets.items()}
         c.pools.shutdown()
     print(
         f"second hearing of misheard commands (MARGIN {rh.MARGIN}, GAP {rh.GAP}, FLOOR {rh.FLOOR};"
         " chosen on DEV)"
     )
-    head = ("set", "clips", "commands", "settled before", "after", "asked", "re-heard", "right", "wrong")
+    head = (
+        "set",
+        "clips",
+        "commands",
+        "settled before",
+        "after",
+        "asked",
+        "re-heard",
+        "right words",
+        "wrong",
+        "right call",
+        "wrong",
+    )
     print("| " + " | ".join(head) + " | WER before | after | ms median / p95 |")
     print("|" + "---|" * (len(head) + 3))
-    for name, (s, _) in results.items():
+    rows_of = [(name, s) for name, (s, _) in results.items()]
+    rows_of += [(name + ", every tool's words", s) for name, (s, _) in every.items()]
+    for name, s in rows_of:
         cells = [
             name,
             s["clips"],
@@ -247,15 +311,18 @@ def main(argv: list[str] | None = None) -> int:
             s["reheard"],
             s["right"],
             s["wrong"],
+            s["right_call"],
+            s["wrong_call"],
         ]
         print(
             "| " + " | ".join(map(str, cells)) + f" | {s['wer_before']} | {s['wer_after']} |"
             f" {s['ms_median']} / {s['ms_p95']} |"
         )
-    for name, (_, rows) in results.items():
-        for r in rows:
-            if r["reheard"] is not None:
-                print(f"  {name}: {r['heard']!r} -> {r['reheard']!r} (said: {r['reference']!r})")
+    for label, found in (("", results), (", every tool's words", every)):
+        for name, (_, rows) in found.items():
+            for r in rows:
+                if r["reheard"] is not None:
+                    print(f"  {name}{label}: {r['heard']!r} -> {r['reheard']!r} (said: {r['reference']!r})")
     dev_sweep = sweep(results["dev"][1])
     if args.sweep:
         print("DEV sweep (gap, margin: right / wrong):")
@@ -265,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         payload = {"margin": rh.MARGIN, "gap": rh.GAP, "floor": rh.FLOOR, "dev_sweep": dev_sweep}
         payload |= {name: {"summary": s, "clips": rows} for name, (s, rows) in results.items()}
+        payload["every_tools_words"] = {name: {"summary": s, "clips": r} for name, (s, r) in every.items()}
         args.json.write_text(json.dumps(payload, indent=1))
         print(f"wrote {args.json}")
     return 0

@@ -26,7 +26,9 @@ def registry():
 
 def test_respellings_replace_one_word_by_a_tools_word_spelled_like_it(registry):
     words = command_words(registry)
-    assert {"resume", "pause", "cancel", "timer", "add"} <= words
+    assert {"resume", "pause", "cancel", "timer", "add", "louder", "remind"} <= words
+    timers = command_words(registry, {registry.get("set_timer").topic})  # the timers' family only
+    assert {"resume", "pause", "cancel", "timer", "add"} <= timers and not {"louder", "remind"} & timers
     found = respellings("Resin the timer.", words)
     assert "Resume the timer." in found  # the heard word's case and the punctuation kept
     assert all(f != "Resin the timer." and f.count(" ") == 2 for f in found)  # one word apart
@@ -96,8 +98,9 @@ def test_an_ambiguous_respelling_is_left_as_heard(components, registry, tmp_path
 @pytest.mark.models
 def test_words_the_audio_does_not_say_are_never_respelled(components, registry):
     """A transcript given with other audio (a meeting's sentence for "Send a message to Anna ..."):
-    the audio says neither it nor its respelling ("Silence a message ..." would mute the speaker), and
-    though the two differ by less than MARGIN, the respelling is under FLOOR and is not taken."""
+    the audio says neither it nor its respelling. The message's own family has no word spelled like
+    "send"; with every tool's words ("Silence a message ..." would mute the speaker) the two differ by
+    less than MARGIN, and the respelling is under FLOOR and is not taken."""
     import numpy as np
     from conftest import fixture_path
 
@@ -107,6 +110,8 @@ def test_words_the_audio_does_not_say_are_never_respelled(components, registry):
     said = "Send a message to Anna saying I am running late."
     other = load_audio(fixture_path("speechbrain_samples/ASR/spk1_snt3.wav")).samples
     rehearing = rh.Rehearing(components, lambda: registry)
+    assert rehearing.respellings(said) == []  # the messages' own words: nothing spelled like it
+    rehearing.same_family = False
     found = rehearing.respellings(said)
     assert found == ["Silence a message to Anna saying I am running late."]
     scores = components.asr.phrase_log_probs(other, [said, *found])

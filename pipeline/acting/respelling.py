@@ -7,7 +7,8 @@ respellings are only candidates: the audio decides (pipeline/runtime/rehearing.p
 respelling the ASR finds nearly as likely as what it first wrote is taken.
 
 The words tried are the tools' own (`command_words`: the words of each local tool's cue, topic,
-verbs and example), each only in place of a heard word spelled like it (`SIMILAR`).
+verbs and example), of the families the heard words are about (pipeline/runtime/rehearing.py), each
+only in place of a heard word spelled like it (`SIMILAR`).
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ def _words_of(source: str) -> frozenset[str]:
     return frozenset(w for w in re.findall(r"[a-z]{3,}", source.lower()))
 
 
-def command_words(registry: ToolRegistry) -> frozenset[str]:
+def command_words(registry: ToolRegistry, topics: set[str] | None = None) -> frozenset[str]:
     """The words Twin's own tools are asked with: those of each routed tool's cue, topic and verbs
-    patterns and of its example request (three letters or more)."""
+    patterns and of its example request (three letters or more); with `topics`, only the tools of
+    those families (a tool's `topic` pattern names its family)."""
     words: set[str] = set()
     for tool in routed_tools(registry).values():
-        if tool.source != "local":
+        if tool.source != "local" or (topics is not None and tool.topic not in topics):
             continue
         words |= _words_of(" ".join((tool.cue, tool.topic, tool.verbs)))
         if tool.example is not None:

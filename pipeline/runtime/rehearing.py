@@ -47,8 +47,11 @@ class Rehearing:
     def __init__(self, components: Any, registry: Any) -> None:
         self.c = components
         self.registry = registry
+        # respell with the words of the families the heard words are about only ("Remind me ...
+        # outer 8pm" is not given a volume word, "Send a message ..." not "silence"); False: every
+        # tool's words (the bench's comparison)
+        self.same_family = True
         self._reading: Any = None
-        self._words: frozenset[str] = frozenset()
 
     def respellings(self, text: str) -> list[str]:
         """The respellings of `text` a tool's reader takes, when `text` is about a tool by its words
@@ -58,12 +61,15 @@ class Rehearing:
         from pipeline.acting.routing import route
 
         if self._reading is None:
-            registry = self.registry()
-            self._reading, self._words = PlainReading(registry, None), command_words(registry)
+            self._reading = PlainReading(self.registry(), None)
         reading = self._reading
-        if len(text.split()) > MAX_WORDS or not route(text, reading.registry, None) or reading.kind(text):
+        registry = reading.registry
+        names = route(text, registry, None) if len(text.split()) <= MAX_WORDS else []
+        if not names or reading.kind(text):
             return []
-        return [r for r in respellings(text, self._words) if reading.kind(r)][:MAX_SCORED]
+        topics = {registry.get(n).topic for n in names} if self.same_family else None
+        words = command_words(registry, topics)
+        return [r for r in respellings(text, words) if reading.kind(r)][:MAX_SCORED]
 
     async def better(self, samples: np.ndarray, text: str) -> Reheard | None:
         """The respelling the audio supports better than the rest, or None (keep what was heard)."""
