@@ -118,3 +118,27 @@ def test_words_the_audio_does_not_say_are_never_respelled(components, registry):
     assert scores[1] > scores[0] - rh.MARGIN and scores[1] < rh.FLOOR  # only the floor keeps it out
     assert asyncio.run(rehearing.better(other, said)) is None
     assert np.isfinite(scores).all()
+
+
+def test_the_bench_counts_word_errors_and_replays_its_rule_from_the_scores():
+    """bench/rehearing.py: number words count as their digits, case and punctuation not at all; the
+    DEV sweep takes a respelling exactly as `Rehearing.better` does (MARGIN, GAP, FLOOR)."""
+    from bench.rehearing import sweep, wer
+
+    assert wer("set a timer for five minutes", "Set timer for 5 minutes.") == (1, 6)
+    assert wer("cancel all timers", "cancel all tires") == (1, 3)
+    rows = [
+        # heard, then two respellings: the best 0.2 under what was heard and 0.4 over the next
+        {"reference": "resume the timer", "command": True, "scores": [-0.4, -0.6, -1.0],
+         "respellings": ["Resume the timer.", "Remove the timer."]},
+        # a mention: its only respelling is 1.5 under what was heard
+        {"reference": "I love my timer", "command": False, "scores": [-0.1, -1.6],
+         "respellings": ["I louder my timer."]},
+        # under the floor: never taken, however close to what was heard
+        {"reference": "send a message", "command": True, "scores": [-7.0, -7.2],
+         "respellings": ["Silence a message."]},
+    ]  # fmt: skip
+    got = {(r["gap"], r["margin"]): (r["right"], r["wrong"]) for r in sweep(rows)}
+    assert got[(0.3, 0.8)] == (1, 0)  # the rule as shipped
+    assert got[(0.5, 0.3)] == (0, 0)  # a gap of 0.5 asks more than its 0.4
+    assert got[(0.0, 1.2)] == (1, 0)  # 1.5 under is past every margin swept
