@@ -135,15 +135,15 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+(?:'[a-z]+)?", with_digits(text.lower()))
 
 
-def wer(ref: str, hyp: str) -> tuple[int, int]:
-    """Word edits and reference words (number words as digits, punctuation and case ignored)."""
-    r, h = words(ref), words(hyp)
-    d = np.arange(len(h) + 1)
-    for i, rw in enumerate(r, 1):
-        prev, d[0] = d.copy(), i
-        for j, hw in enumerate(h, 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (rw != hw))
-    return int(d[len(h)]), len(r)
+def wer(refs: list[str], hyps: list[str]) -> float:
+    """Word error over a set (jiwer), number words as digits, punctuation and case ignored."""
+    try:
+        import jiwer
+    except ImportError:
+        from models.errors import BadInputError
+
+        raise BadInputError("the rehearing bench scores with jiwer", "pip install -e '.[dev]'") from None
+    return float(jiwer.wer([" ".join(words(r)) for r in refs], [" ".join(words(h)) for h in hyps]))
 
 
 def clips(c, data: Path) -> dict[str, list[tuple[str, bool, np.ndarray]]]:
@@ -194,23 +194,19 @@ def measure(c, rehearing, reading, items, heard_by: list[str]) -> tuple[dict, li
                 "respellings": found,
                 "scores": [round(s, 3) for s in scores],
                 "reheard": final if again is not None else None,
-                "settled_before": bool(heard) and bool(reading.kind(heard)),
-                "settled_after": bool(final) and bool(reading.kind(final)),
+                "settled_before": bool(heard) and reading.settles(heard),
+                "settled_after": bool(final) and reading.settles(final),
                 "ms": round(spent, 1) if spent is not None else None,
             }
         )
     reheard = [r for r in rows if r["reheard"] is not None]
     right = [r for r in reheard if r["command"] and words(r["reheard"]) == words(r["reference"])]
 
-    def call(text: str) -> str | None:
-        found = reading._call(text)
-        return found[2] if found is not None else None
-
     # the call the user meant, whatever its words ("Set timer for 15 minutes" for "set a timer ...")
-    right_call = [r for r in reheard if r["command"] and call(r["reheard"]) == call(r["reference"])]
-    edits_before = sum(wer(r["reference"], r["heard"])[0] for r in rows)
-    edits_after = sum(wer(r["reference"], r["reheard"] or r["heard"])[0] for r in rows)
-    n_words = sum(wer(r["reference"], "")[1] for r in rows)
+    right_call = [
+        r for r in reheard if r["command"] and reading.call(r["reheard"]) == reading.call(r["reference"])
+    ]
+    refs = [r["reference"] for r in rows]
     ms = [r["ms"] for r in rows if r["ms"] is not None]
     summary = {
         "clips": len(rows),
@@ -223,8 +219,8 @@ def measure(c, rehearing, reading, items, heard_by: list[str]) -> tuple[dict, li
         "wrong": len(reheard) - len(right),
         "right_call": len(right_call),
         "wrong_call": len(reheard) - len(right_call),
-        "wer_before": round(edits_before / max(n_words, 1), 3),
-        "wer_after": round(edits_after / max(n_words, 1), 3),
+        "wer_before": round(wer(refs, [r["heard"] for r in rows]), 3),
+        "wer_after": round(wer(refs, [r["reheard"] or r["heard"] for r in rows]), 3),
         "ms_median": round(float(np.median(ms)), 1) if ms else None,
         "ms_p95": round(float(np.percentile(ms, 95)), 1) if ms else None,
     }

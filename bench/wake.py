@@ -257,8 +257,8 @@ def second_looks(
     live gate does it: each rise over `look.look_from` that stays under the cutoff is looked at
     again. Each look's seconds are added to `costs`."""
     sure = np.zeros(len(peaks), bool)
-    rest = int(np.ceil(1.5 * SAMPLE_RATE / FRAME)) + 1  # the detector's refractory time, in frames
-    for t in fires_at(peaks, cutoff):
+    rest = int(np.ceil(look.rest_s * SAMPLE_RATE / FRAME)) + 1  # the detector's refractory time, in frames
+    for t in fires_at(peaks, cutoff, look.rest_s):
         i = round(t * SAMPLE_RATE / FRAME)
         sure[i : i + rest] = True
     look.reset()
@@ -292,16 +292,15 @@ def choose_cutoff(dev_free: list[np.ndarray]) -> float:
 
 def suppressed(samples: np.ndarray) -> np.ndarray:
     """What the wake word detector hears through the live front end's echo stage with nothing
-    playing (the speaker profile, full duplex): WebRTC's noise suppression and high-pass filter
-    (voice/echo.py), 10 ms at a time, as `EchoStage` feeds it."""
-    from voice.echo import FRAME_10MS, WebRtcEchoCanceller
+    playing (pipeline/runtime/echo.py's `EchoStage`, WebRTC's noise suppression and high-pass
+    filter, 10 ms behind), frame by frame as the front end feeds it."""
+    from devices.sources import InputFrame
+    from pipeline.runtime.echo import EchoStage
+    from voice.echo import WebRtcEchoCanceller
 
-    canceller = WebRtcEchoCanceller(noise_suppression=True)
-    quiet = np.zeros(FRAME_10MS, np.float32)
-    n = len(samples) // FRAME_10MS
-    x = samples[: n * FRAME_10MS].astype(np.float32)
-    out = [canceller.process(x[i * FRAME_10MS : (i + 1) * FRAME_10MS], quiet) for i in range(n)]
-    return np.concatenate([*out, np.zeros(len(samples) - n * FRAME_10MS, np.float32)])
+    stage = EchoStage(WebRtcEchoCanceller(noise_suppression=True))
+    cleaned = [stage.clean(InputFrame(f, 0.0, None)).samples for f in frames_of(samples)]
+    return np.concatenate([*cleaned, np.zeros(len(samples) % FRAME, np.float32)])
 
 
 def measure(word: str, minutes: float, tts=None, look=None, suppress_noise: bool = False) -> dict:

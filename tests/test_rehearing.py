@@ -125,8 +125,8 @@ def test_the_bench_counts_word_errors_and_replays_its_rule_from_the_scores():
     DEV sweep takes a respelling exactly as `Rehearing.better` does (MARGIN, GAP, FLOOR)."""
     from bench.rehearing import sweep, wer
 
-    assert wer("set a timer for five minutes", "Set timer for 5 minutes.") == (1, 6)
-    assert wer("cancel all timers", "cancel all tires") == (1, 3)
+    assert wer(["set a timer for five minutes"], ["Set timer for 5 minutes."]) == 1 / 6
+    assert wer(["cancel all timers"], ["cancel all tires"]) == 1 / 3
     rows = [
         # heard, then two respellings: the best 0.2 under what was heard and 0.4 over the next
         {"reference": "resume the timer", "command": True, "scores": [-0.4, -0.6, -1.0],

@@ -73,6 +73,7 @@ class MicroWakeWordDetector:
         # the model's own cutoff: a lower one wakes more often on speech with no wake word in it
         # (`twin bench wake`, README "Hands-free")
         self.cutoff = float(self._model.probability_cutoff)
+        self.refractory_s = refractory_s
         self.refractory = int(refractory_s * SAMPLE_RATE)
         self.phrase = self.descriptor.phrase
         self.score = 0.0  # the last sliding-mean probability
@@ -132,6 +133,7 @@ class SecondLook:
         self._ring: deque[np.ndarray] = deque(maxlen=self.keep // FRAME + 2)
         self._best = 0.0
         self._since = -1  # frames since the open rise's peak; -1: no rise open
+        self.rest_s = refractory_s  # after a confirmed look, as the detector's refractory time
         self._rest = int(np.ceil(refractory_s * SAMPLE_RATE / FRAME))
         self._quiet = 0  # frames left after a confirmed look, as the detector's refractory time
 

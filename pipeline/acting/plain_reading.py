@@ -96,6 +96,11 @@ class PlainReading:
         found = self._call(text, act)
         return found is not None and (not reads_only or self._reads(found[0]))
 
+    def call(self, text: str, act: Any = None) -> str | None:
+        """The call `text` settles, as the planner would make it (JSON), or None."""
+        found = self._call(text, act)
+        return found[2] if found is not None else None
+
     def kind(self, text: str, act: Any = None) -> str:
         """What the words settle, routed and read once: "read" (a call, and no act among the
         candidates), "act" (a call that may change something, which more words could still change:

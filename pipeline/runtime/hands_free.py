@@ -262,9 +262,6 @@ class HandsFreeLog:
         return [e["event"] for e in self.events]
 
 
-LOOKED_REST_S = 1.5  # after a second look's wake, the detector's own fire is the same utterance
-
-
 class WakeGate:
     """Which frames the front end may hear. `detector` None with `name` set: the spoken-name wake."""
 
@@ -308,9 +305,10 @@ class WakeGate:
             return cls(None, name=cfg.wake.name, log=log, **common)
         from voice.wake import MicroWakeWordDetector, SecondLook
 
-        w = cfg.wake
-        look = SecondLook(w.look_from, w.confirm_at) if w.second_look else None
-        return cls(MicroWakeWordDetector(word), log=log, second_look=look, **common)
+        w, detector = cfg.wake, MicroWakeWordDetector(word)
+        rest_s = detector.refractory_s  # a confirmed look rests as long as a detection
+        look = SecondLook(w.look_from, w.confirm_at, refractory_s=rest_s) if w.second_look else None
+        return cls(detector, log=log, second_look=look, **common)
 
     @property
     def by_name(self) -> bool:
@@ -342,7 +340,7 @@ class WakeGate:
         woke = False
         # (not again for the utterance a second look just confirmed: its score may rise later)
         fired = self.detector is not None and self.detector.detect(samples)
-        if fired and position - self._looked_at > LOOKED_REST_S:
+        if fired and position - self._looked_at > self.second_look_rest_s:
             woke = True
             self.log.add("wake", position, by=self.detector.descriptor.name)
         if self.second is not None and self.detector is not None:
@@ -374,6 +372,12 @@ class WakeGate:
         self._looked_at = self.position
         self.open_until = self.position + self.listen_s
         return True
+
+    @property
+    def second_look_rest_s(self) -> float:
+        """After a second look's wake, the detector's own fire is the same utterance this long:
+        its refractory time."""
+        return self.second.rest_s if self.second is not None else 0.0
 
     @property
     def replays(self) -> int:

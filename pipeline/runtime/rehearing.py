@@ -65,11 +65,12 @@ class Rehearing:
         reading = self._reading
         registry = reading.registry
         names = route(text, registry, None) if len(text.split()) <= MAX_WORDS else []
-        if not names or reading.kind(text):
+        if not names or reading.settles(text):
             return []
         topics = {registry.get(n).topic for n in names} if self.same_family else None
         words = command_words(registry, topics)
-        return [r for r in respellings(text, words) if reading.kind(r)][:MAX_SCORED]
+        # `settles`, not `kind`: whether more words could change the call is no question here
+        return [r for r in respellings(text, words) if reading.settles(r)][:MAX_SCORED]
 
     async def better(self, samples: np.ndarray, text: str) -> Reheard | None:
         """The respelling the audio supports better than the rest, or None (keep what was heard)."""
