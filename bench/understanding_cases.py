@@ -141,6 +141,27 @@ OUT_OF_REACH: tuple[Case, ...] = (
 )
 DEV = DEV + OUT_OF_REACH
 
+# Kinds added in session 17 (issue #12's fast path, acting only when asked): words that name a tool
+# but ask for nothing, or ask for it not to be done. Nothing may run; a request not to do something
+# is answered as one ("won't"). Written for this bench; TEST's cases below were written before any
+# rule was, and were run only after the rules were chosen on these.
+NOT_ASKED: tuple[Case, ...] = (
+    Case("no, don't turn the volume up", "not-asked", expect=r"won't|will not|already"),
+    Case("don't set a timer", "not-asked", expect=r"won't|will not|already"),
+    Case("please don't remind me about the dentist", "not-asked", expect=r"won't|will not|already"),
+    Case("do not add milk to the shopping list", "not-asked", expect=r"won't|will not|already"),
+    Case("my neighbour turned the volume up all night", "not-asked"),
+    Case("my brother is always on mute in meetings", "not-asked"),
+    Case("the song says turn it up", "not-asked"),
+    Case("she turned the volume down on her feelings", "not-asked"),
+    Case("louder than words is a good song", "not-asked"),
+    Case("tell me a story about the timers", "not-asked"),
+    Case("the kids muted the TV again", "not-asked"),
+    Case("quiet please, the baby is sleeping", "local-tool", ("mute", "stop")),
+    Case("don't let me forget to buy bread", "local-tool", ("add_reminder", "add_to_list", "add_note")),
+)
+DEV = DEV + NOT_ASKED
+
 TEST: tuple[Case, ...] = (
     # chit-chat and general knowledge: no tool, no invented live facts
     Case("good morning", "chit-chat"),
@@ -198,4 +219,16 @@ TEST: tuple[Case, ...] = (
         ("set_timer", "add_to_list"),
     ),
     Case("write me a short report on why sleep matters", "long"),
+    # words that name a tool but ask for nothing, or ask for it not to be done (session 17; written
+    # before the rules, run only after they were chosen on DEV)
+    Case("please don't set an alarm for tomorrow", "not-asked", expect=r"won't|will not|already"),
+    Case("no no don't cancel my timers", "not-asked", expect=r"won't|will not|already"),
+    Case("do not turn the sound up", "not-asked", expect=r"won't|will not|already"),
+    Case("my son turned the music up so loud last night", "not-asked"),
+    Case("my wife muted the speaker during dinner", "not-asked"),
+    Case("the man on the radio said set a timer for ten minutes", "not-asked"),
+    Case("she cancelled all her timers and went to bed", "not-asked"),
+    Case("write me a poem about my shopping list", "not-asked"),
+    Case("quieter than a mouse, that's my cat", "not-asked"),
+    Case("it's way too loud in here", "local-tool", ("set_volume",)),
 )

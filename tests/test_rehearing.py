@@ -58,8 +58,9 @@ def _heard(twin) -> dict:
 
 @pytest.mark.models
 def test_a_misheard_command_is_heard_again_and_done(twin, tmp_path):
-    """'resume the timer' in this voice is written "Reel the timer." (no reader takes it: the planner's
-    model, seconds); heard again, it is "Resume the timer." and the paused timer runs again."""
+    """'resume the timer' in this voice is written "Reel the timer." or "Re-zoom the timer." (the CPU
+    decides which; no reader takes either: the planner's model, seconds); heard again, it is
+    "Resume the timer." and the paused timer runs again."""
     asyncio.run(twin.ask("set a timer for 5 minutes"))
     asyncio.run(twin.ask("pause the timer"))
     assert twin.tools.local.timers_set()[0].get("paused")
@@ -68,7 +69,9 @@ def test_a_misheard_command_is_heard_again_and_done(twin, tmp_path):
     assert "running again" in result.reply.lower(), result.reply
     assert not twin.tools.local.timers_set()[0].get("paused")
     heard = _heard(twin)
-    assert heard["reheard_from"] == "Reel the timer." and heard["reheard_below"] >= -0.8
+    # what Whisper first wrote differs from CPU to CPU ("Reel the timer.", "Re-zoom the timer."),
+    # never the command itself
+    assert heard["reheard_from"] not in (None, "Resume the timer.") and heard["reheard_below"] >= -0.8
 
 
 @pytest.mark.models

@@ -44,6 +44,15 @@ TAILS: tuple[tuple[str, str], ...] = (
 )
 
 
+# A request for something made up about a tool's business ("tell me a story about the timers",
+# "a poem about my shopping list"): the reply model writes it; no tool is its answer.
+_MADE_UP = re.compile(
+    r"\b(?:story|stories|joke|jokes|poem|poems|song|songs|riddle|riddles|limerick|rhyme|haiku|"
+    r"fairy\s+tale|lullaby)\s+(?:about|on|of|for|with)\b",
+    re.IGNORECASE,
+)
+
+
 class PlainReading:
     def __init__(self, registry: ToolRegistry, index: Any = None) -> None:
         self.registry = registry
@@ -51,9 +60,14 @@ class PlainReading:
 
     def candidates(self, text: str, act: Any = None) -> tuple[tuple[str, ...], bool]:
         """The tools a clause is about (routed once per clause), and whether it asks: a question
-        only reads, so it is offered the read-only candidates when there are any."""
+        only reads, so it is offered the read-only candidates when there are any. Words that ask for
+        nothing to be done (a refusal, a report: `SpeechAct.asks_nothing_done`) or for something
+        made up about a tool's business have none."""
+        act = act or classify(text)
+        if act.asks_nothing_done or _MADE_UP.search(text):
+            return (), False
         names = tuple(route(text, self.registry, self.index))
-        question = bool(names) and (act or classify(text)).asks
+        question = bool(names) and act.asks
         if question:
             names = tuple(n for n in names if self.registry.get(n).tier == Tier.READ) or names
         return names, question

@@ -29,9 +29,12 @@ from pipeline.acting.routing import (
     clauses,
     might_need_tools,
     names_it,
+    route,
     routed_tools,
 )
 from pipeline.acting.runner import CallOutcome, ToolRunner, TurnTools
+from pipeline.acting.speech_act import classify, refused
+from pipeline.acting.speech_act import clauses as speech_clauses
 from pipeline.llm.base import PlannerModel
 from pipeline.llm.sanitize import strip_special_tokens
 from pipeline.tools.base import Dictation, Tier, ToolCall, ToolRegistry
@@ -47,6 +50,9 @@ __all__ = [
     "parse_step",
 ]
 
+# A refusal this soon after Twin did what it asks not to do is told that it was done ("no, don't add
+# milk" just after "Added milk to your shopping list."), not promised it won't be.
+JUST_DONE_S = 120.0
 _COMPOUND = re.compile(r"\b(and|then|also)\b", re.IGNORECASE)
 
 
@@ -147,6 +153,8 @@ class Planner:
         self.time_budget_s = time_budget_s
         self._prompts: dict[tuple[str, ...], tuple[str, dict[str, Any]]] = {}
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="twin-planner")
+        # when the last plan that changed something ended, and what it changed
+        self._last_acts: tuple[float, list[CallOutcome]] = (-1e9, [])
 
     def offer(self, names: tuple[str, ...], must_call: bool = False) -> tuple[str, dict[str, Any]]:
         """The system prompt and step schema for these candidate tools (cached). `must_call`: the
@@ -238,6 +246,39 @@ class Planner:
             raise
 
     async def _plan(self, text: str, turn: TurnTools) -> PlanResult:
+        if turn.act is not None and turn.act.kind == "refusal":
+            return self._refusal(text)
+        said = speech_clauses(text)
+        if len(said) > 1 and classify(said[0]).kind == "refusal":
+            text = " ".join(said[1:])  # "don't set a timer, set an alarm for 7": the alarm only
+        result = await self._planned(text, turn)
+        acts = [o for o in result.outcomes if o.done and o.tier != Tier.READ]
+        if acts:
+            self._last_acts = (time.monotonic(), acts)
+        return result
+
+    def _refusal(self, text: str) -> PlanResult:
+        """ "No, don't turn the volume up": nothing is planned, and a refusal about a tool's business is
+        answered at once, with no model (the 0.5B model answered "I'm sorry, but I can't assist with
+        that." after 3-5 s, and the words alone had turned the volume up). If Twin has just done
+        what it is asked not to do, it says so rather than promise it won't."""
+        result = PlanResult()
+        names = route(text, self.registry, self.index)
+        if not names:
+            return result  # "don't worry about the weather": the reply model answers
+        at, acts = self._last_acts
+        done = [o for o in acts if o.tool in names] if time.monotonic() - at < JUST_DONE_S else []
+        what = refused(text)
+        if done:
+            result.reply = "I had already done it: " + compose_reply(done)
+        elif what and len(what.split()) <= 12:
+            result.reply = f"Okay, I won't {what}."
+        else:
+            result.reply = "Okay, I won't."
+        result.notes.append("nothing planned: the user asked for it not to be done")
+        return result
+
+    async def _planned(self, text: str, turn: TurnTools) -> PlanResult:
         result = PlanResult()
         # "switch the fan off and then start a timer", "set a timer and turn on the porch light": a
         # clause no tool reaches, in any place, is said to be out of reach below; the tools plan
@@ -281,7 +322,8 @@ class Planner:
         return result
 
     async def _plan_clause(self, text: str, turn: TurnTools, result: PlanResult) -> None:
-        names, question = self.reading.candidates(text, turn.act)
+        own = classify(text)  # "don't set a timer, set an alarm for 7": the first clause plans nothing
+        names, question = self.reading.candidates(text, own if own.asks_nothing_done else turn.act)
         if not names:
             return
         # A question routed to exactly one read-only tool needs that read: a small model too often

@@ -22,12 +22,16 @@ from pipeline.tools.base import ToolRegistry
 
 SIMILAR = 0.5  # difflib's ratio between the heard word and a tool's word, at least
 MAX_RESPELLINGS = 48  # the closest first; more are not tried
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?", re.IGNORECASE)
+# a word as written, a hyphenated one whole: Whisper writes a word it did not know in pieces
+# ("Re-zoom the timer." for "Resume the timer."), and they are one word spoken
+_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*", re.IGNORECASE)
 
 
 @cache
 def _words_of(source: str) -> frozenset[str]:
-    return frozenset(w for w in re.findall(r"[a-z]{3,}", source.lower()))
+    """The words of a pattern's source or a request: a pattern's escapes are no letters ("\\btimer"
+    is "timer", not "btimer")."""
+    return frozenset(re.findall(r"[a-z]{3,}", re.sub(r"\\[a-zA-Z]", " ", source).lower()))
 
 
 def command_words(registry: ToolRegistry, topics: set[str] | None = None) -> frozenset[str]:
@@ -49,7 +53,7 @@ def respellings(text: str, words: frozenset[str], limit: int = MAX_RESPELLINGS) 
     first; the rest of the text as written (its case and punctuation: the ASR scores them too)."""
     found: list[tuple[float, str]] = []
     for m in _WORD.finditer(text):
-        heard = m.group().lower()
+        heard = m.group().lower().replace("-", "")
         match = difflib.SequenceMatcher(b=heard)
         for word in sorted(words):
             if word.rstrip("s") == heard.rstrip("s"):

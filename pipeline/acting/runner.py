@@ -147,8 +147,10 @@ class ToolRunner:
         if turn.cancelled.is_set():
             return stop("not_run", "cancelled", cancelled)
         if tool.tier != Tier.READ and turn.act is not None and not turn.act.may_change_state:
-            why = f"the user asked a question, not for a change ({turn.act.reason})"
-            return stop("denied", "blocked", f"not done: {why}", ("question_not_request",))
+            asked = "a question, not for a change" if turn.act.asks else "for no change"
+            code = "question_not_request" if turn.act.asks else "nothing_asked"
+            why = f"the user asked {asked} ({turn.act.reason})"
+            return stop("denied", "blocked", f"not done: {why}", (code,))
         a = self.gate.assess(tool, args, turn.speaker, turn.provenance)
         decision = "auto"
         if not a.allowed:

@@ -3,7 +3,9 @@ requesting an action, stating something, or chatting. Decided from the words and
 utterance was spoken, from its final pitch movement, never from a transcript's "?" alone (an ASR
 may drop or add one).
 
-The one rule it serves: a question never changes state. "Remind me — what's my name and where am I
+The one rule it serves: a question never changes state, and neither do words that ask for
+nothing to be done ("no, don't turn it up": a refusal) or tell of what someone did or said ("my
+neighbour turned the music up all night": a report). "Remind me — what's my name and where am I
 going", transcribed without its question mark, asks for information; "remind me to call mum at six"
 asks for an action. Every act or sensitive tool call checks this before it runs.
 
@@ -16,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["question", "request", "statement", "chat"]
+Kind = Literal["question", "request", "statement", "chat", "refusal", "report"]
 
 # Words a speaker puts before the real start of a sentence.
 _LEAD = re.compile(
@@ -55,6 +57,28 @@ _IMPERATIVE = re.compile(
     r"run|look\s+up|search|find|calculate|compute|convert|translate)\b",
     re.IGNORECASE,
 )
+# "don't turn it up", "no, do not add milk", "please never remind me of that": asks for something
+# not to be done. Not "don't let me forget to…" or "don't forget to…" (requests), "don't you…" (a
+# question), "don't worry" or "never mind" (small talk).
+_REFUSAL = re.compile(
+    r"^(?:(?:no|nah|nope)\b[\s,.!—–-]*)*(?:please\s+)?(?:don'?t|do\s+not|never)\s+"
+    r"(?!you\b|let\b|forget\b|worry\b|mind\b|be\b|panic\b|bother\b)\w",
+    re.IGNORECASE,
+)
+# Tells of something done or said, not asked of Twin: another person as the subject ("my neighbour…",
+# "she…"), a deed in the past tense ("…turned the volume up all night", "…muted the TV"), or words
+# reported ("the song says turn it up"). Checked only where the words ask nothing else.
+_OTHERS = (
+    r"(?:he|she|they|someone|somebody|everyone|everybody|nobody|people|(?:my|his|her|their|our|the|a)\s+"
+    r"(?:neighbou?rs?|brothers?|sisters?|mum|mom|mother|dad|father|husband|wife|partner|sons?|daughters?|"
+    r"kids?|children|friends?|boss|grandma|grandpa|grandmother|grandfather|granny|aunt|uncle|cousins?|"
+    r"colleagues?|flatmates?|roommates?|baby|man|woman|guy|girl|boy|teacher|doctor|family))"
+)
+_DEED = (
+    r"turned|muted|unmuted|cancell?ed|paused|resumed|added|removed|deleted|stopped|silenced|reminded|"
+    r"switched|raised|lowered|says|said|sang|sings|wrote|writes|shouted|yelled|told\s+\w+|tells\s+\w+"
+)
+_REPORT = re.compile(rf"^{_OTHERS}\b|\b(?:{_DEED})\b", re.IGNORECASE)
 _TRAILING_Q = re.compile(
     r"\b(?:right|isn't\s+it|aren't\s+you|don't\s+you|correct|yes\s+or\s+no)\s*\??$", re.IGNORECASE
 )
@@ -95,6 +119,12 @@ class SpeechAct:
         asked to be done or stated (a need), never for a question or small talk."""
         return self.kind in ("request", "statement")
 
+    @property
+    def asks_nothing_done(self) -> bool:
+        """Words that name a tool's business but ask for nothing to be done: a refusal ("don't set
+        a timer") or a report ("my brother muted the TV"). No tool is planned for them."""
+        return self.kind in ("refusal", "report")
+
 
 def _clean(text: str) -> str:
     t = text.strip().strip("\"'“”")
@@ -114,6 +144,10 @@ def classify(text: str, final_rise_st: float | None = None) -> SpeechAct:
     t = _clean(raw)
     if not t:
         return SpeechAct("chat", "no words")
+    if _REFUSAL.search(t):
+        if _asks_later(raw):  # "don't set a timer, set an alarm": the later clause asks
+            return SpeechAct("request", "asks for something to be done, after what not to do")
+        return SpeechAct("refusal", "asks for something not to be done")
     # the first clause decides; "Remind me — what's my name" is one frame across the dash
     if _INFO_FRAME.search(t):
         return SpeechAct("question", "asks to be told something")
@@ -131,7 +165,27 @@ def classify(text: str, final_rise_st: float | None = None) -> SpeechAct:
         return SpeechAct("question", f"the voice rose {final_rise_st:.1f} semitones at the end")
     if raw.rstrip().endswith("?"):
         return SpeechAct("question", "written as a question")
+    if _REPORT.search(t) and not _asks_later(raw):
+        return SpeechAct("report", "tells of something done or said")
     return SpeechAct("statement", "says something")
+
+
+def refused(text: str) -> str:
+    """What a refusal asks not to be done, as Twin says it back ("no, don't remind me about the
+    dentist" -> "remind you about the dentist"); "" when the words are no refusal."""
+    from memory.policy import first_person  # the memory's own way of saying it back
+
+    t = _clean(text.strip())
+    m = _REFUSAL.search(t)
+    if m is None:
+        return ""
+    what = first_person(t[m.end() - 1 :]).rstrip(" .!?。")
+    return what[:1].lower() + what[1:]
+
+
+def _asks_later(text: str) -> bool:
+    """Whether a clause after the first asks a question or for something to be done."""
+    return any(classify(c).kind in ("question", "request") for c in clauses(text)[1:])
 
 
 # Where a clause ends, for reading an utterance clause by clause (`clauses`): `classify` decides a

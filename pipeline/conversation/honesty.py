@@ -220,7 +220,7 @@ def from_dialogue(dialogue: list[dict[str, str]], text: str, language: str = "en
     best, most = None, 0
     for m in dialogue:
         line = m["content"].strip()
-        if m["role"] != "user" or not line or classify(line).kind != "statement":
+        if m["role"] != "user" or not line or classify(line).kind not in ("statement", "report"):
             continue
         shared = len(asked & _keys(line)) if asked else 1
         if shared and shared >= most:

@@ -12,14 +12,14 @@ from pipeline.tools.store import JsonState
 
 # What people say when they want it louder, quieter or silent without naming the volume: the
 # sound's direction ("turn it up", "bring the music down"), how it is ("too loud", "I can't hear
-# it"), or a one-word order ("hush", "silence").
+# it"), or a one-word order ("hush", "silence"). A comparison is no order ("louder than words").
 _IT = r"(?:it|this|that|the\s+(?:sound|music|radio|speaker|song|volume|telly|tv))"
 LOUDER = (
-    rf"\b(?:louder|turn\s+{_IT}\s+up|turn\s+up\s+{_IT}|bring\s+{_IT}\s+up|pump\s+{_IT}\s+up|"
+    rf"\b(?:louder(?!\s+than)|turn\s+{_IT}\s+up|turn\s+up\s+{_IT}|bring\s+{_IT}\s+up|pump\s+{_IT}\s+up|"
     r"can'?t\s+hear|cannot\s+hear|too\s+(?:quiet|soft|low))\b"
 )
 QUIETER = (
-    rf"\b(?:quieter|softer|turn\s+{_IT}\s+down|turn\s+down\s+{_IT}|bring\s+{_IT}\s+down|"
+    rf"\b(?:(?:quieter|softer)(?!\s+than)|turn\s+{_IT}\s+down|turn\s+down\s+{_IT}|bring\s+{_IT}\s+down|"
     r"keep\s+it\s+down|too\s+loud|so\s+loud|(?:hurting|hurts)\s+my\s+ears)\b"
 )
 SILENCE = (
@@ -27,11 +27,11 @@ SILENCE = (
     r"\bturn\s+(?:the\s+sound|the\s+speaker|the\s+volume)\s+off\b"
 )
 DEVICE = (
-    r"\b(volume|louder|quieter|mute|muted|unmute|stop|pause|music|playing)\b"
+    r"\b(volume|(?:louder|quieter)(?!\s+than)|mute|muted|unmute|stop|pause|music|playing)\b"
     rf"|{LOUDER}|{QUIETER}|{SILENCE}"
 )
 DEVICE_CUE = (
-    r"\b(?:volume|louder|quieter|mute|muted|unmute)\b|^(?:please\s+)?(?:stop|pause)\b"
+    r"\b(?:volume|(?:louder|quieter)(?!\s+than)|mute|muted|unmute)\b|^(?:please\s+)?(?:stop|pause)\b"
     r"|^(?:is|are)\b.*\b(?:playing|muted)\b"
     rf"|{LOUDER}|{QUIETER}|{SILENCE}"
 )
