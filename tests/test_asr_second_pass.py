@@ -107,7 +107,8 @@ def test_second_pass_keeps_the_wake_name_it_would_have_lost(with_second_pass, ba
     asr = with_second_pass
     second_pass = asr.second_pass
     exercised = 0
-    for voice in ("en-gb-x-rp", "en-gb-scotland", "en-us+m3"):
+    # the models' outputs differ from CPU to CPU (one: en-gb-x-rp and en-gb-scotland; another: en-gb)
+    for voice in ("en-gb-x-rp", "en-gb-scotland", "en-us+m3", "en-gb"):
         clip = AudioClip(espeak_samples("Twin, what is the date today?", tmp_path, voice, 160))
         asr.second_pass = None
         tiny, tiny_logprob = asr.transcribe(clip, "en").text, asr.last_logprob
@@ -119,8 +120,9 @@ def test_second_pass_keeps_the_wake_name_it_would_have_lost(with_second_pass, ba
             exercised += 1  # the old rule would have said base's reading, without the name
             assert asr.last_second_pass and asr.last_protected, (voice, tiny, alone, text)
             assert normalize(text).split()[:4] == ["twin", "what", "is", "the"], (voice, tiny, alone, text)
-    # espeak-ng and both models are deterministic: at least one rendering must reach the rule, else
-    # this test proves nothing (measured: whisper-base said "Win," / "When," for two of the three)
+    # espeak-ng and both models are deterministic on one CPU: at least one rendering must reach the
+    # rule, else this test proves nothing (measured: whisper-base said "Win," / "When," for two of
+    # the first three on one machine, "Win, what is the name of the name?" for en-gb on another)
     assert exercised >= 1
 
 

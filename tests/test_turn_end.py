@@ -363,6 +363,7 @@ def test_profiles_default_to_the_semantic_end_of_turn_and_config_opts_out():
 RECORDING = "speech_to_phrase_en/wav/what is the Outdoor Humidity.wav"
 CUT_S = 1.52
 PAUSE_S = 0.8
+LEAD_S = 0.5
 
 
 class VerdictInTime:
@@ -401,7 +402,9 @@ def test_a_mid_phrase_pause_in_a_real_recording_does_not_end_the_turn(cfg, compo
         AudioClip(np.concatenate([x[:cut], np.zeros(2400, np.float32)])), "en", True
     )
     assert normalize(heard.text) == "what is the"  # the splice is at a word boundary, mid-phrase
-    lead = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+    # tiny.en on the 0.74 s before the pause is on an edge: with 0.3 s of lead silence this machine's
+    # CPU (not the one the test was written on) heard "What is here?" there, which does end a turn
+    lead = np.zeros(int(LEAD_S * SAMPLE_RATE), np.float32)
     spliced = AudioClip(
         np.concatenate([lead, x[:cut], np.zeros(int(PAUSE_S * SAMPLE_RATE), np.float32), x[cut:]])
     )
@@ -423,9 +426,14 @@ def test_a_mid_phrase_pause_in_a_real_recording_does_not_end_the_turn(cfg, compo
     twin = Twin(semantic, components)
     results = asyncio.run(twin.live(VerdictInTime(spliced, twin), BufferSink()))
     log = twin.front_end.log.events
-    print("\n", [(r.status, r.transcript) for r in results], log)
+    partials = [(p["text"], p["at_pause"]) for p in twin.front_end.partials]
+    print("\n", [(r.status, r.transcript) for r in results], log, partials)
     assert len(results) == 1, [r.transcript for r in results]
-    assert "humidity" in results[0].transcript.lower()
+    # one turn holds both halves: the words before the pause and more after them (tiny.en writes the
+    # spliced second half differently from CPU to CPU: "outdoor humidity", "up to our humidity",
+    # "app for the community")
+    said = normalize(results[0].transcript).split()
+    assert said[:3] == ["what", "is", "the"] and len(said) > 4, results[0].transcript
     verdicts = [e for e in log if e["event"] == "turn_end"]
     # the pause after "what is the" was judged mid-phrase and held open, the end as done
     assert len(verdicts) == 2 and verdicts[0]["applied"] and verdicts[0]["window_ms"] > PAUSE_S * 1000
