@@ -406,6 +406,11 @@ class WakeGate:
         said = words_of(text)
         if said != self.name and not said.startswith(self.name + " "):
             return None
+        # "Twin's timer ..." speaks of Twin (or of twins), not to it
+        name = r"\W+".join(map(re.escape, self.name.split()))
+        said_as = unicodedata.normalize("NFKC", text.strip())
+        if re.match(r"^\W*" + name + r"['\u2019]\w", said_as, re.IGNORECASE):
+            return None
         # cut the name and what follows it ("Twin, what time" -> "what time") from the original
         pattern = r"^\W*" + r"\W+".join(map(re.escape, self.name.split())) + r"[\s,.!?;:]*"
         rest = re.sub(pattern, "", text.strip(), count=1, flags=re.IGNORECASE)
