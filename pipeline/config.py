@@ -145,6 +145,11 @@ class WakeConfig(_Strict):
     # through WebRTC's noise suppression all the same, as it does in full duplex (README, "Hands-free").
     suppress_noise: bool = True
     stop_words: list[str] = Field(default_factory=lambda: ["stop", "stop it", "be quiet", "quiet", "cancel"])
+    # The spoken-name wake: words that do not begin with `name` are read again against their audio
+    # with the name in front or in place of a word spelled like it ("When, what time is it?"), and
+    # taken when the ASR finds that nearly as likely (pipeline/runtime/name_hearing.py). Off: on
+    # `python -m bench.name_wake`'s DEV voices it woke 6 more of 90 requests and once for "Tim, ..."
+    hear_name_again: bool = False
 
 
 class EndpointingConfig(_Strict):

@@ -174,6 +174,44 @@ def test_without_a_wake_nothing_is_heard(cfg, components, tmp_path):
     assert twin.dialogue == []
 
 
+def test_a_name_the_words_missed_is_heard_again_when_asked(cfg, components, tmp_path, monkeypatch):
+    """`wake.hear_name_again`: at 160 words a minute tiny.en writes "When what is the date today?" or
+    "win what ..." for some espeak-ng voices (measured: python -m bench.name_wake); read again with
+    the name in front, the audio supports it and the request is Twin's. Off (the default), the words
+    alone decide and nothing of those is kept."""
+    monkeypatch.setattr(components.asr, "vocabulary", None)
+    renderings = [
+        ("Twin, what time is it?", "en-us+m3", "time"),
+        ("Twin, what is the date today?", "en-gb-scotland", "date"),
+        ("Twin, what is the date today?", "en-us+m3", "date"),
+        ("Twin, what is the date today?", "en-gb-x-rp", "date"),
+    ]
+    heard_again = 0
+    for text, voice, word in renderings:
+        mic = recording(tmp_path, silence(0.5), espeak(text, tmp_path, voice, 160), silence(1.5))
+        runs = {}
+        for again in (True, False):
+            wake = cfg.wake.model_copy(update={"hear_name_again": again})
+            half = cfg.model_copy(update={"barge_in": False, "wake": wake})
+            runs[again] = run_file(half, components, mic, "name")
+        (_, on), (twin_off, off) = runs[True], runs[False]
+        woke = on["events"][0]
+        assert woke["event"] == "wake", (voice, on["events"])  # by its words or heard again
+        said = on["turns"][0]["transcript"].lower()
+        assert word in said and not said.startswith("twin"), (voice, said)
+        if "heard_again" in woke:
+            heard_again += 1
+            assert not woke["heard_again"].lower().startswith("twin") and woke["below"] >= -1.0
+            # the words alone: not addressed, and nothing of it kept
+            assert [e["event"] for e in off["events"]] == ["not_addressed"] and off["turns"] == []
+            assert twin_off.dialogue == []
+        else:
+            assert off["turns"][0]["transcript"] == on["turns"][0]["transcript"]
+    # espeak-ng and tiny.en are deterministic on one CPU: at least one rendering must be heard
+    # again, else this test proves nothing (measured on one CPU: three of the four)
+    assert heard_again >= 1
+
+
 def test_the_spoken_name_wakes_it_and_other_speech_leaves_no_trace(cfg, components, tmp_path, monkeypatch):
     from voice.vocabulary import VocabularyPrompt
 
@@ -185,7 +223,9 @@ def test_the_spoken_name_wakes_it_and_other_speech_leaves_no_trace(cfg, componen
         tmp_path,
         real("lock the Front Door"),  # not addressed to Twin: transcribed on the device, then dropped
         silence(1.5),
-        espeak("Twin, what is the date today?", tmp_path),
+        # tiny.en hears the name in this voice at 120-150 words a minute; in espeak-ng's default
+        # (en-us, 150) it wrote "win what is ..." on one CPU (python -m bench.name_wake measures)
+        espeak("Twin, what is the date today?", tmp_path, "en-gb-x-rp", 140),
         silence(1.5),
     )
     half = cfg.model_copy(update={"barge_in": False})

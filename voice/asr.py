@@ -279,9 +279,10 @@ class WhisperAsr:
         (voice/wake.py: `SecondLook`); no text is produced or kept."""
         return float(np.exp(self.phrase_log_probs(samples, [phrase])[0]))
 
-    def phrase_log_probs(self, samples: np.ndarray, phrases: list[str]) -> list[float]:
-        """For each of `phrases`, the mean log-probability of its tokens when the decoder is made to
-        read it as what `samples` (up to 13 s) say: one encoder pass, one alignment pass for all."""
+    def phrase_log_probs(self, samples: np.ndarray, phrases: list[str], total: bool = False) -> list[float]:
+        """For each of `phrases`, the mean log-probability of its tokens (with `total`, their sum)
+        when the decoder is made to read it as what `samples` (up to 13 s) say: one encoder pass,
+        one alignment pass for all."""
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
@@ -299,7 +300,7 @@ class WhisperAsr:
         # the alignment pass puts <|notimestamps|> after the start itself, as faster-whisper relies on
         found = self.model.model.align(encoded, list(tok.sot_sequence), ids, [frames] * len(ids))
         probs = [np.maximum(np.asarray(f.text_token_probs, np.float64), 1e-9) for f in found]
-        return [float(np.log(p).mean()) for p in probs]
+        return [float(np.log(p).sum() if total else np.log(p).mean()) for p in probs]
 
     def _phantom(self, seg) -> bool:
         if seg.no_speech_prob > self.no_speech_threshold and seg.avg_logprob < self.logprob_threshold:

@@ -412,6 +412,23 @@ class FrontEnd:
         if current is not None and not current.done():
             self.log.add("resumed", position, why=why)
 
+    async def _name_heard_again(self, audio: AudioClip, text: str):
+        """The reading of `text` that begins with the wake name when the audio supports it nearly as
+        well (pipeline/runtime/name_hearing.py), else None. Whisper models only; a failed reading
+        is None (not addressed), never a stuck loop."""
+        twin = self.twin
+        read = getattr(twin.c.asr, "phrase_log_probs", None)
+        if not text or read is None or not twin.cfg.wake.hear_name_again:
+            return None
+        from pipeline.runtime.name_hearing import NameHearing
+
+        hearing = NameHearing(read, twin.cfg.wake.name)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(twin.c.pools.asr, hearing.heard, audio.samples, text)
+        except Exception:  # noqa: BLE001 - a failed second hearing leaves the words as heard
+            return None
+
     async def _named_turn(
         self,
         wake: WakeGate,
@@ -427,11 +444,17 @@ class FrontEnd:
 
         tr = tr or await self.twin._transcribe(audio)
         rest = wake.addressed(tr.text)
+        again = None if rest is not None else await self._name_heard_again(audio, tr.text)
+        if again is not None:
+            rest = wake.addressed(again.text)
         if rest is None:
             utt = await endpoint.wait()
             self.log.add("not_addressed", utt.end)
             return None
-        self.log.add("wake", wake.position, by="name")
+        if again is None:
+            self.log.add("wake", wake.position, by="name")
+        else:  # the words as first heard stay in the log only for a turn that is Twin's
+            self.log.add("wake", wake.position, by="name", heard_again=again.heard, below=again.below)
         return await self.twin.voice_turn(
             audio, endpoint, sink, transcript=dataclasses.replace(tr, text=rest), over_playback=over_playback
         )
