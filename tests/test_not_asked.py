@@ -129,8 +129,9 @@ def test_a_refusal_just_after_the_deed_is_told_it_was_done(session):
     _plan(session, "add milk to the shopping list")
     assert session.local.lists.read()["lists"] == {"shopping": ["milk"]}
     r = _plan(session, "no, don't add milk to the shopping list")
-    assert r.reply is not None and r.reply.startswith("I had already done it: ") and "milk" in r.reply
-    assert session.local.lists.read()["lists"] == {"shopping": ["milk"]}  # told, not silently undone
+    # put back and said (tests/test_undo.py), never silently
+    assert r.reply == "I had already done it, so I undid it. Took milk off the shopping list again."
+    assert session.local.lists.read()["lists"] == {"shopping": []}
     # a refusal about another tool is a plain refusal
     assert _plan(session, "don't set a timer").reply == "Okay, I won't set a timer."
 

@@ -53,6 +53,22 @@ __all__ = [
 # A refusal this soon after Twin did what it asks not to do is told that it was done ("no, don't add
 # milk" just after "Added milk to your shopping list."), not promised it won't be.
 JUST_DONE_S = 120.0
+# "undo that", "take it back", "no, undo what you just did": the last plan's changes put back, by
+# each tool's own undo, within JUST_DONE_S
+_UNDO = re.compile(
+    r"^\W*(?:(?:no|oh|okay|ok|actually|wait|sorry|please|twin)\W+)*"
+    r"(?:undo|take\s+(?:that|it)\s+back|revert|reverse)"
+    r"(?:\s+(?:that|it|this|(?:the\s+)?last\s+(?:one|thing|change)|what\s+you\s+(?:just\s+)?did|(?:the\s+)?changes?))?"
+    r"(?:\s+please)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def asks_undo(text: str) -> bool:
+    """Whether the words ask for Twin's last change to be undone ("undo that", "take it back")."""
+    return bool(_UNDO.search(text.strip()))
+
+
 _COMPOUND = re.compile(r"\b(and|then|also)\b", re.IGNORECASE)
 
 
@@ -246,8 +262,10 @@ class Planner:
             raise
 
     async def _plan(self, text: str, turn: TurnTools) -> PlanResult:
+        if asks_undo(text):
+            return await self._undo(turn, asked=True)
         if turn.act is not None and turn.act.kind == "refusal":
-            return self._refusal(text)
+            return await self._refusal(text, turn)
         said = speech_clauses(text)
         if len(said) > 1 and classify(said[0]).kind == "refusal":
             text = " ".join(said[1:])  # "don't set a timer, set an alarm for 7": the alarm only
@@ -257,11 +275,12 @@ class Planner:
             self._last_acts = (time.monotonic(), acts)
         return result
 
-    def _refusal(self, text: str) -> PlanResult:
+    async def _refusal(self, text: str, turn: TurnTools) -> PlanResult:
         """ "No, don't turn the volume up": nothing is planned, and a refusal about a tool's business is
         answered at once, with no model (the 0.5B model answered "I'm sorry, but I can't assist with
         that." after 3-5 s, and the words alone had turned the volume up). If Twin has just done
-        what it is asked not to do, it says so rather than promise it won't."""
+        what it is asked not to do, it puts it back where the tool can ("no, don't add milk" just
+        after milk was added takes it off again) and says so; else it says it was done."""
         result = PlanResult()
         names = route(text, self.registry, self.index)
         if not names:
@@ -269,6 +288,8 @@ class Planner:
         at, acts = self._last_acts
         done = [o for o in acts if o.tool in names] if time.monotonic() - at < JUST_DONE_S else []
         what = refused(text)
+        if done and any(o.undo is not None for o in done):
+            return await self._undo(turn, asked=False, only=done)
         if done:
             result.reply = "I had already done it: " + compose_reply(done)
         elif what and len(what.split()) <= 12:
@@ -276,6 +297,37 @@ class Planner:
         else:
             result.reply = "Okay, I won't."
         result.notes.append("nothing planned: the user asked for it not to be done")
+        return result
+
+    async def _undo(self, turn: TurnTools, asked: bool, only: list[CallOutcome] | None = None) -> PlanResult:
+        """The last plan's changes (or `only` those) put back by each tool's own undo, newest first,
+        each recorded in the audit log; said plainly, what could not be put back included. `asked`:
+        the user said "undo that" (else a refusal of what was just done)."""
+        result = PlanResult()
+        at, acts = self._last_acts
+        recent = acts if time.monotonic() - at < JUST_DONE_S else []
+        chosen = [o for o in (recent if only is None else only) if o.done]
+        if not chosen:
+            minutes = round(JUST_DONE_S / 60)
+            result.reply = f"I haven't changed anything in the last {minutes} minutes to undo."
+            result.notes.append("nothing to undo")
+            return result
+        outs = [await self.runner.undo(o, turn) for o in reversed(chosen)]
+        self._last_acts = (at, [o for o in acts if all(o is not c for c in chosen)])  # undone once
+        result.outcomes.extend(outs)
+        undone = [o for o in outs if o.status == "ok"]
+        lead = "Okay, I undid it." if asked else "I had already done it, so I undid it."
+        if not undone:
+            lead = "I could not undo it." if asked else "I had already done it, and could not undo it."
+        said = " ".join(_sentence(o.summary) for o in outs if o.status == "ok")
+        kept = [o for o in outs if o.status != "ok"]
+        if undone and kept:
+            said += " " + " ".join(_sentence(f"Not undone: {o.summary}") for o in kept)
+        elif kept:
+            said = " ".join(_sentence(o.summary) for o in kept)
+        result.reply = strip_special_tokens(f"{lead} {said}".strip())
+        why = "the user asked for it" if asked else "the user refused what was done"
+        result.notes.append(f"undone: {why}")
         return result
 
     async def _planned(self, text: str, turn: TurnTools) -> PlanResult:

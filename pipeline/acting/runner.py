@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -63,6 +64,8 @@ class CallOutcome:
     status: str  # ok | failed | error | timeout | blocked | cancelled | replayed | pending
     summary: str
     reasons: tuple[str, ...] = ()
+    # the tool's way to put back what this call changed (`ToolResult.undo`); None when it has none
+    undo: Callable[[], ToolResult] | None = field(default=None, repr=False, compare=False)
 
     @property
     def done(self) -> bool:
@@ -125,6 +128,51 @@ class ToolRunner:
         out = CallOutcome(call.tool, call.args, tier, "denied", "blocked", f"not done: {why}", (why,))
         return self._log(turn, out, self.key_for(turn.turn_id, call))
 
+    async def undo(self, done: CallOutcome, turn: TurnTools) -> CallOutcome:
+        """Puts back what `done` changed, by its tool's own undo, when the user asks ("no, don't add
+        milk" just after it was added): recorded like a call, the intent before it and the outcome
+        after it, and run on the tools' pool. Only an act has an undo (a message sent or an order
+        placed cannot be taken back); an undo the state no longer allows says so (failed)."""
+        name = f"undo {done.tool}"
+        key = self.key_for(turn.turn_id, ToolCall(name, done.args))
+        who = f"{turn.speaker.name} ({turn.speaker.role})"
+        tool = self.registry.get(done.tool) if done.tool in self.registry else None
+        if done.undo is None:
+            verb = (tool.verb or tool.name.replace("_", " ")) if tool else done.tool
+            why = f"I have no way to undo {verb}"
+            out = CallOutcome(name, done.args, done.tier, "denied", "blocked", why)
+            return self._log(turn, out, key)
+        if tool is None or not self.gate.policy.allows(turn.speaker, tool):
+            why = f"a {turn.speaker.role} may not {tool.verb or tool.name if tool else done.tool}"
+            out = CallOutcome(name, done.args, done.tier, "denied", "blocked", f"not allowed: {why}", (why,))
+            return self._log(turn, out, key)
+        try:
+            self.audit.append(
+                phase="intent",
+                tool=name,
+                args=done.args,
+                tier=done.tier,
+                decision="auto",
+                status="intent",
+                who=who,
+                turn=turn.turn_id,
+                key=key,
+            )
+        except AuditError as exc:
+            why = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+            return CallOutcome(name, done.args, done.tier, "not_run", "error", why, (exc.code,))
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self.pool, done.undo)
+            status, summary = ("ok" if result.ok else "failed"), result.summary
+        except (ToolError, TwinError) as exc:  # its store was busy or damaged
+            status, summary = "error", exc.message
+        except Exception as exc:  # a tool's own failure is reported, never raised into the turn
+            status, summary = "error", f"{type(exc).__name__}: {exc}"
+        out = CallOutcome(name, done.args, done.tier, "auto", status, summary)
+        turn.committed.append(out)
+        return self._log(turn, out, key)
+
     async def run(self, call: ToolCall, turn: TurnTools, key: str | None = None) -> CallOutcome:
         key = key or self.key_for(turn.turn_id, call)
         try:
@@ -184,7 +232,8 @@ class ToolRunner:
         notes: list[str] = []  # added to the entry when the call ends (e.g. the user stopped waiting)
 
         def commit(result: ToolResult | None, status: str, summary: str) -> CallOutcome:
-            out = CallOutcome(tool.name, args, tool.tier, decision, status, summary, (*reasons, *notes))
+            undo = result.undo if result is not None and status == "ok" and tool.tier == Tier.ACT else None
+            out = CallOutcome(tool.name, args, tool.tier, decision, status, summary, (*reasons, *notes), undo)
             if status in ("ok", "failed") and tool.tier != Tier.READ:
                 try:
                     self.done_keys.update(

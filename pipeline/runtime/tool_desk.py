@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.acting.background import asked_about
+from pipeline.acting.planner import asks_undo
 from pipeline.acting.routing import route
 from pipeline.acting.speech_act import classify
 from pipeline.config import TwinConfig
@@ -119,7 +120,8 @@ class ToolDesk:
         config the session is built on the first turn, and a request whose words only a third-party
         tool declares also goes to the planner. Nothing acts on a speculative turn: tools wait until
         the user's turn has really ended, except a read the words settle (`PlainReading.settles`)."""
-        local = bool(await self._routed(text))
+        # "undo that" names no tool: the planner puts back its own last change
+        local = bool(await self._routed(text)) or (self.cfg.tools.enabled and asks_undo(text))
         if not local and not (self.cfg.tools.enabled and self.cfg.tools.mcp):
             return None
         session = await self._session(turn)

@@ -40,6 +40,10 @@ class ToolResult:
     summary: str  # one line a person can read; goes to the audit log and the reply
     data: Any = None
     untrusted_text: str = ""  # text from outside the user's own words (notes, documents, MCP output)
+    # How to put back what this call changed, when the tool can say ("no, don't add milk" just after
+    # it was added): run once on the tool's worker, it checks the state is still as the call left it
+    # and returns its own result ("milk is off the shopping list again"). None: it cannot be undone.
+    undo: Callable[[], ToolResult] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

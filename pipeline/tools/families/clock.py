@@ -480,7 +480,26 @@ class Clock(Family):
             )
         kinds = [t.get("kind", "timer") for t in gone]
         said = [f"{n} {k}{'s' * (n != 1)}" for k in ("timer", "alarm") if (n := kinds.count(k))]
-        return ToolResult(True, "cancelled " + " and ".join(said), gone)
+        return ToolResult(True, "cancelled " + " and ".join(said), gone, undo=lambda: self._set_again(gone))
+
+    def _set_again(self, gone: list[dict[str, Any]]) -> ToolResult:
+        """The undo of a cancel: the timers and alarms set again as they were, due when they were
+        due; one whose time has passed meanwhile is said, not rung late."""
+        now = self.ctx.now()
+        due = [t for t in gone if datetime.fromisoformat(t["due"]) > now or t.get("paused")]
+
+        def put(s: dict[str, Any]) -> int:
+            have = {t.get("id") for t in s["timers"]}
+            back = [t for t in due if t.get("id") not in have]
+            s["timers"].extend(back)
+            return len(back)
+
+        n = self.timers.update(put) if due else 0
+        if not n:
+            return ToolResult(False, "their time has passed" if not due else "they are set already")
+        kinds = sorted({t.get("kind", "timer") for t in due})
+        what = " and ".join(f"{k}s" for k in kinds) if n > 1 else f"the {kinds[0]}"
+        return ToolResult(True, f"set {what} again", due)
 
     @tool(
         "pause_timer",
@@ -628,7 +647,7 @@ class Clock(Family):
             **self._origin(speaker),
         }
         self.timers.update(lambda s: s["timers"].append(item))
-        return ToolResult(True, f"alarm set for {due:%A %H:%M}", item)
+        return ToolResult(True, f"alarm set for {due:%A %H:%M}", item, undo=self._unset(item))
 
     @tool(
         "set_timer",
@@ -662,7 +681,8 @@ class Clock(Family):
             **self._origin(speaker),
         }
         self.timers.update(lambda s: s["timers"].append(item))
-        return ToolResult(True, f"{label} set for {_duration(seconds)} (rings at {due:%H:%M:%S})", item)
+        said = f"{label} set for {_duration(seconds)} (rings at {due:%H:%M:%S})"
+        return ToolResult(True, said, item, undo=self._unset(item))
 
     # -- reminders ---------------------------------------------------------------------------------
     @tool(
@@ -709,7 +729,25 @@ class Clock(Family):
         }
         self.reminders.update(lambda s: s["reminders"].append(item))
         said = f"I'll remind you at {h:02d}:{m:02d}{_every(repeat)}: {a['text']}"
-        return ToolResult(True, said, item)
+        return ToolResult(True, said, item, undo=self._unset(item, "reminders"))
+
+    def _unset(self, item: dict[str, Any], kind: str = "timers") -> Callable[[], ToolResult]:
+        """The undo of a timer, alarm or reminder just set: that one taken away again, if it is
+        still there (a timer that has rung is gone already)."""
+        store = self.timers if kind == "timers" else self.reminders
+
+        def undo() -> ToolResult:
+            def drop(s: dict[str, Any]) -> bool:
+                kept = [t for t in s[kind] if t.get("id") != item["id"]]
+                gone, s[kind] = len(kept) < len(s[kind]), kept
+                return gone
+
+            what = "the reminder" if kind == "reminders" else f"the {item.get('kind', 'timer')}"
+            if not store.update(drop):
+                return ToolResult(False, f"{what} is not set any more")
+            return ToolResult(True, f"took {what} away again")
+
+        return undo
 
     def _origin(self, speaker: str) -> dict[str, str]:
         return {"device": self.origin_device, "speaker": speaker}

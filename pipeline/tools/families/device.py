@@ -114,8 +114,27 @@ class Device(Family):
     )
     def mute(self, a: dict[str, Any]) -> ToolResult:
         muted = bool(a.get("muted", True))
-        self.device.update(lambda s: s.update(muted=muted))
-        return ToolResult(True, "muted" if muted else "unmuted")
+
+        def set_muted(s: dict[str, Any]) -> bool:
+            was = bool(s["muted"])
+            s["muted"] = muted
+            return was
+
+        before = self.device.update(set_muted)
+        if before == muted:
+            return ToolResult(True, "muted" if muted else "unmuted")
+        return ToolResult(True, "muted" if muted else "unmuted", undo=lambda: self._put_back(muted, before))
+
+    def _put_back(self, muted: bool, before: bool) -> ToolResult:
+        def back(s: dict[str, Any]) -> bool:
+            if bool(s["muted"]) != muted:
+                return False  # changed since: left as it is
+            s["muted"] = before
+            return True
+
+        if not self.device.update(back):
+            return ToolResult(False, f"the speaker is {'muted' if not muted else 'not muted'} already")
+        return ToolResult(True, "muted again" if before else "unmuted again")
 
     @tool(
         "set_volume",
@@ -141,8 +160,28 @@ class Device(Family):
             level = max(0, min(100, int(self.device.read()["volume"]) + int(a["change"])))
         if not 0 <= level <= 100:
             raise ToolArgumentError("volume is 0 to 100", "e.g. level=40")
-        self.device.update(lambda s: s.update(volume=level, muted=False))
-        return ToolResult(True, f"volume set to {level}")
+
+        def set_level(s: dict[str, Any]) -> tuple[int, bool]:
+            was = (int(s["volume"]), bool(s["muted"]))
+            s.update(volume=level, muted=False)
+            return was
+
+        before = self.device.update(set_level)
+        summary = f"volume set to {level}"
+        if before == (level, False):
+            return ToolResult(True, summary)
+        return ToolResult(True, summary, undo=lambda: self._volume_back(level, *before))
+
+    def _volume_back(self, level: int, volume: int, muted: bool) -> ToolResult:
+        def back(s: dict[str, Any]) -> bool:
+            if (int(s["volume"]), bool(s["muted"])) != (level, False):
+                return False  # someone changed it since: theirs stands
+            s.update(volume=volume, muted=muted)
+            return True
+
+        if not self.device.update(back):
+            return ToolResult(False, "the volume was changed again since, so I left it")
+        return ToolResult(True, f"set the volume back to {volume}" + (", muted" if muted else ""))
 
     @tool(
         "stop",

@@ -8,6 +8,7 @@ shopping list is empty.", "Milk is on your shopping list.", never worded by the 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -193,7 +194,8 @@ class Lists(Family):
             parts.append(
                 f"{gone} {_are(gone) if len(said['missing']) == 1 else 'are'} not on the {name} list"
             )
-        return ToolResult(bool(said["removed"]), "; ".join(parts), said["removed"])
+        undo = self._undo({said["key"]: said["removed"]}, put=True)
+        return ToolResult(bool(said["removed"]), "; ".join(parts), said["removed"], undo=undo)
 
     @tool(
         "add_to_list",
@@ -236,7 +238,8 @@ class Lists(Family):
         if said["there"]:
             there = said_list(said["there"])
             summary += f" ({there} {_are(there)} already on it)"
-        return ToolResult(True, summary, said["added"])
+        undo = self._undo({said["key"]: said["added"]}, put=False)
+        return ToolResult(True, summary, said["added"], undo=undo)
 
     @tool(
         "get_list",
@@ -312,7 +315,43 @@ class Lists(Family):
             one = "it" if _are(want) == "is" else "them"
             parts.append(f"{want} {_are(want)} on {where}: which list should I take {one} off?")
         done = [x for items in said["removed"].values() for x in items]
-        return ToolResult(True, "; ".join(parts), done)
+        return ToolResult(True, "; ".join(parts), done, undo=self._undo(said["removed"], put=True))
+
+    def _undo(self, changed: dict[str, list[str]], put: bool) -> Callable[[], ToolResult] | None:
+        """The undo of a change to the lists: the items a removal took off put back (`put`), or
+        those an addition put on taken off again; an item someone has since put back or taken off
+        stays as it is."""
+        changed = {k: list(v) for k, v in changed.items() if v}
+        if not changed:
+            return None
+
+        def undo() -> ToolResult:
+            moved: dict[str, list[str]] = {}
+
+            def back(s: dict[str, Any]) -> None:
+                for key, items in changed.items():
+                    held = s["lists"].setdefault(key, [])
+                    for item in items:
+                        hit = next((x for x in held if item_key(x) == item_key(item)), None)
+                        if put and hit is None:
+                            held.append(item)
+                            moved.setdefault(key, []).append(item)
+                        elif not put and hit is not None:
+                            held.remove(hit)
+                            moved.setdefault(key, []).append(hit)
+
+            self.lists.update(back)
+            if not moved:
+                return ToolResult(False, "the lists were changed again since, so I left them")
+            parts = [
+                f"put {said_list(v)} back on the {spoken_list(k)} list"
+                if put
+                else f"took {said_list(v)} off the {spoken_list(k)} list again"
+                for k, v in moved.items()
+            ]
+            return ToolResult(True, "; ".join(parts), moved)
+
+        return undo
 
     @staticmethod
     def _pick(lists: dict[str, list[str]], name: str) -> str:

@@ -1,0 +1,129 @@
+"""Twin's last change put back when the user asks: "undo that", "take it back", or a refusal of what
+it has just done ("no, don't add milk to the shopping list" right after milk was added). Each tool
+says how to put back what it changed (`ToolResult.undo`); the runner runs it after an intent entry
+in the audit log, and a change someone made since is left as it is and said."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pipeline.acting.planner import asks_undo
+
+
+def _plan(session, text):
+    return asyncio.run(session.plan(text))
+
+
+def _undo_entries(session):
+    """Every record of an undo, its intent included."""
+    return [e for e in session.audit.records() if str(e.get("tool", "")).startswith("undo ")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["undo that", "Undo.", "please undo it", "no, undo what you just did", "take that back", "revert it"],
+)
+def test_the_words_that_ask_for_an_undo(text):
+    assert asks_undo(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how do I undo a git commit", "undo the knot in my lace", "reverse the car", "take the bins back in"],
+)
+def test_words_about_undoing_something_else_are_not_an_undo(text):
+    assert not asks_undo(text)
+
+
+def test_a_refusal_just_after_the_deed_puts_it_back(plain_session):
+    s = plain_session
+    _plan(s, "add milk and eggs to the shopping list")
+    assert s.local.lists.read()["lists"] == {"shopping": ["milk", "eggs"]}
+    r = _plan(s, "no, don't add milk and eggs to the shopping list")
+    assert r.reply is not None and r.reply.startswith("I had already done it, so I undid it.")
+    assert r.reply.endswith("Took milk and eggs off the shopping list again.")
+    assert s.local.lists.read()["lists"] == {"shopping": []}
+    # recorded like any change: an intent before it, the outcome after it
+    entries = _undo_entries(s)
+    assert [(e["tool"], e["status"]) for e in entries] == [
+        ("undo add_to_list", "intent"),
+        ("undo add_to_list", "ok"),
+    ]
+    # undone once: the same refusal again is a plain refusal, and nothing more is taken off
+    r = _plan(s, "no, don't add milk to the shopping list")
+    assert r.reply == "Okay, I won't add milk to the shopping list."
+    assert len(_undo_entries(s)) == 2
+
+
+def test_undo_that_puts_the_volume_back_and_only_once(plain_session):
+    s = plain_session
+    assert s.local.device.read()["volume"] == 50
+    _plan(s, "turn it up a bit louder")
+    assert s.local.device.read()["volume"] == 60
+    r = _plan(s, "undo that")
+    assert r.reply == "Okay, I undid it. Set the volume back to 50."
+    assert s.local.device.read()["volume"] == 50
+    r = _plan(s, "undo that")
+    assert r.reply.startswith("I haven't changed anything in the last 2 minutes")
+    assert s.local.device.read()["volume"] == 50 and r.outcomes == []
+
+
+def test_an_undo_leaves_a_change_made_since_and_says_so(plain_session):
+    s = plain_session
+    _plan(s, "turn it up a bit louder")  # 50 -> 60
+    s.local.device.update(lambda st: st.update(volume=30))  # someone else, from another device
+    r = _plan(s, "undo that")
+    assert r.reply == "I could not undo it. The volume was changed again since, so I left it."
+    assert s.local.device.read()["volume"] == 30
+    assert [e["status"] for e in _undo_entries(s)] == ["intent", "failed"]
+
+
+def test_timers_set_and_cancelled_are_put_back(plain_session):
+    s = plain_session
+    _plan(s, "set a timer for 10 minutes")
+    (timer,) = s.local.timers.read()["timers"]
+    assert _plan(s, "take that back").reply == "Okay, I undid it. Took the timer away again."
+    assert s.local.timers.read()["timers"] == []
+    _plan(s, "set a timer for 10 minutes")
+    _plan(s, "cancel all timers")
+    assert s.local.timers.read()["timers"] == []
+    r = _plan(s, "undo that")
+    assert r.reply == "Okay, I undid it. Set the timer again."
+    (again,) = s.local.timers.read()["timers"]
+    assert again["due"] > timer["due"] and again["seconds"] == 600  # the same timer, due when it was
+
+
+def test_a_removal_is_undone_by_putting_the_item_back(plain_session):
+    s = plain_session
+    _plan(s, "add flour to the baking list")
+    _plan(s, "remove flour from the baking list")
+    assert s.local.lists.read()["lists"] == {"baking": []}
+    assert _plan(s, "undo").reply == "Okay, I undid it. Put flour back on the baking list."
+    assert s.local.lists.read()["lists"] == {"baking": ["flour"]}
+
+
+def test_a_change_no_tool_can_put_back_is_told_not_undone(plain_session):
+    s = plain_session
+    _plan(s, "stop")
+    assert s.local.device.read()["playing"] is False
+    r = _plan(s, "undo that")
+    assert r.reply == "I could not undo it. I have no way to undo stop playback."
+    assert [e["status"] for e in _undo_entries(s)] == ["blocked"]
+
+
+@pytest.mark.models
+def test_real_turns_undo_the_last_change_without_the_model(cfg, components, tmp_path):
+    from pipeline.runtime.session import Twin
+
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    asyncio.run(twin.ask("turn the volume up"))
+    assert twin.tools.local.device.read()["volume"] == 60
+    r = asyncio.run(twin.ask("undo that"))
+    assert r.reply == "Okay, I undid it. Set the volume back to 50." and r.timings_ms["llm_total"] is None
+    assert twin.tools.local.device.read()["volume"] == 50
+    asyncio.run(twin.ask("add oat milk to the shopping list"))
+    r = asyncio.run(twin.ask("no, don't add oat milk to the shopping list"))
+    assert r.reply == "I had already done it, so I undid it. Took oat milk off the shopping list again."
+    assert twin.tools.local.lists.read()["lists"] == {"shopping": []}
