@@ -127,3 +127,19 @@ def test_real_turns_undo_the_last_change_without_the_model(cfg, components, tmp_
     r = asyncio.run(twin.ask("no, don't add oat milk to the shopping list"))
     assert r.reply == "I had already done it, so I undid it. Took oat milk off the shopping list again."
     assert twin.tools.local.lists.read()["lists"] == {"shopping": []}
+
+
+def test_a_speaker_the_policy_keeps_from_a_tool_cannot_undo_it(plain_session, monkeypatch):
+    from pipeline.acting.permissions import Speaker
+
+    s = plain_session
+    _plan(s, "turn it up a bit louder")  # the owner: 50 -> 60
+    # a household whose policy keeps guests off the speaker's volume
+    policy = s.runner.gate.policy
+    monkeypatch.setattr(
+        type(policy), "allows", lambda self, who, tool: who.role != "guest" or tool.name != "set_volume"
+    )
+    r = asyncio.run(s.plan("undo that", Speaker("visitor", "guest")))
+    assert r.reply == "I could not undo it. Not allowed: a guest may not change the volume."
+    assert s.local.device.read()["volume"] == 60
+    assert [e["status"] for e in _undo_entries(s)] == ["blocked"]
