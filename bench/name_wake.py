@@ -13,11 +13,16 @@ Sets (each reported apart; MARGIN was chosen on DEV alone, with `--sweep` over i
   three speeds;
 - TEST: other requests and sentences, written for this bench before any was run, in the wake
   bench's five TEST voices at two speeds;
+- TEST2: requests and sentences written after TEST had been run (its "Twinkle, twinkle" woke the
+  name-led prompt, and the rule against a name said over and over was written for it), in the TEST
+  voices at two other speeds: the held-out check of the prompt and that rule;
 - real: recordings of people (speech_to_phrase_en and speechbrain's ASR samples), none of them
   addressed to Twin: every wake there is a false accept.
 
 Per set: requests woken by the words alone and with the second hearing, false accepts of each, and
-what a second hearing cost (encoder and alignment; median / p95 ms).
+what a second hearing cost (encoder and alignment; median / p95 ms). With `--prompt` every set is
+heard a second time with the name leading Whisper's previous-text prompt ("Twin.", as `twin live
+--wake name` has it: `[wake] name_in_prompt`), and both are reported side by side.
 """
 
 from __future__ import annotations
@@ -71,8 +76,31 @@ TEST_OTHERS = (
     "Ten minutes, then we leave.",
     "Where is my phone?",
 )
+# TEST2: written on 2026-12-02 after TEST had shown the name-led prompt waking on "Twinkle, twinkle"
+# (and the rule against a repeated name written for it), before this set was ever run
+TEST2_REQUESTS = (
+    "turn it up a little",
+    "what's the weather like?",
+    "start a timer for ten minutes",
+    "add bread to the shopping list",
+    "what day is it?",
+    "stop the alarm",
+)
+TEST2_OTHERS = (
+    "Twenty minutes until the train.",
+    "Twilight is my favourite time.",
+    "Tweet it to your friends.",
+    "Twine the rope around the post.",
+    "Winter is coming soon.",
+    "Which one do you want?",
+    "Queen of hearts, your turn.",
+    "Tin cans go in the recycling.",
+    "Row, row, row your boat.",
+    "Turn off the lights when you leave.",
+)
 SPEEDS_DEV = (130, 160, 190)
 SPEEDS_TEST = (130, 190)
+SPEEDS_TEST2 = (145, 175)
 REAL = ("speech_to_phrase_en/wav/*.wav", "speechbrain_samples/ASR/*.wav")
 LEAD, TAIL = 4800, 4000  # samples at 16 kHz
 SWEEP = (0.0, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
@@ -93,6 +121,7 @@ def clips(data: Path) -> dict[str, list[tuple[str, bool, np.ndarray]]]:
     for split, requests, others, voices, speeds in (
         ("dev", DEV_REQUESTS, DEV_OTHERS, VOICES_DEV, SPEEDS_DEV),
         ("test", TEST_REQUESTS, TEST_OTHERS, VOICES_TEST, SPEEDS_TEST),
+        ("test2", TEST2_REQUESTS, TEST2_OTHERS, VOICES_TEST, SPEEDS_TEST2),
     ):
         said = [(f"{NAME}, {r}", True) for r in requests] + [(o, False) for o in others]
         out[split] = [
@@ -150,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.name_wake", description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", type=Path, help="write every clip's hearing and the summary here")
     ap.add_argument("--sweep", action="store_true", help="also print DEV's sweep of MARGIN")
+    ap.add_argument("--prompt", action="store_true", help="also hear each clip with the name as the prompt")
+    ap.add_argument("--sets", default="dev,test,test2,real", help="which sets to run (default: all)")
     args = ap.parse_args(argv)
     from bench.duplex import FIXTURES
     from pipeline.config import ensure_data_dir, load_config
@@ -165,8 +196,12 @@ def main(argv: list[str] | None = None) -> int:
         asr.vocabulary = None  # a fresh install's: no names of a household
         hearing = nh.NameHearing(asr.phrase_log_probs, NAME)
         gate = WakeGate(None, name=NAME)
-        sets = clips(FIXTURES)
+        wanted = args.sets.split(",")
+        sets = {k: v for k, v in clips(FIXTURES).items() if k in wanted}
         results = {name: measure(asr, hearing, gate, items) for name, items in sets.items()}
+        if args.prompt:
+            asr.prompt_lead = NAME  # as `twin live --wake name` has it (`[wake] name_in_prompt`)
+            results |= {f"{name}+prompt": measure(asr, hearing, gate, items) for name, items in sets.items()}
         c.pools.shutdown()
     print(f"the spoken-name wake heard again (MARGIN {nh.MARGIN} nats, chosen on DEV)")
     print(
@@ -184,14 +219,18 @@ def main(argv: list[str] | None = None) -> int:
             if r["reheard"] is not None:
                 mark = "" if r["to_twin"] else "  FALSE ACCEPT"
                 print(f"  {name}: {r['heard']!r} -> {r['reheard']!r} (said: {r['said']!r}){mark}")
-    dev_sweep = [summarize(results["dev"][1], m) for m in SWEEP]
+    dev_sweep = [summarize(results["dev"][1], m) for m in SWEEP] if "dev" in results else []
     if args.sweep:
         print("DEV sweep (margin: requests woken / false accepts):")
         for s in dev_sweep:
             print(f"  {s['margin']:.1f}: {s['woken']}/{s['requests']} / {s['false']}/{s['others']}")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"margin": nh.MARGIN, "dev_sweep": dev_sweep}
+        payload = {
+            "margin": nh.MARGIN,
+            "dev_sweep": dev_sweep,
+            "prompt": f"{NAME}." if args.prompt else None,
+        }
         payload |= {name: {"summary": s, "clips": rows} for name, (s, rows) in results.items()}
         args.json.write_text(json.dumps(payload, indent=1))
         print(f"wrote {args.json}")

@@ -212,6 +212,40 @@ def test_a_name_the_words_missed_is_heard_again_when_asked(cfg, components, tmp_
     assert heard_again >= 1
 
 
+def test_the_name_leading_the_prompt_wakes_more_and_is_put_away_after(cfg, components, tmp_path, monkeypatch):
+    """`wake.name_in_prompt`: while the spoken-name wake listens, "Twin." leads Whisper's prompt, and
+    requests whose name tiny.en dropped or misspelled unprompted are woken (measured: python -m
+    bench.name_wake --prompt); speech not for Twin is still not addressed, and the prompt is the
+    household's own again once the loop ends."""
+    monkeypatch.setattr(components.asr, "vocabulary", None)
+    renderings = [
+        ("Twin, what time is it?", "en-us+m3", "time"),
+        ("Twin, what is the date today?", "en-gb-scotland", "date"),
+        ("Twin, what is the date today?", "en-us+m3", "date"),
+        ("Twin, what is the date today?", "en-gb-x-rp", "date"),
+    ]
+    woken = {True: 0, False: 0}
+    for text, voice, word in renderings:
+        mic = recording(tmp_path, silence(0.5), espeak(text, tmp_path, voice, 160), silence(1.5))
+        for lead in (True, False):
+            wake = cfg.wake.model_copy(update={"name_in_prompt": lead, "hear_name_again": False})
+            _, report = run_file(
+                cfg.model_copy(update={"barge_in": False, "wake": wake}), components, mic, "name"
+            )
+            assert components.asr.prompt_lead == ""  # put away when the loop ended
+            if report["events"][0]["event"] == "wake":
+                woken[lead] += 1
+                assert word in report["turns"][0]["transcript"].lower(), (voice, lead, report["turns"])
+            else:
+                assert report["turns"] == [], (voice, lead, report["turns"])
+    assert woken[True] > woken[False], woken
+    # a household's words still not addressed to Twin
+    mic = recording(tmp_path, real("lock the Front Door"), silence(1.5))
+    wake = cfg.wake.model_copy(update={"name_in_prompt": True})
+    twin, report = run_file(cfg.model_copy(update={"barge_in": False, "wake": wake}), components, mic, "name")
+    assert [e["event"] for e in report["events"]] == ["not_addressed"] and twin.dialogue == []
+
+
 def test_the_spoken_name_wakes_it_and_other_speech_leaves_no_trace(cfg, components, tmp_path, monkeypatch):
     from voice.vocabulary import VocabularyPrompt
 

@@ -89,6 +89,10 @@ def test_the_best_reading_is_taken_within_the_margin_only() -> None:
         ("Twin’s timer is going off", None),
         ("Twins run in our family", None),
         ("between twins", None),
+        # the name over and over asks nothing ("Twinkle, twinkle" through the name-led prompt)
+        ("Twin. Twin. Twin.", None),
+        ("Twin, twin, cool, twin, little star", None),
+        ("Twin.", ""),  # the name alone: Twin listens for what follows
     ],
 )
 def test_words_alone_address_twin_only_with_the_name_first(text: str, to_twin: str | None) -> None:
@@ -115,3 +119,21 @@ def test_sentences_without_the_name_are_not_heard_as_having_it(components, tmp_p
                 assert hearing.heard(samples, heard) is None
     finally:
         asr.vocabulary = saved
+
+
+@pytest.mark.models
+def test_the_name_leads_the_asr_prompt_only_while_set(components, monkeypatch) -> None:
+    class Household:
+        def prompt(self, multilingual: bool) -> str:
+            return "Saoirse, EcoBee."
+
+    asr = components.asr
+    monkeypatch.setattr(asr, "vocabulary", None)
+    assert asr.prompt() == ""
+    monkeypatch.setattr(asr, "prompt_lead", "Twin")
+    assert asr.prompt() == "Twin."
+    monkeypatch.setattr(asr, "vocabulary", Household())
+    assert asr.prompt() == "Twin, Saoirse, EcoBee."
+    assert asr.protected_words() == ["Twin", "Saoirse", "EcoBee"]
+    monkeypatch.setattr(asr, "prompt_lead", "")
+    assert asr.prompt() == "Saoirse, EcoBee."

@@ -108,6 +108,9 @@ class WhisperAsr:
         self.logprob_threshold = logprob_threshold
         self.compression_threshold = compression_threshold
         self.vocabulary = vocabulary
+        # a word put first in the biasing prompt while it matters: the wake name while `twin live
+        # --wake name` listens (pipeline/runtime/front_end.py), "" otherwise
+        self.prompt_lead = ""
         self.second_pass = second_pass
         self.last_logprob: float | None = None  # the last result's mean token log-probability
         self.last_second_pass = False  # whether the last result came from the second model
@@ -115,10 +118,11 @@ class WhisperAsr:
         self.bias_overruled = False  # whether the last result is the unprompted reading (see above)
 
     def prompt(self) -> str:
-        """The biasing prompt for this model ('' without a vocabulary), cut to Whisper's limit."""
-        if self.vocabulary is None:
-            return ""
-        text = self.vocabulary.prompt(self.multilingual).strip()
+        """The biasing prompt for this model ('' without a vocabulary or a lead), cut to Whisper's
+        limit: the lead first ("Twin."; "Twin, Saoirse, EcoBee." with a vocabulary)."""
+        text = self.vocabulary.prompt(self.multilingual).strip() if self.vocabulary is not None else ""
+        if self.prompt_lead:
+            text = f"{self.prompt_lead}, {text}" if text else f"{self.prompt_lead}."
         if not text:
             return ""
         ids = self.model.hf_tokenizer.encode(" " + text, add_special_tokens=False).ids

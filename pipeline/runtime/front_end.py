@@ -120,6 +120,10 @@ class FrontEnd:
         # the words so far while the user speaks, for the verdict and the turn (pipeline/runtime/partials.py)
         self.partials = []
         partials = attach_partials(twin, ep, self.partials, quiet=wake is not None and wake.by_name)
+        # the spoken-name wake: the name leads the ASR's prompt while this loop listens
+        lead = twin.c.asr.prompt_lead if hasattr(twin.c.asr, "prompt_lead") else None
+        if lead is not None and wake is not None and wake.by_name and twin.cfg.wake.name_in_prompt:
+            twin.c.asr.prompt_lead = twin.cfg.wake.name
         current: asyncio.Task[TurnResult] | None = None
         speculative: tuple[int, asyncio.Task[TurnResult], Endpoint] | None = None
         results: list[TurnResult] = []
@@ -386,6 +390,8 @@ class FrontEnd:
                         await asyncio.wait([task])
         finally:
             self.hearing = False
+            if lead is not None:
+                twin.c.asr.prompt_lead = lead
             if judge is not None:
                 judge.detach()
             twin.asker.stop_live()

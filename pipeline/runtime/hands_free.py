@@ -414,4 +414,9 @@ class WakeGate:
         # cut the name and what follows it ("Twin, what time" -> "what time") from the original
         pattern = r"^\W*" + r"\W+".join(map(re.escape, self.name.split())) + r"[\s,.!?;:]*"
         rest = re.sub(pattern, "", text.strip(), count=1, flags=re.IGNORECASE)
+        # "Twin. Twin. Twin.": the name over and over asks nothing (a song; "Twinkle, twinkle" heard
+        # through the name-led prompt, `[wake] name_in_prompt`)
+        again = words_of(rest)
+        if again == self.name or again.startswith(self.name + " "):
+            return None
         return rest[:1].upper() + rest[1:] if rest else ""
