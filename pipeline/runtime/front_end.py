@@ -120,10 +120,6 @@ class FrontEnd:
         # the words so far while the user speaks, for the verdict and the turn (pipeline/runtime/partials.py)
         self.partials = []
         partials = attach_partials(twin, ep, self.partials, quiet=wake is not None and wake.by_name)
-        # the spoken-name wake: the name leads the ASR's prompt while this loop listens
-        lead = twin.c.asr.prompt_lead if hasattr(twin.c.asr, "prompt_lead") else None
-        if lead is not None and wake is not None and wake.by_name and twin.cfg.wake.name_in_prompt:
-            twin.c.asr.prompt_lead = twin.cfg.wake.name
         current: asyncio.Task[TurnResult] | None = None
         speculative: tuple[int, asyncio.Task[TurnResult], Endpoint] | None = None
         results: list[TurnResult] = []
@@ -209,6 +205,11 @@ class FrontEnd:
         wake_ears = None
         if wake is not None and wake.detector is not None and echo is None and twin.cfg.wake.suppress_noise:
             wake_ears = EchoStage(twin.c.echo_canceller())
+        # the spoken-name wake: the name leads the ASR's prompt while this loop listens (put back
+        # in `finally`)
+        lead = twin.c.asr.prompt_lead if hasattr(twin.c.asr, "prompt_lead") else None
+        if lead is not None and wake is not None and wake.by_name and twin.cfg.wake.name_in_prompt:
+            twin.c.asr.prompt_lead = twin.cfg.wake.name
         try:
             async for frame, again in _with_replays(source.frames_iter(), replay):
                 if not again:
