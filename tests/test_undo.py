@@ -60,6 +60,7 @@ def test_a_refusal_just_after_the_deed_puts_it_back(plain_session):
 def test_undo_that_puts_the_volume_back_and_only_once(plain_session):
     s = plain_session
     assert s.local.device.read()["volume"] == 50
+    assert _plan(s, "undo that").reply == "I haven't changed anything in this conversation to undo."
     _plan(s, "turn it up a bit louder")
     assert s.local.device.read()["volume"] == 60
     r = _plan(s, "undo that")

@@ -308,8 +308,9 @@ class Planner:
         recent = acts if time.monotonic() - at < JUST_DONE_S else []
         chosen = [o for o in (recent if only is None else only) if o.done]
         if not chosen:
-            minutes = round(JUST_DONE_S / 60)
-            result.reply = f"I haven't changed anything in the last {minutes} minutes to undo."
+            # only this session's changes can be undone (a `twin ask` is a session of its own)
+            when = "in this conversation" if at < 0 else f"in the last {round(JUST_DONE_S / 60)} minutes"
+            result.reply = f"I haven't changed anything {when} to undo."
             result.notes.append("nothing to undo")
             return result
         outs = [await self.runner.undo(o, turn) for o in reversed(chosen)]
