@@ -174,20 +174,24 @@ def test_without_a_wake_nothing_is_heard(cfg, components, tmp_path):
     assert twin.dialogue == []
 
 
+# Requests at 160 words a minute in which tiny.en writes the name as another word or drops it for
+# some of these espeak-ng voices ("When what is the date today?"; which ones differs by CPU)
+NAME_MISSED = [
+    ("Twin, what time is it?", "en-us+m3", "time"),
+    ("Twin, what is the date today?", "en-gb-scotland", "date"),
+    ("Twin, what is the date today?", "en-us+m3", "date"),
+    ("Twin, what is the date today?", "en-gb-x-rp", "date"),
+]
+
+
 def test_a_name_the_words_missed_is_heard_again_when_asked(cfg, components, tmp_path, monkeypatch):
     """`wake.hear_name_again`: at 160 words a minute tiny.en writes "When what is the date today?" or
     "win what ..." for some espeak-ng voices (measured: python -m bench.name_wake); read again with
     the name in front, the audio supports it and the request is Twin's. Off (the default), the words
     alone decide and nothing of those is kept."""
     monkeypatch.setattr(components.asr, "vocabulary", None)
-    renderings = [
-        ("Twin, what time is it?", "en-us+m3", "time"),
-        ("Twin, what is the date today?", "en-gb-scotland", "date"),
-        ("Twin, what is the date today?", "en-us+m3", "date"),
-        ("Twin, what is the date today?", "en-gb-x-rp", "date"),
-    ]
     heard_again = 0
-    for text, voice, word in renderings:
+    for text, voice, word in NAME_MISSED:
         mic = recording(tmp_path, silence(0.5), espeak(text, tmp_path, voice, 160), silence(1.5))
         runs = {}
         for again in (True, False):
@@ -218,14 +222,8 @@ def test_the_name_leading_the_prompt_wakes_more_and_is_put_away_after(cfg, compo
     bench.name_wake --prompt); speech not for Twin is still not addressed, and the prompt is the
     household's own again once the loop ends."""
     monkeypatch.setattr(components.asr, "vocabulary", None)
-    renderings = [
-        ("Twin, what time is it?", "en-us+m3", "time"),
-        ("Twin, what is the date today?", "en-gb-scotland", "date"),
-        ("Twin, what is the date today?", "en-us+m3", "date"),
-        ("Twin, what is the date today?", "en-gb-x-rp", "date"),
-    ]
     woken = {True: 0, False: 0}
-    for text, voice, word in renderings:
+    for text, voice, word in NAME_MISSED:
         mic = recording(tmp_path, silence(0.5), espeak(text, tmp_path, voice, 160), silence(1.5))
         for lead in (True, False):
             wake = cfg.wake.model_copy(update={"name_in_prompt": lead, "hear_name_again": False})
