@@ -144,3 +144,28 @@ def test_a_speaker_the_policy_keeps_from_a_tool_cannot_undo_it(plain_session, mo
     assert r.reply == "I could not undo it. Not allowed: a guest may not change the volume."
     assert s.local.device.read()["volume"] == 60
     assert [e["status"] for e in _undo_entries(s)] == ["blocked"]
+
+
+class NoteModel:
+    """Unit isolation for the planner loop: a model that saves the note the words dictate (the
+    words alone do not settle a note)."""
+
+    def choose(self, messages, schema, stop=None) -> str:
+        import json
+
+        return json.dumps(
+            {"action": "call", "tool": "add_note", "args": {"text": "the plumber comes on Friday"}}
+        )
+
+
+def test_a_note_just_saved_is_taken_away_again_and_no_other(plain_session):
+    from pipeline.acting.planner import Planner
+
+    s = plain_session
+    s.planner = Planner(NoteModel(), s.registry, s.runner, 3, 5.0)
+    s.local.notes.update(lambda st: st["notes"].append({"id": "older", "text": "buy stamps", "at": ""}))
+    r = _plan(s, "take a note that the plumber comes on Friday")
+    assert [n["text"] for n in s.local.notes.read()["notes"]] == ["buy stamps", "the plumber comes on Friday"]
+    r = _plan(s, "no, don't take a note of that")
+    assert r.reply == "I had already done it, so I undid it. Took the note away again."
+    assert s.local.notes.read()["notes"] == [{"id": "older", "text": "buy stamps", "at": ""}]

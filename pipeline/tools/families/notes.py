@@ -73,4 +73,16 @@ class Notes(Family):
             "at": self.ctx.now().isoformat(timespec="seconds"),
         }
         self.notes.update(lambda s: s["notes"].append(item))
-        return ToolResult(True, "note saved", item)
+        return ToolResult(True, "note saved", item, undo=lambda: self._unsave(item["id"]))
+
+    def _unsave(self, note_id: str) -> ToolResult:
+        """The undo of a note just saved: that note, and only it, taken away again."""
+
+        def drop(s: dict[str, Any]) -> bool:
+            kept = [n for n in s["notes"] if n.get("id") != note_id]
+            gone, s["notes"] = len(kept) < len(s["notes"]), kept
+            return gone
+
+        if not self.notes.update(drop):
+            return ToolResult(False, "the note is not there any more")
+        return ToolResult(True, "took the note away again")
