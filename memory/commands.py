@@ -32,6 +32,16 @@ class Command:
 _COMMANDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bwhat do you (?:remember|know) about me\b", re.I), "list"),
     (re.compile(r"\bforget (?:that|it|what i just said)\b", re.I), "forget_last"),
+    # "no, don't remember that", "please don't keep that": the write just made, refused (never "I
+    # don't remember that", the user's own memory)
+    (
+        re.compile(
+            r"^\W*(?:(?:no|oh|actually|wait|sorry|okay|ok|please)\W+)*(?:don['\u2019]?t|do not|never)\s+"
+            r"(?:remember|keep|save|store)\s+(?:that|this|it|what i (?:just )?said)\b",
+            re.I,
+        ),
+        "forget_last",
+    ),
     (re.compile(r"\bforget everything(?: you know)?(?: about me)?\s*$", re.I), "forget_all"),
     (
         re.compile(r"\bforget (?:everything |all )?(?:about |that )?(?P<topic>my .+|about .+)$", re.I),

@@ -122,6 +122,19 @@ def test_forget_deletes_for_real(mem):
     assert [i.text for i in mem.list("anna")] == ["The user likes tea"]
 
 
+def test_a_write_refused_right_after_is_forgotten(mem):
+    from memory.commands import parse_command
+
+    mem.observe("I live in York", "", "anna")
+    assert confirmed(mem, "no, don't remember that", "anna") == "Done, I've forgotten that."
+    assert mem.list("anna") == []
+    mem.observe("My sister is called Ruth", "", "anna")
+    assert confirmed(mem, "please don't keep that", "anna") == "Done, I've forgotten that."
+    # the user's own memory, and a request to keep, are no such command
+    for text in ("I don't remember that at all", "you don't remember that?", "don't forget that"):
+        assert parse_command(text) is None, text
+
+
 def test_export_import_round_trip_is_lossless(mem, tmp_path):
     mem.observe("I live in Leeds", "", "anna")
     mem.observe("I live in Bath", "", "anna")
