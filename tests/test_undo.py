@@ -67,7 +67,7 @@ def test_undo_that_puts_the_volume_back_and_only_once(plain_session):
     assert r.reply == "Okay, I undid it. Set the volume back to 50."
     assert s.local.device.read()["volume"] == 50
     r = _plan(s, "undo that")
-    assert r.reply.startswith("I haven't changed anything in the last 2 minutes")
+    assert r.reply == "There's nothing more to undo."
     assert s.local.device.read()["volume"] == 50 and r.outcomes == []
 
 
@@ -169,3 +169,15 @@ def test_a_note_just_saved_is_taken_away_again_and_no_other(plain_session):
     r = _plan(s, "no, don't take a note of that")
     assert r.reply == "I had already done it, so I undid it. Took the note away again."
     assert s.local.notes.read()["notes"] == [{"id": "older", "text": "buy stamps", "at": ""}]
+
+
+def test_a_change_older_than_two_minutes_is_not_undone(plain_session):
+    import time
+
+    s = plain_session
+    _plan(s, "turn it up a bit louder")  # 50 -> 60
+    at, acts = s.planner._last_acts
+    s.planner._last_acts = (time.monotonic() - 121, acts)  # as if said 2 minutes and a second ago
+    assert _plan(s, "undo that").reply == "I haven't changed anything in the last 2 minutes to undo."
+    r = _plan(s, "no, don't turn it up")
+    assert r.reply.startswith("Okay, I won't") and s.local.device.read()["volume"] == 60

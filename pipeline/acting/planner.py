@@ -309,8 +309,14 @@ class Planner:
         chosen = [o for o in (recent if only is None else only) if o.done]
         if not chosen:
             # only this session's changes can be undone (a `twin ask` is a session of its own)
-            when = "in this conversation" if at < 0 else f"in the last {round(JUST_DONE_S / 60)} minutes"
-            result.reply = f"I haven't changed anything {when} to undo."
+            if at < 0:
+                result.reply = "I haven't changed anything in this conversation to undo."
+            elif recent is acts and not acts:  # the last changes were undone already
+                result.reply = "There's nothing more to undo."
+            else:
+                result.reply = (
+                    f"I haven't changed anything in the last {round(JUST_DONE_S / 60)} minutes to undo."
+                )
             result.notes.append("nothing to undo")
             return result
         outs = [await self.runner.undo(o, turn) for o in reversed(chosen)]
