@@ -131,7 +131,7 @@ def test_a_refusal_just_after_the_deed_is_told_it_was_done(session):
     r = _plan(session, "no, don't add milk to the shopping list")
     # put back and said (tests/test_undo.py), never silently
     assert r.reply == "I had already done it, so I undid it. Took milk off the shopping list again."
-    assert session.local.lists.read()["lists"] == {"shopping": []}
+    assert session.local.lists.read()["lists"] == {}
     # a refusal about another tool is a plain refusal
     assert _plan(session, "don't set a timer").reply == "Okay, I won't set a timer."
 

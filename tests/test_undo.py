@@ -44,7 +44,7 @@ def test_a_refusal_just_after_the_deed_puts_it_back(plain_session):
     r = _plan(s, "no, don't add milk and eggs to the shopping list")
     assert r.reply is not None and r.reply.startswith("I had already done it, so I undid it.")
     assert r.reply.endswith("Took milk and eggs off the shopping list again.")
-    assert s.local.lists.read()["lists"] == {"shopping": []}
+    assert s.local.lists.read()["lists"] == {}  # the list the addition made goes too
     # recorded like any change: an intent before it, the outcome after it
     entries = _undo_entries(s)
     assert [(e["tool"], e["status"]) for e in entries] == [
@@ -107,6 +107,7 @@ def test_a_removal_is_undone_by_putting_the_item_back(plain_session):
 
 def test_a_change_no_tool_can_put_back_is_told_not_undone(plain_session):
     s = plain_session
+    s.local.device.update(lambda st: st.update(playing=True))
     _plan(s, "stop")
     assert s.local.device.read()["playing"] is False
     r = _plan(s, "undo that")
@@ -127,7 +128,7 @@ def test_real_turns_undo_the_last_change_without_the_model(cfg, components, tmp_
     asyncio.run(twin.ask("add oat milk to the shopping list"))
     r = asyncio.run(twin.ask("no, don't add oat milk to the shopping list"))
     assert r.reply == "I had already done it, so I undid it. Took oat milk off the shopping list again."
-    assert twin.tools.local.lists.read()["lists"] == {"shopping": []}
+    assert twin.tools.local.lists.read()["lists"] == {}
 
 
 def test_a_speaker_the_policy_keeps_from_a_tool_cannot_undo_it(plain_session, monkeypatch):
@@ -181,3 +182,24 @@ def test_a_change_older_than_two_minutes_is_not_undone(plain_session):
     assert _plan(s, "undo that").reply == "I haven't changed anything in the last 2 minutes to undo."
     r = _plan(s, "no, don't turn it up")
     assert r.reply.startswith("Okay, I won't") and s.local.device.read()["volume"] == 60
+
+
+def test_an_undo_of_a_request_that_changed_nothing_says_so(plain_session):
+    s = plain_session
+    _plan(s, "add milk to the shopping list")
+    _plan(s, "add milk to the shopping list")  # already there: nothing changed
+    r = _plan(s, "undo that")
+    assert r.reply == "Nothing had changed. Milk is already on the shopping list."
+    assert r.outcomes == [] and _undo_entries(s) == []
+    assert s.local.lists.read()["lists"] == {"shopping": ["milk"]}
+    _plan(s, "unmute")  # it was not muted
+    assert _plan(s, "undo that").reply == "Nothing had changed. Unmuted."
+    _plan(s, "stop")  # nothing was playing
+    assert _plan(s, "undo that").reply == "Nothing had changed. Stopped."
+
+
+def test_an_undo_leaves_no_list_it_made(plain_session):
+    s = plain_session
+    _plan(s, "add call the plumber to my todo list")
+    assert _plan(s, "undo that").reply == "Okay, I undid it. Took call the plumber off the to-do list again."
+    assert s.local.lists.read()["lists"] == {}

@@ -37,7 +37,7 @@ from pipeline.acting.speech_act import classify, refused
 from pipeline.acting.speech_act import clauses as speech_clauses
 from pipeline.llm.base import PlannerModel
 from pipeline.llm.sanitize import strip_special_tokens
-from pipeline.tools.base import Dictation, Tier, ToolCall, ToolRegistry
+from pipeline.tools.base import Dictation, Tier, ToolCall, ToolRegistry, unchanged
 from pipeline.tools.errors import MalformedToolCallError, ToolError
 
 __all__ = [
@@ -319,8 +319,14 @@ class Planner:
                 )
             result.notes.append("nothing to undo")
             return result
-        outs = [await self.runner.undo(o, turn) for o in reversed(chosen)]
         self._last_acts = (at, [o for o in acts if all(o is not c for c in chosen)])  # undone once
+        # a call that changed nothing ("milk is already on the list") has nothing to put back
+        same = [o for o in chosen if o.undo is unchanged]
+        outs = [await self.runner.undo(o, turn) for o in reversed(chosen) if o.undo is not unchanged]
+        if not outs:
+            result.reply = "Nothing had changed. " + compose_reply(same)
+            result.notes.append("nothing to undo: the request had changed nothing")
+            return result
         result.outcomes.extend(outs)
         undone = [o for o in outs if o.status == "ok"]
         lead = "Okay, I undid it." if asked else "I had already done it, so I undid it."

@@ -46,6 +46,12 @@ class ToolResult:
     undo: Callable[[], ToolResult] | None = field(default=None, repr=False, compare=False)
 
 
+def unchanged() -> ToolResult:
+    """The undo of a call that changed nothing ("milk is already on the list", "unmute" when not
+    muted): there is nothing to put back. The planner says so instead of running it."""
+    return ToolResult(True, "nothing had changed")
+
+
 @dataclass(frozen=True)
 class Dictation:
     """Arguments a tool takes from the user's own words, never from the model: who it is for and

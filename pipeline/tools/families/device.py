@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.tools.base import Tier, ToolResult
+from pipeline.tools.base import Tier, ToolResult, unchanged
 from pipeline.tools.errors import ToolArgumentError
 from pipeline.tools.family import Context, Family, tool
 from pipeline.tools.store import JsonState
@@ -122,7 +122,7 @@ class Device(Family):
 
         before = self.device.update(set_muted)
         if before == muted:
-            return ToolResult(True, "muted" if muted else "unmuted")
+            return ToolResult(True, "muted" if muted else "unmuted", undo=unchanged)
         return ToolResult(True, "muted" if muted else "unmuted", undo=lambda: self._put_back(muted, before))
 
     def _put_back(self, muted: bool, before: bool) -> ToolResult:
@@ -169,7 +169,7 @@ class Device(Family):
         before = self.device.update(set_level)
         summary = f"volume set to {level}"
         if before == (level, False):
-            return ToolResult(True, summary)
+            return ToolResult(True, summary, undo=unchanged)
         return ToolResult(True, summary, undo=lambda: self._volume_back(level, *before))
 
     def _volume_back(self, level: int, volume: int, muted: bool) -> ToolResult:
@@ -195,5 +195,10 @@ class Device(Family):
         plain=plain_stop,
     )
     def stop(self, a: dict[str, Any]) -> ToolResult:
-        self.device.update(lambda s: s.update(playing=False))
-        return ToolResult(True, "stopped")
+        def halt(s: dict[str, Any]) -> bool:
+            was = bool(s.get("playing"))
+            s["playing"] = False
+            return was
+
+        # what was playing cannot be started again (no tool plays): no undo, unless nothing was
+        return ToolResult(True, "stopped", undo=None if self.device.update(halt) else unchanged)

@@ -30,7 +30,7 @@ from pipeline.acting.list_requests import (
     spoken_list,
     which_list,
 )
-from pipeline.tools.base import Tier, ToolResult
+from pipeline.tools.base import Tier, ToolResult, unchanged
 from pipeline.tools.family import Context, Family, S, tool
 from pipeline.tools.store import JsonState
 
@@ -218,6 +218,7 @@ class Lists(Family):
 
         def add(s: dict[str, Any]) -> None:
             key = self._key(s["lists"], a["list"])
+            said["new"] = key not in s["lists"]
             items = s["lists"].setdefault(key, [])
             added, there = [], []
             for want in wanted:
@@ -233,12 +234,14 @@ class Lists(Family):
         name = spoken_list(said["key"])
         if not said["added"]:
             there = said_list(said["there"])
-            return ToolResult(True, f"{there} {_are(there)} already on the {name} list", [])
+            return ToolResult(True, f"{there} {_are(there)} already on the {name} list", [], undo=unchanged)
         summary = f"added {said_list(said['added'])} to the {name} list"
         if said["there"]:
             there = said_list(said["there"])
             summary += f" ({there} {_are(there)} already on it)"
-        undo = self._undo({said["key"]: said["added"]}, put=False)
+        undo = self._undo(
+            {said["key"]: said["added"]}, put=False, new={said["key"]} if said["new"] else set()
+        )
         return ToolResult(True, summary, said["added"], undo=undo)
 
     @tool(
@@ -317,10 +320,12 @@ class Lists(Family):
         done = [x for items in said["removed"].values() for x in items]
         return ToolResult(True, "; ".join(parts), done, undo=self._undo(said["removed"], put=True))
 
-    def _undo(self, changed: dict[str, list[str]], put: bool) -> Callable[[], ToolResult] | None:
+    def _undo(
+        self, changed: dict[str, list[str]], put: bool, new: set[str] | frozenset[str] = frozenset()
+    ) -> Callable[[], ToolResult] | None:
         """The undo of a change to the lists: the items a removal took off put back (`put`), or
         those an addition put on taken off again; an item someone has since put back or taken off
-        stays as it is."""
+        stays as it is. A list the addition made (`new`) goes again when it is left empty."""
         changed = {k: list(v) for k, v in changed.items() if v}
         if not changed:
             return None
@@ -339,6 +344,8 @@ class Lists(Family):
                         elif not put and hit is not None:
                             held.remove(hit)
                             moved.setdefault(key, []).append(hit)
+                    if key in new and not held:
+                        del s["lists"][key]
 
             self.lists.update(back)
             if not moved:
