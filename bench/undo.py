@@ -39,18 +39,11 @@ def tool_state(folder: Path) -> dict[str, Any]:
     }
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.undo", description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", type=Path, help="write every request's row and the summary here")
     args = ap.parse_args(argv)
-    from bench.tools import REQUESTS
+    from bench.tools import REQUESTS, _pct
     from pipeline.acting.session import ToolSession
     from pipeline.config import ensure_data_dir, load_config
     from pipeline.runtime.components import Components
