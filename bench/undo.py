@@ -1,6 +1,6 @@
 """`python -m bench.undo [--json FILE]`: every act of `twin bench tools` (bench/tools.py's REQUESTS
-of kind "act"), each followed by "undo that", through the real planner, its model and the permission
-gate in a scratch data directory.
+of kind "act", and `MORE_ACTS`), each followed by "undo that", through the real planner, its model
+and the permission gate in a scratch data directory.
 
 Per request: whether the act changed the tools' state, whether "undo that" put every tool's state
 file back exactly as it was before the act (the audit log and the idempotency keys aside: they keep
@@ -27,6 +27,8 @@ SEEDS = (
     "remind me to water the plants at 9:00",
     "take a note: the spare key is under the mat",
 )
+# acts the tools bench does not ask for, on the seeded timer
+MORE_ACTS = ("pause the timer", "add 5 minutes to the timer")
 KEPT = ("idempotency.json",)  # what happened stays recorded, and is not the household's state
 
 
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.config import ensure_data_dir, load_config
     from pipeline.runtime.components import Components
 
-    acts = [text for text, _tool, _args, kind in REQUESTS if kind == "act"]
+    acts = [text for text, _tool, _args, kind in REQUESTS if kind == "act"] + list(MORE_ACTS)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         cfg = load_config(data_dir=Path(scratch))

@@ -203,3 +203,26 @@ def test_an_undo_leaves_no_list_it_made(plain_session):
     _plan(s, "add call the plumber to my todo list")
     assert _plan(s, "undo that").reply == "Okay, I undid it. Took call the plumber off the to-do list again."
     assert s.local.lists.read()["lists"] == {}
+
+
+def test_a_pause_a_resume_and_time_added_are_put_back(plain_session):
+    s = plain_session
+    _plan(s, "set a timer for 10 minutes")
+    (running,) = s.local.timers.read()["timers"]
+    _plan(s, "pause the timer")
+    (paused,) = s.local.timers.read()["timers"]
+    assert paused["paused"] is True
+    assert _plan(s, "undo that").reply == "Okay, I undid it. Put the timer back as it was."
+    assert s.local.timers.read()["timers"] == [running]  # running, due when it was
+    _plan(s, "pause the timer")
+    paused = s.local.timers.read()["timers"]
+    _plan(s, "resume the timer")
+    assert "paused" not in s.local.timers.read()["timers"][0]
+    _plan(s, "undo that")
+    assert s.local.timers.read()["timers"] == paused  # paused again, with the time it had left
+    _plan(s, "resume the timer")
+    before = s.local.timers.read()["timers"]
+    _plan(s, "add 5 minutes to the timer")
+    assert s.local.timers.read()["timers"][0]["seconds"] == 900
+    _plan(s, "take it back")
+    assert s.local.timers.read()["timers"] == before

@@ -522,10 +522,13 @@ class Clock(Family):
             t["paused"], t["left"] = True, max(0.0, (datetime.fromisoformat(t["due"]) - now).total_seconds())
             return True
 
-        changed = self._change_timers(a.get("label", ""), pause)
+        before: list[dict[str, Any]] = []
+        changed = self._change_timers(a.get("label", ""), pause, before)
         if not changed:
             return ToolResult(False, "no running timer to pause")
-        return ToolResult(True, "; ".join(_left(t) for t in changed), changed)
+        return ToolResult(
+            True, "; ".join(_left(t) for t in changed), changed, undo=self._timers_back(before, changed)
+        )
 
     @tool(
         "resume_timer",
@@ -549,10 +552,12 @@ class Clock(Family):
             t.pop("paused", None)
             return True
 
-        changed = self._change_timers(a.get("label", ""), resume)
+        before: list[dict[str, Any]] = []
+        changed = self._change_timers(a.get("label", ""), resume, before)
         if not changed:
             return ToolResult(False, "no paused timer to resume")
-        return ToolResult(True, "; ".join(_left(t, now, again=True) for t in changed), changed)
+        said = "; ".join(_left(t, now, again=True) for t in changed)
+        return ToolResult(True, said, changed, undo=self._timers_back(before, changed))
 
     @tool(
         "add_time_to_timer",
@@ -586,20 +591,58 @@ class Clock(Family):
             t["seconds"] = float(t.get("seconds") or 0) + extra
             return True
 
-        changed = self._change_timers(label, extend)
+        before: list[dict[str, Any]] = []
+        changed = self._change_timers(label, extend, before)
         if not changed:
             return ToolResult(False, f"no timer named '{label}' is set" if label else "no timer is set")
-        return ToolResult(True, f"added {_duration(extra)}: " + _left(changed[0], now), changed)
+        said = f"added {_duration(extra)}: " + _left(changed[0], now)
+        return ToolResult(True, said, changed, undo=self._timers_back(before, changed))
 
-    def _change_timers(self, label: str, change: Any) -> list[dict[str, Any]]:
-        """Apply `change` to each timer `label` names ("", "all": every one); the ones it changed."""
+    def _change_timers(
+        self, label: str, change: Any, before: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Apply `change` to each timer `label` names ("", "all": every one); the ones it changed,
+        as they are now (and into `before`, as they were)."""
         label = _which(label)
 
         def apply(s: dict[str, Any]) -> list[dict[str, Any]]:
             named = [t for t in s["timers"] if not label or label in (t["label"], t["id"])]
-            return [dict(t) for t in named if change(t)]
+            out = []
+            for t in named:
+                was = dict(t)
+                if change(t):
+                    out.append(dict(t))
+                    if before is not None:
+                        before.append(was)
+            return out
 
         return list(self.timers.update(apply))
+
+    def _timers_back(
+        self, before: list[dict[str, Any]], after: list[dict[str, Any]]
+    ) -> Callable[[], ToolResult]:
+        """The undo of a pause, a resume or time added: each timer it changed as it was before,
+        if it is still as the call left it (one paused, resumed or changed since stays)."""
+
+        def undo() -> ToolResult:
+            def back(s: dict[str, Any]) -> int:
+                was = {t["id"]: t for t in before}
+                now = {t["id"]: t for t in after}
+                n = 0
+                for i, t in enumerate(s["timers"]):
+                    if t.get("id") in now and t == now[t["id"]]:
+                        s["timers"][i] = dict(was[t["id"]])
+                        n += 1
+                return n
+
+            n = self.timers.update(back)
+            if not n:
+                return ToolResult(False, "the timers were changed again since, so I left them")
+            return ToolResult(
+                True, "put the timer back as it was" if n == 1 else f"put {n} timers back as they were"
+            )
+
+        return undo
 
     @tool(
         "list_timers",
