@@ -2,6 +2,10 @@
 of kind "act", and `MORE_ACTS`), each followed by "undo that", through the real planner, its model
 and the permission gate in a scratch data directory.
 
+With `--spoken`, each way to ask for it, or for the change again (`SPOKEN`), is said by Twin's own
+voice and three espeak-ng voices and heard by the default ASR: whether the words heard still ask
+for it.
+
 Per request: whether the act changed the tools' state, whether "undo that" put every tool's state
 file back exactly as it was before the act (the audit log and the idempotency keys aside: they keep
 what happened), what Twin said, and how long the act and the undo took. The household starts with milk on the
@@ -29,7 +33,26 @@ SEEDS = (
 )
 # acts the tools bench does not ask for, on the seeded timer
 MORE_ACTS = ("pause the timer", "add 5 minutes to the timer")
-KEPT = ("idempotency.json",)  # what happened stays recorded, and is not the household's state
+KEPT = ("idempotency.json",)
+# `--spoken`: each said by Twin's own voice and three espeak-ng voices at 160 words a minute, heard
+# by the default ASR; whether the words heard still ask for an undo, or for the change again
+# (`planner.asks_undo`, `planner.asks_again`)
+SPOKEN = (
+    "Undo that.",
+    "Undo it.",
+    "Please undo that.",
+    "Undo the last change.",
+    "Take that back.",
+    "Take it back.",
+    "Revert that.",
+    "Do that again.",
+    "Once more.",
+)
+SPOKEN_VOICES = (
+    "en-us",
+    "en-gb-x-rp",
+    "en-us+f3",
+)  # what happened stays recorded, and is not the household's state
 
 
 def tool_state(folder: Path) -> dict[str, Any]:
@@ -41,9 +64,32 @@ def tool_state(folder: Path) -> dict[str, Any]:
     }
 
 
+def spoken(comps: Any) -> list[dict[str, Any]]:
+    """How each phrase of `SPOKEN` is heard, framed as the front end hands it to the ASR."""
+    import numpy as np
+
+    from bench.name_wake import framed
+    from bench.wake import espeak
+    from pipeline.acting.planner import asks_again, asks_undo
+    from voice.audio import SAMPLE_RATE, resample
+    from voice.tts import Prosody
+
+    steady = Prosody(noise_scale=0.0, noise_w_scale=0.0)
+    rows = []
+    for text in SPOKEN:
+        own = resample(comps.tts.synthesize_all(text, steady), comps.tts.sample_rate, SAMPLE_RATE)
+        voices = [("twin", np.asarray(own, np.float32))] + [(v, espeak(text, v, 160)) for v in SPOKEN_VOICES]
+        for voice, samples in voices:
+            heard = comps.asr.transcribe(framed(samples), "en").text
+            asked = asks_undo(heard) if asks_undo(text) else asks_again(heard)
+            rows.append({"said": text, "voice": voice, "heard": heard, "undo": asked})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.undo", description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", type=Path, help="write every request's row and the summary here")
+    ap.add_argument("--spoken", action="store_true", help="also: how each way to say it is heard")
     args = ap.parse_args(argv)
     from bench.tools import REQUESTS, _pct
     from pipeline.acting.session import ToolSession
@@ -88,7 +134,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             mark = "-  " if not changed else "ok " if restored else "BAD"
             print(f"{mark} {act_ms:6.0f} / {undo_ms:4.0f} ms  {text:<48} -> {undo.reply}")
+        heard = spoken(comps) if args.spoken else []
         comps.close()
+    if heard:
+        print()
+        print(f"{'said':<24} " + " ".join(f"{v:<26}" for v in ("twin", *SPOKEN_VOICES)))
+        for text in SPOKEN:
+            cells = [f"{r['heard'][:22]!r}{'+' if r['undo'] else '-'}" for r in heard if r["said"] == text]
+            print(f"{text:<24} " + " ".join(f"{c:<26}" for c in cells))
+        print("(+: the words heard still ask for what was said: the undo, or the change again)")
     done = [r for r in rows if r["changed"]]
     undo_ms = [r["undo_ms"] for r in done]
     summary = {
@@ -105,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{k:<40} {v}")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+        args.json.write_text(json.dumps({"summary": summary, "rows": rows, "spoken": heard}, indent=1))
         print(f"wrote {args.json}")
     return 0
 

@@ -226,3 +226,59 @@ def test_a_pause_a_resume_and_time_added_are_put_back(plain_session):
     assert s.local.timers.read()["timers"][0]["seconds"] == 900
     _plan(s, "take it back")
     assert s.local.timers.read()["timers"] == before
+
+
+@pytest.mark.models
+def test_spoken_undo_through_the_live_loop(cfg, components, synth, tmp_path):
+    """Both turns spoken (Twin's own voice, as the live loop hears a stream): the act, then "take
+    that back", each ended by the end-of-turn rules and heard by the ASR. (A bare "Undo that." at
+    the start of an utterance is heard as "And do that." by tiny.en in most voices: `python -m
+    bench.undo --spoken`.)"""
+    import numpy as np
+
+    from devices.sinks import BufferSink
+    from devices.sources import ClipSource
+    from pipeline.runtime.session import Twin
+    from voice.audio import SAMPLE_RATE, AudioClip
+
+    twin = Twin(cfg.model_copy(update={"data_dir": tmp_path}), components)
+    gap = np.zeros(int(1.5 * SAMPLE_RATE), np.float32)
+    lead = np.zeros(int(0.3 * SAMPLE_RATE), np.float32)
+    said = [synth("Turn the volume up.").samples, gap, synth("Take that back.").samples, gap]
+    clip = AudioClip(np.concatenate([lead, *said]))
+    results = asyncio.run(twin.live(ClipSource(clip, realtime=False), BufferSink()))
+    assert [r.status for r in results] == ["completed", "completed"], [r.transcript for r in results]
+    assert results[0].reply == "Volume set to 60."
+    assert results[1].reply == "Okay, I undid it. Set the volume back to 50.", results[1].transcript
+    assert twin.tools.local.device.read()["volume"] == 50
+
+
+@pytest.mark.parametrize(
+    "text", ["do that again", "And do it again.", "again", "once more please", "same again"]
+)
+def test_the_words_that_ask_for_it_again(text):
+    from pipeline.acting.planner import asks_again
+
+    assert asks_again(text) and not asks_undo(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["say that again", "could you repeat that", "I won't do that again", "never again"]
+)
+def test_words_that_ask_for_something_else_again(text):
+    from pipeline.acting.planner import asks_again
+
+    assert not asks_again(text)
+
+
+def test_do_that_again_makes_the_last_change_again(plain_session):
+    s = plain_session
+    assert _plan(s, "do that again").reply == "I haven't done anything in the last 2 minutes to do again."
+    _plan(s, "turn it up a bit louder")  # 50 -> 60
+    r = _plan(s, "do that again")  # read as a question by its form, asked plainly all the same
+    assert r.reply == "Volume set to 70." and s.local.device.read()["volume"] == 70
+    assert _plan(s, "once more").reply == "Volume set to 80."
+    assert _plan(s, "undo that").reply == "Okay, I undid it. Set the volume back to 70."
+    _plan(s, "add eggs to the shopping list")
+    assert _plan(s, "again").reply == "Eggs are already on the shopping list."
+    assert s.local.lists.read()["lists"] == {"shopping": ["eggs"]}

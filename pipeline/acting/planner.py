@@ -33,7 +33,7 @@ from pipeline.acting.routing import (
     routed_tools,
 )
 from pipeline.acting.runner import CallOutcome, ToolRunner, TurnTools
-from pipeline.acting.speech_act import classify, refused
+from pipeline.acting.speech_act import SpeechAct, classify, refused
 from pipeline.acting.speech_act import clauses as speech_clauses
 from pipeline.llm.base import PlannerModel
 from pipeline.llm.sanitize import strip_special_tokens
@@ -67,6 +67,22 @@ _UNDO = re.compile(
 def asks_undo(text: str) -> bool:
     """Whether the words ask for Twin's last change to be undone ("undo that", "take it back")."""
     return bool(_UNDO.search(text.strip()))
+
+
+# "do that again", "again", "once more": the last plan's changes made again, within JUST_DONE_S
+# ("say that again" asks for Twin's words, not its acts: not this)
+_AGAIN = re.compile(
+    r"^\W*(?:(?:and|oh|okay|ok|now|please|twin)\W+)*"
+    r"(?:(?:do|make)\s+(?:that|it|the\s+same)\s+(?:again|once\s+more|one\s+more\s+time)|same\s+again"
+    r"|again|once\s+more|one\s+more(?:\s+time)?)"
+    r"(?:\s+please)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def asks_again(text: str) -> bool:
+    """Whether the words ask for Twin's last change to be made again ("do that again", "again")."""
+    return bool(_AGAIN.search(text.strip()))
 
 
 _COMPOUND = re.compile(r"\b(and|then|also)\b", re.IGNORECASE)
@@ -264,6 +280,8 @@ class Planner:
     async def _plan(self, text: str, turn: TurnTools) -> PlanResult:
         if asks_undo(text):
             return await self._undo(turn, asked=True)
+        if asks_again(text):
+            return await self._again(turn)
         if turn.act is not None and turn.act.kind == "refusal":
             return await self._refusal(text, turn)
         said = speech_clauses(text)
@@ -341,6 +359,30 @@ class Planner:
         result.reply = strip_special_tokens(f"{lead} {said}".strip())
         why = "the user asked for it" if asked else "the user refused what was done"
         result.notes.append(f"undone: {why}")
+        return result
+
+    async def _again(self, turn: TurnTools) -> PlanResult:
+        """The last plan's changes made again, each call as it was made ("turn it up" then "do that
+        again": up another step), through the runner like any call: the permission gate, the audit
+        log, a sensitive call's spoken yes. The words ask for it plainly, whatever their form ("do
+        that again" reads like a question)."""
+        result = PlanResult()
+        at, acts = self._last_acts
+        recent = acts if time.monotonic() - at < JUST_DONE_S else []
+        if not recent:
+            result.reply = (
+                f"I haven't done anything in the last {round(JUST_DONE_S / 60)} minutes to do again."
+            )
+            result.notes.append("nothing to do again")
+            return result
+        turn.act = SpeechAct("request", "asks for the last change again")
+        for o in recent:
+            result.outcomes.append(await self.runner.run(ToolCall(o.tool, dict(o.args)), turn))
+        done = [o for o in result.outcomes if o.done and o.tier != Tier.READ]
+        if done:
+            self._last_acts = (time.monotonic(), done)
+        result.reply = compose_reply(result.outcomes)
+        result.notes.append("done again: the user asked for it")
         return result
 
     async def _planned(self, text: str, turn: TurnTools) -> PlanResult:

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pipeline.acting.background import asked_about
-from pipeline.acting.planner import asks_undo
+from pipeline.acting.planner import asks_again, asks_undo
 from pipeline.acting.routing import route
 from pipeline.acting.speech_act import classify
 from pipeline.config import TwinConfig
@@ -120,8 +120,11 @@ class ToolDesk:
         config the session is built on the first turn, and a request whose words only a third-party
         tool declares also goes to the planner. Nothing acts on a speculative turn: tools wait until
         the user's turn has really ended, except a read the words settle (`PlainReading.settles`)."""
-        # "undo that" names no tool: the planner puts back its own last change
-        local = bool(await self._routed(text)) or (self.cfg.tools.enabled and asks_undo(text))
+        # "undo that", "do that again" name no tool: the planner puts back or makes again its own
+        # last change
+        local = bool(await self._routed(text)) or (
+            self.cfg.tools.enabled and (asks_undo(text) or asks_again(text))
+        )
         if not local and not (self.cfg.tools.enabled and self.cfg.tools.mcp):
             return None
         session = await self._session(turn)
