@@ -217,9 +217,17 @@ def test_with_no_tool_run_a_sentence_that_says_something_was_done_is_not_spoken(
         "I've set a timer for 5 minutes.",
         "The light has been turned off.",
         "Sure, I added milk.",
+        "I'm turning the volume up.",  # the 0.5B model's for "and do that.", with nothing changed
+        "Okay, I am setting a timer now.",
     ):
         assert guard.check(claim) is None, claim
-    for fine in ("Set a regular bedtime.", "I can set a timer for you.", "Paris is the capital of France."):
+    for fine in (
+        "Set a regular bedtime.",
+        "I can set a timer for you.",
+        "Paris is the capital of France.",
+        "I'm playing it by ear today.",
+        "I'm starting to see what you mean.",
+    ):
         assert guard.check(fine) == fine
     assert guard.fallback() == SourceGuard.NOT_DONE
     # a tool ran: its result is what the model words

@@ -420,6 +420,11 @@ _CLAIM = re.compile(
     _CLAIM_LEAD + r"i(?:'ve| have)?\s+(?:just\s+|now\s+|already\s+)?(?:added|removed|set|turned|switched|"
     r"cancell?ed|deleted|sent|ordered|booked|scheduled|started|stopped|paused|locked|unlocked|muted|"
     r"unmuted|saved|created|updated|changed|called|played)\b"
+    # "I'm turning the volume up.": an act said to be under way (the 0.5B model's, for "and do that."
+    # after "turn the volume up", with nothing changed)
+    # (not "I'm starting to see", "I'm calling it a day", "I'm playing it by ear": chat)
+    r"|" + _CLAIM_LEAD + r"i(?:'m| am)\s+(?:now\s+)?(?:adding|removing|setting|turning|switching|cancell?ing|"
+    r"deleting|sending|ordering|booking|scheduling|pausing|locking|unlocking|muting|unmuting)\b"
     # "Removed the flour.": only past forms that are no advice ("Set a regular bedtime" is one)
     r"|" + _CLAIM_LEAD + r"(?:added|removed|cancell?ed|deleted|sent|ordered|booked|scheduled|paused|"
     r"locked|unlocked|muted|unmuted|saved|(?:turned|switched)\s+(?:on|off|up|down))\b"
