@@ -51,6 +51,7 @@ def test_a_refusal_just_after_the_deed_puts_it_back(plain_session):
         ("undo add_to_list", "intent"),
         ("undo add_to_list", "ok"),
     ]
+    assert s.audit.verify().ok  # the chain holds the undo as any entry
     # undone once: the same refusal again is a plain refusal, and nothing more is taken off
     r = _plan(s, "no, don't add milk to the shopping list")
     assert r.reply == "Okay, I won't add milk to the shopping list."
