@@ -412,8 +412,7 @@ class WakeGate:
         if re.match(r"^\W*" + name + r"['\u2019]\w", said_as, re.IGNORECASE):
             return None
         # cut the name and what follows it ("Twin, what time" -> "what time") from the original
-        pattern = r"^\W*" + r"\W+".join(map(re.escape, self.name.split())) + r"[\s,.!?;:]*"
-        rest = re.sub(pattern, "", text.strip(), count=1, flags=re.IGNORECASE)
+        rest = re.sub(r"^\W*" + name + r"[\s,.!?;:]*", "", text.strip(), count=1, flags=re.IGNORECASE)
         # "Twin. Twin. Twin.": the name over and over asks nothing (a song; "Twinkle, twinkle" heard
         # through the name-led prompt, `[wake] name_in_prompt`)
         again = words_of(rest)
