@@ -53,14 +53,20 @@ __all__ = [
 # A refusal this soon after Twin did what it asks not to do is told that it was done ("no, don't add
 # milk" just after "Added milk to your shopping list."), not promised it won't be.
 JUST_DONE_S = 120.0
+# Words said around a short request about Twin's last change ("no, undo that please", "okay, once
+# more"): the request is the whole utterance, with only these before and "please" after it
+_AROUND = r"^\W*(?:(?:no|oh|okay|ok|actually|wait|sorry|please|now|and|twin)\W+)*(?:{})(?:\s+please)?\W*$"
+
+
+def _whole(body: str) -> re.Pattern[str]:
+    return re.compile(_AROUND.format(body), re.IGNORECASE)
+
+
 # "undo that", "take it back", "no, undo what you just did": the last plan's changes put back, by
 # each tool's own undo, within JUST_DONE_S
-_UNDO = re.compile(
-    r"^\W*(?:(?:no|oh|okay|ok|actually|wait|sorry|please|twin)\W+)*"
+_UNDO = _whole(
     r"(?:undo|take\s+(?:that|it)\s+back|revert|reverse)"
     r"(?:\s+(?:that|it|this|(?:the\s+)?last\s+(?:one|thing|change)|what\s+you\s+(?:just\s+)?did|(?:the\s+)?changes?))?"
-    r"(?:\s+please)?\W*$",
-    re.IGNORECASE,
 )
 
 
@@ -71,12 +77,9 @@ def asks_undo(text: str) -> bool:
 
 # "do that again", "again", "once more": the last plan's changes made again, within JUST_DONE_S
 # ("say that again" asks for Twin's words, not its acts: not this)
-_AGAIN = re.compile(
-    r"^\W*(?:(?:and|oh|okay|ok|now|please|twin)\W+)*"
-    r"(?:(?:do|make)\s+(?:that|it|the\s+same)\s+(?:again|once\s+more|one\s+more\s+time)|same\s+again"
-    r"|again|once\s+more|one\s+more(?:\s+time)?)"
-    r"(?:\s+please)?\W*$",
-    re.IGNORECASE,
+_AGAIN = _whole(
+    r"(?:do|make)\s+(?:that|it|the\s+same)\s+(?:again|once\s+more|one\s+more\s+time)|same\s+again"
+    r"|again|once\s+more|one\s+more(?:\s+time)?"
 )
 
 
