@@ -72,6 +72,14 @@ class CallOutcome:
         return self.status in ("ok", "replayed")
 
 
+def _failure(exc: Exception) -> str:
+    """What a call's failure says: a tool's typed error (or its store's) by its message, any other
+    failure of the tool by its type and text."""
+    if isinstance(exc, ToolError | TwinError):
+        return exc.message
+    return f"{type(exc).__name__}: {exc}"
+
+
 class ToolRunner:
     def __init__(self, registry: ToolRegistry, gate: PermissionGate, audit: AuditLog, data_dir: Path) -> None:
         self.registry = registry
@@ -108,13 +116,15 @@ class ToolRunner:
             return replace(out, reasons=(*out.reasons, exc.code, exc.message))
         return out
 
-    def _intent(self, tool: Any, args: dict[str, Any], turn: TurnTools, key: str, decision: str) -> None:
+    def _intent(
+        self, name: str, tier: str, args: dict[str, Any], turn: TurnTools, key: str, decision: str
+    ) -> None:
         """Recorded before the action, so a crash or a lost outcome still leaves a trace of it."""
         self.audit.append(
             phase="intent",
-            tool=tool.name,
+            tool=name,
             args=args,
-            tier=str(tool.tier),
+            tier=tier,
             decision=decision,
             status="intent",
             who=f"{turn.speaker.name} ({turn.speaker.role})",
@@ -135,7 +145,6 @@ class ToolRunner:
         placed cannot be taken back); an undo the state no longer allows says so (failed)."""
         name = f"undo {done.tool}"
         key = self.key_for(turn.turn_id, ToolCall(name, done.args))
-        who = f"{turn.speaker.name} ({turn.speaker.role})"
         tool = self.registry.get(done.tool) if done.tool in self.registry else None
         if done.undo is None:
             verb = (tool.verb or tool.name.replace("_", " ")) if tool else done.tool
@@ -147,17 +156,7 @@ class ToolRunner:
             out = CallOutcome(name, done.args, done.tier, "denied", "blocked", f"not allowed: {why}", (why,))
             return self._log(turn, out, key)
         try:
-            self.audit.append(
-                phase="intent",
-                tool=name,
-                args=done.args,
-                tier=done.tier,
-                decision="auto",
-                status="intent",
-                who=who,
-                turn=turn.turn_id,
-                key=key,
-            )
+            self._intent(name, str(done.tier), done.args, turn, key, "auto")
         except AuditError as exc:
             why = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
             return CallOutcome(name, done.args, done.tier, "not_run", "error", why, (exc.code,))
@@ -165,10 +164,8 @@ class ToolRunner:
         try:
             result = await loop.run_in_executor(self.pool, done.undo)
             status, summary = ("ok" if result.ok else "failed"), result.summary
-        except (ToolError, TwinError) as exc:  # its store was busy or damaged
-            status, summary = "error", exc.message
         except Exception as exc:  # a tool's own failure is reported, never raised into the turn
-            status, summary = "error", f"{type(exc).__name__}: {exc}"
+            status, summary = "error", _failure(exc)
         out = CallOutcome(name, done.args, done.tier, "auto", status, summary)
         turn.committed.append(out)
         return self._log(turn, out, key)
@@ -218,7 +215,7 @@ class ToolRunner:
             return stop("not_run", "cancelled", cancelled)
         if tool.tier != Tier.READ:
             try:
-                self._intent(tool, args, turn, key, decision)
+                self._intent(tool.name, str(tool.tier), args, turn, key, decision)
             except AuditError as exc:
                 why = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
                 reasons = (*a.reasons, exc.code)
@@ -250,10 +247,8 @@ class ToolRunner:
         def settle(f: asyncio.Future) -> CallOutcome:
             try:
                 r: ToolResult = f.result()
-            except (ToolError, TwinError) as exc:  # a tool's typed error, or its store was busy
-                return commit(None, "error", exc.message)
             except Exception as exc:  # a tool's own failure is reported, never raised into the turn
-                return commit(None, "error", f"{type(exc).__name__}: {exc}")
+                return commit(None, "error", _failure(exc))
             if r.untrusted_text:
                 return commit(r, "ok" if r.ok else "failed", r.summary + "\n" + r.untrusted_text[:1500])
             return commit(r, "ok" if r.ok else "failed", r.summary)
