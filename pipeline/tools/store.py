@@ -40,6 +40,19 @@ class JsonState(_JsonState):
         except OSError as exc:
             raise _unwritable(self.path, exc) from None
 
+    def remove(self, key: str, item_id: str) -> bool:
+        """The entry of the list `key` whose id is `item_id` taken out, under the lock; whether it
+        was there (a timer that rang, an announcement said, a note or reminder whose saving was
+        undone)."""
+
+        def drop(s: dict[str, Any]) -> bool:
+            kept = [x for x in s[key] if x.get("id") != item_id]
+            gone = len(kept) != len(s[key])
+            s[key] = kept
+            return gone
+
+        return bool(self.update(drop))
+
 
 def _unwritable(path: Path, exc: OSError) -> ToolStateError:
     return ToolStateError(

@@ -780,13 +780,8 @@ class Clock(Family):
         store = self.timers if kind == "timers" else self.reminders
 
         def undo() -> ToolResult:
-            def drop(s: dict[str, Any]) -> bool:
-                kept = [t for t in s[kind] if t.get("id") != item["id"]]
-                gone, s[kind] = len(kept) < len(s[kind]), kept
-                return gone
-
             what = "the reminder" if kind == "reminders" else f"the {item.get('kind', 'timer')}"
-            if not store.update(drop):
+            if not store.remove(kind, item["id"]):
                 return ToolResult(False, f"{what} is not set any more")
             return ToolResult(True, f"took {what} away again")
 
@@ -814,14 +809,7 @@ class Clock(Family):
         moves to its next time. False when it is no longer there (cancelled meanwhile)."""
         now = self.ctx.now()
         if item.get("kind") != "reminder":
-
-            def drop(s: dict[str, Any]) -> bool:
-                kept = [t for t in s["timers"] if t["id"] != item["id"]]
-                gone = len(kept) != len(s["timers"])
-                s["timers"] = kept
-                return gone
-
-            return bool(self.timers.update(drop))
+            return self.timers.remove("timers", item["id"])
 
         def ring(s: dict[str, Any]) -> bool:
             found = [r for r in s["reminders"] if r["id"] == item["id"]]

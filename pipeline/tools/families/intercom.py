@@ -135,14 +135,7 @@ class Intercom(Family):
 
     def done(self, item: dict[str, Any]) -> bool:
         """`item` was said (or expired): it is removed. False when it was no longer there."""
-
-        def drop(s: dict[str, Any]) -> bool:
-            kept = [i for i in s["announcements"] if i["id"] != item["id"]]
-            gone = len(kept) != len(s["announcements"])
-            s["announcements"] = kept
-            return gone
-
-        return bool(self.announcements.update(drop))
+        return self.announcements.remove("announcements", item["id"])
 
 
 def announcement_text(item: dict[str, Any]) -> str:

@@ -77,12 +77,6 @@ class Notes(Family):
 
     def _unsave(self, note_id: str) -> ToolResult:
         """The undo of a note just saved: that note, and only it, taken away again."""
-
-        def drop(s: dict[str, Any]) -> bool:
-            kept = [n for n in s["notes"] if n.get("id") != note_id]
-            gone, s["notes"] = len(kept) < len(s["notes"]), kept
-            return gone
-
-        if not self.notes.update(drop):
+        if not self.notes.remove("notes", note_id):
             return ToolResult(False, "the note is not there any more")
         return ToolResult(True, "took the note away again")
