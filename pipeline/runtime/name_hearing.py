@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.acting.respelling import SIMILAR  # one "spelled like it" for a tool's word and the name
 from pipeline.runtime.hands_free import words_of
 
 MAX_S = 8.0  # longer audio is read as it was heard
 MARGIN = 1.0  # nats (summed over the tokens) under the heard words, at most
-ALIKE = 0.5  # difflib ratio of a heard word's letters to the name's, at least, to be replaced by it
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def readings(text: str, name: str) -> list[str]:
     for k in (1, 2):
         if len(words) <= k:
             break
-        if difflib.SequenceMatcher(None, _letters(words[:k]), key).ratio() >= ALIKE:
+        if difflib.SequenceMatcher(None, _letters(words[:k]), key).ratio() >= SIMILAR:
             rests.append(" ".join(words[k:]).lstrip(" ,.!?;:-"))
     # the name put before it all (a name Whisper dropped): "What is ..." -> "Twin, what is ..."
     rests.append(said if re.match(r"^I\b", said) else said[:1].lower() + said[1:])
