@@ -145,12 +145,19 @@ def run_bench(cfg: TwinConfig, json_file: str | None, limit: int = 0) -> int:
         "latency_ms_median": round(statistics.median(lat), 1) if lat else 0.0,
         "latency_ms_p95": round(_pct(lat, 0.95), 1),
     }
-    print()
-    print(f"{'metric':<30} value")
-    for k, v in summary.items():
-        print(f"{k:<30} {v}")
-    if json_file:
-        Path(json_file).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_file).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+    report(summary, {"rows": rows}, json_file)
     comps.close()
     return 0
+
+
+def report(summary: dict[str, Any], payload: dict[str, Any], json_file: str | Path | None) -> None:
+    """The summary as a metric / value table, and with `payload` into `json_file` when given."""
+    width = max(30, *(len(k) + 2 for k in summary))
+    print()
+    print(f"{'metric':<{width}} value")
+    for k, v in summary.items():
+        print(f"{k:<{width}} {v}")
+    if json_file:
+        Path(json_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_file).write_text(json.dumps({"summary": summary, **payload}, indent=1))
+        print(f"wrote {json_file}")

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write every request's row and the summary here")
     ap.add_argument("--spoken", action="store_true", help="also: how each way to say it is heard")
     args = ap.parse_args(argv)
-    from bench.tools import REQUESTS, _pct
+    from bench.tools import REQUESTS, _pct, report
     from pipeline.acting.session import ToolSession
     from pipeline.config import ensure_data_dir, load_config
     from pipeline.runtime.components import Components
@@ -153,14 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "undo_ms_median": round(statistics.median(undo_ms), 1) if undo_ms else 0.0,
         "undo_ms_p95": round(_pct(undo_ms, 0.95), 1),
     }
-    print()
-    print(f"{'metric':<40} value")
-    for k, v in summary.items():
-        print(f"{k:<40} {v}")
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"summary": summary, "rows": rows, "spoken": heard}, indent=1))
-        print(f"wrote {args.json}")
+    report(summary, {"rows": rows, "spoken": heard}, args.json)
     return 0
 
 

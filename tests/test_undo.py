@@ -6,6 +6,7 @@ in the audit log, and a change someone made since is left as it is and said."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import pytest
 
@@ -94,7 +95,8 @@ def test_timers_set_and_cancelled_are_put_back(plain_session):
     r = _plan(s, "undo that")
     assert r.reply == "Okay, I undid it. Set the timer again."
     (again,) = s.local.timers.read()["timers"]
-    assert again["due"] > timer["due"] and again["seconds"] == 600  # the same timer, due when it was
+    due = [datetime.fromisoformat(t["due"]) for t in (again, timer)]
+    assert due[0] > due[1] and again["seconds"] == 600  # the same timer, due when it was
 
 
 def test_a_removal_is_undone_by_putting_the_item_back(plain_session):
