@@ -285,3 +285,14 @@ def test_do_that_again_makes_the_last_change_again(plain_session):
     _plan(s, "add eggs to the shopping list")
     assert _plan(s, "again").reply == "Eggs are already on the shopping list."
     assert s.local.lists.read()["lists"] == {"shopping": ["eggs"]}
+
+
+def test_an_undo_on_a_damaged_store_says_so_and_leaves_the_file(plain_session, tmp_path):
+    s = plain_session
+    _plan(s, "add milk to the shopping list")
+    path = s.local.lists.path
+    path.write_text("{ not json")  # damaged after the act (a disk fault, a hand edit)
+    r = _plan(s, "undo that")
+    assert r.reply.startswith("I could not undo it.") and "damaged" in r.reply, r.reply
+    assert path.read_text() == "{ not json"  # left untouched, for the user to repair
+    assert [e["status"] for e in _undo_entries(s)] == ["intent", "error"]
