@@ -89,6 +89,21 @@ def register(sub, common, bench_sub) -> None:
     b.add_argument("--repeats", type=int, default=5, help="times each of the 12 fixture clips is embedded")
     b.add_argument("--json", type=Path, dest="json_file", help="also write the figures here")
     b.set_defaults(handler=cmd_bench_speaker_encoder)
+    b = bench_sub.add_parser(
+        "emotion",
+        parents=[common],
+        help="arousal AUC on real acted speech (RAVDESS / TESS folders you supply), before vs now",
+    )
+    b.add_argument(
+        "--data",
+        type=Path,
+        nargs="+",
+        help="RAVDESS and/or TESS folders (default: the folders in TWIN_EMOTION_DATA, separated by ':')",
+    )
+    b.add_argument("--quick", action="store_true", help="every fourth clip (~1 min instead of ~4)")
+    b.add_argument("--no-noise", action="store_true", help="skip the 10 dB noise condition")
+    b.add_argument("--json", type=Path, dest="json_file", help="also write the figures here")
+    b.set_defaults(handler=cmd_bench_emotion)
 
 
 def _components(cfg: TwinConfig):
@@ -276,6 +291,21 @@ def cmd_bench_identity(cfg: TwinConfig, args: argparse.Namespace) -> int:
     from bench.identity import run_identity_bench
 
     return run_identity_bench(cfg, args.json_file)
+
+
+def cmd_bench_emotion(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    import os
+
+    from bench.emotion import run_emotion_bench
+    from models.errors import BadInputError
+
+    data = args.data or [Path(p) for p in os.environ.get("TWIN_EMOTION_DATA", "").split(":") if p]
+    if not data:
+        raise BadInputError(
+            "twin bench emotion needs recordings of acted emotions, and none ship with Twin",
+            "download RAVDESS (Audio_Speech_Actors_01-24) or TESS and pass --data FOLDER",
+        )
+    return run_emotion_bench(data, args.json_file, quick=args.quick, noise=not args.no_noise)
 
 
 def cmd_bench_speaker_encoder(cfg: TwinConfig, args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from .classifiers import OnnxEmotionModel, SpeechbrainEmotionModel, load_emotion
 from .fusion import LABELS, ProsodyEmotionEstimator, estimate_json
 from .prosody import (
     AROUSAL_WEIGHTS,
+    AROUSAL_WEIGHTS_UNKNOWN,
     POPULATION,
     SCALES,
     ProsodyFeatures,
@@ -25,6 +26,7 @@ from .sentiment import feeling_cues, syllable_count, text_valence, zh_cues
 
 __all__ = [
     "AROUSAL_WEIGHTS",
+    "AROUSAL_WEIGHTS_UNKNOWN",
     "LABELS",
     "POPULATION",
     "SCALES",

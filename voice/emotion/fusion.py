@@ -10,7 +10,14 @@ import numpy as np
 
 from ..capabilities import EmotionEstimate, EmotionModel
 from ..clip import AudioClip
-from .prosody import AROUSAL_WEIGHTS, POPULATION, SCALES, ProsodyFeatures, prosody_features
+from .prosody import (
+    AROUSAL_WEIGHTS,
+    AROUSAL_WEIGHTS_UNKNOWN,
+    POPULATION,
+    SCALES,
+    ProsodyFeatures,
+    prosody_features,
+)
 from .sentiment import feeling_cues, text_valence
 
 LABELS = ("neutral", "happy", "sad", "angry", "anxious", "tired")
@@ -36,10 +43,14 @@ class ProsodyEmotionEstimator:
         self.model = model
 
     def arousal(self, features: ProsodyFeatures, baseline: dict[str, float] | None) -> tuple[float, float]:
-        """(arousal in [-1, 1], share of the cues that could be judged)."""
-        reference = baseline or POPULATION
+        """(arousal in [-1, 1], share of the cues that could be judged). Against the speaker's
+        baseline when there is one, else the voice-independent cues against population norms."""
+        if baseline:
+            reference, weights = baseline, AROUSAL_WEIGHTS
+        else:
+            reference, weights = POPULATION, AROUSAL_WEIGHTS_UNKNOWN
         acc = total = used = 0.0
-        for key, weight in AROUSAL_WEIGHTS.items():
+        for key, weight in weights.items():
             value = getattr(features, key)
             total += abs(weight)
             if key not in reference or not math.isfinite(value):
