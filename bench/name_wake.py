@@ -28,6 +28,7 @@ heard a second time with the name leading Whisper's previous-text prompt ("Twin.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import tempfile
 import time
@@ -132,10 +133,11 @@ def clips(data: Path) -> dict[str, list[tuple[str, bool, np.ndarray]]]:
     return out
 
 
-def measure(asr, hearing, gate, items) -> tuple[dict, list[dict]]:
+def measure(transcribe, hearing, gate, items) -> tuple[dict, list[dict]]:
+    """`transcribe(samples, language)`: the ASR's, with or without the name leading its prompt."""
     rows = []
     for said, to_twin, samples in items:
-        heard = asr.transcribe(samples, "en").text
+        heard = transcribe(samples, "en").text
         by_words = gate.addressed(heard) is not None
         t0 = time.perf_counter()
         again = None if by_words else hearing.heard(samples, heard)
@@ -198,10 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         gate = WakeGate(None, name=NAME)
         wanted = args.sets.split(",")
         sets = {k: v for k, v in clips(FIXTURES).items() if k in wanted}
-        results = {name: measure(asr, hearing, gate, items) for name, items in sets.items()}
+        results = {name: measure(asr.transcribe, hearing, gate, items) for name, items in sets.items()}
         if args.prompt:
-            asr.prompt_lead = NAME  # as `twin live --wake name` has it (`[wake] name_in_prompt`)
-            results |= {f"{name}+prompt": measure(asr, hearing, gate, items) for name, items in sets.items()}
+            # as `twin live --wake name` has it (`[wake] name_in_prompt`)
+            led = functools.partial(asr.transcribe, lead=NAME)
+            results |= {f"{name}+prompt": measure(led, hearing, gate, items) for name, items in sets.items()}
         c.pools.shutdown()
     print(f"the spoken-name wake heard again (MARGIN {nh.MARGIN} nats, chosen on DEV)")
     print(

@@ -227,10 +227,11 @@ def test_the_name_leading_the_prompt_wakes_more_and_is_put_away_after(cfg, compo
         mic = recording(tmp_path, silence(0.5), espeak(text, tmp_path, voice, 160), silence(1.5))
         for lead in (True, False):
             wake = cfg.wake.model_copy(update={"name_in_prompt": lead, "hear_name_again": False})
-            _, report = run_file(
+            twin, report = run_file(
                 cfg.model_copy(update={"barge_in": False, "wake": wake}), components, mic, "name"
             )
-            assert components.asr.prompt_lead == ""  # put away when the loop ended
+            assert twin.asr_lead == ""  # put away when the loop ended
+            assert not hasattr(components.asr, "prompt_lead")  # never on the shared model
             if report["events"][0]["event"] == "wake":
                 woken[lead] += 1
                 assert word in report["turns"][0]["transcript"].lower(), (voice, lead, report["turns"])

@@ -108,21 +108,21 @@ class WhisperAsr:
         self.logprob_threshold = logprob_threshold
         self.compression_threshold = compression_threshold
         self.vocabulary = vocabulary
-        # a word put first in the biasing prompt while it matters: the wake name while `twin live
-        # --wake name` listens (pipeline/runtime/front_end.py), "" otherwise
-        self.prompt_lead = ""
         self.second_pass = second_pass
         self.last_logprob: float | None = None  # the last result's mean token log-probability
         self.last_second_pass = False  # whether the last result came from the second model
         self.last_protected = False  # whether protected words of the first reading were put back in it
         self.bias_overruled = False  # whether the last result is the unprompted reading (see above)
 
-    def prompt(self) -> str:
+    def prompt(self, lead: str = "") -> str:
         """The biasing prompt for this model ('' without a vocabulary or a lead), cut to Whisper's
-        limit: the lead first ("Twin."; "Twin, Saoirse, EcoBee." with a vocabulary)."""
+        limit: `lead` first ("Twin."; "Twin, Saoirse, EcoBee." with a vocabulary). The lead is a
+        word that matters to one caller for now (the wake name, while one live loop listens for it:
+        pipeline/runtime/front_end.py), so it comes with each call, never stored on the model that
+        every session and device of a hub shares."""
         text = self.vocabulary.prompt(self.multilingual).strip() if self.vocabulary is not None else ""
-        if self.prompt_lead:
-            text = f"{self.prompt_lead}, {text}" if text else f"{self.prompt_lead}."
+        if lead:
+            text = f"{lead}, {text}" if text else f"{lead}."
         if not text:
             return ""
         ids = self.model.hf_tokenizer.encode(" " + text, add_special_tokens=False).ids
@@ -131,10 +131,15 @@ class WhisperAsr:
         return text
 
     def transcribe(
-        self, audio: AudioClip | np.ndarray, language: str | None = None, vad_filter: bool = True
+        self,
+        audio: AudioClip | np.ndarray,
+        language: str | None = None,
+        vad_filter: bool = True,
+        lead: str = "",
     ) -> Transcript:
+        """`lead`: a word put first in this call's biasing prompt (see prompt())."""
         samples = audio.samples if isinstance(audio, AudioClip) else audio
-        first = self._transcribe_once(samples, language, vad_filter)
+        first = self._transcribe_once(samples, language, vad_filter, lead)
         self.last_second_pass = False
         self.last_protected = False
         sp = self.second_pass
@@ -148,25 +153,27 @@ class WhisperAsr:
         ):
             self.last_logprob = sp.asr.last_logprob
             self.last_second_pass = True
-            text = keep_protected(first.text, second.text, self.protected_words(sp.keep))
+            text = keep_protected(first.text, second.text, self.protected_words(sp.keep, lead))
             if text == second.text:
                 return second
             self.last_protected = True
             return replace(second, text=text, segments=(text,))
         return first
 
-    def protected_words(self, keep: tuple[str, ...] = ()) -> list[str]:
-        """What a second reading may not drop: `keep` (the wake name) and the vocabulary prompt's
-        entries."""
-        prompt = self.prompt().rstrip(".")
+    def protected_words(self, keep: tuple[str, ...] = (), lead: str = "") -> list[str]:
+        """What a second reading may not drop: `keep` (the wake name) and the entries of the
+        prompt the first reading had (its lead and the vocabulary)."""
+        prompt = self.prompt(lead).rstrip(".")
         return [*keep, *(w.strip() for w in prompt.split(",") if w.strip())]
 
-    def _transcribe_once(self, samples: np.ndarray, language: str | None, vad_filter: bool) -> Transcript:
+    def _transcribe_once(
+        self, samples: np.ndarray, language: str | None, vad_filter: bool, lead: str = ""
+    ) -> Transcript:
         if not self.multilingual:
             language = "en"
         self.last_logprob = None
         if self.short_window and len(samples) <= SHORT_MAX_SECONDS * 16_000:
-            short = self._transcribe_short(samples, language, vad_filter, self.prompt())
+            short = self._transcribe_short(samples, language, vad_filter, self.prompt(lead))
             if short is not None:
                 return short
         # Longer audio, and anything the short path was unsure of, is heard without the prompt: the

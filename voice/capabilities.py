@@ -41,8 +41,11 @@ class Asr(Protocol):
     descriptor: AsrDescriptor
 
     def transcribe(
-        self, audio: AudioClip, language: str | None = None, vad_filter: bool = True
-    ) -> Transcript: ...
+        self, audio: AudioClip, language: str | None = None, vad_filter: bool = True, lead: str = ""
+    ) -> Transcript:
+        """`lead`: a word this call's recognition should favour first (the wake name while a
+        live loop listens for it); a model with no prompt may ignore it."""
+        ...
 
 
 # -- speech synthesis ------------------------------------------------------------------------------

@@ -205,11 +205,11 @@ class FrontEnd:
         wake_ears = None
         if wake is not None and wake.detector is not None and echo is None and twin.cfg.wake.suppress_noise:
             wake_ears = EchoStage(twin.c.echo_canceller())
-        # the spoken-name wake: the name leads the ASR's prompt while this loop listens (put back
-        # in `finally`)
-        lead = twin.c.asr.prompt_lead if hasattr(twin.c.asr, "prompt_lead") else None
-        if lead is not None and wake is not None and wake.by_name and twin.cfg.wake.name_in_prompt:
-            twin.c.asr.prompt_lead = twin.cfg.wake.name
+        # the spoken-name wake: the name leads this session's ASR prompt while this loop listens
+        # (put back in `finally`); the model itself, shared by every device of a hub, is not touched
+        lead = twin.asr_lead
+        if wake is not None and wake.by_name and twin.cfg.wake.name_in_prompt:
+            twin.asr_lead = twin.cfg.wake.name
         try:
             async for frame, again in _with_replays(source.frames_iter(), replay):
                 if not again:
@@ -391,8 +391,7 @@ class FrontEnd:
                         await asyncio.wait([task])
         finally:
             self.hearing = False
-            if lead is not None:
-                twin.c.asr.prompt_lead = lead
+            twin.asr_lead = lead
             if judge is not None:
                 judge.detach()
             twin.asker.stop_live()

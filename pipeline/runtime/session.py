@@ -113,6 +113,10 @@ class Twin:
         self.cfg = cfg
         self.naive = naive
         self.c = components or Components(cfg)
+        # a word leading this session's speech recognition prompt: the wake name while its live
+        # loop listens for it (front_end.py); per session, as the ASR model is shared by a hub's
+        # devices
+        self.asr_lead = ""
         self.profile = cfg.device_profile
         self.barge_in = self.profile.full_duplex if cfg.barge_in is None else cfg.barge_in
         self.persona = load_persona(cfg.persona)
@@ -310,9 +314,12 @@ class Twin:
     async def _transcribe(self, audio: AudioClip) -> Transcript:
         loop = asyncio.get_running_loop()
         a = self.cfg.asr
-        return await loop.run_in_executor(
-            self.c.pools.asr, self.c.asr.transcribe, audio, a.language, a.vad_filter
-        )
+        asr, lead = self.c.asr, self.asr_lead
+        if lead:
+            return await loop.run_in_executor(
+                self.c.pools.asr, lambda: asr.transcribe(audio, a.language, a.vad_filter, lead=lead)
+            )
+        return await loop.run_in_executor(self.c.pools.asr, asr.transcribe, audio, a.language, a.vad_filter)
 
     def _recorder(self, mode: str) -> TurnRecorder:
         rec = TurnRecorder(next(self._ids), mode, list(self.observers))
