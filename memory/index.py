@@ -85,6 +85,8 @@ class Partition:
         self.alive = np.zeros(0, bool)
         self.current = np.zeros(0, bool)
         self.time = np.zeros(0, np.float64)  # valid_from
+        self.until = np.zeros(0, np.float64)  # valid_to, inf while the item holds
+        self.slot = np.zeros(0, bool)  # a fact that fills a slot (`key`): it holds over a span
         self.importance = np.zeros(0, np.float32)
         self.last_used = np.zeros(0, np.float64)
         self.doc_len = np.zeros(0, np.float32)
@@ -106,7 +108,17 @@ class Partition:
             return out
 
         self.vecs = grow(self.vecs)
-        for name in ("alive", "current", "time", "importance", "last_used", "doc_len", "asks"):
+        for name in (
+            "alive",
+            "current",
+            "time",
+            "until",
+            "slot",
+            "importance",
+            "last_used",
+            "doc_len",
+            "asks",
+        ):
             setattr(self, name, grow(getattr(self, name)))
 
     def add(self, item: MemoryItem, vec: np.ndarray) -> None:
@@ -134,6 +146,8 @@ class Partition:
         row = self.row_of[item.id]
         self.current[row] = item.current
         self.time[row] = item.valid_from
+        self.until[row] = np.inf if item.valid_to is None else item.valid_to
+        self.slot[row] = bool(item.key)
         self.importance[row] = item.importance
         self.last_used[row] = item.last_used or item.created
 
@@ -145,13 +159,21 @@ class Partition:
     def __len__(self) -> int:
         return len(self.row_of)
 
-    def mask(self, include_history: bool, window: tuple[float, float] | None) -> np.ndarray:
-        m = self.alive[: self.n].copy()
+    def mask(
+        self, include_history: bool, window: tuple[float, float] | None, as_of: bool = False
+    ) -> np.ndarray:
+        """The rows a query may rank: alive, current unless `include_history`, said within `window`.
+        With `as_of` ("where did I live in 2023?"), also every slot fact that held at some point in
+        the window, current or superseded since."""
+        n = self.n
+        m = self.alive[:n].copy()
         if not include_history:
-            m &= self.current[: self.n]
+            m &= self.current[:n]
         if window is not None:
-            t = self.time[: self.n]
+            t = self.time[:n]
             m &= (t >= window[0]) & (t < window[1])
+            if as_of:
+                m |= self.alive[:n] & self.slot[:n] & (t < window[1]) & (self.until[:n] > window[0])
         return m
 
     def dense(self, q: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, float]]:

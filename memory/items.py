@@ -185,6 +185,11 @@ def as_line(it: MemoryItem, lang: str = "en") -> str:
     played tennis with Sam" means little without when."""
     if it.said_by:  # a turn of an imported conversation: who said it, and when
         return f"{it.said_by} ({time.strftime('%a %d %b %Y', time.localtime(it.valid_from))}): {it.text}"
+    if it.valid_to is not None:  # a value a newer one replaced: said as the past it is
+        a, b = time.localtime(it.valid_from), time.localtime(it.valid_to)
+        if lang == "zh":
+            return f"{it.text}（{a.tm_year}年{a.tm_mon}月至{b.tm_year}年{b.tm_mon}月，现已不再）"
+        return f"{it.text} (from {time.strftime('%B %Y', a)} until {time.strftime('%B %Y', b)}; no longer)"
     if it.kind != Kind.EPISODE:
         return it.text
     t = time.localtime(it.valid_from)

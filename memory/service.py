@@ -26,7 +26,7 @@ from .policy import extract, parse_command, redact_secrets
 from .relevance import about
 from .speakers import HOUSEHOLD, speaker_scope
 from .store import MemoryDiskFullError, MemoryStoreError, QdrantStore
-from .timeparse import time_windows
+from .timeparse import as_of_window, asks_history, time_windows
 
 DUPLICATE_COSINE = 0.93
 
@@ -243,7 +243,15 @@ class Memory:
         query = validate_text(query)
         q = self.embedder.embed([query])[0] if query_vector is None else query_vector
         now = now or time.time()
-        windows = time_windows(query, datetime.fromtimestamp(now).astimezone()) if time_aware else []
+        today = datetime.fromtimestamp(now).astimezone()
+        windows = time_windows(query, today) if time_aware else []
+        # "where did I live in 2023?": the facts that held then, superseded since or not (a day's
+        # window, "on 3 March 2023", is the narrower question and wins)
+        as_of = as_of_window(query, today) if time_aware and not windows else None
+        if as_of is not None:
+            windows = [as_of]
+        if time_aware and asks_history(query):  # "where did I live before?"
+            include_history = True
         scopes = [speaker_scope(speaker or "owner")] + ([] if own_only else [HOUSEHOLD])
         with self._lock:
             scoped = []
@@ -253,7 +261,7 @@ class Memory:
                     continue
                 # the first window that holds something ("on 3 November": this year's, else an
                 # earlier year's), else no time filter at all
-                masks = (part.mask(include_history, w) for w in windows)
+                masks = (part.mask(include_history, w, as_of is not None) for w in windows)
                 mask = next((m for m in masks if m.any()), None)
                 if mask is None:
                     mask = part.mask(include_history, None)

@@ -1,5 +1,7 @@
 """Time windows in recall questions: "what did I do yesterday / last Tuesday / 3 days ago / on 14
-March?", and the same in Chinese ("昨天", "上周二", "三天前", "3月14日")."""
+March?", and the same in Chinese ("昨天", "上周二", "三天前", "3月14日"); the year or month of an
+as-of question ("where did I live in 2023?", "in March 2024", "last year", "2023年", "去年"); and
+whether a question asks about what no longer holds ("where did I live before?")."""
 
 from __future__ import annotations
 
@@ -171,3 +173,51 @@ def time_windows(query: str, now: datetime | None = None, years: int = 10) -> li
             continue
         out.append(_day(day))
     return out
+
+
+_YEAR = r"((?:19|20)\d\d)"
+
+
+def _span(start: datetime, months: int) -> Window:
+    start = start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    month = start.month - 1 + months
+    end = start.replace(year=start.year + month // 12, month=month % 12 + 1)
+    return start.timestamp(), end.timestamp()
+
+
+def as_of_window(query: str, now: datetime | None = None) -> Window | None:
+    """The year or month an as-of question names, else None: "where did I live in 2023?", "what
+    was my job in March 2024?", "who was my doctor last year?", "我2023年住在哪里？", "去年".
+    Recall takes every fact that held at some point in it, superseded since or not."""
+    now = now or datetime.now().astimezone()
+    q = query.lower()
+    m = re.search(_YEAR + r"\s*年\s*(\d{1,2})\s*月", q)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return _span(now.replace(year=int(m.group(1)), month=int(m.group(2)), day=1), 1)
+    m = re.search(_YEAR + r"\s*年", q)
+    if m:
+        return _span(now.replace(year=int(m.group(1)), month=1, day=1), 12)
+    if "去年" in q:
+        return _span(now.replace(year=now.year - 1, month=1, day=1), 12)
+    m = re.search(rf"\b({_MONTH})\s+(?:of\s+)?{_YEAR}\b", q)
+    if m:
+        return _span(now.replace(year=int(m.group(2)), month=_month_index(m.group(1)) + 1, day=1), 1)
+    m = re.search(r"\b(?:in|during|throughout|of)\s+(?:the\s+year\s+)?" + _YEAR + r"\b", q)
+    if m:
+        return _span(now.replace(year=int(m.group(1)), month=1, day=1), 12)
+    if re.search(r"\blast year\b", q):
+        return _span(now.replace(year=now.year - 1, month=1, day=1), 12)
+    return None
+
+
+_HISTORY = re.compile(
+    r"\b(?:before|previously|formerly|used to|did (?:i|we) use to|no longer|any more|anymore)\b"
+    r"|\b(?:my|our)\s+(?:old|previous|former|last)\s+(?!(?:name|time)\b)\w"
+    r"|以前|之前|原来|过去"
+)
+
+
+def asks_history(query: str) -> bool:
+    """Whether the question is about what held before ("where did I live before?", "what was my
+    old job?", "我以前住在哪里？"): recall then also searches facts a newer value superseded."""
+    return bool(_HISTORY.search(query.lower()))
