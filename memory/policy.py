@@ -84,6 +84,30 @@ def _sentence_at(text: str, at: int) -> str:
     return sentence[greeting.end() :] if greeting else sentence
 
 
+# Words before a rule's match that make it asked, not stated: "Where did | I live in 2023?", "Do | I
+# live in Leeds", "How long have | I worked at the bank?".
+_ASKED = re.compile(
+    r"(?:(?:where|what|when|why|how|which|who)(?:\s+\w+)?\s+)?"
+    r"(?:did|do|does|am|was|were|have|has|had|can|could|would|will|should|shall)",
+    re.I,
+)
+_WH = re.compile(r"(?:where|what|when|why|how|which|who)\b", re.I)
+
+
+def _asked(text: str, at: int) -> bool:
+    """Whether the words of `text` from `at` are asked rather than stated: its sentence begins with
+    a question's words right up to them, or begins with a question word and ends with "?". A
+    question is no fact (before, "Where did I live in 2023?" was stored as where you live)."""
+    start = ([0] + [m.end() for m in re.finditer(r"[.!?;]\s+", text) if m.end() <= at])[-1]
+    prefix = text[start:at].strip(" ,")
+    greeting = _GREETING.match(prefix + " ")
+    prefix = (prefix + " ")[greeting.end() :].strip() if greeting else prefix
+    if _ASKED.fullmatch(prefix):
+        return True
+    end = re.compile(r"[.!?;](?:\s|$)").search(text, at)
+    return end is not None and text[end.start()] == "?" and bool(_WH.match(prefix))
+
+
 def extract(text: str) -> list[Candidate]:
     """Memory candidates in one user utterance (may be none: most turns hold nothing to keep)."""
     if is_chinese(text):
@@ -100,6 +124,8 @@ def extract(text: str) -> list[Candidate]:
         hit = pattern.search(t)
         if not hit:
             continue
+        if _asked(t, hit.start()):
+            break  # a question about the fact states none
         groups = {k: clean(v).lower() for k, v in hit.groupdict().items() if v}
         key = key_fmt.format(**groups) if key_fmt else ""
         said = first_person(_sentence_at(t, hit.start()))

@@ -111,3 +111,34 @@ def test_as_of_still_finds_events_of_that_year_and_forgetting_erases(mem, moves)
     # forgotten for real: 2023 holds no home any more, and the question falls back to what holds now
     assert "You live in Leeds" not in _top(mem, "Where did I live in 2023?", k=5)
     assert "You live in Leeds" not in [it.text for it in mem.list("anna", include_history=True)]
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "Where did I live in 2023?",
+        "where did I live in 2023",  # no question mark from the ASR
+        "Hey, where did I live in 2022?",
+        "Do I live in Leeds?",
+        "where do I work",
+    ],
+)
+def test_a_question_about_a_fact_never_overwrites_it(mem, moves, asked):
+    """Before, "Where did I live in 2023?" was stored as where Anna lives, superseding Manchester."""
+    assert mem.observe(asked, "", "anna") == []
+    assert mem.recall("Where do I live?", "anna", 0.5)[0] == "You live in Manchester"
+
+
+@pytest.mark.parametrize(
+    ("said", "fact"),
+    [
+        ("I live in Leeds", "You live in Leeds"),
+        ("So, I live in Leeds.", "You live in Leeds"),
+        ("Hi Twin, I live in Leeds. Where is the nearest bakery?", "You live in Leeds"),
+        ("I work at the bank", "You work at the bank"),
+    ],
+)
+def test_statements_are_still_kept(said, fact):
+    from memory.policy import extract
+
+    assert [c.text for c in extract(said)] == [fact]
