@@ -26,7 +26,7 @@ from .policy import extract, parse_command, redact_secrets
 from .relevance import about
 from .speakers import HOUSEHOLD, speaker_scope
 from .store import MemoryDiskFullError, MemoryStoreError, QdrantStore
-from .timeparse import as_of_window, asks_history, time_windows
+from .timeparse import as_of_window, asks_history, time_windows, without_as_of
 
 DUPLICATE_COSINE = 0.93
 
@@ -250,8 +250,9 @@ class Memory:
         as_of = as_of_window(query, today) if time_aware and not windows else None
         if as_of is not None:
             windows = [as_of]
-        if time_aware and asks_history(query):  # "where did I live before?"
-            include_history = True
+        # "where did I live before?": superseded values are searched too, the best of them first
+        past_first = time_aware and asks_history(query)
+        include_history = include_history or past_first
         scopes = [speaker_scope(speaker or "owner")] + ([] if own_only else [HOUSEHOLD])
         with self._lock:
             scoped = []
@@ -267,6 +268,10 @@ class Memory:
                     mask = part.mask(include_history, None)
                 scoped.append((part, mask))
             ranked = rank(scoped, q, query, k, mode, now)
+            if past_first:
+                past = rank([(p, m & ~p.current[: p.n]) for p, m in scoped], q, query, 1, mode, now)
+                if past:
+                    ranked = past + [r for r in ranked if r[0] != past[0][0]][: k - 1]
             return [Hit(self.items[i], s) for i, s in ranked if i in self.items]
 
     def warm(self) -> None:
@@ -283,7 +288,10 @@ class Memory:
             return []
         q = self.embedder.embed([query])[0]  # once: for ranking and for the relevance floor
         hits = self.search(query, speaker, k=4, query_vector=q)
-        relevant = about(query, q, [(h.item, self._vector(h.item)) for h in hits])
+        # an as-of question's year is the window's part: the relevance check reads the rest
+        plain = without_as_of(query) if as_of_window(query) is not None else query
+        q_about = q if plain == query or not plain else self.embedder.embed([plain])[0]
+        relevant = about(plain or query, q_about, [(h.item, self._vector(h.item)) for h in hits])
         if relevant and not self._closed:
             with contextlib.suppress(RuntimeError):  # closing: the use count is not worth a write
                 self._background.submit(self._mark_used, relevant)

@@ -210,6 +210,22 @@ def as_of_window(query: str, now: datetime | None = None) -> Window | None:
     return None
 
 
+_AS_OF_WORDS = re.compile(
+    _YEAR + r"\s*年(?:\s*\d{1,2}\s*月)?|去年"
+    rf"|\b(?:(?:back\s+)?(?:in|during|throughout|of)\s+)?(?:(?:{_MONTH})\s+(?:of\s+)?|the\s+year\s+)?"
+    + _YEAR
+    + r"\b|\blast year\b",
+    re.I,
+)
+
+
+def without_as_of(query: str) -> str:
+    """The question with its year or month taken out ("where did I live in 2023?" -> "where did I
+    live?"): what it is about, for the relevance check, once the window has done the time's part
+    (the year's digits pulled "我2022年住在哪里？" under the floor for "You live in Leeds")."""
+    return re.sub(r"\s+([?？.!])", r"\1", _AS_OF_WORDS.sub("", query)).strip()
+
+
 _HISTORY = re.compile(
     r"\b(?:before|previously|formerly|used to|did (?:i|we) use to|no longer|any more|anymore)\b"
     r"|\b(?:my|our)\s+(?:old|previous|former|last)\s+(?!(?:name|time)\b)\w"

@@ -142,3 +142,51 @@ def test_statements_are_still_kept(said, fact):
     from memory.policy import extract
 
     assert [c.text for c in extract(said)] == [fact]
+
+
+@pytest.mark.parametrize(
+    ("query", "plain"),
+    [
+        ("Where did I live in 2023?", "Where did I live?"),
+        ("我2022年住在哪里？", "我住在哪里？"),
+        ("what was my job in March 2024?", "what was my job?"),
+        ("Who was my boss last year?", "Who was my boss?"),
+    ],
+)
+def test_the_year_is_the_windows_part(query, plain):
+    from memory.timeparse import without_as_of
+
+    assert without_as_of(query) == plain
+
+
+@pytest.mark.parametrize(
+    ("asked", "answer"),
+    [
+        (
+            "Where did I live in 2023?",
+            "You told me: you live in Leeds (from May 2021 until September 2024; no longer).",
+        ),
+        (
+            "Where did I live before?",
+            "You told me: you live in Leeds (from May 2021 until September 2024; no longer).",
+        ),
+        (
+            "Where did I use to live?",
+            "You told me: you live in Leeds (from May 2021 until September 2024; no longer).",
+        ),
+        ("Where do I live?", "You told me: you live in Manchester."),
+        (
+            "我2022年住在哪里？",
+            "你告诉过我：you live in Leeds (from May 2021 until September 2024; no longer)。",
+        ),
+    ],
+)
+def test_the_answer_is_the_users_own_words_never_the_models(mem, moves, asked, answer):
+    """A question about where one lived is the user's own fact: said back from memory, with no model
+    to invent a city (the 0.5B model answered "我2022年住在哪里？" with "我2022年住在北京。")."""
+    from pipeline.conversation.answering import decide, read_request
+
+    language = "zh" if asked.startswith("我") else "en"
+    recalled = mem.recall(asked, "anna", 0.5)
+    reply = decide(asked, language, None, None, recalled, [], read_request(asked, [], False))
+    assert reply.direct == answer

@@ -128,16 +128,19 @@ TOPICS: tuple[LiveTopic, ...] = (
 # daughter is called Mia" is a statement, for memory's write rules. Checked after the topics above,
 # so "what's on my calendar" stays the calendar's.
 _MINE = (
-    r"\b(?:what(?:'s|\s+is|\s+are|\s+was|\s+were)|who(?:'s|\s+is|\s+are|\s+was)|where(?:'s|\s+is|\s+are)"
+    r"\b(?:what(?:'s|\s+is|\s+are|\s+was|\s+were)|who(?:'s|\s+is|\s+are|\s+was)"
+    r"|where(?:'s|\s+is|\s+are|\s+was|\s+were)"
     r"|when(?:'s|\s+is|\s+was)|how\s+old\s+is)\s+my\s+\w+"
     r"|\bwhat(?:'s|\s+is)\s+the\s+name\s+of\s+my\b"
     r"|\bwhat\s+(?:does|did)\s+my\s+\w+\s+(?:like|love|hate|want|do|study|drink|eat)\b"
-    r"|\b(?:where|what)\s+do\s+i\s+(?:live|work|study)\b|\bwhat\s+do\s+i\s+(?:like|love|hate|prefer|do\s+for)\b"
+    r"|\b(?:where|what)\s+(?:do|did)\s+i\s+(?:use\s+to\s+)?(?:live|work|study)\b"
+    r"|\bwhat\s+do\s+i\s+(?:like|love|hate|prefer|do\s+for)\b"
     r"|\bhow\s+old\s+am\s+i\b|\bwhat\s+am\s+i\s+allergic\b|\bwho\s+am\s+i\b"
-    r"|\b(?:what|who|where)\s+my\s+\w+(?:'s\s+\w+)?\s+(?:is|are|was)\b|\bwhere\s+i\s+(?:live|work)\b"
+    r"|\b(?:what|who|where)\s+my\s+\w+(?:'s\s+\w+)?\s+(?:is|are|was)\b"
+    r"|\bwhere\s+i\s+(?:used\s+to\s+)?(?:live|lived|work|worked)\b"
     r"|\bwhat\s+(?:did|have)\s+i\s+(?:just\s+)?(?:tell|told|say|said)\b"
     r"|\b(?:do\s+you\s+(?:remember|know)|did\s+i\s+(?:tell|mention))\b[^.?!]{0,40}\b(?:my|i|me)\b"
-    r"|我(?:的)?[\u4e00-\u9fff]{0,6}(?:叫什么|是谁|在哪|住在哪|什么时候|几岁|多大|喜欢什么|对什么过敏)"
+    r"|我(?:的)?[\u4e00-\u9fff0-9]{0,10}(?:叫什么|是谁|在哪|住在哪|什么时候|几岁|多大|喜欢什么|对什么过敏)"
     r"|你(?:还)?记得我"
 )
 MINE = LiveTopic(
