@@ -98,11 +98,13 @@ class VoiceIdConfig(_Strict):
     # enrolled with one are skipped while the other is in use.
     embedder: Literal["resemblyzer", "ecapa"] = "resemblyzer"
     ecapa_dir: Path | None = None  # default: DATA_DIR/models/spkrec-ecapa-voxceleb
-    # Which rule names a voice (README, "Who is speaking"): "clean" (raw cosine, thresholds from
-    # clean enrolment: abstains in noise and reverb) or "normalised" (cohort-normalised, calibrated
-    # on degraded enrolment: names far more in noise and reverb; no stranger or synthetic voice
-    # named in `twin bench identity` or its DEV split). Permissions always use the strict check.
-    naming: Literal["clean", "normalised"] = "normalised"
+    # Which rule names a voice (README, "Who is speaking"): "strict" (both rules below must accept:
+    # the default since 2026-12-02), "clean" (raw cosine, thresholds from clean enrolment: abstains
+    # in noise and reverb) or "normalised" (cohort-normalised, calibrated on degraded enrolment:
+    # names far more in noise and reverb, but named real strangers: 6 and 23 of 360 clips in
+    # `twin bench identity --data RAVDESS`, and a fixture voice when only one other was enrolled).
+    # Permissions always use the strict check.
+    naming: Literal["strict", "clean", "normalised"] = "strict"
     # Learn from turns: a named speaker's turn that passes the strict check (and enough clean speech,
     # one voice, nearer this person than anyone else or Twin, never during Twin's playback) joins
     # their profile, at most 6 turns kept (voice/speakers/adaptation.py).

@@ -341,3 +341,35 @@ def test_presence_tracker_with_names_two_voice_turns_and_echo(household, synth):
     assert tracker.voices_present(701.0) == 2
     tracker.reset()
     assert tracker.voices_present(701.0) == 0
+
+
+def test_strict_naming_is_the_default_and_names_no_one_the_others_do_not(
+    tmp_path, cfg, embedder, twin_refs, stereo
+):
+    """Only Anna enrolled: her held-out sentences are named by the strict rule (the config's
+    default), Ben's and the stereo strangers' never; and a clip the strict rule names is one both
+    other rules name (it asks both). With only one voice enrolled, the cohort rule alone named Ben
+    as Anna in a run of `twin bench identity --data` on a folder of these clips."""
+    from voice.speakers import SpeakerRegistry
+
+    assert cfg.identity.naming == "strict"
+    reg = SpeakerRegistry(tmp_path / "speakers", embedder, twin_refs)
+    reg.naming = cfg.identity.naming
+    reg.enroll("Anna", [_utt(1, n) for n in (1, 2, 3)])
+    named = {}
+    for label, clip in [
+        *((f"anna{n}", _utt(1, n)) for n in (4, 5, 6)),
+        *((f"ben{n}", _utt(2, n)) for n in range(1, 7)),
+    ]:
+        emb = embedder.embed(clip)
+        by_rule = {
+            rule: reg.identify_embedding(emb, rule=rule).name for rule in ("clean", "normalised", "strict")
+        }
+        assert reg.identify_embedding(emb).name == by_rule["strict"]  # the registry's rule is the config's
+        if by_rule["strict"] == "Anna":
+            assert by_rule["clean"] == by_rule["normalised"] == "Anna", (label, by_rule)
+        named[label] = by_rule["strict"]
+    assert sum(named[f"anna{n}"] == "Anna" for n in (4, 5, 6)) >= 2, named
+    assert all(named[f"ben{n}"] == "unknown" for n in range(1, 7)), named
+    for clip in stereo:
+        assert reg.identify(clip).name == "unknown"

@@ -80,6 +80,12 @@ def register(sub, common, bench_sub) -> None:
         "identity", parents=[common], help="speaker EER/accuracy (clean, noise, reverb), added turn cost"
     )
     b.add_argument("--json", type=Path, dest="json_file", help="also write the figures here")
+    b.add_argument(
+        "--data",
+        type=Path,
+        help="a RAVDESS folder (your download): real voices, 6 enrolled and 6 strangers per split, "
+        "instead of the fixtures",
+    )
     b.set_defaults(handler=cmd_bench_identity)
     b = bench_sub.add_parser(
         "speaker-encoder",
@@ -288,6 +294,10 @@ def cmd_who(cfg: TwinConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_bench_identity(cfg: TwinConfig, args: argparse.Namespace) -> int:
+    if args.data is not None:
+        from bench.identity_real import run_identity_real
+
+        return run_identity_real(cfg, args.data, args.json_file)
     from bench.identity import run_identity_bench
 
     return run_identity_bench(cfg, args.json_file)

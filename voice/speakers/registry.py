@@ -65,7 +65,8 @@ class SpeakerRegistry:
         seconds of speech in a clip as a neural VAD hears them (net_speech.NetSpeech); with it,
         enrolment refuses music and noise, and net speech is counted by it."""
         # Which rule names a voice ("normalised": cohort-normalised scores with thresholds from
-        # degraded enrolment; "clean": the raw-cosine rule). Twin's config sets it (identity.naming).
+        # degraded enrolment; "clean": the raw-cosine rule; "strict": both). Twin's config sets it
+        # (identity.naming, "strict" by default); a registry made directly keeps "normalised".
         self.naming = "normalised"
         descriptor = getattr(embedder, "descriptor", None)  # None: listing needs no encoder
         self.store = ProfileStore(Path(directory), descriptor.name if descriptor is not None else None)
@@ -321,14 +322,18 @@ class SpeakerRegistry:
         accepted = z >= thr and raw >= profile.cosine_floor and (raw >= profile.threshold or not strict)
         return Verification(profile.name, round(raw, 4), profile.threshold, accepted, False, round(z, 4), thr)
 
-    def identify_embedding(self, emb: SpeechEmbedding, legacy: bool | None = None) -> SpeakerMatch:
+    def identify_embedding(
+        self, emb: SpeechEmbedding, legacy: bool | None = None, rule: str | None = None
+    ) -> SpeakerMatch:
         """The enrolled person this voice is, or "unknown". The best match is taken by normalised
         score and accepted by its profile's normalised threshold (raw cosine for older profiles).
-        `legacy`: the raw-cosine rule with thresholds from clean enrolment only, as before cohort
-        normalisation (`twin bench identity` reports both); None: this registry's `naming`
-        ("clean" is the legacy rule). The score is the raw cosine."""
-        if legacy is None:
-            legacy = self.naming == "clean"
+        `rule` ("clean", "normalised", "strict"; None: this registry's `naming`): "clean" is the
+        raw-cosine rule with thresholds from clean enrolment only, as before cohort normalisation;
+        "strict" asks both to accept, as verification does. `legacy` True is "clean", False
+        "normalised". The score is the raw cosine."""
+        if rule is None:
+            rule = self.naming if legacy is None else ("clean" if legacy else "normalised")
+        legacy = rule == "clean"
         if emb.speech_seconds < 0.5 or not np.any(emb.vector) or not self.profiles:
             return SpeakerMatch(UNKNOWN, 0.0)
         scores = self.score_all(emb.vector)
@@ -339,7 +344,10 @@ class SpeakerRegistry:
         if self.synthetic_score(emb.vector) >= self.synthetic_limit:
             return SpeakerMatch(UNKNOWN, round(best, 4))
         profile = self.profiles[name]
-        accepted = best >= profile.threshold if legacy else self._decide(profile, best, norm).accepted
+        if legacy:
+            accepted = best >= profile.threshold
+        else:
+            accepted = self._decide(profile, best, norm, strict=rule == "strict").accepted
         return SpeakerMatch(name if accepted else UNKNOWN, round(best, 4))
 
     def identify(self, audio: AudioClip) -> SpeakerMatch:
