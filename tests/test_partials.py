@@ -233,6 +233,7 @@ def test_off_naive_and_the_spoken_name_wake(cfg, components):
     twin = SimpleNamespace(
         cfg=SimpleNamespace(partials=PartialsConfig(enabled=False), asr=cfg.asr),
         naive=False,
+        asr_lead="",  # the session's word leading its ASR prompt (none here)
         observers=[SimpleNamespace(put=seen.append)],
         c=components,
     )
