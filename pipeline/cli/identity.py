@@ -106,7 +106,7 @@ def register(sub, common, bench_sub) -> None:
         nargs="+",
         help="RAVDESS and/or TESS folders (default: the folders in TWIN_EMOTION_DATA, separated by ':')",
     )
-    b.add_argument("--quick", action="store_true", help="every fourth clip (~1 min instead of ~4)")
+    b.add_argument("--quick", action="store_true", help="every fourth clip (~30 s instead of ~100 s)")
     b.add_argument("--no-noise", action="store_true", help="skip the 10 dB noise condition")
     b.add_argument("--json", type=Path, dest="json_file", help="also write the figures here")
     b.set_defaults(handler=cmd_bench_emotion)
