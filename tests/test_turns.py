@@ -202,6 +202,25 @@ def test_speculative_transcript_is_used_in_real_time(twin, synth):
     assert normalize(at_pause[-1].text) == normalize(results[0].transcript)
 
 
+async def _bounded(live, seconds: float = 120.0):
+    """The live loop's result, or a failure that shows every task's stack when it has not ended
+    after `seconds` (~7 s is usual): once, in a full CI run, this test's loop never ended, with every
+    worker idle, and the run stood still until it was stopped."""
+    import io
+
+    task = asyncio.ensure_future(live)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        stacks = []
+        for t in asyncio.all_tasks():
+            buf = io.StringIO()
+            t.print_stack(file=buf)
+            stacks.append(f"{t!r}\n{buf.getvalue()}")
+        task.cancel()
+        pytest.fail(f"the live loop did not end within {seconds:.0f} s; its tasks:\n" + "\n".join(stacks))
+    return task.result()
+
+
 @pytest.mark.parametrize("partials", [False, True], ids=["own_asr", "partials"])
 def test_speculative_turn_is_dropped_when_the_user_speaks_on(cfg, components, synth, partials):
     """A 300 ms pause starts a turn early; speaking on discards it without a trace. With partials
@@ -215,7 +234,9 @@ def test_speculative_turn_is_dropped_when_the_user_speaks_on(cfg, components, sy
     clip = _conversation(synth, ["What is the weather like", "in Paris in spring?"], [0.3, 0.0])
     seen = []
     twin.observers.append(queue := EventQueue())
-    results = asyncio.run(twin.live(ClipSource(clip, realtime=True, trailing_silence=1.2), BufferSink()))
+    results = asyncio.run(
+        _bounded(twin.live(ClipSource(clip, realtime=True, trailing_silence=1.2), BufferSink()))
+    )
     while len(queue):
         seen.append(asyncio.run(queue.get()))
     assert len(results) == 1 and results[0].status == "completed"
