@@ -163,21 +163,20 @@ def _features(job: tuple[str, str, np.ndarray | None]) -> list[tuple[dict, float
     return out
 
 
-def _arousal(features: dict, baseline: dict | None, rule: str) -> float:
-    from voice.emotion import ProsodyEmotionEstimator, ProsodyFeatures
+def _as_features(data: dict):
+    from voice.emotion import ProsodyFeatures
 
-    f = ProsodyFeatures(**{k: (math.nan if v is None else v) for k, v in features.items()})
+    return ProsodyFeatures(**{k: (math.nan if v is None else v) for k, v in data.items()})
+
+
+def _arousal(features: dict, baseline: dict | None, rule: str) -> float:
+    from voice.emotion import ProsodyEmotionEstimator
+    from voice.emotion.fusion import weighted_arousal
+
+    f = _as_features(features)
     if rule == "now":
         return ProsodyEmotionEstimator().arousal(f, baseline)[0]
-    reference = baseline or BEFORE["population"]
-    acc = used = 0.0
-    for key, weight in BEFORE["weights"].items():
-        value = getattr(f, key)
-        if key not in reference or not math.isfinite(value):
-            continue
-        acc += weight * float(np.clip((value - reference[key]) / BEFORE["scales"][key], -3, 3))
-        used += abs(weight)
-    return float(np.tanh(acc / used)) if used else 0.0
+    return weighted_arousal(f, baseline or BEFORE["population"], BEFORE["weights"], BEFORE["scales"])[0]
 
 
 def _auc(high: list[float], low: list[float]) -> float:
@@ -190,17 +189,13 @@ def _auc(high: list[float], low: list[float]) -> float:
 
 def score(rows: list[dict], rule: str, enrolled: bool, condition: str) -> dict:
     from voice.emotion import baseline_from
-    from voice.emotion.prosody import ProsodyFeatures
 
     baselines: dict[str, dict] = {}
     if enrolled:
         by_speaker: dict[str, list] = {}
         for r in rows:
             if r["enrol"]:
-                f = r["features"][condition]
-                by_speaker.setdefault(r["speaker"], []).append(
-                    ProsodyFeatures(**{k: (math.nan if v is None else v) for k, v in f.items()})
-                )
+                by_speaker.setdefault(r["speaker"], []).append(_as_features(r["features"][condition]))
         baselines = {s: baseline_from(fs) for s, fs in by_speaker.items()}
     high: list[float] = []
     low: list[float] = []

@@ -64,16 +64,13 @@ def run_identity_real(cfg: TwinConfig, data: Path, json_path: Path | None) -> in
         for actor in enrolled:
             chosen = _enrolment([c for c in part if c.speaker == actor])
             used |= {c.path for c in chosen}
-            audio = []
+            checked = []
             for c in chosen:
-                clip = load_audio(c.path)
                 try:
-                    reg.enrolment.check_clip(clip)
+                    checked.append(reg.enrolment.check_clip(load_audio(c.path)))
                 except TwinError:
                     refused += 1  # e.g. judged to hold two voices
-                    continue
-                audio.append(clip)
-            reg.enroll(actor, audio)
+            reg.enroll_embeddings(actor, checked)  # as checked: not embedded a second time
         count: Counter = Counter()
         for c in part:
             if c.path in used:

@@ -73,11 +73,14 @@ def _extract_zh(text: str) -> list[Candidate]:
 _GREETING = re.compile(r"^(?:(?:hi|hello|hey|ok|okay|so|well|oh|twin)\b[^,]{0,20},\s*)+(?=\S)", re.I)
 
 
+def _sentence_start(text: str, at: int) -> int:
+    return ([0] + [m.end() for m in re.finditer(r"[.!?;]\s+", text) if m.end() <= at])[-1]
+
+
 def _sentence_at(text: str, at: int) -> str:
     """The sentence of `text` that holds position `at`: "Hi Twin, my name is Sam. What can you help
     me with?" keeps "my name is Sam" (a greeting before a comma goes too), not the whole turn."""
-    starts = [0] + [m.end() for m in re.finditer(r"[.!?;]\s+", text) if m.end() <= at]
-    start = starts[-1]
+    start = _sentence_start(text, at)
     end = re.compile(r"[.!?;](?:\s|$)").search(text, at)
     sentence = text[start : end.start() if end else len(text)].strip()
     greeting = _GREETING.match(sentence)
@@ -98,8 +101,7 @@ def _asked(text: str, at: int) -> bool:
     """Whether the words of `text` from `at` are asked rather than stated: its sentence begins with
     a question's words right up to them, or begins with a question word and ends with "?". A
     question is no fact (before, "Where did I live in 2023?" was stored as where you live)."""
-    start = ([0] + [m.end() for m in re.finditer(r"[.!?;]\s+", text) if m.end() <= at])[-1]
-    prefix = text[start:at].strip(" ,")
+    prefix = text[_sentence_start(text, at) : at].strip(" ,")
     greeting = _GREETING.match(prefix + " ")
     prefix = (prefix + " ")[greeting.end() :].strip() if greeting else prefix
     if _ASKED.fullmatch(prefix):

@@ -216,9 +216,8 @@ def attach(
     prefill = PromptPrefill(twin, twin.c.pools.llm, twin.c.llm) if cfg.prefill else None
 
     def transcribe(samples: np.ndarray) -> Transcript:
-        if twin.asr_lead:  # the wake name, while this session's loop listens for it
-            return asr.transcribe(samples, a.language, a.vad_filter, lead=twin.asr_lead)
-        return asr.transcribe(samples, a.language, a.vad_filter)
+        # the wake name leads the prompt while this session's loop listens for it
+        return asr.transcribe(samples, a.language, a.vad_filter, lead=twin.asr_lead)
 
     def heard(p: Partial) -> None:
         if quiet:

@@ -315,11 +315,9 @@ class Twin:
         loop = asyncio.get_running_loop()
         a = self.cfg.asr
         asr, lead = self.c.asr, self.asr_lead
-        if lead:
-            return await loop.run_in_executor(
-                self.c.pools.asr, lambda: asr.transcribe(audio, a.language, a.vad_filter, lead=lead)
-            )
-        return await loop.run_in_executor(self.c.pools.asr, asr.transcribe, audio, a.language, a.vad_filter)
+        return await loop.run_in_executor(
+            self.c.pools.asr, lambda: asr.transcribe(audio, a.language, a.vad_filter, lead=lead)
+        )
 
     def _recorder(self, mode: str) -> TurnRecorder:
         rec = TurnRecorder(next(self._ids), mode, list(self.observers))

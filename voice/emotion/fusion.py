@@ -33,6 +33,27 @@ _LABEL_VA = {
 }
 
 
+def weighted_arousal(
+    features: ProsodyFeatures,
+    reference: dict[str, float],
+    weights: dict[str, float],
+    scales: dict[str, float],
+) -> tuple[float, float]:
+    """(arousal in [-1, 1], share of the weighted cues that could be judged): each cue's distance
+    from `reference` in units of `scales`, clipped to 3, weighted, squashed by tanh."""
+    acc = total = used = 0.0
+    for key, weight in weights.items():
+        value = getattr(features, key)
+        total += abs(weight)
+        if key not in reference or not math.isfinite(value):
+            continue
+        acc += weight * float(np.clip((value - reference[key]) / scales[key], -3, 3))
+        used += abs(weight)
+    if used == 0:
+        return 0.0, 0.0
+    return float(np.tanh(acc / used)), used / total
+
+
 class ProsodyEmotionEstimator:
     """Prosody relative to the speaker's baseline, fused with text sentiment and keyword cues."""
 
@@ -46,20 +67,8 @@ class ProsodyEmotionEstimator:
         """(arousal in [-1, 1], share of the cues that could be judged). Against the speaker's
         baseline when there is one, else the voice-independent cues against population norms."""
         if baseline:
-            reference, weights = baseline, AROUSAL_WEIGHTS
-        else:
-            reference, weights = POPULATION, AROUSAL_WEIGHTS_UNKNOWN
-        acc = total = used = 0.0
-        for key, weight in weights.items():
-            value = getattr(features, key)
-            total += abs(weight)
-            if key not in reference or not math.isfinite(value):
-                continue
-            acc += weight * float(np.clip((value - reference[key]) / SCALES[key], -3, 3))
-            used += abs(weight)
-        if used == 0:
-            return 0.0, 0.0
-        return float(np.tanh(acc / used)), used / total
+            return weighted_arousal(features, baseline, AROUSAL_WEIGHTS, SCALES)
+        return weighted_arousal(features, POPULATION, AROUSAL_WEIGHTS_UNKNOWN, SCALES)
 
     def estimate_from(
         self,
